@@ -1,0 +1,97 @@
+//! Errors in policy text, each naming where it came from and the offending token.
+
+use std::fmt;
+
+use thiserror::Error;
+
+use crate::policy::{MAX_ENTRY_BYTES, MAX_LIST_BYTES};
+
+/// Where a piece of policy text came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// An environment variable, such as `SECCOMP_SYSCALL_ALLOW`.
+    Variable(&'static str),
+    /// A command-line option, such as `--allow`.
+    Option(&'static str),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Variable(name) | Origin::Option(name) => f.write_str(name),
+        }
+    }
+}
+
+/// A mistake in a policy. Its message is one line: origin, problem, token.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[error("{origin}: {kind}")]
+pub struct PolicyError {
+    /// Where the bad text was.
+    pub origin: Origin,
+    /// What is wrong with it.
+    pub kind: ErrorKind,
+}
+
+/// What is wrong with a piece of policy text.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A name that is no system call on any architecture the table knows.
+    #[error("unknown system call {name:?}{}", did_you_mean(.suggestions))]
+    UnknownSyscall {
+        /// The name as written.
+        name: String,
+        /// Known names close to it.
+        suggestions: Vec<&'static str>,
+    },
+    /// An action that is neither a word, an errno name nor an errno number.
+    #[error(
+        "unknown action {word:?} (expected kill, trap, log, allow, an errno name such as EPERM, or an errno number from 1 to 4095)"
+    )]
+    UnknownAction {
+        /// The action as written.
+        word: String,
+    },
+    /// An entry that does not follow `NAME[=ACTION]`.
+    #[error("malformed entry {entry:?}: {reason}")]
+    Malformed {
+        /// The entry as written.
+        entry: String,
+        /// Why it cannot be read.
+        reason: &'static str,
+    },
+    /// An entry longer than any real one.
+    #[error("entry of {len} bytes is longer than the limit of {MAX_ENTRY_BYTES}: {prefix:?}...")]
+    EntryTooLong {
+        /// The start of the entry.
+        prefix: String,
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A whole value longer than any real policy.
+    #[error("value of {len} bytes is longer than the limit of {MAX_LIST_BYTES}")]
+    ValueTooLong {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A value that is not UTF-8 (and so cannot hold valid names).
+    #[error("value is not valid UTF-8: {lossy:?}")]
+    NotUtf8 {
+        /// The value with invalid bytes replaced.
+        lossy: String,
+    },
+    /// `allow` given as the action for violations.
+    #[error("{word:?} would let every violation run; use log to watch a program without stopping it")]
+    AllowByDefault {
+        /// The action as written.
+        word: String,
+    },
+}
+
+fn did_you_mean(suggestions: &[&str]) -> String {
+    match suggestions {
+        [] => String::new(),
+        [one] => format!(" (did you mean {one:?}?)"),
+        many => format!(" (did you mean one of {}?)", many.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ")),
+    }
+}

@@ -1,0 +1,231 @@
+//! [`Policy`] → seccomp BPF.
+//!
+//! The program checks the audit arch, loads the number, and finds its action
+//! by binary search over ranges of numbers that share an action. Every path
+//! loads only `arch` and `nr` and jumps only on constants, so the kernel
+//! caches each allowed call and never runs the filter for it; the longest path
+//! grows with the logarithm of the number of ranges (≈ 13 instructions for a
+//! 250-entry allow list, where a linear filter runs ≈ 255).
+
+use crate::abi::{Abi, X32_SYSCALL_BIT};
+use crate::action::Action;
+use crate::bpf::{self, op, offset, Emitter, Insn, Label};
+use crate::policy::Policy;
+use crate::syscalls::Syscall;
+
+/// A compiled filter, ready to install.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Program {
+    insns: Vec<Insn>,
+}
+
+impl Program {
+    /// The instructions.
+    pub fn insns(&self) -> &[Insn] {
+        &self.insns
+    }
+}
+
+/// i386 calls that multiplex others through their first argument, with the
+/// calls they stand for. The argument cannot be resolved in the filter for
+/// every case, so each gets the strictest action of the calls it stands for,
+/// unless an entry names it: a deny list of `connect` must not be bypassed
+/// through `socketcall(SYS_CONNECT, ...)`.
+const I386_MULTIPLEXERS: [(&str, &[&str]); 2] = [
+    (
+        "socketcall",
+        &[
+            "socket", "bind", "connect", "listen", "accept", "getsockname", "getpeername", "socketpair", "send",
+            "recv", "sendto", "recvfrom", "shutdown", "setsockopt", "getsockopt", "sendmsg", "recvmsg", "accept4",
+            "recvmmsg", "sendmmsg",
+        ],
+    ),
+    (
+        "ipc",
+        &["semop", "semget", "semctl", "semtimedop", "msgsnd", "msgrcv", "msgget", "msgctl", "shmat", "shmdt", "shmget", "shmctl"],
+    ),
+];
+
+/// Actions by number on one ABI: explicit ones, sorted, and the rest.
+struct AbiTable {
+    explicit: Vec<(u32, Action)>,
+    default: Action,
+}
+
+fn table(policy: &Policy, abi: Abi) -> AbiTable {
+    let mut explicit: Vec<(u32, Action)> = policy.numbered_rules(abi).collect();
+    if abi == Abi::I386 {
+        for (name, members) in I386_MULTIPLEXERS {
+            let multiplexer = Syscall::by_name(name).expect("multiplexer in table");
+            if policy.rule(multiplexer).is_some() {
+                continue;
+            }
+            let strictest = members
+                .iter()
+                .map(|member| policy.action_for(Syscall::by_name(member).expect("multiplexed call in table")))
+                .max_by_key(|action| action.precedence())
+                .expect("members");
+            let nr = multiplexer.number(abi).expect("multiplexer exists on i386");
+            explicit.push((nr, strictest));
+        }
+    }
+    explicit.sort_by_key(|&(nr, _)| nr);
+    AbiTable { explicit, default: policy.default_action() }
+}
+
+/// A range of numbers sharing an action: from `start` to the next range's start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Range {
+    start: u32,
+    action: Action,
+}
+
+fn ranges(policy: &Policy, abi: Abi) -> Vec<Range> {
+    let table = table(policy, abi);
+    let mut ranges: Vec<Range> = Vec::new();
+    let mut push = |start: u32, action: Action| match ranges.last() {
+        Some(last) if last.action == action => {}
+        _ => ranges.push(Range { start, action }),
+    };
+    let mut next = 0u32;
+    for &(nr, action) in &table.explicit {
+        if nr > next {
+            push(next, table.default);
+        }
+        push(nr, action);
+        next = nr + 1;
+    }
+    push(next, table.default);
+    if abi == Abi::X86_64 {
+        // x32 numbers: an x32 process cannot load this library, and kernels
+        // with x32 enabled would otherwise run them under the x86_64 arch.
+        push(X32_SYSCALL_BIT, policy.violation());
+    }
+    ranges
+}
+
+/// Emits a binary search over `ranges`, returning the label of its root.
+fn search(emitter: &mut Emitter, ranges: &[Range]) -> Label {
+    if let [only] = ranges {
+        return emitter.ret(only.action.ret());
+    }
+    let middle = ranges.len() / 2;
+    // Emitted backwards: the upper half ends up after the lower one.
+    let upper = search(emitter, &ranges[middle..]);
+    let lower = search(emitter, &ranges[..middle]);
+    emitter.jump(op::JGE, ranges[middle].start, upper, lower)
+}
+
+/// Compiles `policy` for every ABI; any other arch kills the process.
+pub fn compile(policy: &Policy) -> Program {
+    let mut emitter = Emitter::default();
+    let unknown_arch = emitter.ret(Action::Kill.ret());
+    let mut otherwise = unknown_arch;
+    // Backwards again: the last ABI's code is emitted first, and the native
+    // one ends up straight after the arch check, with no jump on its path.
+    for abi in Abi::ALL.into_iter().rev() {
+        let root = search(&mut emitter, &ranges(policy, abi));
+        let body = emitter.stmt(op::LD | op::W | op::ABS, offset::NR, root);
+        otherwise = emitter.jump(op::JEQ, abi.audit_arch(), body, otherwise);
+    }
+    emitter.stmt(op::LD | op::W | op::ABS, offset::ARCH, otherwise);
+    let insns = emitter.finish();
+    assert!(insns.len() <= bpf::MAX_INSNS, "a filter without argument checks stays far below the kernel's limit");
+    Program { insns }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::AUDIT_ARCH_X86_64;
+    use crate::bpf::{SeccompData, run};
+    use crate::error::Origin;
+    use crate::policy::{Settings, Text};
+
+    fn policy(allow: Option<&str>, deny: Option<&str>, default: Option<&str>) -> Policy {
+        let origin = Origin::Variable("test");
+        let text = |text| Text { origin: &origin, text };
+        Settings { allow: allow.map(text), deny: deny.map(text), default_action: default.map(text) }
+            .policy()
+            .unwrap()
+            .unwrap()
+    }
+
+    fn verdict(program: &Program, abi: Abi, nr: u32) -> (Action, usize) {
+        let data = SeccompData { nr, arch: abi.audit_arch(), ..SeccompData::default() };
+        let verdict = run(program.insns(), &data).unwrap();
+        (Action::from_ret(verdict.ret).unwrap(), verdict.steps)
+    }
+
+    fn nr(name: &str, abi: Abi) -> u32 {
+        Syscall::by_name(name).unwrap().number(abi).unwrap()
+    }
+
+    #[test]
+    fn deny_list_covers_both_abis() {
+        let program = compile(&policy(None, Some("execve:uname"), None));
+        for abi in Abi::ALL {
+            assert_eq!(verdict(&program, abi, nr("execve", abi)).0, Action::Kill, "{abi}");
+            assert_eq!(verdict(&program, abi, nr("uname", abi)).0, Action::Kill, "{abi}");
+            assert_eq!(verdict(&program, abi, nr("getppid", abi)).0, Action::Allow, "{abi}");
+        }
+    }
+
+    #[test]
+    fn x32_numbers_are_violations_even_under_a_deny_list() {
+        let program = compile(&policy(None, Some("uname"), None));
+        for nr in [X32_SYSCALL_BIT, X32_SYSCALL_BIT | 59, X32_SYSCALL_BIT | 520, u32::MAX] {
+            assert_eq!(verdict(&program, Abi::X86_64, nr).0, Action::Kill, "{nr:#x}");
+        }
+        assert_eq!(verdict(&program, Abi::X86_64, X32_SYSCALL_BIT - 1).0, Action::Allow);
+        let logged = compile(&policy(None, Some("uname"), Some("log")));
+        assert_eq!(verdict(&logged, Abi::X86_64, X32_SYSCALL_BIT | 59).0, Action::Log);
+    }
+
+    #[test]
+    fn other_arches_are_killed() {
+        let program = compile(&policy(None, Some(""), Some("log")));
+        for arch in [0, 0xc000_00b7 /* aarch64 */, 0x4000_003e /* x86_64 without 64-bit flag */] {
+            let data = SeccompData { nr: 39, arch, ..SeccompData::default() };
+            assert_eq!(run(program.insns(), &data).unwrap().ret, Action::Kill.ret(), "{arch:#x}");
+        }
+    }
+
+    #[test]
+    fn socketcall_stands_for_the_strictest_socket_call() {
+        let program = compile(&policy(None, Some("connect=EACCES"), None));
+        assert_eq!(verdict(&program, Abi::I386, nr("socketcall", Abi::I386)).0, Action::Errno(libc::EACCES as u16));
+        assert_eq!(verdict(&program, Abi::I386, nr("ipc", Abi::I386)).0, Action::Allow);
+        let program = compile(&policy(None, Some("shmat"), None));
+        assert_eq!(verdict(&program, Abi::I386, nr("ipc", Abi::I386)).0, Action::Kill);
+        let program = compile(&policy(Some("socket:connect"), None, None));
+        assert_eq!(verdict(&program, Abi::I386, nr("socketcall", Abi::I386)).0, Action::Kill);
+        let program = compile(&policy(Some("socketcall"), None, None));
+        assert_eq!(verdict(&program, Abi::I386, nr("socketcall", Abi::I386)).0, Action::Allow);
+    }
+
+    #[test]
+    fn empty_allow_list_in_log_mode_logs_everything() {
+        let program = compile(&policy(Some(""), None, Some("log")));
+        for nr in 0..=Syscall::max_number(Abi::X86_64) + 5 {
+            assert_eq!(verdict(&program, Abi::X86_64, nr).0, Action::Log);
+        }
+    }
+
+    #[test]
+    fn every_allowed_path_is_cacheable_and_short() {
+        let names: Vec<&str> = Syscall::all()
+            .iter()
+            .filter(|s| s.number(Abi::X86_64).is_some())
+            .map(|s| s.name())
+            .step_by(1)
+            .take(250)
+            .collect();
+        let program = compile(&policy(Some(&names.join(":")), None, None));
+        for nr in 0..=Syscall::max_number(Abi::X86_64) {
+            let (action, steps) = verdict(&program, Abi::X86_64, nr);
+            assert!(steps <= 20, "nr {nr}: {steps} steps");
+            assert_eq!(action == Action::Allow, bpf::is_cached_allow(program.insns(), AUDIT_ARCH_X86_64, nr));
+        }
+    }
+}

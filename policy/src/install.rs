@@ -1,0 +1,74 @@
+//! Installing a compiled filter on the calling process.
+
+use std::io;
+
+use thiserror::Error;
+
+use crate::filter::Program;
+
+/// Which threads a filter is installed on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    /// Every thread of the process (`SECCOMP_FILTER_FLAG_TSYNC`): a thread
+    /// started earlier, by another library's constructor say, is confined too.
+    All,
+    /// The calling thread only (its future children inherit the filter).
+    Calling,
+}
+
+/// Why a filter could not be installed. Each leaves the process unconfined,
+/// so callers must not go on to run the program.
+#[derive(Debug, Error)]
+pub enum InstallError {
+    /// `prctl(PR_SET_NO_NEW_PRIVS)` failed; without it an unprivileged process
+    /// may not install a filter.
+    #[error("cannot set no_new_privs: {0}")]
+    NoNewPrivs(io::Error),
+    /// The kernel has no seccomp filtering, or something hides it.
+    #[error("seccomp filtering is not available: {0}")]
+    Unavailable(io::Error),
+    /// The kernel (or an outer seccomp filter) refused the filter.
+    #[error("the kernel refused the seccomp filter: {0}")]
+    Refused(io::Error),
+    /// Another thread could not take the filter (it has a different filter of
+    /// its own), so the process cannot be confined as a whole.
+    #[error("thread {0} could not be confined: it already runs a different seccomp filter")]
+    ThreadSync(libc::c_long),
+}
+
+const SECCOMP_SET_MODE_FILTER: libc::c_uint = 1;
+const SECCOMP_FILTER_FLAG_TSYNC: libc::c_ulong = 1;
+
+/// Sets `no_new_privs` and installs `program`. Setting `no_new_privs` also
+/// means that no program the confined process runs can gain privileges
+/// through setuid bits or file capabilities.
+pub fn install(program: &Program, threads: Threads) -> Result<(), InstallError> {
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return Err(InstallError::NoNewPrivs(io::Error::last_os_error()));
+    }
+    let insns = program.insns();
+    let fprog = libc::sock_fprog {
+        len: insns.len() as libc::c_ushort,
+        // `Insn` is `#[repr(C)]` with the fields of `struct sock_filter`.
+        filter: insns.as_ptr() as *mut libc::sock_filter,
+    };
+    let flags = match threads {
+        Threads::All => SECCOMP_FILTER_FLAG_TSYNC,
+        Threads::Calling => 0,
+    };
+    // SAFETY: `fprog` points to `insns`, which outlives the call; the kernel
+    // copies the program before returning.
+    let rc = unsafe { libc::syscall(libc::SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fprog) };
+    match rc {
+        0 => Ok(()),
+        tid if tid > 0 => Err(InstallError::ThreadSync(tid)),
+        _ => {
+            let error = io::Error::last_os_error();
+            Err(match error.raw_os_error() {
+                Some(libc::ENOSYS) | Some(libc::EINVAL) => InstallError::Unavailable(error),
+                _ => InstallError::Refused(error),
+            })
+        }
+    }
+}

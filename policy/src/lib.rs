@@ -1,0 +1,26 @@
+//! Seccomp policies for `libsandbox.so` and `sandboxify`.
+//!
+//! One crate holds what a policy means, so that the preload library and the
+//! launcher can never disagree: text is parsed into a [`Policy`]
+//! ([`Settings::policy`]), compiled into a BPF [`Program`] ([`compile`]) and
+//! installed ([`install`]). Parsing and compiling are pure; only
+//! [`install`] touches the process.
+
+#![warn(missing_docs)]
+
+pub mod abi;
+pub mod action;
+pub mod bpf;
+mod error;
+pub mod filter;
+pub mod install;
+pub mod policy;
+pub mod syscalls;
+
+pub use abi::Abi;
+pub use action::Action;
+pub use error::{ErrorKind, Origin, PolicyError};
+pub use filter::{compile, Program};
+pub use install::{install, InstallError, Threads};
+pub use policy::{Entry, Policy, Settings, Text};
+pub use syscalls::Syscall;

@@ -1,0 +1,125 @@
+//! System-call names and numbers, from `data/syscalls.tsv`.
+
+use crate::abi::Abi;
+
+/// A system call known by name, with its number on each ABI where it exists.
+///
+/// Names that exist only on other architectures (`arm_fadvise64_64`, ...) are
+/// known too, with no number here: a policy written for several machines must
+/// not fail on them, and they match nothing on x86_64.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Syscall {
+    name: &'static str,
+    index: usize,
+    numbers: [Option<u32>; 2],
+}
+
+include!(concat!(env!("OUT_DIR"), "/syscall_table.rs"));
+
+impl Syscall {
+    /// The name, as the kernel's syscall tables spell it.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The number on `abi`, or `None` where the call does not exist there.
+    pub fn number(&self, abi: Abi) -> Option<u32> {
+        self.numbers[abi.index()]
+    }
+
+    /// Looks a name up. Exact and case-sensitive, like the kernel's tables.
+    pub fn by_name(name: &str) -> Option<&'static Syscall> {
+        SYSCALLS.binary_search_by(|s| s.name.cmp(name)).ok().map(|i| &SYSCALLS[i])
+    }
+
+    /// The call with this number on `abi`, if the table knows it.
+    pub fn by_number(abi: Abi, nr: u32) -> Option<&'static Syscall> {
+        let table: &[u16] = match abi {
+            Abi::X86_64 => &X86_64_BY_NUMBER,
+            Abi::I386 => &I386_BY_NUMBER,
+        };
+        match table.get(nr as usize) {
+            Some(&index) if index != u16::MAX => Some(&SYSCALLS[index as usize]),
+            _ => None,
+        }
+    }
+
+    /// The highest number the table knows on `abi`.
+    pub fn max_number(abi: Abi) -> u32 {
+        let len = match abi {
+            Abi::X86_64 => X86_64_BY_NUMBER.len(),
+            Abi::I386 => I386_BY_NUMBER.len(),
+        };
+        len as u32 - 1
+    }
+
+    /// Every known system call, sorted by name.
+    pub fn all() -> &'static [Syscall] {
+        &SYSCALLS
+    }
+
+    /// A small dense key for per-syscall sets, the position in [`Syscall::all`].
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The known names nearest to a misspelt one (at most three), for error
+    /// messages. Nothing when no name is reasonably near.
+    pub fn suggestions(name: &str) -> Vec<&'static str> {
+        let scored: Vec<(usize, &'static str)> = SYSCALLS
+            .iter()
+            .map(|s| (strsim::damerau_levenshtein(name, s.name), s.name))
+            .filter(|&(distance, candidate)| distance <= (candidate.len().max(name.len()) / 3).max(1))
+            .collect();
+        let Some(best) = scored.iter().map(|&(distance, _)| distance).min() else {
+            return Vec::new();
+        };
+        scored.into_iter().filter(|&(distance, _)| distance == best).take(3).map(|(_, name)| name).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn looks_up_both_abis() {
+        let execve = Syscall::by_name("execve").unwrap();
+        assert_eq!(execve.number(Abi::X86_64), Some(59));
+        assert_eq!(execve.number(Abi::I386), Some(11));
+        assert_eq!(Syscall::by_number(Abi::I386, 11), Some(execve));
+        assert_eq!(Syscall::by_name("newfstatat").unwrap().number(Abi::I386), None);
+        assert_eq!(Syscall::by_name("socketcall").unwrap().number(Abi::X86_64), None);
+    }
+
+    #[test]
+    fn knows_calls_newer_than_libseccomp() {
+        assert_eq!(Syscall::by_name("mseal").unwrap().number(Abi::X86_64), Some(462));
+        assert_eq!(Syscall::by_name("uprobe").unwrap().number(Abi::X86_64), Some(336));
+        assert_eq!(Syscall::by_name("uprobe").unwrap().number(Abi::I386), None);
+    }
+
+    #[test]
+    fn foreign_names_have_no_number() {
+        let arm = Syscall::by_name("arm_fadvise64_64").unwrap();
+        assert_eq!(Abi::ALL.map(|abi| arm.number(abi)), [None, None]);
+    }
+
+    #[test]
+    fn reverse_tables_agree_with_the_forward_one() {
+        for syscall in Syscall::all() {
+            for abi in Abi::ALL {
+                if let Some(nr) = syscall.number(abi) {
+                    assert_eq!(Syscall::by_number(abi, nr), Some(syscall));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn suggests_near_names() {
+        assert_eq!(Syscall::suggestions("unmae")[0], "uname");
+        assert!(Syscall::suggestions("fstat").contains(&"fstat"));
+        assert!(Syscall::suggestions("qqqqqqqqqqqqqq").is_empty());
+    }
+}

@@ -1,0 +1,157 @@
+//! libseccomp as the oracle: our syscall table and our generated filters must
+//! agree with what libseccomp resolves and generates for the same policy.
+
+use std::io::Read;
+
+use libseccomp::{ScmpAction, ScmpArch, ScmpFilterContext, ScmpSyscall};
+use proptest::prelude::*;
+use sandbox_policy::bpf::{self, Insn, SeccompData};
+use sandbox_policy::{compile, Abi, Action, Entry, Policy, Syscall};
+
+fn scmp_arch(abi: Abi) -> ScmpArch {
+    match abi {
+        Abi::X86_64 => ScmpArch::X8664,
+        Abi::I386 => ScmpArch::X86,
+    }
+}
+
+fn libseccomp_number(name: &str, abi: Abi) -> Option<u32> {
+    let nr = i32::from(ScmpSyscall::from_name_by_arch(name, scmp_arch(abi)).ok()?);
+    (nr >= 0).then_some(nr as u32)
+}
+
+#[test]
+fn table_agrees_with_libseccomp() {
+    let mut checked = 0;
+    for syscall in Syscall::all() {
+        for abi in Abi::ALL {
+            if let Some(theirs) = libseccomp_number(syscall.name(), abi) {
+                assert_eq!(syscall.number(abi), Some(theirs), "{} on {abi}", syscall.name());
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 780, "only {checked} names checked");
+    for abi in Abi::ALL {
+        for nr in 0..1024 {
+            if let Ok(name) = ScmpSyscall::from(nr as i32).get_name_by_arch(scmp_arch(abi)) {
+                let ours = Syscall::by_number(abi, nr).map(Syscall::name);
+                assert_eq!(ours, Some(name.as_str()), "{nr} on {abi}");
+            }
+        }
+    }
+}
+
+fn scmp_action(action: Action) -> ScmpAction {
+    match action {
+        Action::Kill => ScmpAction::KillProcess,
+        Action::Trap => ScmpAction::Trap,
+        Action::Errno(errno) => ScmpAction::Errno(errno.into()),
+        Action::Log => ScmpAction::Log,
+        Action::Allow => ScmpAction::Allow,
+    }
+}
+
+fn libseccomp_program(policy: &Policy) -> Vec<Insn> {
+    let mut filter = ScmpFilterContext::new(scmp_action(policy.default_action())).unwrap();
+    filter.set_act_badarch(ScmpAction::KillProcess).unwrap();
+    filter.add_arch(ScmpArch::X86).unwrap();
+    for &(syscall, action) in policy.rules() {
+        if action == policy.default_action() {
+            continue;
+        }
+        if let Ok(known) = ScmpSyscall::from_name(syscall.name()) {
+            filter.add_rule(scmp_action(action), known).unwrap();
+        }
+    }
+    let (mut reader, writer) = std::io::pipe().unwrap();
+    filter.export_bpf(&writer).unwrap();
+    drop(writer);
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes).unwrap();
+    bytes
+        .chunks_exact(8)
+        .map(|c| Insn {
+            code: u16::from_ne_bytes([c[0], c[1]]),
+            jt: c[2],
+            jf: c[3],
+            k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+        })
+        .collect()
+}
+
+fn action_strategy() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        Just(Action::Kill),
+        Just(Action::Trap),
+        Just(Action::Log),
+        Just(Action::Allow),
+        (1u16..200).prop_map(Action::Errno),
+    ]
+}
+
+fn entries_strategy(max: usize) -> impl Strategy<Value = Vec<Entry>> {
+    let count = Syscall::all().len();
+    prop::collection::vec((0..count, prop::option::weighted(0.3, action_strategy())), 0..max).prop_map(|picks| {
+        picks
+            .into_iter()
+            .map(|(index, action)| Entry { syscall: &Syscall::all()[index], action })
+            .collect()
+    })
+}
+
+fn policy_strategy() -> impl Strategy<Value = Policy> {
+    (
+        prop::option::of(entries_strategy(300)),
+        entries_strategy(40),
+        prop_oneof![Just(Action::Kill), Just(Action::Log), Just(Action::Trap), Just(Action::Errno(1))],
+    )
+        .prop_map(|(allow, deny, violation)| Policy::new(allow, deny, violation))
+}
+
+/// Numbers the comparison skips: the i386 calls that multiplex others, which
+/// we and libseccomp resolve differently on purpose (see
+/// `filter::I386_MULTIPLEXERS`), and calls newer than libseccomp 2.5.4.
+fn not_comparable(abi: Abi, nr: u32) -> bool {
+    let multiplexer = abi == Abi::I386 && (nr == 102 || nr == 117);
+    let unknown = Syscall::by_number(abi, nr).is_some_and(|s| libseccomp_number(s.name(), abi).is_none());
+    multiplexer || unknown
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn filters_agree_with_libseccomp(policy in policy_strategy()) {
+        let ours = compile(&policy);
+        let theirs = libseccomp_program(&policy);
+        for abi in Abi::ALL {
+            for nr in (0..600).chain([1000, 4096, 0x3fff_ffff]) {
+                if not_comparable(abi, nr) {
+                    continue;
+                }
+                let data = SeccompData { nr, arch: abi.audit_arch(), ..SeccompData::default() };
+                let expected = bpf::run(&theirs, &data).unwrap().ret;
+                let actual = bpf::run(ours.insns(), &data).unwrap();
+                prop_assert_eq!(actual.ret, expected, "nr {} on {} for {}", nr, abi, policy);
+                prop_assert!(actual.steps <= 24, "nr {} on {}: {} steps", nr, abi, actual.steps);
+            }
+        }
+        for arch in [0, 0xc000_00b7] {
+            let data = SeccompData { nr: 59, arch, ..SeccompData::default() };
+            prop_assert_eq!(bpf::run(ours.insns(), &data).unwrap().ret, bpf::run(&theirs, &data).unwrap().ret);
+        }
+    }
+
+    #[test]
+    fn allowed_calls_stay_cacheable(policy in policy_strategy()) {
+        let program = compile(&policy);
+        for abi in Abi::ALL {
+            for nr in 0..600 {
+                let data = SeccompData { nr, arch: abi.audit_arch(), ..SeccompData::default() };
+                let allowed = bpf::run(program.insns(), &data).unwrap().ret == Action::Allow.ret();
+                prop_assert_eq!(allowed, bpf::is_cached_allow(program.insns(), abi.audit_arch(), nr));
+            }
+        }
+    }
+}
