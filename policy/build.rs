@@ -20,7 +20,8 @@ fn main() {
         let fields: Vec<&str> = line.split('\t').collect();
         assert!(fields.len() == 3, "{source}:{}: expected 3 tab-separated fields", index + 1);
         let number = |field: &str| -> Option<u32> {
-            (field != "-").then(|| field.parse().unwrap_or_else(|_| panic!("{source}:{}: bad number {field}", index + 1)))
+            (field != "-")
+                .then(|| field.parse().unwrap_or_else(|_| panic!("{source}:{}: bad number {field}", index + 1)))
         };
         rows.push((fields[0].to_owned(), number(fields[1]), number(fields[2])));
     }

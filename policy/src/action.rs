@@ -107,10 +107,7 @@ impl fmt::Display for Action {
 }
 
 fn errno_by_name(word: &str) -> Option<u16> {
-    ERRNO_NAMES
-        .iter()
-        .find(|(name, _)| name.eq_ignore_ascii_case(word))
-        .map(|&(_, value)| value as u16)
+    ERRNO_NAMES.iter().find(|(name, _)| name.eq_ignore_ascii_case(word)).map(|&(_, value)| value as u16)
 }
 
 fn errno_by_number(word: &str) -> Option<u16> {

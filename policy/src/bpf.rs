@@ -318,7 +318,11 @@ pub fn run(program: &[Insn], data: &SeccompData) -> Result<Verdict, EvalError> {
                 return Ok(Verdict { ret: value, steps });
             }
             op::MISC => {
-                if insn.code & 0xf8 == op::TXA { a = x } else { x = a }
+                if insn.code & 0xf8 == op::TXA {
+                    a = x
+                } else {
+                    x = a
+                }
             }
             _ => return Err(invalid()),
         }

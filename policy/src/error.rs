@@ -92,6 +92,8 @@ fn did_you_mean(suggestions: &[&str]) -> String {
     match suggestions {
         [] => String::new(),
         [one] => format!(" (did you mean {one:?}?)"),
-        many => format!(" (did you mean one of {}?)", many.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ")),
+        many => {
+            format!(" (did you mean one of {}?)", many.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", "))
+        }
     }
 }

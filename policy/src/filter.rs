@@ -9,7 +9,7 @@
 
 use crate::abi::{Abi, X32_SYSCALL_BIT};
 use crate::action::Action;
-use crate::bpf::{self, op, offset, Emitter, Insn, Label};
+use crate::bpf::{self, Emitter, Insn, Label, offset, op};
 use crate::policy::Policy;
 use crate::syscalls::Syscall;
 
@@ -35,14 +35,44 @@ const I386_MULTIPLEXERS: [(&str, &[&str]); 2] = [
     (
         "socketcall",
         &[
-            "socket", "bind", "connect", "listen", "accept", "getsockname", "getpeername", "socketpair", "send",
-            "recv", "sendto", "recvfrom", "shutdown", "setsockopt", "getsockopt", "sendmsg", "recvmsg", "accept4",
-            "recvmmsg", "sendmmsg",
+            "socket",
+            "bind",
+            "connect",
+            "listen",
+            "accept",
+            "getsockname",
+            "getpeername",
+            "socketpair",
+            "send",
+            "recv",
+            "sendto",
+            "recvfrom",
+            "shutdown",
+            "setsockopt",
+            "getsockopt",
+            "sendmsg",
+            "recvmsg",
+            "accept4",
+            "recvmmsg",
+            "sendmmsg",
         ],
     ),
     (
         "ipc",
-        &["semop", "semget", "semctl", "semtimedop", "msgsnd", "msgrcv", "msgget", "msgctl", "shmat", "shmdt", "shmget", "shmctl"],
+        &[
+            "semop",
+            "semget",
+            "semctl",
+            "semtimedop",
+            "msgsnd",
+            "msgrcv",
+            "msgget",
+            "msgctl",
+            "shmat",
+            "shmdt",
+            "shmget",
+            "shmctl",
+        ],
     ),
 ];
 

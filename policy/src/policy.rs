@@ -120,10 +120,8 @@ fn parse_entry(item: &str) -> Result<Entry, ErrorKind> {
     if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
         return Err(malformed("a system call name has only lowercase letters, digits and _"));
     }
-    let syscall = Syscall::by_name(name).ok_or_else(|| ErrorKind::UnknownSyscall {
-        name: name.to_owned(),
-        suggestions: Syscall::suggestions(name),
-    })?;
+    let syscall = Syscall::by_name(name)
+        .ok_or_else(|| ErrorKind::UnknownSyscall { name: name.to_owned(), suggestions: Syscall::suggestions(name) })?;
     let action = match action {
         None => None,
         Some("") => return Err(malformed("no action after =")),
@@ -173,10 +171,7 @@ impl Policy {
 
     /// The action an entry gives `syscall`, or `None` when no entry names it.
     pub fn rule(&self, syscall: &Syscall) -> Option<Action> {
-        self.rules
-            .binary_search_by(|(s, _)| s.index().cmp(&syscall.index()))
-            .ok()
-            .map(|i| self.rules[i].1)
+        self.rules.binary_search_by(|(s, _)| s.index().cmp(&syscall.index())).ok().map(|i| self.rules[i].1)
     }
 
     /// The action `syscall` gets, named or not.
@@ -319,7 +314,8 @@ mod tests {
         for original in [p, policy(Some("read=EPERM:write"), Some("kill=allow:uname"), Some("trap"))] {
             let text = original.to_string();
             let get = |name: &str| text.split(' ').find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='));
-            let again = policy(get("SECCOMP_SYSCALL_ALLOW"), get("SECCOMP_SYSCALL_DENY"), get("SECCOMP_DEFAULT_ACTION"));
+            let again =
+                policy(get("SECCOMP_SYSCALL_ALLOW"), get("SECCOMP_SYSCALL_DENY"), get("SECCOMP_DEFAULT_ACTION"));
             assert_eq!(again, original, "{text}");
         }
     }

@@ -6,7 +6,7 @@ use std::io::Read;
 use libseccomp::{ScmpAction, ScmpArch, ScmpFilterContext, ScmpSyscall};
 use proptest::prelude::*;
 use sandbox_policy::bpf::{self, Insn, SeccompData};
-use sandbox_policy::{compile, Abi, Action, Entry, Policy, Syscall};
+use sandbox_policy::{Abi, Action, Entry, Policy, Syscall, compile};
 
 fn scmp_arch(abi: Abi) -> ScmpArch {
     match abi {
@@ -93,10 +93,7 @@ fn action_strategy() -> impl Strategy<Value = Action> {
 fn entries_strategy(max: usize) -> impl Strategy<Value = Vec<Entry>> {
     let count = Syscall::all().len();
     prop::collection::vec((0..count, prop::option::weighted(0.3, action_strategy())), 0..max).prop_map(|picks| {
-        picks
-            .into_iter()
-            .map(|(index, action)| Entry { syscall: &Syscall::all()[index], action })
-            .collect()
+        picks.into_iter().map(|(index, action)| Entry { syscall: &Syscall::all()[index], action }).collect()
     })
 }
 

@@ -1,0 +1,226 @@
+//! Helpers for the end-to-end tests: compile the C programs in `tests/c` at
+//! test time, find the built artifacts, and run programs as root or as an
+//! ordinary user with a controlled environment, capturing status and output.
+//!
+//! The tests need the release artifacts: `cargo build --release` first (the
+//! README's test command does).
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Who a program runs as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum User {
+    /// The test runner's own identity (root on CI).
+    Root,
+    /// `nobody` (65534:65534, no supplementary groups), as
+    /// `setpriv --reuid=65534 --regid=65534 --clear-groups` would run it.
+    Nobody,
+}
+
+/// Both identities, for tests that must hold for each.
+pub const USERS: [User; 2] = [User::Root, User::Nobody];
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// A release artifact such as `libsandbox.so` or `sandboxify`.
+pub fn artifact(name: &str) -> PathBuf {
+    let dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("target"));
+    let path = dir.join("release").join(name);
+    assert!(path.exists(), "{} is missing: run `cargo build --release` before the tests", path.display());
+    path
+}
+
+/// `target/release/libsandbox.so`.
+pub fn library() -> PathBuf {
+    artifact("libsandbox.so")
+}
+
+/// A directory for test files that `nobody` can read and execute.
+pub fn scratch_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("sandbox-tests-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        dir
+    })
+}
+
+/// A fresh, empty, world-writable directory under [`scratch_dir`].
+pub fn fresh_dir(name: &str) -> PathBuf {
+    let dir = scratch_dir().join(name);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o1777)).unwrap();
+    dir
+}
+
+/// Compiles `tests/c/<name>.c` with `cc` and `flags`, once per test process,
+/// and returns the executable's path.
+pub fn compile(name: &str, flags: &[&str]) -> PathBuf {
+    static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
+    let key = format!("{name} {}", flags.join(" "));
+    let mut built = BUILT.lock().unwrap();
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(path) = built.get(&key) {
+        return path.clone();
+    }
+    let source = workspace().join("tests/c").join(format!("{name}.c"));
+    let output = scratch_dir().join(format!("{name}-{}", built.len()));
+    let result = Command::new("cc")
+        .args(["-O1", "-Wall", "-Werror", "-o"])
+        .arg(&output)
+        .arg(&source)
+        .args(flags)
+        .output()
+        .expect("run cc");
+    assert!(
+        result.status.success(),
+        "cc {} {}: {}",
+        source.display(),
+        flags.join(" "),
+        String::from_utf8_lossy(&result.stderr)
+    );
+    built.insert(key, output.clone());
+    output
+}
+
+/// How a program ended, and what it printed.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The wait status.
+    pub status: ExitStatus,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// The exit code, if it exited.
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    /// The signal that killed it, if one did.
+    pub fn signal(&self) -> Option<i32> {
+        self.status.signal()
+    }
+
+    /// Whether it was killed by SIGSYS, as a seccomp kill does.
+    pub fn killed_by_seccomp(&self) -> bool {
+        self.signal() == Some(libc::SIGSYS)
+    }
+
+    /// Panics with everything known unless it exited with `code`.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.code(), Some(code), "expected exit {code}: {self:#?}");
+        self
+    }
+
+    /// Panics with everything known unless seccomp killed it.
+    #[track_caller]
+    pub fn assert_killed(&self) -> &Self {
+        assert!(self.killed_by_seccomp(), "expected SIGSYS: {self:#?}");
+        self
+    }
+
+    /// Panics unless it exited 0.
+    #[track_caller]
+    pub fn assert_success(&self) -> &Self {
+        self.assert_code(0)
+    }
+}
+
+/// A program to run, with a clean environment (only `PATH` and `LANG` are
+/// passed on unless [`Run::env`] adds more).
+pub struct Run {
+    command: Command,
+    user: User,
+    timeout: Duration,
+}
+
+impl Run {
+    /// Prepares `program` with `args`.
+    pub fn new(program: impl AsRef<OsStr>, args: &[&str]) -> Run {
+        let mut command = Command::new(program);
+        command.args(args).env_clear().env("PATH", "/usr/local/bin:/usr/bin:/bin").env("LANG", "C");
+        command.stdin(Stdio::null()).current_dir(scratch_dir());
+        Run { command, user: User::Root, timeout: Duration::from_secs(60) }
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Run {
+        self.command.env(key, value);
+        self
+    }
+
+    /// Preloads the built `libsandbox.so`.
+    pub fn preload(self) -> Run {
+        let library = library();
+        self.env("LD_PRELOAD", library)
+    }
+
+    /// Runs as `user`.
+    pub fn user(mut self, user: User) -> Run {
+        self.user = user;
+        self
+    }
+
+    /// Gives up (and fails the test) after `timeout`.
+    pub fn timeout(mut self, timeout: Duration) -> Run {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Runs to completion.
+    pub fn run(mut self) -> Outcome {
+        if self.user == User::Nobody {
+            // std clears the supplementary groups when root sets a uid.
+            self.command.uid(65534).gid(65534);
+        }
+        let mut child = self
+            .command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {:?}: {e}", self.command.get_program()));
+        let pipes: [OwnedFd; 2] = [child.stdout.take().unwrap().into(), child.stderr.take().unwrap().into()];
+        let readers = pipes.map(|pipe| {
+            let mut pipe = fs::File::from(pipe);
+            std::thread::spawn(move || {
+                let mut text = Vec::new();
+                std::io::Read::read_to_end(&mut pipe, &mut text).unwrap();
+                String::from_utf8_lossy(&text).into_owned()
+            })
+        });
+        let deadline = Instant::now() + self.timeout;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                // SAFETY: kill(2) on the child's process group, which we created.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                panic!("{:?} did not finish within {:?}", self.command.get_program(), self.timeout);
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        let [stdout, stderr] = readers.map(|reader| reader.join().unwrap());
+        Outcome { status, stdout, stderr }
+    }
+}
