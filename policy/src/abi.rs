@@ -1,6 +1,6 @@
 //! The system-call ABIs a filter has to cover on an x86_64 kernel.
 
-use std::fmt;
+use core::fmt;
 
 /// `AUDIT_ARCH_X86_64`: what `seccomp_data.arch` holds for the native ABI.
 pub const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;

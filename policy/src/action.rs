@@ -1,6 +1,6 @@
 //! What the filter does with a system call.
 
-use std::fmt;
+use core::fmt;
 
 /// An action a rule can give a system call, in the kernel's terms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -1,8 +1,12 @@
 //! Classic BPF as seccomp uses it: instructions, a code emitter that resolves
 //! jumps, an interpreter, and the kernel's test for cacheable syscalls.
 
-use std::collections::HashMap;
-use std::fmt;
+use alloc::borrow::ToOwned;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
 
 use crate::action::ret;
 
@@ -132,7 +136,7 @@ pub(crate) type Label = usize;
 #[derive(Default)]
 pub(crate) struct Emitter {
     reversed: Vec<Insn>,
-    returns: HashMap<u32, Label>,
+    returns: BTreeMap<u32, Label>,
 }
 
 impl Emitter {
@@ -221,7 +225,7 @@ impl SeccompData {
             offset::NR => Some(self.nr),
             offset::ARCH => Some(self.arch),
             8 | 12 => Some(half(self.instruction_pointer, k == 12)),
-            16..=63 if k % 4 == 0 => Some(half(self.args[(k as usize - 16) / 8], k % 8 == 4)),
+            16..=63 if k.is_multiple_of(4) => Some(half(self.args[(k as usize - 16) / 8], k % 8 == 4)),
             _ => None,
         }
     }

@@ -1,6 +1,9 @@
 //! Errors in policy text, each naming where it came from and the offending token.
 
-use std::fmt;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
 
 use thiserror::Error;
 
@@ -93,7 +96,8 @@ fn did_you_mean(suggestions: &[&str]) -> String {
         [] => String::new(),
         [one] => format!(" (did you mean {one:?}?)"),
         many => {
-            format!(" (did you mean one of {}?)", many.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", "))
+            let quoted: Vec<String> = many.iter().map(|s| format!("{s:?}")).collect();
+            format!(" (did you mean one of {}?)", quoted.join(", "))
         }
     }
 }

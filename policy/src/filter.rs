@@ -7,6 +7,8 @@
 //! grows with the logarithm of the number of ranges (≈ 13 instructions for a
 //! 250-entry allow list, where a linear filter runs ≈ 255).
 
+use alloc::vec::Vec;
+
 use crate::abi::{Abi, X32_SYSCALL_BIT};
 use crate::action::Action;
 use crate::bpf::{self, Emitter, Insn, Label, offset, op};

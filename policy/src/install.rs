@@ -1,10 +1,39 @@
 //! Installing a compiled filter on the calling process.
 
-use std::io;
+use core::ffi::CStr;
+use core::fmt;
 
 use thiserror::Error;
 
+use crate::action::Action;
 use crate::filter::Program;
+
+/// The `errno` of a failed system call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Errno(pub i32);
+
+impl Errno {
+    /// The calling thread's current `errno`.
+    pub fn last() -> Errno {
+        // SAFETY: __errno_location returns this thread's errno slot.
+        Errno(unsafe { *libc::__errno_location() })
+    }
+}
+
+/// `EPERM (Operation not permitted)`.
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buffer = [0 as libc::c_char; 128];
+        // SAFETY: strerror_r writes a NUL-terminated string of at most `len` bytes.
+        let rc = unsafe { libc::strerror_r(self.0, buffer.as_mut_ptr(), buffer.len()) };
+        let name = u16::try_from(self.0).map(Action::Errno);
+        match (name, rc) {
+            // SAFETY: on success the buffer holds a NUL-terminated string.
+            (Ok(name), 0) => write!(f, "{name} ({})", unsafe { CStr::from_ptr(buffer.as_ptr()) }.to_string_lossy()),
+            _ => write!(f, "errno {}", self.0),
+        }
+    }
+}
 
 /// Which threads a filter is installed on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,13 +52,13 @@ pub enum InstallError {
     /// `prctl(PR_SET_NO_NEW_PRIVS)` failed; without it an unprivileged process
     /// may not install a filter.
     #[error("cannot set no_new_privs: {0}")]
-    NoNewPrivs(io::Error),
+    NoNewPrivs(Errno),
     /// The kernel has no seccomp filtering, or something hides it.
     #[error("seccomp filtering is not available: {0}")]
-    Unavailable(io::Error),
+    Unavailable(Errno),
     /// The kernel (or an outer seccomp filter) refused the filter.
     #[error("the kernel refused the seccomp filter: {0}")]
-    Refused(io::Error),
+    Refused(Errno),
     /// Another thread could not take the filter (it has a different filter of
     /// its own), so the process cannot be confined as a whole.
     #[error("thread {0} could not be confined: it already runs a different seccomp filter")]
@@ -45,7 +74,7 @@ const SECCOMP_FILTER_FLAG_TSYNC: libc::c_ulong = 1;
 pub fn install(program: &Program, threads: Threads) -> Result<(), InstallError> {
     // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-        return Err(InstallError::NoNewPrivs(io::Error::last_os_error()));
+        return Err(InstallError::NoNewPrivs(Errno::last()));
     }
     let insns = program.insns();
     let fprog = libc::sock_fprog {
@@ -64,9 +93,9 @@ pub fn install(program: &Program, threads: Threads) -> Result<(), InstallError> 
         0 => Ok(()),
         tid if tid > 0 => Err(InstallError::ThreadSync(tid)),
         _ => {
-            let error = io::Error::last_os_error();
-            Err(match error.raw_os_error() {
-                Some(libc::ENOSYS) | Some(libc::EINVAL) => InstallError::Unavailable(error),
+            let error = Errno::last();
+            Err(match error.0 {
+                libc::ENOSYS | libc::EINVAL => InstallError::Unavailable(error),
                 _ => InstallError::Refused(error),
             })
         }

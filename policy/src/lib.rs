@@ -6,7 +6,13 @@
 //! installed ([`install`]). Parsing and compiling are pure; only
 //! [`install`] touches the process.
 
+#![cfg_attr(not(test), no_std)]
 #![warn(missing_docs)]
+
+// no_std with `alloc`: the preload library links no std, and so no libgcc_s,
+// which alone would add more to every program's start-up than the whole
+// sandbox costs.
+extern crate alloc;
 
 pub mod abi;
 pub mod action;
@@ -16,6 +22,7 @@ pub mod filter;
 pub mod install;
 pub mod policy;
 pub mod syscalls;
+pub mod variables;
 
 pub use abi::Abi;
 pub use action::Action;

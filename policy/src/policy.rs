@@ -1,6 +1,11 @@
 //! Policy text → [`Policy`]: what each system call gets.
 
-use std::fmt;
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
 
 use crate::abi::Abi;
 use crate::action::Action;

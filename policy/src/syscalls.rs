@@ -1,5 +1,7 @@
 //! System-call names and numbers, from `data/syscalls.tsv`.
 
+use alloc::vec::Vec;
+
 use crate::abi::Abi;
 
 /// A system call known by name, with its number on each ABI where it exists.
@@ -68,7 +70,7 @@ impl Syscall {
     pub fn suggestions(name: &str) -> Vec<&'static str> {
         let scored: Vec<(usize, &'static str)> = SYSCALLS
             .iter()
-            .map(|s| (strsim::damerau_levenshtein(name, s.name), s.name))
+            .map(|s| (edit_distance(name, s.name), s.name))
             .filter(|&(distance, candidate)| distance <= (candidate.len().max(name.len()) / 3).max(1))
             .collect();
         let Some(best) = scored.iter().map(|&(distance, _)| distance).min() else {
@@ -76,6 +78,30 @@ impl Syscall {
         };
         scored.into_iter().filter(|&(distance, _)| distance == best).take(3).map(|(_, name)| name).collect()
     }
+}
+
+/// The optimal-string-alignment distance: insertions, deletions,
+/// substitutions and swaps of neighbours each count one. Written here because
+/// the common crates for it need std.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    // Three rows of the dynamic-programming table: two back, one back, current.
+    let mut before: Vec<usize> = (0..=b.len()).collect();
+    let mut previous = before.clone();
+    let mut current = alloc::vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        current[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            current[j] = (previous[j] + 1).min(current[j - 1] + 1).min(previous[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                current[j] = current[j].min(before[j - 2] + 1);
+            }
+        }
+        core::mem::swap(&mut before, &mut previous);
+        core::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
 }
 
 #[cfg(test)]
@@ -114,6 +140,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn edit_distance_counts_swaps_as_one() {
+        assert_eq!(edit_distance("unmae", "uname"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("read", "read"), 0);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("ca", "abc"), 3);
     }
 
     #[test]

@@ -1,0 +1,105 @@
+//! Reading the sandbox's variables from the process environment, and removing
+//! them so that neither the program nor its children see the policy.
+
+use alloc::ffi::CString;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ffi::{CStr, c_char};
+
+use sandbox_policy::variables::{self, Name, Variables};
+
+unsafe extern "C" {
+    /// The process environment (`environ(7)`).
+    static mut environ: *mut *mut c_char;
+}
+
+/// An environment the sandbox will not guess about.
+#[derive(Debug, thiserror::Error)]
+pub enum EnvironmentError {
+    /// A variable given twice: libc and shells disagree about which one counts.
+    #[error("{0} is set twice in the environment")]
+    Duplicate(&'static str),
+    /// A `SECCOMP_*` variable the sandbox does not know: probably a typo that
+    /// would otherwise leave the program unconfined.
+    #[error("unknown variable {name} (did you mean {closest}?)")]
+    Unknown {
+        /// The name as set.
+        name: String,
+        /// The nearest known name.
+        closest: &'static str,
+    },
+    /// A value that is not UTF-8, so holds no valid policy.
+    #[error("{0}: value is not valid UTF-8")]
+    NotUtf8(&'static str),
+}
+
+/// Reads the sandbox's variables and removes them from the environment.
+pub fn take() -> Result<Variables, EnvironmentError> {
+    let mut variables = Variables::default();
+    let mut found: Vec<(&'static str, *mut c_char)> = Vec::new();
+    // SAFETY: `environ` is NULL or a NULL-terminated array of NUL-terminated
+    // strings; during start-up nothing else modifies it concurrently.
+    let mut cursor = unsafe { environ };
+    while !cursor.is_null() {
+        // SAFETY: `cursor` points into the array, at most at its terminator.
+        let entry = unsafe { *cursor };
+        if entry.is_null() {
+            break;
+        }
+        // SAFETY: every entry is a NUL-terminated string.
+        let bytes = unsafe { CStr::from_ptr(entry) }.to_bytes();
+        let name = bytes.split(|&b| b == b'=').next().unwrap_or_default();
+        match variables::classify(name) {
+            Name::Known(known) => {
+                if found.iter().any(|&(seen, _)| seen == known) {
+                    return Err(EnvironmentError::Duplicate(known));
+                }
+                let value = &bytes[known.len() + 1..];
+                let value = String::from_utf8(value.to_vec()).map_err(|_| EnvironmentError::NotUtf8(known))?;
+                variables.set(known, value);
+                found.push((known, entry));
+            }
+            Name::Unknown => {
+                let name = String::from_utf8_lossy(name).into_owned();
+                let closest = variables::closest(&name);
+                return Err(EnvironmentError::Unknown { name, closest });
+            }
+            Name::Unrelated => {}
+        }
+        // SAFETY: the terminator has not been reached, so the next slot exists.
+        cursor = unsafe { cursor.add(1) };
+    }
+    for (name, entry) in found {
+        remove(name, entry);
+    }
+    Ok(variables)
+}
+
+/// Removes `name` from `environ` and, where the string is the kernel's copy
+/// on the initial stack, overwrites it, so that `/proc/PID/environ` does not
+/// show it either.
+fn remove(name: &str, entry: *mut c_char) {
+    let c_name = CString::new(name).expect("variable names have no NUL");
+    // SAFETY: unsetenv with a valid name; no other thread uses the environment yet.
+    unsafe { libc::unsetenv(c_name.as_ptr()) };
+    if is_initial_stack_string(entry) {
+        // SAFETY: the string lies in the writable initial stack (checked just
+        // above) and is no longer referenced by `environ`.
+        unsafe {
+            let len = libc::strlen(entry);
+            core::ptr::write_bytes(entry, 0, len);
+        }
+    }
+}
+
+/// Whether `string` lies between this frame and the executable's file name,
+/// i.e. among the argument and environment strings the kernel put at the top
+/// of the initial stack. Strings that `setenv` or `putenv` supplied may live
+/// in read-only memory and are left alone.
+fn is_initial_stack_string(string: *const c_char) -> bool {
+    // SAFETY: getauxval only reads the auxiliary vector.
+    let execfn = unsafe { libc::getauxval(libc::AT_EXECFN) } as usize;
+    let frame = &execfn as *const usize as usize;
+    let address = string as usize;
+    frame < address && address < execfn
+}

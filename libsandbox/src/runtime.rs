@@ -1,0 +1,95 @@
+//! What std would otherwise provide: an allocator and a panic handler.
+
+use core::alloc::{GlobalAlloc, Layout};
+
+// Link glibc explicitly: the `libc` crate leaves that to std when its `std`
+// feature is on, which feature unification can turn on from any crate in the
+// workspace, and the library must always record its dependency on libc.so.6
+// (and the symbol versions it binds to).
+#[link(name = "c")]
+unsafe extern "C" {}
+
+/// The host program's malloc: the library allocates little, and only while
+/// starting up.
+struct Malloc;
+
+// SAFETY: malloc/posix_memalign return memory suitably aligned for the layout
+// (checked below) or NULL; free and realloc take only pointers they returned.
+unsafe impl GlobalAlloc for Malloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if layout.align() <= MIN_ALIGN {
+            // SAFETY: see the impl.
+            unsafe { libc::malloc(layout.size()).cast() }
+        } else {
+            let mut out = core::ptr::null_mut();
+            // SAFETY: see the impl; the alignment is a power of two ≥ pointer size.
+            match unsafe { libc::posix_memalign(&mut out, layout.align(), layout.size()) } {
+                0 => out.cast(),
+                _ => core::ptr::null_mut(),
+            }
+        }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+        // SAFETY: see the impl.
+        unsafe { libc::free(ptr.cast()) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if layout.align() <= MIN_ALIGN {
+            // SAFETY: see the impl.
+            unsafe { libc::realloc(ptr.cast(), new_size).cast() }
+        } else {
+            // SAFETY: see the impl; the default copies through alloc/dealloc.
+            unsafe { GlobalAlloc::realloc(&FallbackRealloc, ptr, layout, new_size) }
+        }
+    }
+}
+
+/// glibc's malloc alignment on x86_64.
+const MIN_ALIGN: usize = 16;
+
+/// Routes over-aligned reallocations through the trait's default
+/// (allocate, copy, free), which `Malloc` cannot do with `realloc`.
+struct FallbackRealloc;
+
+// SAFETY: delegates to `Malloc`.
+unsafe impl GlobalAlloc for FallbackRealloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: delegated.
+        unsafe { Malloc.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: delegated.
+        unsafe { Malloc.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Malloc = Malloc;
+
+/// A panic is a bug in the library: stop the program rather than risk
+/// running it unconfined.
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    crate::fail::fail(&alloc::format!("internal error: {}", info.message()))
+}
+
+// The precompiled `core` and `alloc` are built for unwinding: their landing
+// pads name the personality routine (which std defines) and `_Unwind_Resume`
+// (from libgcc_s, the very library this crate avoids). With panic = "abort"
+// nothing ever unwinds, so neither is ever called: define both as traps,
+// hidden, so that they satisfy the loader without being exported.
+core::arch::global_asm!(
+    ".globl rust_eh_personality",
+    ".hidden rust_eh_personality",
+    ".type rust_eh_personality, @function",
+    "rust_eh_personality:",
+    "ud2",
+    ".globl _Unwind_Resume",
+    ".hidden _Unwind_Resume",
+    ".type _Unwind_Resume, @function",
+    "_Unwind_Resume:",
+    "ud2",
+);

@@ -1,0 +1,156 @@
+//! Whether the main program will call our `__libc_start_main`.
+//!
+//! Deferring the filter to `__libc_start_main` is only safe when the program
+//! is certain to call it; otherwise the constructor must install it at once.
+//! The proof is the program's own relocated GOT slot for the symbol: `_start`
+//! calls through it (glibc's `call *__libc_start_main@GOTPCREL(%rip)`), and
+//! ld.so has filled it in before any constructor runs. Programs that resolve
+//! it lazily through the PLT, that do not reference it (custom `_start`, Go),
+//! or whose dynamic section cannot be read, get the constructor instead.
+
+use alloc::vec::Vec;
+use core::ffi::{CStr, c_int, c_void};
+use core::mem::size_of;
+
+/// `Elf64_Dyn` tags used here.
+const DT_NULL: i64 = 0;
+const DT_STRTAB: i64 = 5;
+const DT_SYMTAB: i64 = 6;
+const DT_RELA: i64 = 7;
+const DT_RELASZ: i64 = 8;
+const DT_JMPREL: i64 = 23;
+const DT_PLTRELSZ: i64 = 2;
+const DT_PLTREL: i64 = 20;
+/// Relocation types that fill a GOT slot with a symbol's address.
+const R_X86_64_GLOB_DAT: u32 = 6;
+const R_X86_64_JUMP_SLOT: u32 = 7;
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Rela {
+    offset: u64,
+    info: u64,
+    addend: i64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Sym {
+    name: u32,
+    info: u8,
+    other: u8,
+    shndx: u16,
+    value: u64,
+    size: u64,
+}
+
+/// The main program's loaded segments, for checking every address before reading it.
+struct Image {
+    bias: usize,
+    loads: Vec<(usize, usize)>,
+    dynamic: Option<usize>,
+}
+
+impl Image {
+    fn contains(&self, address: usize, len: usize) -> bool {
+        let end = address.checked_add(len);
+        self.loads.iter().any(|&(start, stop)| start <= address && end.is_some_and(|end| end <= stop))
+    }
+
+    /// A dynamic-section address: glibc stores them relocated, but be ready
+    /// for a loader that left them as file addresses.
+    fn address(&self, value: u64) -> usize {
+        let value = value as usize;
+        if value >= self.bias { value } else { value + self.bias }
+    }
+
+    /// Reads a `T` at `address` if it lies inside the image.
+    fn read<T: Copy>(&self, address: usize) -> Option<T> {
+        // SAFETY: the range lies inside a PT_LOAD segment of the main program,
+        // mapped for the whole life of the process; read_unaligned makes no
+        // alignment assumption.
+        self.contains(address, size_of::<T>()).then(|| unsafe { (address as *const T).read_unaligned() })
+    }
+}
+
+unsafe extern "C" fn first_object(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
+    // SAFETY: dl_iterate_phdr passes a valid info and our own `data`.
+    let (info, image) = unsafe { (&*info, &mut *(data as *mut Option<Image>)) };
+    let bias = info.dlpi_addr as usize;
+    let mut loads = Vec::new();
+    let mut dynamic = None;
+    for index in 0..info.dlpi_phnum as usize {
+        // SAFETY: dlpi_phdr has dlpi_phnum entries.
+        let header = unsafe { &*info.dlpi_phdr.add(index) };
+        let start = bias + header.p_vaddr as usize;
+        match header.p_type {
+            libc::PT_LOAD => loads.push((start, start + header.p_memsz as usize)),
+            libc::PT_DYNAMIC => dynamic = Some(start),
+            _ => {}
+        }
+    }
+    *image = Some(Image { bias, loads, dynamic });
+    1 // The first object is the main program: stop there.
+}
+
+/// Whether the main program's GOT slot for `symbol` holds `expected`.
+pub fn main_program_calls(symbol: &CStr, expected: usize) -> bool {
+    let mut image: Option<Image> = None;
+    // SAFETY: the callback only fills `image`, which outlives the call.
+    unsafe { libc::dl_iterate_phdr(Some(first_object), &mut image as *mut Option<Image> as *mut c_void) };
+    image.and_then(|image| slot_value(&image, symbol.to_bytes())).is_some_and(|value| value == expected)
+}
+
+fn slot_value(image: &Image, symbol: &[u8]) -> Option<usize> {
+    let (mut strtab, mut symtab) = (None, None);
+    let mut tables: [(Option<usize>, usize); 2] = [(None, 0), (None, 0)];
+    let mut plt_is_rela = true;
+    let mut entry = image.dynamic?;
+    loop {
+        let (tag, value): (i64, u64) = image.read(entry)?;
+        match tag {
+            DT_NULL => break,
+            DT_STRTAB => strtab = Some(image.address(value)),
+            DT_SYMTAB => symtab = Some(image.address(value)),
+            DT_RELA => tables[0].0 = Some(image.address(value)),
+            DT_RELASZ => tables[0].1 = value as usize,
+            DT_JMPREL => tables[1].0 = Some(image.address(value)),
+            DT_PLTRELSZ => tables[1].1 = value as usize,
+            DT_PLTREL => plt_is_rela = value == DT_RELA as u64,
+            _ => {}
+        }
+        entry += 16;
+    }
+    let (strtab, symtab) = (strtab?, symtab?);
+    if !plt_is_rela {
+        tables[1].0 = None;
+    }
+    for (start, size) in tables {
+        let Some(start) = start else { continue };
+        for index in 0..size / size_of::<Rela>() {
+            let rela: Rela = image.read(start + index * size_of::<Rela>())?;
+            let kind = rela.info as u32;
+            let sym_index = (rela.info >> 32) as usize;
+            if sym_index == 0 || (kind != R_X86_64_GLOB_DAT && kind != R_X86_64_JUMP_SLOT) {
+                continue;
+            }
+            let sym: Sym = image.read(symtab + sym_index * size_of::<Sym>())?;
+            if names_equal(image, strtab + sym.name as usize, symbol)? {
+                return image.read(image.bias + rela.offset as usize);
+            }
+        }
+    }
+    None
+}
+
+/// Compares the NUL-terminated string at `address` with `name`, reading no
+/// further than `name`'s length plus the terminator.
+fn names_equal(image: &Image, address: usize, name: &[u8]) -> Option<bool> {
+    for (index, &expected) in name.iter().chain(&[0]).enumerate() {
+        let byte: u8 = image.read(address + index)?;
+        if byte != expected {
+            return Some(false);
+        }
+    }
+    Some(true)
+}

@@ -1,0 +1,125 @@
+//! The environment interface shared by `libsandbox.so` and `sandboxify`.
+
+use alloc::string::String;
+
+use crate::error::Origin;
+use crate::policy::{Settings, Text};
+
+/// `:`-separated entries that may run (Cloudflare's name).
+pub const ALLOW: &str = "SECCOMP_SYSCALL_ALLOW";
+/// `:`-separated entries that may not run (Cloudflare's name).
+pub const DENY: &str = "SECCOMP_SYSCALL_DENY";
+/// What a violation gets (Cloudflare's name; Cloudflare knew only `log`).
+pub const DEFAULT_ACTION: &str = "SECCOMP_DEFAULT_ACTION";
+/// When set to anything but empty or `0`: print the installed policy once on stderr.
+pub const VERBOSE: &str = "SANDBOX_VERBOSE";
+
+/// Every variable the sandbox reads, and removes before the program runs.
+pub const ALL: [&str; 4] = [ALLOW, DENY, DEFAULT_ACTION, VERBOSE];
+
+/// Origins for error messages, one per policy variable.
+const ALLOW_ORIGIN: Origin = Origin::Variable(ALLOW);
+const DENY_ORIGIN: Origin = Origin::Variable(DENY);
+const DEFAULT_ACTION_ORIGIN: Origin = Origin::Variable(DEFAULT_ACTION);
+
+/// How a variable name relates to the sandbox.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Name {
+    /// One of [`ALL`].
+    Known(&'static str),
+    /// Starts with `SECCOMP_` but is none of ours: most likely a typo that
+    /// would otherwise leave the program unconfined without a word.
+    Unknown,
+    /// Nothing to do with the sandbox.
+    Unrelated,
+}
+
+/// Classifies a variable name.
+pub fn classify(name: &[u8]) -> Name {
+    if let Some(known) = ALL.iter().find(|known| known.as_bytes() == name) {
+        Name::Known(known)
+    } else if name.starts_with(b"SECCOMP_") {
+        Name::Unknown
+    } else {
+        Name::Unrelated
+    }
+}
+
+/// The closest variable name to a misspelt one.
+pub fn closest(name: &str) -> &'static str {
+    ALL.iter().copied().min_by_key(|known| crate::syscalls::edit_distance(name, known)).expect("ALL is not empty")
+}
+
+/// Values of the sandbox's variables, as read from an environment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Variables {
+    /// `SECCOMP_SYSCALL_ALLOW`
+    pub allow: Option<String>,
+    /// `SECCOMP_SYSCALL_DENY`
+    pub deny: Option<String>,
+    /// `SECCOMP_DEFAULT_ACTION`
+    pub default_action: Option<String>,
+    /// `SANDBOX_VERBOSE`
+    pub verbose: Option<String>,
+}
+
+impl Variables {
+    /// Whether none is set.
+    pub fn is_empty(&self) -> bool {
+        *self == Variables::default()
+    }
+
+    /// Stores `value` for the known variable `name`.
+    pub fn set(&mut self, name: &'static str, value: String) {
+        let slot = match name {
+            ALLOW => &mut self.allow,
+            DENY => &mut self.deny,
+            DEFAULT_ACTION => &mut self.default_action,
+            VERBOSE => &mut self.verbose,
+            _ => unreachable!("{name} is not one of variables::ALL"),
+        };
+        *slot = Some(value);
+    }
+
+    /// Whether `SANDBOX_VERBOSE` asks for the policy to be printed.
+    pub fn verbose(&self) -> bool {
+        self.verbose.as_deref().is_some_and(|value| !value.is_empty() && value != "0")
+    }
+
+    /// The policy settings these variables hold.
+    pub fn settings(&self) -> Settings<'_> {
+        fn text<'a>(origin: &'a Origin, value: &'a Option<String>) -> Option<Text<'a>> {
+            value.as_deref().map(|text| Text { origin, text })
+        }
+        Settings {
+            allow: text(&ALLOW_ORIGIN, &self.allow),
+            deny: text(&DENY_ORIGIN, &self.deny),
+            default_action: text(&DEFAULT_ACTION_ORIGIN, &self.default_action),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_names() {
+        assert_eq!(classify(b"SECCOMP_SYSCALL_DENY"), Name::Known(DENY));
+        assert_eq!(classify(b"SECCOMP_SYSCALL_DENNY"), Name::Unknown);
+        assert_eq!(classify(b"SECCOMP"), Name::Unrelated);
+        assert_eq!(classify(b"PATH"), Name::Unrelated);
+        assert_eq!(closest("SECCOMP_SYSCALL_DENNY"), DENY);
+        assert_eq!(closest("SECCOMP_DEFAULT"), DEFAULT_ACTION);
+    }
+
+    #[test]
+    fn verbose_is_off_when_empty_or_zero() {
+        let mut vars = Variables::default();
+        assert!(!vars.verbose());
+        for (value, expected) in [("", false), ("0", false), ("1", true), ("yes", true)] {
+            vars.set(VERBOSE, value.to_owned());
+            assert_eq!(vars.verbose(), expected, "{value:?}");
+        }
+    }
+}
