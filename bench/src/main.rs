@@ -1,0 +1,223 @@
+//! `sandbox-bench`: what the sandbox costs, measured side by side in one run.
+//!
+//! Variants are interleaved round by round and summarised by medians, so that
+//! the noise of a shared machine hits every variant alike; only ratios and
+//! differences within one run mean anything. Nothing here asserts a timing.
+//!
+//! Usage: `cargo build --release && target/release/sandbox-bench [--quick]`
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use sandbox_policy::variables::{ALLOW, DENY, Variables};
+use sandbox_policy::{Abi, Syscall, bpf, compile};
+
+/// What a program needs after the library's apply point: the getppid loop
+/// (stdio, /proc/self/status) and /bin/true (exit, closing stdio).
+const NEEDED: [&str; 9] = ["exit_group", "write", "newfstatat", "openat", "read", "close", "getppid", "lseek", "brk"];
+
+/// An allow list of `size` entries: what the test programs need, then other
+/// calls in alphabetical order, which scatters their numbers (the worst case
+/// for the filter's search, unlike a run of neighbours).
+fn allow_list(size: usize) -> String {
+    let mut names: Vec<&str> = NEEDED.to_vec();
+    for syscall in Syscall::all().iter().filter(|s| s.number(Abi::X86_64).is_some()) {
+        if names.len() == size {
+            break;
+        }
+        if !names.contains(&syscall.name()) {
+            names.push(syscall.name());
+        }
+    }
+    names.join(":")
+}
+
+/// A measured configuration: extra environment, and an optional wrapper.
+struct Variant {
+    label: String,
+    env: Vec<(String, String)>,
+    wrapper: Option<PathBuf>,
+    policy: Option<(Option<String>, Option<String>)>,
+}
+
+impl Variant {
+    fn plain(label: &str) -> Variant {
+        Variant { label: label.to_owned(), env: Vec::new(), wrapper: None, policy: None }
+    }
+
+    fn library(label: &str, library: &Path, allow: Option<String>, deny: Option<String>) -> Variant {
+        let mut env = vec![("LD_PRELOAD".to_owned(), library.display().to_string())];
+        env.extend(allow.clone().map(|value| (ALLOW.to_owned(), value)));
+        env.extend(deny.clone().map(|value| (DENY.to_owned(), value)));
+        let policy = (allow.is_some() || deny.is_some()).then_some((allow, deny));
+        Variant { label: label.to_owned(), env, wrapper: None, policy }
+    }
+
+    fn command(&self, program: &Path, args: &[&str]) -> Command {
+        let mut command = match &self.wrapper {
+            Some(wrapper) => {
+                let mut command = Command::new(wrapper);
+                command.arg(program);
+                command
+            }
+            None => Command::new(program),
+        };
+        command.args(args).env_clear().env("PATH", "/usr/bin:/bin").envs(self.env.iter().cloned());
+        command.stdin(Stdio::null());
+        command
+    }
+
+    /// BPF size and longest path (x86_64) of this variant's filter.
+    fn filter_shape(&self) -> Option<(usize, usize)> {
+        let (allow, deny) = self.policy.clone()?;
+        let variables = Variables { allow, deny, ..Variables::default() };
+        let policy = variables.settings().policy().expect("benchmark policies are valid")?;
+        let program = compile(&policy);
+        let worst = (0..=Syscall::max_number(Abi::X86_64) + 1)
+            .map(|nr| {
+                let data = bpf::SeccompData { nr, arch: Abi::X86_64.audit_arch(), ..Default::default() };
+                bpf::run(program.insns(), &data).expect("valid program").steps
+            })
+            .max()
+            .unwrap_or(0);
+        Some((program.insns().len(), worst))
+    }
+}
+
+fn median(samples: &mut [f64]) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// Compiles the benchmark's C helpers into a scratch directory.
+struct Helpers {
+    dir: PathBuf,
+}
+
+impl Helpers {
+    fn build() -> Helpers {
+        let dir = env::temp_dir().join(format!("sandbox-bench-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let sources = [
+            ("getppid-loop", include_str!("../c/getppid-loop.c"), &["-O2"][..]),
+            ("one-insn-filter", include_str!("../c/one-insn-filter.c"), &["-O2", "-static"][..]),
+        ];
+        for (name, source, flags) in sources {
+            let source_path = dir.join(format!("{name}.c"));
+            fs::write(&source_path, source).unwrap();
+            let status = Command::new("cc").args(flags).arg("-o").arg(dir.join(name)).arg(&source_path).status();
+            assert!(status.is_ok_and(|s| s.success()), "cc {name}.c failed (is build-essential installed?)");
+        }
+        Helpers { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+impl Drop for Helpers {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn artifact(name: &str) -> PathBuf {
+    let exe = env::current_exe().unwrap();
+    let path = exe.parent().unwrap().join(name);
+    assert!(path.exists(), "{} is missing: run `cargo build --release` first", path.display());
+    path
+}
+
+fn syscall_costs(helpers: &Helpers, library: &Path, rounds: usize, iterations: &str) {
+    let mut one_insn = Variant::plain("1-instruction filter");
+    one_insn.wrapper = Some(helpers.path("one-insn-filter"));
+    let variants = [
+        Variant::plain("no filter"),
+        one_insn,
+        Variant::library("deny list (uname)", library, None, Some("uname".to_owned())),
+        Variant::library("allow list, 60 entries", library, Some(allow_list(60)), None),
+        Variant::library("allow list, 250 entries", library, Some(allow_list(250)), None),
+    ];
+    let program = helpers.path("getppid-loop");
+    let mut samples = vec![Vec::new(); variants.len()];
+    for _ in 0..rounds {
+        for (variant, samples) in variants.iter().zip(&mut samples) {
+            let output = variant.command(&program, &[iterations, "5"]).output().unwrap();
+            let text = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                output.status.success(),
+                "{}: {:?}\n{text}{}",
+                variant.label,
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+            let filtered = text.contains("Seccomp:\t2");
+            assert_eq!(filtered, variant.label != "no filter", "{}: wrong seccomp state:\n{text}", variant.label);
+            let ns: f64 = text.lines().find_map(|l| l.strip_prefix("ns ")).and_then(|v| v.parse().ok()).unwrap();
+            samples.push(ns);
+        }
+    }
+    println!("Per allowed system call: raw getppid, median of {rounds} interleaved rounds × 5 × {iterations} calls");
+    println!("{:<28} {:>9} {:>8} {:>9} {:>8} {:>8}", "variant", "ns/call", "× none", "× 1-insn", "insns", "worst");
+    let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
+    for (variant, &ns) in variants.iter().zip(&medians) {
+        let (insns, worst) = match variant.filter_shape() {
+            Some((insns, worst)) => (insns.to_string(), worst.to_string()),
+            None if variant.wrapper.is_some() => ("1".to_owned(), "1".to_owned()),
+            None => ("-".to_owned(), "-".to_owned()),
+        };
+        println!(
+            "{:<28} {ns:>9.1} {:>8.2} {:>9.2} {insns:>8} {worst:>8}",
+            variant.label,
+            ns / medians[0],
+            ns / medians[1]
+        );
+    }
+    println!(
+        "(worst = longest path through the filter, any x86_64 number; targets: allowed calls at the 1-insn floor, worst ≤ 20)"
+    );
+    println!();
+}
+
+fn startup_costs(library: &Path, rounds: usize) {
+    let variants = [
+        Variant::plain("plain"),
+        Variant::library("library, no policy", library, None, None),
+        Variant::library("library, deny list", library, None, Some("uname".to_owned())),
+        Variant::library("library, 60-entry allow", library, Some(allow_list(60)), None),
+        Variant::library("library, 250-entry allow", library, Some(allow_list(250)), None),
+    ];
+    let program = Path::new("/bin/true");
+    let mut samples = vec![Vec::new(); variants.len()];
+    for _ in 0..rounds {
+        for (variant, samples) in variants.iter().zip(&mut samples) {
+            let mut command = variant.command(program, &[]);
+            command.stdout(Stdio::null()).stderr(Stdio::null());
+            let start = Instant::now();
+            let status = command.status().unwrap();
+            samples.push(start.elapsed().as_secs_f64() * 1e6);
+            assert!(status.success(), "{}: /bin/true failed: {status:?}", variant.label);
+        }
+    }
+    let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
+    println!("Start-up of /bin/true: spawn + wait, median of {rounds} interleaved rounds");
+    println!("{:<28} {:>9} {:>10}", "variant", "µs", "+µs");
+    for (variant, &us) in variants.iter().zip(&medians) {
+        println!("{:<28} {us:>9.1} {:>+10.1}", variant.label, us - medians[0]);
+    }
+    println!("(targets: deny list ≤ +150 µs, 250-entry allow list ≤ +300 µs)");
+    println!();
+}
+
+fn main() {
+    let quick = env::args().any(|arg| arg == "--quick");
+    let library = artifact("libsandbox.so");
+    let helpers = Helpers::build();
+    let (rounds, iterations, spawns) = if quick { (3, "200000", 50) } else { (7, "1000000", 300) };
+    syscall_costs(&helpers, &library, rounds, iterations);
+    startup_costs(&library, spawns);
+}
