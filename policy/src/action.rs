@@ -12,6 +12,11 @@ pub enum Action {
     Trap,
     /// Fail the call with this errno without running it (`SECCOMP_RET_ERRNO`).
     Errno(u16),
+    /// Hold the call and ask the process listening on the filter's
+    /// notification descriptor what to do (`SECCOMP_RET_USER_NOTIF`); with no
+    /// listener left, the call fails with ENOSYS. Not a policy word: the
+    /// launcher uses it for its own exec.
+    Notify,
     /// Run the call and write an audit record (`SECCOMP_RET_LOG`).
     Log,
     /// Run the call (`SECCOMP_RET_ALLOW`).
@@ -48,6 +53,7 @@ impl Action {
             Action::Kill => ret::KILL_PROCESS,
             Action::Trap => ret::TRAP,
             Action::Errno(errno) => ret::ERRNO | errno as u32,
+            Action::Notify => ret::USER_NOTIF,
             Action::Log => ret::LOG,
             Action::Allow => ret::ALLOW,
         }
@@ -59,6 +65,7 @@ impl Action {
             ret::KILL_PROCESS => Action::Kill,
             ret::TRAP => Action::Trap,
             ret::ERRNO => Action::Errno((value & ret::DATA) as u16),
+            ret::USER_NOTIF => Action::Notify,
             ret::LOG => Action::Log,
             ret::ALLOW => Action::Allow,
             _ => return None,
@@ -69,9 +76,10 @@ impl Action {
     /// highest wins. Used where one call must stand for several (i386 socketcall).
     pub const fn precedence(self) -> u8 {
         match self {
-            Action::Kill => 4,
-            Action::Trap => 3,
-            Action::Errno(_) => 2,
+            Action::Kill => 5,
+            Action::Trap => 4,
+            Action::Errno(_) => 3,
+            Action::Notify => 2,
             Action::Log => 1,
             Action::Allow => 0,
         }
@@ -96,6 +104,7 @@ impl fmt::Display for Action {
         match *self {
             Action::Kill => f.write_str("kill"),
             Action::Trap => f.write_str("trap"),
+            Action::Notify => f.write_str("user-notif"),
             Action::Log => f.write_str("log"),
             Action::Allow => f.write_str("allow"),
             Action::Errno(errno) => match ERRNO_NAMES.iter().find(|&&(_, value)| value == errno as i32) {
@@ -223,7 +232,7 @@ mod tests {
 
     #[test]
     fn return_values_round_trip() {
-        for action in [Action::Kill, Action::Trap, Action::Errno(13), Action::Log, Action::Allow] {
+        for action in [Action::Kill, Action::Trap, Action::Errno(13), Action::Notify, Action::Log, Action::Allow] {
             assert_eq!(Action::from_ret(action.ret()), Some(action));
         }
         assert_eq!(Action::Errno(libc::EACCES as u16).to_string(), "EACCES");

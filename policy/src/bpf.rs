@@ -1,7 +1,6 @@
 //! Classic BPF as seccomp uses it: instructions, a code emitter that resolves
 //! jumps, an interpreter, and the kernel's test for cacheable syscalls.
 
-use alloc::borrow::ToOwned;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -120,7 +119,6 @@ impl fmt::Display for Insn {
 fn describe_ret(value: u32) -> String {
     match crate::Action::from_ret(value) {
         Some(action) => action.to_string(),
-        None if value & ret::ACTION_FULL == ret::USER_NOTIF => "user-notif".to_owned(),
         None => format!("{value:#x}"),
     }
 }

@@ -7,11 +7,13 @@
 //! grows with the logarithm of the number of ranges (≈ 13 instructions for a
 //! 250-entry allow list, where a linear filter runs ≈ 255).
 
+use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::abi::{Abi, X32_SYSCALL_BIT};
 use crate::action::Action;
 use crate::bpf::{self, Emitter, Insn, Label, offset, op};
+use crate::condition::{Comparison, Condition, Rule};
 use crate::policy::Policy;
 use crate::syscalls::Syscall;
 
@@ -78,13 +80,39 @@ const I386_MULTIPLEXERS: [(&str, &[&str]); 2] = [
     ),
 ];
 
-/// Actions by number on one ABI: explicit ones, sorted, and the rest.
+/// What one system call gets: the first rule whose conditions all hold, or
+/// `otherwise`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Leaf {
+    rules: Vec<Rule>,
+    otherwise: Action,
+}
+
+impl Leaf {
+    fn of(action: Action) -> Leaf {
+        Leaf { rules: Vec::new(), otherwise: action }
+    }
+}
+
+/// A rule put in front of the policy's own for one call on one ABI. The
+/// launcher uses one to let its own exec through (see sandboxify).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Override {
+    /// The ABI.
+    pub abi: Abi,
+    /// The call's number on that ABI.
+    pub nr: u32,
+    /// Checked before the policy's action for the call.
+    pub rule: Rule,
+}
+
+/// Leaves by number on one ABI: explicit ones, sorted, and the rest.
 struct AbiTable {
-    explicit: Vec<(u32, Action)>,
+    explicit: Vec<(u32, Leaf)>,
     default: Action,
 }
 
-fn table(policy: &Policy, abi: Abi) -> AbiTable {
+fn table(policy: &Policy, abi: Abi, overrides: &[Override]) -> AbiTable {
     let mut explicit: Vec<(u32, Action)> = policy.numbered_rules(abi).collect();
     if abi == Abi::I386 {
         for (name, members) in I386_MULTIPLEXERS {
@@ -101,45 +129,98 @@ fn table(policy: &Policy, abi: Abi) -> AbiTable {
             explicit.push((nr, strictest));
         }
     }
-    explicit.sort_by_key(|&(nr, _)| nr);
-    AbiTable { explicit, default: policy.default_action() }
+    let default = policy.default_action();
+    let mut explicit: Vec<(u32, Leaf)> = explicit.into_iter().map(|(nr, action)| (nr, Leaf::of(action))).collect();
+    for gate in overrides.iter().filter(|o| o.abi == abi) {
+        match explicit.iter_mut().find(|(nr, _)| *nr == gate.nr) {
+            Some((_, leaf)) => leaf.rules.insert(0, gate.rule.clone()),
+            None => explicit.push((gate.nr, Leaf { rules: vec![gate.rule.clone()], otherwise: default })),
+        }
+    }
+    explicit.sort_by_key(|(nr, _)| *nr);
+    AbiTable { explicit, default }
 }
 
-/// A range of numbers sharing an action: from `start` to the next range's start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A range of numbers sharing a leaf: from `start` to the next range's start.
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Range {
     start: u32,
-    action: Action,
+    leaf: Leaf,
 }
 
-fn ranges(policy: &Policy, abi: Abi) -> Vec<Range> {
-    let table = table(policy, abi);
+fn ranges(policy: &Policy, abi: Abi, overrides: &[Override]) -> Vec<Range> {
+    let table = table(policy, abi, overrides);
     let mut ranges: Vec<Range> = Vec::new();
-    let mut push = |start: u32, action: Action| match ranges.last() {
-        Some(last) if last.action == action => {}
-        _ => ranges.push(Range { start, action }),
+    let mut push = |start: u32, leaf: Leaf| match ranges.last() {
+        Some(last) if last.leaf == leaf => {}
+        _ => ranges.push(Range { start, leaf }),
     };
     let mut next = 0u32;
-    for &(nr, action) in &table.explicit {
+    for (nr, leaf) in table.explicit {
         if nr > next {
-            push(next, table.default);
+            push(next, Leaf::of(table.default));
         }
-        push(nr, action);
+        push(nr, leaf);
         next = nr + 1;
     }
-    push(next, table.default);
+    push(next, Leaf::of(table.default));
     if abi == Abi::X86_64 {
         // x32 numbers: an x32 process cannot load this library, and kernels
         // with x32 enabled would otherwise run them under the x86_64 arch.
-        push(X32_SYSCALL_BIT, policy.violation());
+        push(X32_SYSCALL_BIT, Leaf::of(policy.violation()));
     }
     ranges
+}
+
+/// Emits the checks of one leaf, returning the label of its first instruction.
+fn leaf(emitter: &mut Emitter, leaf: &Leaf) -> Label {
+    let mut next = emitter.ret(leaf.otherwise.ret());
+    for rule in leaf.rules.iter().rev() {
+        let mut entry = emitter.ret(rule.action.ret());
+        for condition in rule.conditions.iter().rev() {
+            entry = condition_check(emitter, condition, entry, next);
+        }
+        next = entry;
+    }
+    next
+}
+
+/// Emits a 64-bit comparison: a test on the high word, then the low word.
+fn condition_check(emitter: &mut Emitter, condition: &Condition, holds: Label, fails: Label) -> Label {
+    let (high, low) = ((condition.value >> 32) as u32, condition.value as u32);
+    let field = condition.field;
+    let load = |emitter: &mut Emitter, offset: u32, next: Label| emitter.stmt(op::LD | op::W | op::ABS, offset, next);
+    // `greater` is JGT for >, JGE for >=; the high word decides unless equal.
+    let ordered = |emitter: &mut Emitter, greater: u16, holds: Label, fails: Label| {
+        let on_low = emitter.jump(greater, low, holds, fails);
+        let on_low = load(emitter, field.low(), on_low);
+        let high_equal = emitter.jump(op::JEQ, high, on_low, fails);
+        let high_greater = emitter.jump(op::JGT, high, holds, high_equal);
+        load(emitter, field.high(), high_greater)
+    };
+    let masked_equal = |emitter: &mut Emitter, mask: u64, holds: Label, fails: Label| {
+        let on_low = emitter.jump(op::JEQ, low, holds, fails);
+        let on_low = emitter.stmt(op::ALU | op::AND | op::K, mask as u32, on_low);
+        let on_low = load(emitter, field.low(), on_low);
+        let on_high = emitter.jump(op::JEQ, high, on_low, fails);
+        let on_high = emitter.stmt(op::ALU | op::AND | op::K, (mask >> 32) as u32, on_high);
+        load(emitter, field.high(), on_high)
+    };
+    match condition.comparison {
+        Comparison::Eq => masked_equal(emitter, u64::MAX, holds, fails),
+        Comparison::Ne => masked_equal(emitter, u64::MAX, fails, holds),
+        Comparison::MaskedEq(mask) => masked_equal(emitter, mask, holds, fails),
+        Comparison::Gt => ordered(emitter, op::JGT, holds, fails),
+        Comparison::Ge => ordered(emitter, op::JGE, holds, fails),
+        Comparison::Le => ordered(emitter, op::JGT, fails, holds),
+        Comparison::Lt => ordered(emitter, op::JGE, fails, holds),
+    }
 }
 
 /// Emits a binary search over `ranges`, returning the label of its root.
 fn search(emitter: &mut Emitter, ranges: &[Range]) -> Label {
     if let [only] = ranges {
-        return emitter.ret(only.action.ret());
+        return leaf(emitter, &only.leaf);
     }
     let middle = ranges.len() / 2;
     // Emitted backwards: the upper half ends up after the lower one.
@@ -150,19 +231,24 @@ fn search(emitter: &mut Emitter, ranges: &[Range]) -> Label {
 
 /// Compiles `policy` for every ABI; any other arch kills the process.
 pub fn compile(policy: &Policy) -> Program {
+    compile_with(policy, &[])
+}
+
+/// Compiles `policy` with `overrides` checked first for their calls.
+pub fn compile_with(policy: &Policy, overrides: &[Override]) -> Program {
     let mut emitter = Emitter::default();
     let unknown_arch = emitter.ret(Action::Kill.ret());
     let mut otherwise = unknown_arch;
     // Backwards again: the last ABI's code is emitted first, and the native
     // one ends up straight after the arch check, with no jump on its path.
     for abi in Abi::ALL.into_iter().rev() {
-        let root = search(&mut emitter, &ranges(policy, abi));
+        let root = search(&mut emitter, &ranges(policy, abi, overrides));
         let body = emitter.stmt(op::LD | op::W | op::ABS, offset::NR, root);
         otherwise = emitter.jump(op::JEQ, abi.audit_arch(), body, otherwise);
     }
     emitter.stmt(op::LD | op::W | op::ABS, offset::ARCH, otherwise);
     let insns = emitter.finish();
-    assert!(insns.len() <= bpf::MAX_INSNS, "a filter without argument checks stays far below the kernel's limit");
+    assert!(insns.len() <= bpf::MAX_INSNS, "policies are far below the kernel's limit");
     Program { insns }
 }
 
@@ -241,6 +327,81 @@ mod tests {
         let program = compile(&policy(Some(""), None, Some("log")));
         for nr in 0..=Syscall::max_number(Abi::X86_64) + 5 {
             assert_eq!(verdict(&program, Abi::X86_64, nr).0, Action::Log);
+        }
+    }
+
+    mod conditions {
+        use proptest::prelude::*;
+
+        use super::*;
+        use crate::condition::Field;
+
+        /// Values around the 32-bit boundaries, where a 64-bit comparison on
+        /// two words goes wrong if either word is mishandled.
+        fn edge_value() -> impl Strategy<Value = u64> {
+            prop_oneof![
+                Just(0u64),
+                Just(1),
+                Just(0xffff_ffff),
+                Just(0x1_0000_0000),
+                Just(0x1_0000_0001),
+                Just(0xffff_ffff_0000_0000),
+                Just(u64::MAX),
+                Just(u64::MAX - 1),
+                any::<u64>(),
+                (0u64..4, 0u64..4).prop_map(|(high, low)| high << 32 | low),
+            ]
+        }
+
+        fn comparison() -> impl Strategy<Value = Comparison> {
+            prop_oneof![
+                Just(Comparison::Eq),
+                Just(Comparison::Ne),
+                Just(Comparison::Lt),
+                Just(Comparison::Le),
+                Just(Comparison::Gt),
+                Just(Comparison::Ge),
+                edge_value().prop_map(Comparison::MaskedEq),
+            ]
+        }
+
+        fn condition() -> impl Strategy<Value = Condition> {
+            let field = prop_oneof![(0u8..6).prop_map(Field::Arg), Just(Field::InstructionPointer)];
+            (field, comparison(), edge_value()).prop_map(|(field, comparison, value)| Condition {
+                field,
+                comparison,
+                value,
+            })
+        }
+
+        fn field_value(data: &SeccompData, field: Field) -> u64 {
+            match field {
+                Field::Arg(index) => data.args[index as usize],
+                Field::InstructionPointer => data.instruction_pointer,
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn conditions_compare_64_bit_values(
+                conditions in prop::collection::vec(condition(), 1..4),
+                args in prop::array::uniform6(edge_value()),
+                instruction_pointer in edge_value(),
+            ) {
+                let policy = policy(None, Some("uname"), None);
+                let getppid = nr("getppid", Abi::X86_64);
+                let rule = Rule { conditions: conditions.clone(), action: Action::Errno(7) };
+                let program = compile_with(&policy, &[Override { abi: Abi::X86_64, nr: getppid, rule }]);
+                let data = SeccompData { nr: getppid, arch: Abi::X86_64.audit_arch(), instruction_pointer, args };
+                let all_hold = conditions.iter().all(|c| c.holds(field_value(&data, c.field)));
+                let expected = if all_hold { Action::Errno(7) } else { Action::Allow };
+                prop_assert_eq!(run(program.insns(), &data).unwrap().ret, expected.ret());
+                // The other calls and the other ABI are untouched.
+                let other = SeccompData { nr: nr("uname", Abi::X86_64), ..data };
+                prop_assert_eq!(run(program.insns(), &other).unwrap().ret, Action::Kill.ret());
+                let i386 = SeccompData { arch: Abi::I386.audit_arch(), nr: getppid, ..data };
+                prop_assert_eq!(run(program.insns(), &i386).unwrap().ret, Action::Allow.ret());
+            }
         }
     }
 

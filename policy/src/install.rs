@@ -65,13 +65,27 @@ pub enum InstallError {
     ThreadSync(libc::c_long),
 }
 
-const SECCOMP_SET_MODE_FILTER: libc::c_uint = 1;
-const SECCOMP_FILTER_FLAG_TSYNC: libc::c_ulong = 1;
-
 /// Sets `no_new_privs` and installs `program`. Setting `no_new_privs` also
 /// means that no program the confined process runs can gain privileges
 /// through setuid bits or file capabilities.
 pub fn install(program: &Program, threads: Threads) -> Result<(), InstallError> {
+    let flags = match threads {
+        Threads::All => libc::SECCOMP_FILTER_FLAG_TSYNC,
+        Threads::Calling => 0,
+    };
+    load(program, flags).map(drop)
+}
+
+/// Like [`install`] on the calling thread only, and returns the new
+/// notification listener (`SECCOMP_FILTER_FLAG_NEW_LISTENER`), through which
+/// another thread or process answers the calls the filter sends there
+/// ([`crate::Action::Notify`]). The descriptor is close-on-exec.
+pub fn install_with_listener(program: &Program) -> Result<libc::c_int, InstallError> {
+    let fd = load(program, libc::SECCOMP_FILTER_FLAG_NEW_LISTENER)?;
+    Ok(fd as libc::c_int)
+}
+
+fn load(program: &Program, flags: libc::c_ulong) -> Result<libc::c_long, InstallError> {
     // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
         return Err(InstallError::NoNewPrivs(Errno::last()));
@@ -82,16 +96,14 @@ pub fn install(program: &Program, threads: Threads) -> Result<(), InstallError> 
         // `Insn` is `#[repr(C)]` with the fields of `struct sock_filter`.
         filter: insns.as_ptr() as *mut libc::sock_filter,
     };
-    let flags = match threads {
-        Threads::All => SECCOMP_FILTER_FLAG_TSYNC,
-        Threads::Calling => 0,
-    };
     // SAFETY: `fprog` points to `insns`, which outlives the call; the kernel
     // copies the program before returning.
-    let rc = unsafe { libc::syscall(libc::SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fprog) };
+    let rc = unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, flags, &fprog) };
     match rc {
-        0 => Ok(()),
-        tid if tid > 0 => Err(InstallError::ThreadSync(tid)),
+        // TSYNC reports the thread it could not synchronise as a positive id;
+        // NEW_LISTENER returns the new descriptor.
+        tid if tid > 0 && flags & libc::SECCOMP_FILTER_FLAG_TSYNC != 0 => Err(InstallError::ThreadSync(tid)),
+        ok if ok >= 0 => Ok(ok),
         _ => {
             let error = Errno::last();
             Err(match error.0 {

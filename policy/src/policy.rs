@@ -2,7 +2,7 @@
 
 use alloc::borrow::ToOwned;
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
@@ -11,6 +11,7 @@ use crate::abi::Abi;
 use crate::action::Action;
 use crate::error::{ErrorKind, Origin, PolicyError};
 use crate::syscalls::Syscall;
+use crate::variables::{ALLOW, DEFAULT_ACTION, DENY};
 
 /// The longest entry accepted. The longest system-call name is 22 bytes; an
 /// entry far beyond that is a mistake (or an attack on the parser), not a policy.
@@ -190,11 +191,13 @@ impl Policy {
     }
 }
 
-/// Shows the policy in the environment-variable form that reproduces it.
-impl fmt::Display for Policy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |keep: &dyn Fn(Action) -> bool| -> Vec<String> {
-            self.rules
+impl Policy {
+    /// The environment variables that reproduce this policy, for handing it to
+    /// another process (`sandboxify --preload` passes it to the library).
+    pub fn variables(&self) -> Vec<(&'static str, String)> {
+        let list = |keep: &dyn Fn(Action) -> bool| -> String {
+            let entries: Vec<String> = self
+                .rules
                 .iter()
                 .filter(|(_, action)| keep(*action))
                 .map(|(syscall, action)| match (self.base, *action) {
@@ -202,17 +205,38 @@ impl fmt::Display for Policy {
                     (_, action) if action == self.violation => syscall.name().to_owned(),
                     (_, action) => format!("{}={action}", syscall.name()),
                 })
-                .collect()
+                .collect();
+            entries.join(":")
         };
-        let mut parts = Vec::new();
+        let mut variables = Vec::new();
         if self.base == Base::AllowList {
-            parts.push(format!("SECCOMP_SYSCALL_ALLOW={}", list(&|a| a == Action::Allow).join(":")));
+            variables.push((ALLOW, list(&|a| a == Action::Allow)));
         }
         let deny = list(&|a| a != Action::Allow || self.base == Base::AllowAll);
         if !deny.is_empty() || self.base == Base::AllowAll {
-            parts.push(format!("SECCOMP_SYSCALL_DENY={}", deny.join(":")));
+            variables.push((DENY, deny));
         }
-        parts.push(format!("SECCOMP_DEFAULT_ACTION={}", self.violation));
+        variables.push((DEFAULT_ACTION, self.violation.to_string()));
+        variables
+    }
+
+    /// The same policy with `syscalls` allowed whatever it said of them.
+    pub fn allowing(&self, syscalls: &[&'static Syscall]) -> Policy {
+        let mut rules: Vec<(&'static Syscall, Action)> =
+            self.rules.iter().copied().filter(|(syscall, _)| !syscalls.contains(syscall)).collect();
+        if self.base == Base::AllowList {
+            rules.extend(syscalls.iter().map(|&syscall| (syscall, Action::Allow)));
+        }
+        rules.sort_by_key(|(syscall, _)| syscall.index());
+        rules.dedup_by_key(|(syscall, _)| syscall.index());
+        Policy { rules, ..*self }
+    }
+}
+
+/// Shows the policy in the environment-variable form that reproduces it.
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.variables().into_iter().map(|(name, value)| format!("{name}={value}")).collect();
         f.write_str(&parts.join(" "))
     }
 }
@@ -323,6 +347,18 @@ mod tests {
                 policy(get("SECCOMP_SYSCALL_ALLOW"), get("SECCOMP_SYSCALL_DENY"), get("SECCOMP_DEFAULT_ACTION"));
             assert_eq!(again, original, "{text}");
         }
+    }
+
+    #[test]
+    fn allowing_forces_calls_to_run() {
+        let openat = Syscall::by_name("openat").unwrap();
+        let p = policy(Some("read"), Some("openat"), None).allowing(&[openat]);
+        assert_eq!(action(&p, "openat"), Action::Allow);
+        assert_eq!(action(&p, "read"), Action::Allow);
+        assert_eq!(action(&p, "write"), Action::Kill);
+        let p = policy(None, Some("openat:uname=EPERM"), None).allowing(&[openat]);
+        assert_eq!(action(&p, "openat"), Action::Allow);
+        assert_eq!(action(&p, "uname"), Action::Errno(1));
     }
 
     #[test]

@@ -47,6 +47,7 @@ fn scmp_action(action: Action) -> ScmpAction {
         Action::Kill => ScmpAction::KillProcess,
         Action::Trap => ScmpAction::Trap,
         Action::Errno(errno) => ScmpAction::Errno(errno.into()),
+        Action::Notify => ScmpAction::Notify,
         Action::Log => ScmpAction::Log,
         Action::Allow => ScmpAction::Allow,
     }

@@ -1,0 +1,57 @@
+//! Everything that stops sandboxify from running PROGRAM, with its exit status.
+
+use sandbox_policy::{InstallError, PolicyError};
+use thiserror::Error;
+
+/// A reason PROGRAM did not run. Each is reported as one line.
+#[derive(Debug, Error)]
+pub enum Failure {
+    /// A bad command line.
+    #[error("{0} (see sandboxify --help)")]
+    Usage(String),
+    /// A bad policy, from an option or the environment.
+    #[error("{0}")]
+    Policy(#[from] PolicyError),
+    /// An environment the sandbox will not guess about.
+    #[error("{0}")]
+    Environment(String),
+    /// PROGRAM is nowhere to be found.
+    #[error("{program}: not found")]
+    NotFound {
+        /// As given.
+        program: String,
+    },
+    /// PROGRAM exists but cannot be run.
+    #[error("{program}: {reason}")]
+    NotExecutable {
+        /// As given.
+        program: String,
+        /// Why.
+        reason: String,
+    },
+    /// The filter could not be installed.
+    #[error("{0}")]
+    Install(#[from] InstallError),
+    /// `--preload` cannot guarantee the policy.
+    #[error("--preload: {0}")]
+    Preload(String),
+    /// Something the launcher needs from the kernel failed.
+    #[error("{0}")]
+    System(String),
+}
+
+impl Failure {
+    /// The exit status, after the env(1)/timeout(1) convention.
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            Failure::NotFound { .. } => 127,
+            Failure::NotExecutable { .. } => 126,
+            _ => 125,
+        }
+    }
+}
+
+/// `strerror` text for an errno.
+pub fn describe_errno(errno: i32) -> String {
+    std::io::Error::from_raw_os_error(errno).to_string()
+}

@@ -1,0 +1,212 @@
+//! Replacing sandboxify with PROGRAM, in the same process, under a filter.
+//!
+//! The filter is installed before the exec, so it is in force from PROGRAM's
+//! first instruction. When the policy would not let sandboxify's own execve
+//! through, that one call is let through by a one-time *exec gate*:
+//!
+//! - the filter sends execve to a user-notification listener, but only when
+//!   it comes from one instruction address: the `syscall` in
+//!   [`sandboxify_gated_execve`] below; from anywhere else execve gets the
+//!   policy's own action (kill, errno...);
+//! - a helper *thread* of sandboxify, started before the filter and not
+//!   confined by it (the filter goes on the calling thread only), holds the
+//!   listener. It answers exactly one notification, after checking that it
+//!   is sandboxify's execve from the gate's address, with "continue";
+//! - the exec then kills every other thread of the process, the helper
+//!   included, before PROGRAM's first instruction; the listener is
+//!   close-on-exec. PROGRAM thus starts single-threaded, with no helper
+//!   process or thread anywhere, and no listener.
+//!
+//! What PROGRAM can do about it: nothing. An execve of its own from another
+//! address gets the policy's action. One from the very same address (it
+//! would have to map code there) is sent to the listener, which no longer
+//! exists, so the kernel fails it with ENOSYS: it never runs either way.
+
+use std::ffi::{CString, c_char};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
+
+use sandbox_policy::install::Threads;
+use sandbox_policy::{Program, abi, install, install_with_listener};
+
+use crate::failure::{Failure, describe_errno};
+
+core::arch::global_asm!(
+    ".pushsection .text.sandboxify_gated_execve,\"ax\",@progbits",
+    ".globl sandboxify_gated_execve",
+    ".hidden sandboxify_gated_execve",
+    ".type sandboxify_gated_execve, @function",
+    "sandboxify_gated_execve:",
+    "mov eax, {execve}",
+    "syscall",
+    ".globl sandboxify_gated_execve_return",
+    ".hidden sandboxify_gated_execve_return",
+    "sandboxify_gated_execve_return:",
+    "ret",
+    ".size sandboxify_gated_execve, . - sandboxify_gated_execve",
+    ".popsection",
+    execve = const libc::SYS_execve,
+);
+
+unsafe extern "C" {
+    /// execve(2) through one fixed `syscall` instruction; returns `-errno`.
+    fn sandboxify_gated_execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> isize;
+    /// The address right after that instruction: what seccomp reports as
+    /// the call's `instruction_pointer`.
+    static sandboxify_gated_execve_return: u8;
+}
+
+/// The instruction pointer seccomp sees for the gate's execve.
+pub fn gate_address() -> u64 {
+    &raw const sandboxify_gated_execve_return as u64
+}
+
+/// PROGRAM, its arguments and its environment, ready for execve: everything
+/// is allocated before the filter goes in, because afterwards the calling
+/// thread may make no system call but the exec.
+pub struct Launch {
+    display: String,
+    path: CString,
+    _strings: Vec<CString>,
+    argv: Vec<*const c_char>,
+    envp: Vec<*const c_char>,
+}
+
+impl Launch {
+    /// Prepares the exec of `path` with `args` (argv\[0\] included) and `env`.
+    pub fn new(display: String, path: CString, args: Vec<CString>, env: Vec<CString>) -> Launch {
+        let argv: Vec<*const c_char> = args.iter().map(|s| s.as_ptr()).chain([std::ptr::null()]).collect();
+        let envp: Vec<*const c_char> = env.iter().map(|s| s.as_ptr()).chain([std::ptr::null()]).collect();
+        let strings = args.into_iter().chain(env).collect();
+        Launch { display, path, _strings: strings, argv, envp }
+    }
+
+    /// Execs with no filter.
+    pub fn exec(self) -> Failure {
+        self.exec_failure(self.execve())
+    }
+
+    /// Installs `program`, which lets this execve through, and execs.
+    pub fn exec_filtered(self, program: &Program) -> Failure {
+        if let Err(error) = install(program, Threads::All) {
+            return error.into();
+        }
+        // Should the exec fail now, reporting it needs write and exit_group,
+        // which the policy may forbid: then SIGSYS reports it instead.
+        self.exec_failure(self.execve())
+    }
+
+    /// Installs `program`, whose only way through for this execve is the
+    /// gate, and execs through the gate (see the module documentation).
+    pub fn exec_gated(self, program: &Program) -> Failure {
+        // SAFETY: getpid has no preconditions; the main thread's id is the pid.
+        let main_thread = unsafe { libc::getpid() } as u32;
+        let display = self.display.clone();
+        let helper = std::thread::Builder::new().name("exec-gate".to_owned()).spawn(move || {
+            let failure = answer_gate(main_thread, display);
+            report_and_exit(&failure);
+        });
+        if let Err(error) = helper {
+            return Failure::System(format!("cannot start the exec gate's helper thread: {error}"));
+        }
+        let listener = match install_with_listener(program) {
+            Ok(listener) => listener,
+            Err(error) => return error.into(),
+        };
+        // From here: no allocation, no system call but the exec.
+        GATE_LISTENER.store(listener, Ordering::Release);
+        // SAFETY: the pointers are NUL-terminated strings and NULL-terminated
+        // arrays owned by `self`, alive across the call.
+        let result = unsafe { sandboxify_gated_execve(self.path.as_ptr(), self.argv.as_ptr(), self.envp.as_ptr()) };
+        GATE_EXEC_ERRNO.store(-result as i32, Ordering::Release);
+        // The helper reports the failure and ends the process.
+        loop {
+            std::hint::spin_loop();
+        }
+    }
+
+    fn execve(&self) -> i32 {
+        // SAFETY: as in exec_gated.
+        unsafe { libc::execve(self.path.as_ptr(), self.argv.as_ptr(), self.envp.as_ptr()) };
+        std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EINVAL)
+    }
+
+    fn exec_failure(&self, errno: i32) -> Failure {
+        exec_failure(&self.display, errno)
+    }
+}
+
+fn exec_failure(display: &str, errno: i32) -> Failure {
+    let program = display.to_owned();
+    match errno {
+        libc::ENOENT => Failure::NotFound { program },
+        _ => Failure::NotExecutable { program, reason: describe_errno(errno) },
+    }
+}
+
+/// The listener, handed from the main thread to the helper; -1 until set.
+static GATE_LISTENER: AtomicI32 = AtomicI32::new(-1);
+/// The errno of a failed gated exec; 0 until then.
+static GATE_EXEC_ERRNO: AtomicI32 = AtomicI32::new(0);
+
+/// The helper thread: lets the main thread's execve through the gate, once,
+/// then waits to be ended by that exec. Returns only to report a failure.
+fn answer_gate(main_thread: u32, display: String) -> Failure {
+    let listener = loop {
+        let listener = GATE_LISTENER.load(Ordering::Acquire);
+        if listener >= 0 {
+            break listener;
+        }
+        std::thread::yield_now();
+    };
+    // SAFETY: seccomp_notif is plain data; the kernel requires it zeroed.
+    let mut notification: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: RECV fills `notification`, a live seccomp_notif.
+        if unsafe { libc::ioctl(listener, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut notification) } == 0 {
+            break;
+        }
+        let error = std::io::Error::last_os_error();
+        if error.raw_os_error() != Some(libc::EINTR) {
+            return Failure::System(format!("exec gate: cannot receive the notification: {error}"));
+        }
+    }
+    let data = notification.data;
+    let genuine = notification.pid == main_thread
+        && data.nr == libc::SYS_execve as i32
+        && data.arch == abi::AUDIT_ARCH_X86_64
+        && data.instruction_pointer == gate_address();
+    let response = libc::seccomp_notif_resp {
+        id: notification.id,
+        val: 0,
+        error: if genuine { 0 } else { -libc::EPERM },
+        flags: if genuine { libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32 } else { 0 },
+    };
+    // SAFETY: SEND reads `response`, a live seccomp_notif_resp.
+    if unsafe { libc::ioctl(listener, libc::SECCOMP_IOCTL_NOTIF_SEND, &response) } != 0 {
+        let error = std::io::Error::last_os_error();
+        return Failure::System(format!("exec gate: cannot answer the notification: {error}"));
+    }
+    if !genuine {
+        return Failure::System(format!(
+            "exec gate: refused an unexpected notification (pid {}, nr {})",
+            notification.pid, data.nr
+        ));
+    }
+    // The exec ends this thread; it returns to the main thread only on failure.
+    loop {
+        let errno = GATE_EXEC_ERRNO.load(Ordering::Acquire);
+        if errno != 0 {
+            return exec_failure(&display, errno);
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// Reports from the unconfined helper thread and ends the whole process,
+/// main thread included.
+fn report_and_exit(failure: &Failure) -> ! {
+    eprintln!("sandboxify: {failure}");
+    // SAFETY: _exit ends the process; nothing needs flushing (stderr is unbuffered).
+    unsafe { libc::_exit(failure.exit_status()) }
+}

@@ -1,0 +1,129 @@
+//! `--preload`: the policy applied by libsandbox.so after start-up, with a
+//! guard filter in force from the first instruction.
+//!
+//! ld.so only warns when a preload cannot be loaded, and runs the program
+//! anyway. So before the exec sandboxify checks that the library and the
+//! program fit (a 64-bit dynamic program, an x86_64 libsandbox.so), and it
+//! installs a guard: the policy with the calls of the dynamic loader and
+//! libc's start-up allowed (and those the library needs to install its
+//! filter). If the library loads, the two filters stack and the result is
+//! exactly the policy; if it somehow does not, the program still runs under
+//! the guard, never unconfined.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use goblin::container::{Container, Ctx, Endian};
+use goblin::elf::Elf;
+use goblin::elf::header::{EM_X86_64, ET_DYN};
+use goblin::elf::program_header::{PT_INTERP, ProgramHeader};
+use sandbox_policy::{Policy, Syscall};
+
+use crate::failure::Failure;
+
+/// Where the package installs the library.
+pub const INSTALLED_LIBRARY: &str = "/usr/lib/x86_64-linux-gnu/libsandbox.so";
+
+/// What glibc's dynamic loader and start-up call before the library's apply
+/// point, and what the library calls to install its filter (prctl, seccomp).
+/// Measured with strace on Debian 12 (glibc 2.36), plus the calls other
+/// glibc versions use for the same steps (fstat, statx, readlink, lseek).
+pub const START_UP_SYSCALLS: [&str; 26] = [
+    "access",
+    "arch_prctl",
+    "brk",
+    "close",
+    "exit_group",
+    "fstat",
+    "futex",
+    "getrandom",
+    "lseek",
+    "mmap",
+    "mprotect",
+    "munmap",
+    "newfstatat",
+    "openat",
+    "prctl",
+    "pread64",
+    "prlimit64",
+    "read",
+    "readlink",
+    "rseq",
+    "seccomp",
+    "set_robust_list",
+    "set_tid_address",
+    "statx",
+    "write",
+    "writev",
+];
+
+/// The guard for `policy`: the same, with the start-up calls allowed.
+pub fn guard(policy: &Policy) -> Policy {
+    let start_up: Vec<&'static Syscall> =
+        START_UP_SYSCALLS.iter().map(|name| Syscall::by_name(name).expect("start-up calls are in the table")).collect();
+    policy.allowing(&start_up)
+}
+
+/// The library to preload: `--library`, else next to this executable, else
+/// the installed one. Checked to be an x86_64 shared object that defines the
+/// library's hook.
+pub fn library(requested: Option<&Path>) -> Result<PathBuf, Failure> {
+    let path = match requested {
+        Some(path) => path.to_path_buf(),
+        None => {
+            let beside = std::env::current_exe().ok().and_then(|exe| Some(exe.parent()?.join("libsandbox.so")));
+            match beside.filter(|path| path.exists()) {
+                Some(path) => path,
+                None => PathBuf::from(INSTALLED_LIBRARY),
+            }
+        }
+    };
+    let fail = |reason: String| Failure::Preload(format!("{}: {reason}", path.display()));
+    let bytes = std::fs::read(&path).map_err(|error| fail(error.to_string()))?;
+    let elf = Elf::parse(&bytes).map_err(|error| fail(format!("not an ELF file ({error})")))?;
+    if !elf.is_64 || elf.header.e_machine != EM_X86_64 || elf.header.e_type != ET_DYN {
+        return Err(fail("not an x86_64 shared library".to_owned()));
+    }
+    let defines_hook = elf
+        .dynsyms
+        .iter()
+        .any(|sym| !sym.is_import() && elf.dynstrtab.get_at(sym.st_name) == Some("__libc_start_main"));
+    if !defines_hook {
+        return Err(fail("not libsandbox.so (it does not define __libc_start_main)".to_owned()));
+    }
+    // Absolute, so that a change of directory by PROGRAM cannot matter.
+    std::path::absolute(&path).map_err(|error| fail(error.to_string()))
+}
+
+/// Checks that ld.so will preload a 64-bit library into `program`: a 64-bit
+/// x86_64 ELF with an interpreter, or a script (whose interpreter the kernel
+/// runs with the same environment; the guard covers the rest).
+pub fn check_program(program: &Path) -> Result<(), Failure> {
+    let fail = |reason: &str| Failure::Preload(format!("{}: {reason}", program.display()));
+    let mut head = Vec::new();
+    File::open(program)
+        .and_then(|file| file.take(64 * 1024).read_to_end(&mut head))
+        .map_err(|error| fail(&error.to_string()))?;
+    if head.starts_with(b"#!") {
+        return Ok(());
+    }
+    let header = Elf::parse_header(&head).map_err(|_| fail("not an ELF program or script"))?;
+    if header.e_ident[goblin::elf::header::EI_CLASS] != goblin::elf::header::ELFCLASS64 || header.e_machine != EM_X86_64
+    {
+        return Err(fail("not a 64-bit x86_64 program; libsandbox.so cannot be loaded into it"));
+    }
+    let table_end = header.e_phoff as usize + usize::from(header.e_phnum) * usize::from(header.e_phentsize);
+    if table_end > head.len() {
+        head = std::fs::read(program).map_err(|error| fail(&error.to_string()))?;
+    }
+    let context = Ctx::new(Container::Big, Endian::Little);
+    let program_headers = ProgramHeader::parse(&head, header.e_phoff as usize, header.e_phnum.into(), context)
+        .map_err(|error| fail(&format!("unreadable program headers ({error})")))?;
+    if !program_headers.iter().any(|header| header.p_type == PT_INTERP) {
+        return Err(fail(
+            "statically linked: nothing loads a preload library into it; run sandboxify without --preload",
+        ));
+    }
+    Ok(())
+}
