@@ -136,6 +136,15 @@ fn parse_entry(item: &str) -> Result<Entry, ErrorKind> {
     Ok(Entry { syscall, action })
 }
 
+/// Calls that do what another does through a different door: a deny entry
+/// for the first covers the rest, or `SECCOMP_SYSCALL_DENY=execve` would
+/// leave `execveat` open (as Cloudflare's tool does).
+const FAMILIES: &[(&str, &[&str])] = &[("execve", &["execveat"])];
+
+fn family_of(syscall: &Syscall) -> &'static [&'static str] {
+    FAMILIES.iter().find(|(name, _)| *name == syscall.name()).map_or(&[], |(_, members)| members)
+}
+
 impl Policy {
     /// Combines the lists: allow entries run (or get their own action), deny
     /// entries are violations (or get their own action) and win over allow
@@ -148,6 +157,15 @@ impl Policy {
         }
         for entry in &deny {
             by_index[entry.syscall.index()] = Some(entry.action.unwrap_or(violation));
+        }
+        // A denied call's other doors are denied alike, unless named themselves.
+        for entry in &deny {
+            for &member in family_of(entry.syscall) {
+                let member = Syscall::by_name(member).expect("family members are in the table");
+                if !deny.iter().any(|other| other.syscall == member) {
+                    by_index[member.index()] = Some(entry.action.unwrap_or(violation));
+                }
+            }
         }
         let rules = Syscall::all()
             .iter()
@@ -347,6 +365,18 @@ mod tests {
                 policy(get("SECCOMP_SYSCALL_ALLOW"), get("SECCOMP_SYSCALL_DENY"), get("SECCOMP_DEFAULT_ACTION"));
             assert_eq!(again, original, "{text}");
         }
+    }
+
+    #[test]
+    fn denying_execve_denies_execveat_too() {
+        let p = policy(None, Some("execve"), None);
+        assert_eq!(action(&p, "execveat"), Action::Kill);
+        let p = policy(None, Some("execve=EPERM"), None);
+        assert_eq!(action(&p, "execveat"), Action::Errno(1));
+        let p = policy(None, Some("execve:execveat=allow"), None);
+        assert_eq!(action(&p, "execveat"), Action::Allow);
+        let p = policy(Some("execve"), None, None);
+        assert_eq!(action(&p, "execveat"), Action::Kill, "allow lists do not widen");
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub struct Args {
     pub library: Option<PathBuf>,
 
     /// The program to run, searched in PATH as env(1) does, and its arguments
-    #[arg(value_name = "PROGRAM", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(value_name = "PROGRAM", required = true, trailing_var_arg = true)]
     pub command: Vec<OsString>,
 }
 

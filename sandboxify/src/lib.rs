@@ -42,13 +42,21 @@ fn usage_error(error: clap::Error) -> i32 {
         let _ = error.print();
         return 0;
     }
+    // clap's messages span several lines (usage, tips): keep one.
+    let rendered = error.render().to_string();
+    let mut lines = rendered.lines();
+    let first = lines.next().unwrap_or_default();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
     let message = match error.kind() {
-        ErrorKind::MissingRequiredArgument => "missing PROGRAM".to_owned(),
-        _ => {
-            let rendered = error.render().to_string();
-            let first = rendered.lines().next().unwrap_or_default();
-            first.strip_prefix("error: ").unwrap_or(first).to_owned()
+        ErrorKind::MissingRequiredArgument => {
+            let missing: Vec<&str> = lines.take_while(|line| !line.is_empty()).map(str::trim).collect();
+            if missing == ["<PROGRAM>..."] {
+                "missing PROGRAM".to_owned()
+            } else {
+                format!("{first} {}", missing.join(" "))
+            }
         }
+        _ => first.to_owned(),
     };
     let failure = Failure::Usage(message);
     eprintln!("sandboxify: {failure}");
@@ -124,7 +132,11 @@ fn prepare(args: Args) -> Result<Box<dyn FnOnce() -> Failure>, Failure> {
     let program = if exec_allowed { plain } else { compile_with(&filter_policy, &[exec_gate(gate)]) };
     if variables.verbose() {
         let role = if args.preload { "guard until libsandbox.so applies the policy: " } else { "" };
-        let how = if exec_allowed { "" } else { "; its own exec let through once by the exec gate" };
+        let how = if exec_allowed {
+            String::new()
+        } else {
+            format!("; its own exec let through once by the exec gate at {gate:#x}")
+        };
         eprintln!(
             "sandboxify: {role}{filter_policy} ({} BPF instructions, installed before exec{how})",
             program.insns().len()

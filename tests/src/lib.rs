@@ -47,6 +47,11 @@ pub fn library() -> PathBuf {
     artifact("libsandbox.so")
 }
 
+/// `target/release/sandboxify`.
+pub fn sandboxify() -> PathBuf {
+    artifact("sandboxify")
+}
+
 /// A directory for test files that `nobody` can read and execute.
 pub fn scratch_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();

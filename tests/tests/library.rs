@@ -252,7 +252,8 @@ fn seccomp_refused_or_unavailable_stops_the_program() {
         (libc::ENOSYS, "libsandbox: seccomp filtering is not available: ENOSYS (Function not implemented)\n"),
     ] {
         for user in USERS {
-            let outcome = Run::new(&wrapper, &[&errno.to_string(), uname().to_str().unwrap()])
+            let seccomp = libc::SYS_seccomp.to_string();
+            let outcome = Run::new(&wrapper, &[&errno.to_string(), &seccomp, uname().to_str().unwrap()])
                 .preload()
                 .env("SECCOMP_SYSCALL_DENY", "uname")
                 .user(user)

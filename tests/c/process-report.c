@@ -1,0 +1,32 @@
+/* Reports the process as PROGRAM sees it after sandboxify: its ids, its
+ * threads and children (the exec gate's helper must be gone) and its
+ * seccomp mode. */
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int count_entries(const char *path) {
+    DIR *dir = opendir(path);
+    int count = 0;
+    struct dirent *entry;
+    while (dir && (entry = readdir(dir)))
+        if (entry->d_name[0] != '.') count++;
+    if (dir) closedir(dir);
+    return count;
+}
+
+int main(void) {
+    printf("pid %d\nppid %d\npgrp %d\nsid %d\n", (int)getpid(), (int)getppid(), (int)getpgrp(), (int)getsid(0));
+    printf("threads %d\n", count_entries("/proc/self/task"));
+    char path[64], children[256] = "";
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+    FILE *file = fopen(path, "r");
+    if (file && fgets(children, sizeof children, file)) children[strcspn(children, "\n")] = 0;
+    printf("children [%s]\n", children);
+    FILE *status = fopen("/proc/self/status", "r");
+    char line[256];
+    while (status && fgets(line, sizeof line, status))
+        if (strncmp(line, "Seccomp:", 8) == 0) fputs(line, stdout);
+    return 0;
+}

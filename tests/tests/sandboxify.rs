@@ -1,0 +1,328 @@
+//! sandboxify on static (glibc, musl, busybox) and dynamic programs, as root
+//! and as nobody.
+
+use std::collections::HashMap;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use sandbox_tests::{Outcome, Run, USERS, User, compile, fresh_dir, library, sandboxify};
+
+/// What the static glibc `uname.c` calls from its first instruction on
+/// Debian 12 (glibc 2.36): no execve, which is sandboxify's own.
+const GLIBC_STATIC_MINIMAL: &str = "arch_prctl:brk:exit_group:getrandom:mprotect:newfstatat:prlimit64:readlink:rseq:set_robust_list:set_tid_address:uname:write";
+/// The same for musl 1.2.3.
+const MUSL_STATIC_MINIMAL: &str = "arch_prctl:exit_group:ioctl:set_tid_address:uname:writev";
+
+fn run(args: &[&str], user: User) -> Outcome {
+    Run::new(sandboxify(), args).user(user).run()
+}
+
+fn static_uname() -> PathBuf {
+    compile("uname", &["-static"])
+}
+
+fn musl_uname() -> PathBuf {
+    let output = fresh_dir("musl").join("uname-musl");
+    let status = Command::new("musl-gcc")
+        .args(["-static", "-O1", "-o"])
+        .arg(&output)
+        .arg(sandbox_tests::workspace().join("tests/c/uname.c"))
+        .status()
+        .expect("musl-gcc (musl-tools) is installed");
+    assert!(status.success());
+    output
+}
+
+#[test]
+fn deny_list_kills_static_programs() {
+    for program in [static_uname(), musl_uname()] {
+        for user in USERS {
+            let outcome = run(&["--deny", "uname", program.to_str().unwrap()], user);
+            outcome.assert_killed();
+            assert_eq!(outcome.stdout, "");
+        }
+    }
+    for user in USERS {
+        run(&["--deny", "uname", "/bin/busybox", "uname", "-s"], user).assert_killed();
+        let outcome = run(&["--deny", "uname", "/bin/busybox", "echo", "hello"], user);
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, "hello\n");
+    }
+}
+
+#[test]
+fn minimal_allow_lists_without_execve_run_static_programs() {
+    for (program, list) in [(static_uname(), GLIBC_STATIC_MINIMAL), (musl_uname(), MUSL_STATIC_MINIMAL)] {
+        assert!(!list.split(':').any(|name| name == "execve"));
+        for user in USERS {
+            let outcome = run(&["--allow", list, program.to_str().unwrap()], user);
+            outcome.assert_success();
+            assert_eq!(outcome.stdout, "Linux\n");
+            assert_eq!(outcome.stderr, "");
+        }
+        // Every entry is needed: the list is minimal, so the filter is really in force.
+        for left_out in list.split(':') {
+            let fewer: Vec<&str> = list.split(':').filter(|&name| name != left_out).collect();
+            run(&["--allow", &fewer.join(":"), program.to_str().unwrap()], User::Nobody).assert_killed();
+        }
+    }
+}
+
+#[test]
+fn later_execs_get_the_policy() {
+    let program = compile("exec-later", &["-static"]);
+    let unconfined = Run::new(&program, &[]).run();
+    assert_eq!(unconfined.stdout, "started\nexec happened\n");
+    for user in USERS {
+        for door in ["execve", "execveat"] {
+            let outcome = run(&["--deny", "execve", program.to_str().unwrap(), door], user);
+            outcome.assert_killed();
+            assert_eq!(outcome.stdout, "started\n", "{door} {user:?}");
+            let outcome = run(&["--deny", "execve=EPERM", program.to_str().unwrap(), door], user);
+            outcome.assert_code(1);
+            assert_eq!(outcome.stdout, "started\nexec failed: Operation not permitted\n", "{door} {user:?}");
+        }
+    }
+}
+
+#[test]
+fn dynamic_programs_and_exit_statuses() {
+    for user in USERS {
+        run(&["--deny", "uname", compile("uname", &[]).to_str().unwrap()], user).assert_killed();
+        run(&["sh", "-c", "exit 7"], user).assert_code(7);
+        run(&["--deny", "uname", "sh", "-c", "exit 7"], user).assert_code(7);
+        let outcome = run(&["--deny", "execve", "sh", "-c", "kill -TERM $$"], user);
+        assert_eq!(outcome.signal(), Some(libc::SIGTERM), "{outcome:#?}");
+        run(&["sh", "-c", "kill -TERM $$"], user);
+    }
+}
+
+/// The exec chain: PROGRAM is the process that was started as sandboxify,
+/// with no helper thread or child left, whichever way the exec went.
+#[test]
+fn program_replaces_sandboxify_in_the_same_process() {
+    let program = compile("process-report", &["-static"]);
+    let policies: [&[&str]; 3] = [&[], &["--deny", "uname"], &["--deny", "execve"]];
+    for policy in policies {
+        for user in USERS {
+            let mut command = Command::new(sandboxify());
+            command.args(policy).arg(&program).env_clear().stdout(Stdio::piped()).process_group(0);
+            if user == User::Nobody {
+                command.uid(65534).gid(65534);
+            }
+            let child = command.spawn().unwrap();
+            let pid = child.id() as i32;
+            let output = child.wait_with_output().unwrap();
+            assert!(output.status.success(), "{policy:?}: {output:?}");
+            let text = String::from_utf8(output.stdout).unwrap();
+            let report: HashMap<&str, &str> = text.lines().filter_map(|line| line.split_once([' ', '\t'])).collect();
+            let ours = std::process::id() as i32;
+            // SAFETY: getsid(0) has no preconditions.
+            let our_session = unsafe { libc::getsid(0) };
+            assert_eq!(report["pid"], pid.to_string(), "{policy:?}");
+            assert_eq!(report["ppid"], ours.to_string(), "{policy:?}");
+            assert_eq!(report["pgrp"], pid.to_string(), "{policy:?}");
+            assert_eq!(report["sid"], our_session.to_string(), "{policy:?}");
+            assert_eq!(report["threads"], "1", "{policy:?}: the exec gate's thread is gone");
+            assert_eq!(report["children"], "[]", "{policy:?}: no helper process");
+            let expected_mode = if policy.is_empty() { "0" } else { "2" };
+            assert_eq!(report["Seccomp:"].trim(), expected_mode, "{policy:?}");
+        }
+    }
+}
+
+#[test]
+fn options_override_the_environment() {
+    let program = static_uname();
+    let outcome = Run::new(sandboxify(), &["--deny", "ptrace", program.to_str().unwrap()])
+        .env("SECCOMP_SYSCALL_DENY", "uname")
+        .run();
+    outcome.assert_success();
+    let outcome = Run::new(sandboxify(), &[program.to_str().unwrap()]).env("SECCOMP_SYSCALL_DENY", "uname").run();
+    outcome.assert_killed();
+    // The variables do not reach PROGRAM.
+    let probe = compile("env-probe", &["-static"]);
+    let outcome = Run::new(sandboxify(), &[probe.to_str().unwrap()]).env("SECCOMP_SYSCALL_DENY", "uname").run();
+    outcome.assert_success();
+    assert_eq!(outcome.stdout, "parent: Seccomp:\t2\nchild: Seccomp:\t2\n");
+}
+
+#[test]
+fn bad_input_never_runs_the_program() {
+    let program = static_uname();
+    let program = program.to_str().unwrap();
+    let not_executable = fresh_dir("bad-input").join("data");
+    std::fs::write(&not_executable, "data").unwrap();
+    let cases: Vec<(Vec<&str>, i32, &str)> = vec![
+        (vec![], 125, "sandboxify: missing PROGRAM (see sandboxify --help)\n"),
+        (vec!["--deny", "uname"], 125, "sandboxify: missing PROGRAM (see sandboxify --help)\n"),
+        (
+            vec!["--frobnicate", program],
+            125,
+            "sandboxify: unexpected argument '--frobnicate' found (see sandboxify --help)\n",
+        ),
+        (vec!["no-such-program-anywhere"], 127, "sandboxify: no-such-program-anywhere: not found\n"),
+        (vec!["./no/such/file"], 127, "sandboxify: ./no/such/file: not found\n"),
+        (vec![not_executable.to_str().unwrap()], 126, "permission denied\n"),
+        (vec!["/tmp"], 126, "sandboxify: /tmp: is a directory\n"),
+        (
+            vec!["--deny", "unmae", program],
+            125,
+            "sandboxify: --deny: unknown system call \"unmae\" (did you mean \"uname\"?)\n",
+        ),
+        (vec!["--allow", "read=EFOO", program], 125, "sandboxify: --allow: unknown action \"EFOO\""),
+        (
+            vec!["--default-action", "allow", "--deny", "uname", program],
+            125,
+            "sandboxify: --default-action: \"allow\" would let every violation run",
+        ),
+        (
+            vec!["--library", "/x", program],
+            125,
+            "sandboxify: the following required arguments were not provided: --preload (see sandboxify --help)",
+        ),
+        (vec!["--deny", "uname", "--", "--weird-name"], 127, "sandboxify: --weird-name: not found"),
+        (vec!["--preload", "--deny", "uname", program], 125, "sandboxify: --preload: "),
+    ];
+    for user in USERS {
+        for (args, status, message) in &cases {
+            let outcome = run(args, user);
+            assert_eq!(outcome.code(), Some(*status), "{args:?}: {outcome:#?}");
+            assert_eq!(outcome.stdout, "", "{args:?}");
+            assert!(outcome.stderr.contains(message), "{args:?}: {}", outcome.stderr);
+            assert_eq!(outcome.stderr.lines().count(), 1, "{args:?}: {}", outcome.stderr);
+        }
+        let outcome = Run::new(sandboxify(), &[program]).env("SECCOMP_SYSCALL_DENY", "unmae").user(user).run();
+        outcome.assert_code(125);
+        assert_eq!(
+            outcome.stderr,
+            "sandboxify: SECCOMP_SYSCALL_DENY: unknown system call \"unmae\" (did you mean \"uname\"?)\n"
+        );
+        let outcome = Run::new(sandboxify(), &[program]).env("SECCOMP_SYSCAL_DENY", "uname").user(user).run();
+        outcome.assert_code(125);
+        assert!(outcome.stderr.contains("unknown variable SECCOMP_SYSCAL_DENY"), "{}", outcome.stderr);
+    }
+}
+
+#[test]
+fn help_and_version() {
+    let outcome = run(&["--help"], User::Nobody);
+    outcome.assert_success();
+    assert!(outcome.stdout.contains("Usage: sandboxify [OPTIONS] <PROGRAM>..."), "{}", outcome.stdout);
+    assert!(outcome.stdout.contains("127  PROGRAM was not found"));
+    let outcome = run(&["--version"], User::Nobody);
+    outcome.assert_success();
+    assert!(outcome.stdout.starts_with("sandboxify "));
+}
+
+/// An outer filter that makes seccomp(2) fail, or forbids the helper thread
+/// the exec gate needs: sandboxify stops with 125, PROGRAM never runs.
+#[test]
+fn a_hostile_outer_filter_stops_sandboxify_cleanly() {
+    let wrapper = compile("outer-filter", &["-static"]);
+    let program = static_uname();
+    let seccomp = libc::SYS_seccomp.to_string();
+    let threads = format!("{},{}", libc::SYS_clone, libc::SYS_clone3);
+    let cases = [
+        (libc::ENOSYS, seccomp.as_str(), "uname", "sandboxify: seccomp filtering is not available: ENOSYS"),
+        (libc::EACCES, seccomp.as_str(), "uname", "sandboxify: the kernel refused the seccomp filter: EACCES"),
+        (libc::EPERM, threads.as_str(), "execve", "sandboxify: cannot start the exec gate's helper thread"),
+    ];
+    for user in USERS {
+        for (errno, calls, deny, message) in cases {
+            let outcome = Run::new(
+                &wrapper,
+                &[&errno.to_string(), calls, sandboxify().to_str().unwrap(), "--deny", deny, program.to_str().unwrap()],
+            )
+            .user(user)
+            .run();
+            outcome.assert_code(125);
+            assert_eq!(outcome.stdout, "");
+            assert!(outcome.stderr.starts_with(message), "{user:?} {calls}: {}", outcome.stderr);
+        }
+    }
+}
+
+#[test]
+fn preload_applies_the_policy_after_start_up() {
+    let program = compile("uname", &[]);
+    let program = program.to_str().unwrap();
+    let library = library();
+    let library = library.to_str().unwrap();
+    // The library's minimal list: no loader calls, no execve.
+    let minimal = "exit_group:newfstatat:uname:write";
+    for user in USERS {
+        let outcome = run(&["--preload", "--library", library, "--allow", minimal, program], user);
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, "Linux\n");
+        run(&["--preload", "--library", library, "--deny", "uname", program], user).assert_killed();
+        // Without --preload the same list cannot even start the program.
+        run(&["--allow", minimal, program], user).assert_killed();
+    }
+}
+
+#[test]
+fn preload_never_runs_a_program_unconfined() {
+    let program = compile("uname", &[]);
+    let program = program.to_str().unwrap();
+    for user in USERS {
+        // A missing library: refused before anything runs.
+        let outcome = run(&["--preload", "--library", "/nonexistent/libsandbox.so", "--deny", "uname", program], user);
+        outcome.assert_code(125);
+        assert_eq!(outcome.stdout, "");
+        assert!(
+            outcome.stderr.starts_with("sandboxify: --preload: /nonexistent/libsandbox.so: "),
+            "{}",
+            outcome.stderr
+        );
+        // A static program cannot take a preload: refused.
+        let outcome = run(&["--preload", "--deny", "uname", static_uname().to_str().unwrap()], user);
+        outcome.assert_code(125);
+        assert!(outcome.stderr.contains("statically linked"), "{}", outcome.stderr);
+        // A library that loads but applies nothing: the guard still holds.
+        let dud = compile("dud-preload", &["-shared", "-fPIC"]);
+        run(&["--preload", "--library", dud.to_str().unwrap(), "--deny", "uname", program], user).assert_killed();
+    }
+}
+
+#[test]
+fn verbose_reports_once_and_success_is_silent() {
+    let program = static_uname();
+    let outcome = run(&["--deny", "execve", program.to_str().unwrap()], User::Nobody);
+    assert_eq!(outcome.stderr, "");
+    let outcome =
+        Run::new(sandboxify(), &["--deny", "execve", program.to_str().unwrap()]).env("SANDBOX_VERBOSE", "1").run();
+    outcome.assert_success();
+    assert_eq!(outcome.stderr.lines().count(), 1, "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.starts_with(
+            "sandboxify: SECCOMP_SYSCALL_DENY=execve:execveat SECCOMP_DEFAULT_ACTION=kill (23 BPF instructions, installed before exec; its own exec let through once by the exec gate at 0x"
+        ),
+        "{}",
+        outcome.stderr
+    );
+}
+
+/// PROGRAM replays sandboxify's exec from the gate's own address (found
+/// with address randomisation off, which PROGRAM inherits): the listener is
+/// gone, so the kernel fails it with ENOSYS, and nothing runs.
+#[test]
+fn an_exec_from_the_gate_address_fails_once_the_gate_is_gone() {
+    let program = compile("gate-replay", &["-static"]);
+    let probe = Run::new("setarch", &["-R", sandboxify().to_str().unwrap(), "--deny", "execve", "/bin/true"])
+        .env("SANDBOX_VERBOSE", "1")
+        .run();
+    probe.assert_success();
+    let gate = probe.stderr.split("exec gate at ").nth(1).expect("verbose names the gate").trim_end_matches(")\n");
+    for user in USERS {
+        let outcome = Run::new(
+            "setarch",
+            &["-R", sandboxify().to_str().unwrap(), "--deny", "execve", program.to_str().unwrap(), gate],
+        )
+        .user(user)
+        .run();
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, format!("execve from the gate returned {}\n", -libc::ENOSYS), "{user:?}");
+    }
+}
