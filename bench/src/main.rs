@@ -15,16 +15,37 @@ use std::time::Instant;
 use sandbox_policy::variables::{ALLOW, DENY, Variables};
 use sandbox_policy::{Abi, Syscall, bpf, compile};
 
-/// What a program needs after the library's apply point: the getppid loop
-/// (stdio, /proc/self/status) and /bin/true (exit, closing stdio).
-const NEEDED: [&str; 9] = ["exit_group", "write", "newfstatat", "openat", "read", "close", "getppid", "lseek", "brk"];
+/// What the measured programs need: the getppid loop (stdio,
+/// /proc/self/status), /bin/true after the library's apply point, and a
+/// static program from its first instruction.
+const NEEDED: [&str; 17] = [
+    "exit_group",
+    "write",
+    "newfstatat",
+    "openat",
+    "read",
+    "close",
+    "getppid",
+    "lseek",
+    "brk",
+    "arch_prctl",
+    "set_tid_address",
+    "set_robust_list",
+    "rseq",
+    "prlimit64",
+    "readlink",
+    "getrandom",
+    "mprotect",
+];
+/// Left out of generated allow lists, so that sandboxify must use its exec gate.
+const NEVER: [&str; 2] = ["execve", "execveat"];
 
 /// An allow list of `size` entries: what the test programs need, then other
 /// calls in alphabetical order, which scatters their numbers (the worst case
 /// for the filter's search, unlike a run of neighbours).
 fn allow_list(size: usize) -> String {
     let mut names: Vec<&str> = NEEDED.to_vec();
-    for syscall in Syscall::all().iter().filter(|s| s.number(Abi::X86_64).is_some()) {
+    for syscall in Syscall::all().iter().filter(|s| s.number(Abi::X86_64).is_some() && !NEVER.contains(&s.name())) {
         if names.len() == size {
             break;
         }
@@ -40,12 +61,13 @@ struct Variant {
     label: String,
     env: Vec<(String, String)>,
     wrapper: Option<PathBuf>,
+    wrapper_args: Vec<String>,
     policy: Option<(Option<String>, Option<String>)>,
 }
 
 impl Variant {
     fn plain(label: &str) -> Variant {
-        Variant { label: label.to_owned(), env: Vec::new(), wrapper: None, policy: None }
+        Variant { label: label.to_owned(), env: Vec::new(), wrapper: None, wrapper_args: Vec::new(), policy: None }
     }
 
     fn library(label: &str, library: &Path, allow: Option<String>, deny: Option<String>) -> Variant {
@@ -53,14 +75,21 @@ impl Variant {
         env.extend(allow.clone().map(|value| (ALLOW.to_owned(), value)));
         env.extend(deny.clone().map(|value| (DENY.to_owned(), value)));
         let policy = (allow.is_some() || deny.is_some()).then_some((allow, deny));
-        Variant { label: label.to_owned(), env, wrapper: None, policy }
+        Variant { label: label.to_owned(), env, wrapper: None, wrapper_args: Vec::new(), policy }
+    }
+
+    fn sandboxify(label: &str, sandboxify: &Path, policy: &[&str]) -> Variant {
+        let mut variant = Variant::plain(label);
+        variant.wrapper = Some(sandboxify.to_path_buf());
+        variant.wrapper_args = policy.iter().map(|s| s.to_string()).collect();
+        variant
     }
 
     fn command(&self, program: &Path, args: &[&str]) -> Command {
         let mut command = match &self.wrapper {
             Some(wrapper) => {
                 let mut command = Command::new(wrapper);
-                command.arg(program);
+                command.args(&self.wrapper_args).arg(program);
                 command
             }
             None => Command::new(program),
@@ -104,6 +133,7 @@ impl Helpers {
         let sources = [
             ("getppid-loop", include_str!("../c/getppid-loop.c"), &["-O2"][..]),
             ("one-insn-filter", include_str!("../c/one-insn-filter.c"), &["-O2", "-static"][..]),
+            ("true-static", include_str!("../c/true-static.c"), &["-O2", "-static"][..]),
         ];
         for (name, source, flags) in sources {
             let source_path = dir.join(format!("{name}.c"));
@@ -183,15 +213,8 @@ fn syscall_costs(helpers: &Helpers, library: &Path, rounds: usize, iterations: &
     println!();
 }
 
-fn startup_costs(library: &Path, rounds: usize) {
-    let variants = [
-        Variant::plain("plain"),
-        Variant::library("library, no policy", library, None, None),
-        Variant::library("library, deny list", library, None, Some("uname".to_owned())),
-        Variant::library("library, 60-entry allow", library, Some(allow_list(60)), None),
-        Variant::library("library, 250-entry allow", library, Some(allow_list(250)), None),
-    ];
-    let program = Path::new("/bin/true");
+/// Spawns `program` under each variant, interleaved, and prints the medians.
+fn spawn_costs(title: &str, program: &Path, variants: &[Variant], rounds: usize, target: &str) {
     let mut samples = vec![Vec::new(); variants.len()];
     for _ in 0..rounds {
         for (variant, samples) in variants.iter().zip(&mut samples) {
@@ -200,17 +223,48 @@ fn startup_costs(library: &Path, rounds: usize) {
             let start = Instant::now();
             let status = command.status().unwrap();
             samples.push(start.elapsed().as_secs_f64() * 1e6);
-            assert!(status.success(), "{}: /bin/true failed: {status:?}", variant.label);
+            assert!(status.success(), "{}: {} failed: {status:?}", variant.label, program.display());
         }
     }
     let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
-    println!("Start-up of /bin/true: spawn + wait, median of {rounds} interleaved rounds");
-    println!("{:<28} {:>9} {:>10}", "variant", "µs", "+µs");
+    println!("{title}: spawn + wait, median of {rounds} interleaved rounds");
+    println!("{:<32} {:>9} {:>10}", "variant", "µs", "+µs");
     for (variant, &us) in variants.iter().zip(&medians) {
-        println!("{:<28} {us:>9.1} {:>+10.1}", variant.label, us - medians[0]);
+        println!("{:<32} {us:>9.1} {:>+10.1}", variant.label, us - medians[0]);
     }
-    println!("(targets: deny list ≤ +150 µs, 250-entry allow list ≤ +300 µs)");
+    println!("({target})");
     println!();
+}
+
+fn startup_costs(library: &Path, rounds: usize) {
+    let variants = [
+        Variant::plain("plain"),
+        Variant::library("library, no policy", library, None, None),
+        Variant::library("library, deny list", library, None, Some("uname".to_owned())),
+        Variant::library("library, 60-entry allow", library, Some(allow_list(60)), None),
+        Variant::library("library, 250-entry allow", library, Some(allow_list(250)), None),
+    ];
+    let target = "targets: deny list ≤ +150 µs, 250-entry allow list ≤ +300 µs";
+    spawn_costs("Start-up of /bin/true with libsandbox.so", Path::new("/bin/true"), &variants, rounds, target);
+}
+
+fn sandboxify_costs(helpers: &Helpers, rounds: usize) {
+    let sandboxify = artifact("sandboxify");
+    let allow = allow_list(250);
+    let variants = [
+        Variant::plain("static program, direct"),
+        Variant::sandboxify("sandboxify, no policy", &sandboxify, &[]),
+        Variant::sandboxify("sandboxify, deny list", &sandboxify, &["--deny", "uname"]),
+        Variant::sandboxify("sandboxify, 250-entry allow (gate)", &sandboxify, &["--allow", &allow]),
+    ];
+    let target = "targets: no policy ≤ +400 µs, 250-entry allow list ≤ +700 µs";
+    spawn_costs(
+        "Start-up of a static program under sandboxify",
+        &helpers.path("true-static"),
+        &variants,
+        rounds,
+        target,
+    );
 }
 
 fn main() {
@@ -220,4 +274,5 @@ fn main() {
     let (rounds, iterations, spawns) = if quick { (3, "200000", 50) } else { (7, "1000000", 300) };
     syscall_costs(&helpers, &library, rounds, iterations);
     startup_costs(&library, spawns);
+    sandboxify_costs(&helpers, spawns);
 }

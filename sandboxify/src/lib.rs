@@ -10,7 +10,6 @@ mod program;
 
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Parser;
 use sandbox_policy::bpf::{self, SeccompData};
@@ -121,7 +120,6 @@ fn prepare(args: Args) -> Result<Box<dyn FnOnce() -> Failure>, Failure> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let launch = Launch::new(display, c_path, argv, envp);
-    restore_sigpipe();
 
     let Some(filter_policy) = filter_policy else {
         return Ok(Box::new(move || launch.exec()));
@@ -223,24 +221,4 @@ fn read_environment() -> Result<(Variables, Vec<(OsString, OsString)>), Failure>
         }
     }
     Ok((variables, passed_on))
-}
-
-/// Whether SIGPIPE was ignored when sandboxify started, before Rust's runtime
-/// set it to SIG_IGN: PROGRAM must get the disposition sandboxify was given.
-static SIGPIPE_WAS_IGNORED: AtomicBool = AtomicBool::new(false);
-
-#[ctor::ctor(unsafe)]
-fn record_sigpipe() {
-    // SAFETY: sigaction with a NULL new action only reads the disposition.
-    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
-    let ignored =
-        unsafe { libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut old) } == 0 && old.sa_sigaction == libc::SIG_IGN;
-    SIGPIPE_WAS_IGNORED.store(ignored, Ordering::Relaxed);
-}
-
-fn restore_sigpipe() {
-    if !SIGPIPE_WAS_IGNORED.load(Ordering::Relaxed) {
-        // SAFETY: resets one signal's disposition to the default.
-        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    }
 }
