@@ -49,6 +49,16 @@ pub enum Comparison {
     MaskedEq(u64),
 }
 
+/// How many bits of a field the kernel uses, and so the filter compares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Width {
+    /// An `int` argument: the kernel ignores the high word, so the filter
+    /// must too, or a caller could set it to slip past an `==`.
+    Bits32,
+    /// A 64-bit argument or the instruction pointer: both words count.
+    Bits64,
+}
+
 /// One test of a field against a constant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Condition {
@@ -56,13 +66,19 @@ pub struct Condition {
     pub field: Field,
     /// How.
     pub comparison: Comparison,
-    /// Against what.
+    /// Against what; for [`Width::Bits32`] it fits in 32 bits, and so does a mask.
     pub value: u64,
+    /// How much of the field counts.
+    pub width: Width,
 }
 
 impl Condition {
     /// Evaluates the condition on a field's value, as the filter will.
     pub fn holds(&self, field_value: u64) -> bool {
+        let field_value = match self.width {
+            Width::Bits32 => field_value & 0xffff_ffff,
+            Width::Bits64 => field_value,
+        };
         let value = self.value;
         match self.comparison {
             Comparison::Eq => field_value == value,

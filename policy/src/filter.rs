@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use crate::abi::{Abi, X32_SYSCALL_BIT};
 use crate::action::Action;
 use crate::bpf::{self, Emitter, Insn, Label, offset, op};
-use crate::condition::{Comparison, Condition, Rule};
+use crate::condition::{Comparison, Condition, Rule, Width};
 use crate::policy::Policy;
 use crate::syscalls::Syscall;
 
@@ -185,8 +185,12 @@ fn leaf(emitter: &mut Emitter, leaf: &Leaf) -> Label {
     next
 }
 
-/// Emits a 64-bit comparison: a test on the high word, then the low word.
+/// Emits a comparison: for 64 bits a test on the high word, then the low
+/// word; for 32 bits the low word alone.
 fn condition_check(emitter: &mut Emitter, condition: &Condition, holds: Label, fails: Label) -> Label {
+    if condition.width == Width::Bits32 {
+        return low_word_check(emitter, condition, holds, fails);
+    }
     let (high, low) = ((condition.value >> 32) as u32, condition.value as u32);
     let field = condition.field;
     let load = |emitter: &mut Emitter, offset: u32, next: Label| emitter.stmt(op::LD | op::W | op::ABS, offset, next);
@@ -215,6 +219,25 @@ fn condition_check(emitter: &mut Emitter, condition: &Condition, holds: Label, f
         Comparison::Le => ordered(emitter, op::JGT, fails, holds),
         Comparison::Lt => ordered(emitter, op::JGE, fails, holds),
     }
+}
+
+fn low_word_check(emitter: &mut Emitter, condition: &Condition, holds: Label, fails: Label) -> Label {
+    let value = condition.value as u32;
+    let (code, holds, fails) = match condition.comparison {
+        Comparison::Eq => (op::JEQ, holds, fails),
+        Comparison::Ne => (op::JEQ, fails, holds),
+        Comparison::Gt => (op::JGT, holds, fails),
+        Comparison::Ge => (op::JGE, holds, fails),
+        Comparison::Le => (op::JGT, fails, holds),
+        Comparison::Lt => (op::JGE, fails, holds),
+        Comparison::MaskedEq(mask) => {
+            let test = emitter.jump(op::JEQ, value, holds, fails);
+            let test = emitter.stmt(op::ALU | op::AND | op::K, mask as u32, test);
+            return emitter.stmt(op::LD | op::W | op::ABS, condition.field.low(), test);
+        }
+    };
+    let test = emitter.jump(code, value, holds, fails);
+    emitter.stmt(op::LD | op::W | op::ABS, condition.field.low(), test)
 }
 
 /// Emits a binary search over `ranges`, returning the label of its root.
@@ -334,7 +357,7 @@ mod tests {
         use proptest::prelude::*;
 
         use super::*;
-        use crate::condition::Field;
+        use crate::condition::{Field, Width};
 
         /// Values around the 32-bit boundaries, where a 64-bit comparison on
         /// two words goes wrong if either word is mishandled.
@@ -367,10 +390,15 @@ mod tests {
 
         fn condition() -> impl Strategy<Value = Condition> {
             let field = prop_oneof![(0u8..6).prop_map(Field::Arg), Just(Field::InstructionPointer)];
-            (field, comparison(), edge_value()).prop_map(|(field, comparison, value)| Condition {
-                field,
-                comparison,
-                value,
+            let width = prop_oneof![Just(Width::Bits32), Just(Width::Bits64)];
+            (field, comparison(), edge_value(), width).prop_map(|(field, comparison, value, width)| {
+                // A 32-bit condition's value and mask fit in 32 bits by construction.
+                let narrow = |v: u64| if width == Width::Bits32 { v & 0xffff_ffff } else { v };
+                let comparison = match comparison {
+                    Comparison::MaskedEq(mask) => Comparison::MaskedEq(narrow(mask)),
+                    other => other,
+                };
+                Condition { field, comparison, value: narrow(value), width }
             })
         }
 

@@ -18,6 +18,7 @@ pub mod abi;
 pub mod action;
 pub mod bpf;
 pub mod condition;
+pub mod constants;
 mod error;
 pub mod filter;
 pub mod install;

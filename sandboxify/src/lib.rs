@@ -15,7 +15,7 @@ use clap::Parser;
 use sandbox_policy::bpf::{self, SeccompData};
 use sandbox_policy::variables::{self, Name, Variables};
 use sandbox_policy::{
-    Action, Comparison, Condition, Field, Origin, Override, Policy, Program, Rule, Settings, Text, abi, compile,
+    Action, Comparison, Condition, Field, Origin, Override, Policy, Program, Rule, Settings, Text, Width, abi, compile,
     compile_with,
 };
 
@@ -161,7 +161,8 @@ fn own_exec_action(program: &Program, gate: u64) -> Action {
 
 /// The rule that sends execve from the gate's address to the listener.
 fn exec_gate(gate: u64) -> Override {
-    let from_gate = Condition { field: Field::InstructionPointer, comparison: Comparison::Eq, value: gate };
+    let from_gate =
+        Condition { field: Field::InstructionPointer, comparison: Comparison::Eq, value: gate, width: Width::Bits64 };
     Override {
         abi: sandbox_policy::Abi::X86_64,
         nr: libc::SYS_execve as u32,
