@@ -28,7 +28,7 @@ pub mod variables;
 
 pub use abi::Abi;
 pub use action::Action;
-pub use condition::{Comparison, Condition, Field, Rule};
+pub use condition::{Comparison, Condition, Field, Rule, Width};
 pub use error::{ErrorKind, Origin, PolicyError};
 pub use filter::{Override, Program, compile, compile_with};
 pub use install::{InstallError, Threads, install, install_with_listener};
