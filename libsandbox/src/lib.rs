@@ -27,6 +27,7 @@ extern crate alloc;
 
 mod environment;
 mod fail;
+mod files;
 #[cfg(not(test))]
 mod runtime;
 mod startup;
@@ -39,7 +40,7 @@ use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use sandbox_policy::install::Threads;
-use sandbox_policy::{Program, compile, install};
+use sandbox_policy::{Policy, Program, compile, install};
 
 use crate::fail::fail;
 
@@ -64,8 +65,8 @@ fn on_load() {
         // choose its policy: an errno rule on setuid() could keep it root.
         fail(&"refusing a policy from the environment of a setuid, setgid or file-capability program");
     }
-    let policy = match variables.settings().policy() {
-        Ok(Some(policy)) => policy,
+    let policy = match variables.lists(&mut files::Libc) {
+        Ok(Some(lists)) => Policy::new(&lists),
         Ok(None) => return,
         Err(error) => fail(&error),
     };

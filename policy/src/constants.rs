@@ -29,7 +29,6 @@ pub(crate) static CONSTANTS: &[(&str, i128)] = constants![
     AT_SYMLINK_NOFOLLOW,
     CLONE_CHILD_CLEARTID,
     CLONE_CHILD_SETTID,
-    CLONE_CLEAR_SIGHAND,
     CLONE_FILES,
     CLONE_FS,
     CLONE_IO,

@@ -7,7 +7,8 @@ use core::fmt;
 
 use thiserror::Error;
 
-use crate::policy::{MAX_ENTRY_BYTES, MAX_LIST_BYTES};
+use crate::entry::MAX_ENTRY_BYTES;
+use crate::policy::MAX_LIST_BYTES;
 
 /// Where a piece of policy text came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,12 +17,26 @@ pub enum Origin {
     Variable(&'static str),
     /// A command-line option, such as `--allow`.
     Option(&'static str),
+    /// A line of a policy file.
+    File {
+        /// The file, as named.
+        path: String,
+        /// The line, from 1.
+        line: usize,
+    },
+    /// The policy recorded in the program's own ELF file by patchelf-helper.
+    Attached {
+        /// The line of the recorded policy text, from 1.
+        line: usize,
+    },
 }
 
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Variable(name) | Origin::Option(name) => f.write_str(name),
+            Origin::File { path, line } => write!(f, "{path}:{line}"),
+            Origin::Attached { line } => write!(f, "attached policy:{line}"),
         }
     }
 }
@@ -39,6 +54,42 @@ pub struct PolicyError {
 /// What is wrong with a piece of policy text.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum ErrorKind {
+    /// An `@group` that does not exist.
+    #[error("unknown group {name:?}{}", did_you_mean(.suggestions))]
+    UnknownGroup {
+        /// The name as written.
+        name: String,
+        /// Known groups close to it.
+        suggestions: Vec<&'static str>,
+    },
+    /// A condition that cannot be read or cannot be enforced.
+    #[error("bad condition in {entry:?}: {reason}")]
+    BadCondition {
+        /// The entry as written.
+        entry: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A line of a policy file that is no directive.
+    #[error("unknown directive {word:?} (expected allow, deny, default-action, exact or @include)")]
+    UnknownDirective {
+        /// The first word of the line.
+        word: String,
+    },
+    /// A directive with the wrong arguments.
+    #[error("{0}")]
+    BadDirective(&'static str),
+    /// An `@include` that could not be read.
+    #[error("cannot include {path:?}: {reason}")]
+    Include {
+        /// The path as written.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// Two sources of policy that would have to be merged by guessing.
+    #[error("{0}")]
+    Conflict(String),
     /// A name that is no system call on any architecture the table knows.
     #[error("unknown system call {name:?}{}", did_you_mean(.suggestions))]
     UnknownSyscall {

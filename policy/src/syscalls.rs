@@ -14,6 +14,20 @@ pub struct Syscall {
     name: &'static str,
     index: usize,
     numbers: [Option<u32>; 2],
+    args: Option<&'static [ArgKind]>,
+}
+
+/// What an argument is to the kernel, which decides whether and how a
+/// condition may test it (from `data/syscall-args.tsv`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgKind {
+    /// A 32-bit integer: the kernel ignores the high word.
+    Int,
+    /// A 64-bit integer (or an address the kernel does not read through).
+    Long,
+    /// User memory the kernel reads after the filter has run: testing the
+    /// pointer's value proves nothing about what it points to.
+    Pointer,
 }
 
 include!(concat!(env!("OUT_DIR"), "/syscall_table.rs"));
@@ -27,6 +41,12 @@ impl Syscall {
     /// The number on `abi`, or `None` where the call does not exist there.
     pub fn number(&self, abi: Abi) -> Option<u32> {
         self.numbers[abi.index()]
+    }
+
+    /// The kinds of its x86_64 arguments, in order; `None` where it does not
+    /// exist on x86_64.
+    pub fn arg_kinds(&self) -> Option<&'static [ArgKind]> {
+        self.args
     }
 
     /// Looks a name up. Exact and case-sensitive, like the kernel's tables.

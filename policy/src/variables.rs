@@ -1,8 +1,12 @@
 //! The environment interface shared by `libsandbox.so` and `sandboxify`.
 
+use alloc::borrow::ToOwned;
+use alloc::format;
 use alloc::string::String;
 
-use crate::error::Origin;
+use crate::error::{ErrorKind, Origin, PolicyError};
+use crate::file::{self, Files};
+use crate::policy::Lists;
 use crate::policy::{Settings, Text};
 
 /// `:`-separated entries that may run (Cloudflare's name).
@@ -11,16 +15,21 @@ pub const ALLOW: &str = "SECCOMP_SYSCALL_ALLOW";
 pub const DENY: &str = "SECCOMP_SYSCALL_DENY";
 /// What a violation gets (Cloudflare's name; Cloudflare knew only `log`).
 pub const DEFAULT_ACTION: &str = "SECCOMP_DEFAULT_ACTION";
+/// A policy file: the three settings above in a file (see [`crate::file`]).
+pub const POLICY_FILE: &str = "SECCOMP_POLICY_FILE";
 /// When set to anything but empty or `0`: print the installed policy once on stderr.
 pub const VERBOSE: &str = "SANDBOX_VERBOSE";
+/// `1`: entries mean exactly the calls they name (see [`crate::policy`]).
+pub const EXACT: &str = "SANDBOX_EXACT";
 
 /// Every variable the sandbox reads, and removes before the program runs.
-pub const ALL: [&str; 4] = [ALLOW, DENY, DEFAULT_ACTION, VERBOSE];
+pub const ALL: [&str; 6] = [ALLOW, DENY, DEFAULT_ACTION, POLICY_FILE, VERBOSE, EXACT];
 
 /// Origins for error messages, one per policy variable.
 const ALLOW_ORIGIN: Origin = Origin::Variable(ALLOW);
 const DENY_ORIGIN: Origin = Origin::Variable(DENY);
 const DEFAULT_ACTION_ORIGIN: Origin = Origin::Variable(DEFAULT_ACTION);
+const EXACT_ORIGIN: Origin = Origin::Variable(EXACT);
 
 /// How a variable name relates to the sandbox.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,8 +68,12 @@ pub struct Variables {
     pub deny: Option<String>,
     /// `SECCOMP_DEFAULT_ACTION`
     pub default_action: Option<String>,
+    /// `SECCOMP_POLICY_FILE`
+    pub policy_file: Option<String>,
     /// `SANDBOX_VERBOSE`
     pub verbose: Option<String>,
+    /// `SANDBOX_EXACT`
+    pub exact: Option<String>,
 }
 
 impl Variables {
@@ -75,7 +88,9 @@ impl Variables {
             ALLOW => &mut self.allow,
             DENY => &mut self.deny,
             DEFAULT_ACTION => &mut self.default_action,
+            POLICY_FILE => &mut self.policy_file,
             VERBOSE => &mut self.verbose,
+            EXACT => &mut self.exact,
             _ => unreachable!("{name} is not one of variables::ALL"),
         };
         *slot = Some(value);
@@ -84,6 +99,38 @@ impl Variables {
     /// Whether `SANDBOX_VERBOSE` asks for the policy to be printed.
     pub fn verbose(&self) -> bool {
         self.verbose.as_deref().is_some_and(|value| !value.is_empty() && value != "0")
+    }
+
+    /// Whether `SANDBOX_EXACT` asks for exact mode: `1` yes, unset, empty or
+    /// `0` no, anything else is refused (a typo must not silently widen).
+    pub fn exact(&self) -> Result<bool, PolicyError> {
+        match self.exact.as_deref() {
+            None | Some("") | Some("0") => Ok(false),
+            Some("1") => Ok(true),
+            Some(other) => Err(PolicyError {
+                origin: EXACT_ORIGIN,
+                kind: ErrorKind::Malformed { entry: other.to_owned(), reason: "expected 0 or 1" },
+            }),
+        }
+    }
+
+    /// The lists these variables ask for, from `SECCOMP_POLICY_FILE` (read
+    /// through `files`) or from the three list variables, which cannot be
+    /// mixed with it. `Ok(None)`: nothing to enforce.
+    pub fn lists(&self, files: &mut dyn Files) -> Result<Option<Lists>, PolicyError> {
+        let exact = self.exact()?;
+        let Some(path) = &self.policy_file else {
+            return Settings { exact, ..self.settings() }.lists();
+        };
+        if self.allow.is_some() || self.deny.is_some() || self.default_action.is_some() {
+            let message = format!(
+                "{POLICY_FILE} cannot be combined with {ALLOW}, {DENY} or {DEFAULT_ACTION}: put everything in the file"
+            );
+            return Err(PolicyError { origin: Origin::Variable(POLICY_FILE), kind: ErrorKind::Conflict(message) });
+        }
+        let mut lists = file::parse_file(path, files)?;
+        lists.exact |= exact;
+        Ok((!lists.is_empty()).then_some(lists))
     }
 
     /// The policy settings these variables hold.
@@ -95,6 +142,7 @@ impl Variables {
             allow: text(&ALLOW_ORIGIN, &self.allow),
             deny: text(&DENY_ORIGIN, &self.deny),
             default_action: text(&DEFAULT_ACTION_ORIGIN, &self.default_action),
+            exact: false,
         }
     }
 }

@@ -6,7 +6,9 @@ use std::io::Read;
 use libseccomp::{ScmpAction, ScmpArch, ScmpFilterContext, ScmpSyscall};
 use proptest::prelude::*;
 use sandbox_policy::bpf::{self, Insn, SeccompData};
-use sandbox_policy::{Abi, Action, Entry, Policy, Syscall, compile};
+use sandbox_policy::entry::Target;
+use sandbox_policy::policy::Sourced;
+use sandbox_policy::{Abi, Action, Entry, Lists, Origin, Policy, Syscall, compile};
 
 fn scmp_arch(abi: Abi) -> ScmpArch {
     match abi {
@@ -57,11 +59,13 @@ fn libseccomp_program(policy: &Policy) -> Vec<Insn> {
     let mut filter = ScmpFilterContext::new(scmp_action(policy.default_action())).unwrap();
     filter.set_act_badarch(ScmpAction::KillProcess).unwrap();
     filter.add_arch(ScmpArch::X86).unwrap();
-    for &(syscall, action) in policy.rules() {
+    for call in policy.calls() {
+        assert!(call.conditional.is_empty(), "the strategies make no conditions");
+        let action = policy.action_for(call.syscall);
         if action == policy.default_action() {
             continue;
         }
-        if let Ok(known) = ScmpSyscall::from_name(syscall.name()) {
+        if let Ok(known) = ScmpSyscall::from_name(call.syscall.name()) {
             filter.add_rule(scmp_action(action), known).unwrap();
         }
     }
@@ -91,10 +95,22 @@ fn action_strategy() -> impl Strategy<Value = Action> {
     ]
 }
 
-fn entries_strategy(max: usize) -> impl Strategy<Value = Vec<Entry>> {
+fn entries_strategy(max: usize) -> impl Strategy<Value = Vec<Sourced>> {
     let count = Syscall::all().len();
     prop::collection::vec((0..count, prop::option::weighted(0.3, action_strategy())), 0..max).prop_map(|picks| {
-        picks.into_iter().map(|(index, action)| Entry { syscall: &Syscall::all()[index], action }).collect()
+        picks
+            .into_iter()
+            .map(|(index, action)| {
+                let syscall = &Syscall::all()[index];
+                let entry = Entry {
+                    target: Target::Syscall(syscall),
+                    conditions: Vec::new(),
+                    action,
+                    written: syscall.name().to_owned(),
+                };
+                Sourced { origin: Origin::Variable("test"), entry }
+            })
+            .collect()
     })
 }
 
@@ -103,8 +119,11 @@ fn policy_strategy() -> impl Strategy<Value = Policy> {
         prop::option::of(entries_strategy(300)),
         entries_strategy(40),
         prop_oneof![Just(Action::Kill), Just(Action::Log), Just(Action::Trap), Just(Action::Errno(1))],
+        any::<bool>(),
     )
-        .prop_map(|(allow, deny, violation)| Policy::new(allow, deny, violation))
+        .prop_map(|(allow, deny, violation, exact)| {
+            Policy::new(&Lists { allow, deny, default_action: Some(violation), exact })
+        })
 }
 
 /// Numbers the comparison skips: the i386 calls that multiplex others, which

@@ -8,9 +8,10 @@ use clap::{CommandFactory, Parser};
 
 const AFTER_HELP: &str = "\
 Environment:
-  SECCOMP_SYSCALL_ALLOW, SECCOMP_SYSCALL_DENY, SECCOMP_DEFAULT_ACTION and
-  SANDBOX_VERBOSE mean what they mean for libsandbox.so; the options above
-  override them. They are removed from PROGRAM's environment.
+  SECCOMP_SYSCALL_ALLOW, SECCOMP_SYSCALL_DENY, SECCOMP_DEFAULT_ACTION,
+  SECCOMP_POLICY_FILE, SANDBOX_EXACT and SANDBOX_VERBOSE mean what they mean
+  for libsandbox.so. Policy options replace the policy variables. All are
+  removed from PROGRAM's environment.
 
 Exit status:
   125  sandboxify itself failed (bad option or policy, seccomp unavailable)
@@ -38,6 +39,15 @@ pub struct Args {
     #[arg(long, value_name = "ACTION")]
     pub default_action: Option<String>,
 
+    /// Read the policy from a file (allow/deny/default-action/exact/@include lines)
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["allow", "deny", "default_action"])]
+    pub policy: Option<PathBuf>,
+
+    /// Entries mean exactly the calls they name: no other doors, no libc
+    /// successors or fallbacks, no io_uring guard
+    #[arg(long)]
+    pub exact: bool,
+
     /// Apply the policy after the dynamic loader and libc have started, by
     /// preloading libsandbox.so (dynamic programs only); a looser guard
     /// filter is in force from the first instruction in case it fails to load
@@ -49,9 +59,45 @@ pub struct Args {
     #[arg(long, value_name = "PATH", requires = "preload")]
     pub library: Option<PathBuf>,
 
+    /// Validate the policy (and PROGRAM, if given) and exit without running anything
+    #[arg(long, help_heading = "Inspection")]
+    pub check: bool,
+
+    /// Show every system call's action and the rule it comes from, and exit
+    #[arg(long, help_heading = "Inspection")]
+    pub explain: bool,
+
+    /// Show the generated BPF program, disassembled, and exit
+    #[arg(long, help_heading = "Inspection")]
+    pub dump_bpf: bool,
+
+    /// List the @groups and their members, and exit
+    #[arg(long, help_heading = "Inspection")]
+    pub list_groups: bool,
+
+    /// List the known system calls with their numbers and argument kinds, and exit
+    #[arg(long, help_heading = "Inspection")]
+    pub list_syscalls: bool,
+
     /// The program to run, searched in PATH as env(1) does, and its arguments
-    #[arg(value_name = "PROGRAM", required = true, trailing_var_arg = true)]
+    #[arg(
+        value_name = "PROGRAM",
+        trailing_var_arg = true,
+        required_unless_present_any = ["check", "explain", "dump_bpf", "list_groups", "list_syscalls"]
+    )]
     pub command: Vec<OsString>,
+}
+
+impl Args {
+    /// Whether an inspection option asks for a report instead of a run.
+    pub fn inspects(&self) -> bool {
+        self.check || self.explain || self.dump_bpf || self.list_groups || self.list_syscalls
+    }
+
+    /// Whether a policy option is given (they replace the environment's).
+    pub fn has_policy_options(&self) -> bool {
+        self.allow.is_some() || self.deny.is_some() || self.default_action.is_some() || self.policy.is_some()
+    }
 }
 
 /// The command definition, for man pages and completions.

@@ -13,26 +13,43 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use clap::Parser;
 use sandbox_policy::bpf::{self, SeccompData};
+use sandbox_policy::file::{self, Files};
 use sandbox_policy::variables::{self, Name, Variables};
 use sandbox_policy::{
     Action, Comparison, Condition, Field, Origin, Override, Policy, Program, Rule, Settings, Text, Width, abi, compile,
-    compile_with,
+    compile_with, explain,
 };
 
 use crate::cli::Args;
 use crate::failure::Failure;
 use crate::launch::Launch;
 
-/// Parses the command line, runs PROGRAM (never returning) or reports why
-/// not; returns the exit status for a failure.
+/// Parses the command line, runs PROGRAM (never returning), prints the
+/// report an inspection option asks for, or reports why not; returns the
+/// exit status.
 pub fn main() -> i32 {
     let args = match Args::try_parse() {
         Ok(args) => args,
         Err(error) => return usage_error(error),
     };
-    let failure = run(args);
+    let failure = match prepare(args) {
+        Ok(Plan::Report(text)) => {
+            print!("{text}");
+            return 0;
+        }
+        Ok(Plan::Run(start)) => start(),
+        Err(failure) => failure,
+    };
     eprintln!("sandboxify: {failure}");
     failure.exit_status()
+}
+
+/// What is left to do once every check has passed.
+enum Plan {
+    /// Print this and exit 0.
+    Report(String),
+    /// Install and exec; returns only on failure.
+    Run(Box<dyn FnOnce() -> Failure>),
 }
 
 fn usage_error(error: clap::Error) -> i32 {
@@ -66,28 +83,75 @@ const ALLOW_OPTION: Origin = Origin::Option("--allow");
 const DENY_OPTION: Origin = Origin::Option("--deny");
 const DEFAULT_ACTION_OPTION: Origin = Origin::Option("--default-action");
 
-/// Runs PROGRAM as `args` say; returns only if it could not.
-fn run(args: Args) -> Failure {
-    match prepare(args) {
-        Ok(start) => start(),
-        Err(failure) => failure,
+/// Policy files, read from the file system.
+struct StdFiles;
+
+impl Files for StdFiles {
+    fn read(&mut self, path: &str) -> Result<String, String> {
+        std::fs::read_to_string(path).map_err(|error| error.to_string())
     }
 }
 
-/// Does every check that can fail before anything changes in the process,
-/// and returns what remains to do: install and exec.
-fn prepare(args: Args) -> Result<Box<dyn FnOnce() -> Failure>, Failure> {
-    let (variables, passed_on) = read_environment()?;
-    let from_env = variables.settings();
-    fn option<'a>(origin: &'a Origin, value: &'a Option<String>) -> Option<Text<'a>> {
-        value.as_deref().map(|text| Text { origin, text })
-    }
-    let settings = Settings {
-        allow: option(&ALLOW_OPTION, &args.allow).or(from_env.allow),
-        deny: option(&DENY_OPTION, &args.deny).or(from_env.deny),
-        default_action: option(&DEFAULT_ACTION_OPTION, &args.default_action).or(from_env.default_action),
+/// The policy asked for: by the options if any is given (they replace the
+/// environment's policy variables), else by the environment.
+fn policy(args: &Args, variables: &Variables) -> Result<Option<Policy>, Failure> {
+    let exact = args.exact || variables.exact()?;
+    let lists = if let Some(path) = &args.policy {
+        let mut lists = file::parse_file(&path.to_string_lossy(), &mut StdFiles)?;
+        lists.exact |= exact;
+        (!lists.is_empty()).then_some(lists)
+    } else if args.has_policy_options() {
+        fn option<'a>(origin: &'a Origin, value: &'a Option<String>) -> Option<Text<'a>> {
+            value.as_deref().map(|text| Text { origin, text })
+        }
+        let settings = Settings {
+            allow: option(&ALLOW_OPTION, &args.allow),
+            deny: option(&DENY_OPTION, &args.deny),
+            default_action: option(&DEFAULT_ACTION_OPTION, &args.default_action),
+            exact,
+        };
+        settings.lists()?
+    } else {
+        let mut lists = variables.lists(&mut StdFiles)?;
+        if let Some(lists) = &mut lists {
+            lists.exact |= exact;
+        }
+        lists
     };
-    let policy = settings.policy()?;
+    Ok(lists.map(|lists| Policy::new(&lists)))
+}
+
+/// The report the inspection options ask for.
+fn inspection(args: &Args, policy: Option<&Policy>) -> Result<String, Failure> {
+    let mut report = String::new();
+    if args.list_syscalls {
+        report.push_str(&explain::list_syscalls());
+    }
+    if args.list_groups {
+        report.push_str(&explain::list_groups());
+    }
+    if args.explain || args.dump_bpf {
+        let policy = policy.ok_or_else(|| {
+            Failure::Usage("no policy to show: give --allow, --deny or --policy, or the SECCOMP_* variables".to_owned())
+        })?;
+        if args.explain {
+            report.push_str(&explain::explain(policy));
+        }
+        if args.dump_bpf {
+            report.push_str(&explain::disassemble(compile(policy).insns()));
+        }
+    }
+    Ok(report)
+}
+
+/// Does every check that can fail before anything changes in the process,
+/// and returns what remains to do.
+fn prepare(args: Args) -> Result<Plan, Failure> {
+    let (variables, passed_on) = read_environment()?;
+    let policy = policy(&args, &variables)?;
+    if args.inspects() && args.command.is_empty() {
+        return inspection(&args, policy.as_ref()).map(Plan::Report);
+    }
 
     let (name, arguments) = args.command.split_first().expect("clap requires PROGRAM");
     let path_variable = passed_on.iter().find(|(key, _)| key == "PATH").map(|(_, value)| value.as_os_str());
@@ -120,9 +184,13 @@ fn prepare(args: Args) -> Result<Box<dyn FnOnce() -> Failure>, Failure> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let launch = Launch::new(display, c_path, argv, envp);
+    if args.inspects() {
+        // PROGRAM was checked too: report without running it.
+        return inspection(&args, policy.as_ref()).map(Plan::Report);
+    }
 
     let Some(filter_policy) = filter_policy else {
-        return Ok(Box::new(move || launch.exec()));
+        return Ok(Plan::Run(Box::new(move || launch.exec())));
     };
     let plain = compile(&filter_policy);
     let gate = launch::gate_address();
@@ -140,11 +208,11 @@ fn prepare(args: Args) -> Result<Box<dyn FnOnce() -> Failure>, Failure> {
             program.insns().len()
         );
     }
-    Ok(if exec_allowed {
+    Ok(Plan::Run(if exec_allowed {
         Box::new(move || launch.exec_filtered(&program))
     } else {
         Box::new(move || launch.exec_gated(&program))
-    })
+    }))
 }
 
 /// What `program` does with sandboxify's own execve from the gate.

@@ -18,6 +18,7 @@ use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::Elf;
 use goblin::elf::header::{EM_X86_64, ET_DYN};
 use goblin::elf::program_header::{PT_INTERP, ProgramHeader};
+use sandbox_policy::policy::Why;
 use sandbox_policy::{Policy, Syscall};
 
 use crate::failure::Failure;
@@ -62,7 +63,10 @@ pub const START_UP_SYSCALLS: [&str; 26] = [
 pub fn guard(policy: &Policy) -> Policy {
     let start_up: Vec<&'static Syscall> =
         START_UP_SYSCALLS.iter().map(|name| Syscall::by_name(name).expect("start-up calls are in the table")).collect();
-    policy.allowing(&start_up)
+    policy.allowing(
+        &start_up,
+        &Why::Added("sandboxify --preload: a start-up call, until libsandbox.so applies the policy"),
+    )
 }
 
 /// The library to preload: `--library`, else next to this executable, else

@@ -163,7 +163,10 @@ fn verbose_prints_the_installed_policy_once() {
     let lines: Vec<&str> = outcome.stderr.lines().collect();
     assert_eq!(lines.len(), 1, "{outcome:#?}");
     assert!(
-        lines[0].starts_with("libsandbox: SECCOMP_SYSCALL_DENY=ptrace:uname=EPERM SECCOMP_DEFAULT_ACTION=kill ("),
+        lines[0].starts_with(
+            "libsandbox: SECCOMP_SYSCALL_DENY=io_uring_enter=ENOSYS:io_uring_register=ENOSYS:io_uring_setup=ENOSYS:\
+             ptrace=kill:uname=EPERM SECCOMP_DEFAULT_ACTION=kill SANDBOX_EXACT=1 ("
+        ),
         "{}",
         lines[0]
     );

@@ -212,7 +212,7 @@ fn bad_input_never_runs_the_program() {
 fn help_and_version() {
     let outcome = run(&["--help"], User::Nobody);
     outcome.assert_success();
-    assert!(outcome.stdout.contains("Usage: sandboxify [OPTIONS] <PROGRAM>..."), "{}", outcome.stdout);
+    assert!(outcome.stdout.contains("Usage: sandboxify [OPTIONS] [PROGRAM]..."), "{}", outcome.stdout);
     assert!(outcome.stdout.contains("127  PROGRAM was not found"));
     let outcome = run(&["--version"], User::Nobody);
     outcome.assert_success();
@@ -300,7 +300,9 @@ fn verbose_reports_once_and_success_is_silent() {
     assert_eq!(outcome.stderr.lines().count(), 1, "{}", outcome.stderr);
     assert!(
         outcome.stderr.starts_with(
-            "sandboxify: SECCOMP_SYSCALL_DENY=execve:execveat SECCOMP_DEFAULT_ACTION=kill (23 BPF instructions, installed before exec; its own exec let through once by the exec gate at 0x"
+            "sandboxify: SECCOMP_SYSCALL_DENY=execve=kill:execveat=kill:io_uring_enter=ENOSYS:io_uring_register=ENOSYS:\
+             io_uring_setup=ENOSYS SECCOMP_DEFAULT_ACTION=kill SANDBOX_EXACT=1 (28 BPF instructions, installed before \
+             exec; its own exec let through once by the exec gate at 0x"
         ),
         "{}",
         outcome.stderr

@@ -1,0 +1,202 @@
+//! Human-readable accounts of a policy and its filter (`sandboxify
+//! --explain`, `--dump-bpf`, `--list-groups`, `--list-syscalls`). Actions
+//! are read back from the compiled filter itself, so the account cannot
+//! disagree with what the kernel will do.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt::Write as _;
+
+use crate::abi::{Abi, X32_SYSCALL_BIT};
+use crate::action::Action;
+use crate::bpf::{self, Insn, SeccompData, op};
+use crate::filter::compile;
+use crate::groups::Group;
+use crate::policy::{Base, Policy};
+use crate::syscalls::{ArgKind, Syscall};
+
+/// The action the compiled filter gives `nr` on `abi` with all arguments 0.
+fn filtered(program: &[Insn], abi: Abi, nr: u32) -> Action {
+    let data = SeccompData { nr, arch: abi.audit_arch(), ..SeccompData::default() };
+    let verdict = bpf::run(program, &data).expect("compiled filters run to a return");
+    Action::from_ret(verdict.ret).expect("compiled filters return known actions")
+}
+
+/// Every x86_64 call with its action and where it comes from; then what
+/// differs on i386.
+pub fn explain(policy: &Policy) -> String {
+    let program = compile(policy);
+    let insns = program.insns();
+    let mut out = String::new();
+    let (base, default_reason) = match policy.base() {
+        Base::AllowList => ("allow list", "default: not in the allow list"),
+        Base::AllowAll => ("deny list", "default: not in the deny list"),
+    };
+    let exact = if policy.exact() { "exact: entries mean only the calls they name" } else { "not exact" };
+    let _ = writeln!(out, "# {base}; violations get {}; {exact}", policy.violation());
+    let _ = writeln!(out, "# x86_64: number, call, action, and why");
+    for nr in 0..=Syscall::max_number(Abi::X86_64) {
+        let Some(syscall) = Syscall::by_number(Abi::X86_64, nr) else { continue };
+        let name = syscall.name();
+        match policy.call(syscall) {
+            None => {
+                let _ = writeln!(
+                    out,
+                    "{nr:>4}  {name:<24} {:<10} {default_reason}",
+                    filtered(insns, Abi::X86_64, nr).to_string()
+                );
+            }
+            Some(call) => {
+                for explained in &call.conditional {
+                    let conditions: Vec<String> = explained.rule.conditions.iter().map(ToString::to_string).collect();
+                    let action = explained.rule.action.to_string();
+                    let _ = writeln!(
+                        out,
+                        "{nr:>4}  {name:<24} {action:<10} if {}: {}",
+                        conditions.join(", "),
+                        explained.why
+                    );
+                }
+                let otherwise = if call.conditional.is_empty() { "" } else { "otherwise: " };
+                let action = policy.action_for(syscall).to_string();
+                match &call.always {
+                    Some(explained) => {
+                        let _ = writeln!(out, "{nr:>4}  {name:<24} {action:<10} {otherwise}{}", explained.why);
+                    }
+                    None => {
+                        let _ = writeln!(out, "{nr:>4}  {name:<24} {action:<10} {otherwise}{default_reason}");
+                    }
+                }
+            }
+        }
+    }
+    let default = filtered(insns, Abi::X86_64, Syscall::max_number(Abi::X86_64) + 1);
+    let _ = writeln!(out, "   *  (numbers unknown to this table) {default}");
+    let _ = writeln!(out, "   *  (x32: nr ≥ {X32_SYSCALL_BIT:#x}) {}", filtered(insns, Abi::X86_64, X32_SYSCALL_BIT));
+    let _ = writeln!(out, "   *  (any ABI but x86_64 and i386) kill");
+    let _ = writeln!(out, "# i386 (int 0x80, 32-bit programs): the same rules by name, except:");
+    let mut same = true;
+    for nr in 0..=Syscall::max_number(Abi::I386) {
+        let Some(syscall) = Syscall::by_number(Abi::I386, nr) else { continue };
+        let action = filtered(insns, Abi::I386, nr);
+        let conditional = policy.call(syscall).is_some_and(|call| !call.conditional.is_empty());
+        if action != policy.action_for(syscall) || conditional {
+            same = false;
+            let why = if conditional {
+                "the strictest of its rules: i386 lays arguments out differently"
+            } else {
+                "the strictest action of the calls it multiplexes"
+            };
+            let _ = writeln!(out, "{nr:>4}  {:<24} {:<10} {why}", syscall.name(), action.to_string());
+        }
+    }
+    if same {
+        let _ = writeln!(out, "      (no exception)");
+    }
+    out
+}
+
+/// The program, one instruction per line, jumps shown with absolute targets.
+pub fn disassemble(insns: &[Insn]) -> String {
+    let mut out = String::new();
+    for (index, insn) in insns.iter().enumerate() {
+        let next = index + 1;
+        let text = if insn.code & 0x07 == op::JMP && insn.code != op::JMP | op::JA {
+            format!("{insn}  -> {}, {}", next + usize::from(insn.jt), next + usize::from(insn.jf))
+        } else if insn.code == op::JMP | op::JA {
+            format!("{insn}  -> {}", next + insn.k as usize)
+        } else {
+            insn.to_string()
+        };
+        let _ = writeln!(out, "{index:>4}: {text}");
+    }
+    out
+}
+
+/// Every group and its members, as systemd lists them.
+pub fn list_groups() -> String {
+    let mut out = String::new();
+    for group in Group::all() {
+        let _ = writeln!(out, "{} {}", group.name(), group.member_names().join(" "));
+    }
+    out
+}
+
+/// Every known call: name, x86_64 and i386 numbers, argument kinds.
+pub fn list_syscalls() -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# name, x86_64 number, i386 number ('-': none), x86_64 arguments");
+    for syscall in Syscall::all() {
+        let number = |abi| syscall.number(abi).map_or("-".to_string(), |nr| nr.to_string());
+        let kinds: Vec<&str> = syscall
+            .arg_kinds()
+            .unwrap_or_default()
+            .iter()
+            .map(|kind| match kind {
+                ArgKind::Int => "int",
+                ArgKind::Long => "long",
+                ArgKind::Pointer => "ptr",
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "{:<24} {:>4} {:>4}  {}",
+            syscall.name(),
+            number(Abi::X86_64),
+            number(Abi::I386),
+            kinds.join(" ")
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::tests::policy;
+
+    #[test]
+    fn explains_every_call_with_its_reason() {
+        let p = policy(Some("@basic-io:exit_group:clone"), Some("socket(arg0 == AF_INET)=EACCES:write=EPERM"), None);
+        let text = explain(&p);
+        assert!(text.starts_with("# allow list; violations get kill; not exact\n"), "{text}");
+        assert!(
+            text.contains(
+                "   0  read                     allow      SECCOMP_SYSCALL_ALLOW: @basic-io (in @basic-io)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("   1  write                    EPERM      SECCOMP_SYSCALL_DENY: write=EPERM\n"),
+            "{text}"
+        );
+        assert!(text.contains("  41  socket                   EACCES     if arg0 == 0x2: SECCOMP_SYSCALL_DENY: socket(arg0 == AF_INET)=EACCES\n"), "{text}");
+        assert!(
+            text.contains("  41  socket                   kill       otherwise: default: not in the allow list\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                " 435  clone3                   ENOSYS     fallback: ENOSYS so that libc uses clone, which is allowed\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(" 322  execveat                 kill       default: not in the allow list\n"), "{text}");
+        assert!(text.contains(" 359  socket                   kill       the strictest of its rules"), "{text}");
+    }
+
+    #[test]
+    fn disassembly_shows_absolute_targets() {
+        let p = policy(None, Some("uname"), None);
+        let text = disassemble(compile(&p).insns());
+        assert!(text.starts_with("   0: ld  arch\n   1: jeq 0xc000003e, +0, +"), "{text}");
+        assert!(text.contains("ret kill"), "{text}");
+    }
+
+    #[test]
+    fn lists_groups_and_calls() {
+        assert!(list_groups().contains("@aio io_cancel io_destroy"));
+        assert!(list_syscalls().contains("execve                     59   11  ptr ptr ptr\n"), "{}", list_syscalls());
+    }
+}
