@@ -8,6 +8,9 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
+#[path = "src/name_hash.rs"]
+mod name_hash;
+
 /// Meaningful lines of a data file: (line number, text).
 fn lines(path: &str) -> Vec<(usize, String)> {
     println!("cargo::rerun-if-changed={path}");
@@ -82,55 +85,85 @@ fn groups(rows: &[Row]) -> String {
         })
         .collect();
     let group_index = |name: &str| groups.keys().position(|known| known == name);
+    let mut names = String::new();
+    let mut members_table: Vec<u16> = Vec::new();
     let mut out = format!("pub(crate) static GROUPS: [Group; {}] = [\n", groups.len());
     for (name, members) in &groups {
         let every = members == &["*"];
-        let members: Vec<String> = if every {
-            Vec::new()
-        } else {
-            members
-                .iter()
-                .map(|member| {
-                    if member.starts_with('@') {
-                        let index =
-                            group_index(member).unwrap_or_else(|| panic!("{source}: {name}: unknown group {member}"));
-                        format!("Member::Group({index})")
-                    } else {
-                        let index = rows
-                            .iter()
-                            .position(|row| &row.name == member)
-                            .unwrap_or_else(|| panic!("{source}: {name}: unknown system call {member}"));
-                        format!("Member::Syscall({index})")
-                    }
-                })
-                .collect()
-        };
-        writeln!(out, "    Group {{ name: {name:?}, every: {every}, members: &[{}] }},", members.join(", ")).unwrap();
+        let start = members_table.len();
+        if !every {
+            for member in members {
+                let code = if member.starts_with('@') {
+                    let index =
+                        group_index(member).unwrap_or_else(|| panic!("{source}: {name}: unknown group {member}"));
+                    GROUP_BIT | index as u16
+                } else {
+                    rows.iter()
+                        .position(|row| &row.name == member)
+                        .unwrap_or_else(|| panic!("{source}: {name}: unknown system call {member}"))
+                        as u16
+                };
+                members_table.push(code);
+            }
+        }
+        writeln!(
+            out,
+            "    Group {{ name: ({}, {}), every: {every}, members: ({start}, {}) }},",
+            names.len(),
+            name.len(),
+            members_table.len() - start
+        )
+        .unwrap();
+        names.push_str(name);
     }
     out.push_str("];\n");
+    writeln!(out, "const GROUP_NAMES: &str = {names:?};").unwrap();
+    writeln!(out, "pub(crate) static GROUP_MEMBERS: [u16; {}] = {members_table:?};", members_table.len()).unwrap();
+    writeln!(out, "/// Marks a group member that is a group.\npub(crate) const GROUP_BIT: u16 = {GROUP_BIT};").unwrap();
     out
+}
+
+/// In a group's member list, marks an index into GROUPS (else into SYSCALLS).
+const GROUP_BIT: u16 = 0x8000;
+
+/// Argument kinds packed in a u16: the count in the low 3 bits (7: unknown),
+/// then 2 bits per argument (0 int, 1 long, 2 pointer).
+fn packed_args(args: &Option<Vec<&'static str>>) -> u16 {
+    let Some(kinds) = args else { return 7 };
+    kinds.iter().enumerate().fold(kinds.len() as u16, |packed, (index, kind)| {
+        let code = match *kind {
+            "Int" => 0,
+            "Long" => 1,
+            _ => 2,
+        };
+        packed | code << (3 + 2 * index)
+    })
 }
 
 fn main() {
     let rows = syscalls();
+    // Plain integers only, no pointers: the tables need no relocation when
+    // the library is loaded, and stay in read-only pages shared by every
+    // process (a table of &str would be rewritten at every program start).
     let mut out = String::new();
+    let mut names = String::new();
     writeln!(out, "pub(crate) static SYSCALLS: [Syscall; {}] = [", rows.len()).unwrap();
     for (index, row) in rows.iter().enumerate() {
-        let args = match &row.args {
-            Some(kinds) => {
-                let kinds: Vec<String> = kinds.iter().map(|kind| format!("ArgKind::{kind}")).collect();
-                format!("Some(&[{}])", kinds.join(", "))
-            }
-            None => "None".to_owned(),
-        };
+        let number = |n: Option<u32>| n.map_or(u16::MAX, |n| u16::try_from(n).expect("numbers fit in u16"));
         writeln!(
             out,
-            "    Syscall {{ name: {:?}, index: {index}, numbers: [{:?}, {:?}], args: {args} }},",
-            row.name, row.numbers[0], row.numbers[1]
+            "    Syscall {{ name: ({}, {}), index: {index}, numbers: [{}, {}], args: {} }},",
+            names.len(),
+            row.name.len(),
+            number(row.numbers[0]),
+            number(row.numbers[1]),
+            packed_args(&row.args)
         )
         .unwrap();
+        names.push_str(&row.name);
     }
     writeln!(out, "];").unwrap();
+    writeln!(out, "const NAMES: &str = {names:?};").unwrap();
 
     // Reverse tables, indexed by number, holding an index into SYSCALLS.
     for (abi, column) in [("X86_64", 0), ("I386", 1)] {
@@ -144,6 +177,47 @@ fn main() {
         }
         writeln!(out, "pub(crate) static {abi}_BY_NUMBER: [u16; {len}] = {by_number:?};").unwrap();
     }
+    // Open addressing over the names, probed linearly from name_hash::slot.
+    let mut slots = vec![u16::MAX; name_hash::SLOTS];
+    for (index, row) in rows.iter().enumerate() {
+        let mut slot = name_hash::slot(&row.name);
+        while slots[slot] != u16::MAX {
+            slot = (slot + 1) % name_hash::SLOTS;
+        }
+        slots[slot] = index as u16;
+    }
+    writeln!(out, "pub(crate) static NAME_SLOTS: [u16; {}] = {slots:?};", slots.len()).unwrap();
+
+    let index_of = |source: &str, name: &str| -> u16 {
+        rows.iter().position(|row| row.name == name).unwrap_or_else(|| panic!("{source}: unknown system call {name}"))
+            as u16
+    };
+    let source = "data/families.txt";
+    let mut families: Vec<(u16, u16)> = Vec::new();
+    for (_, line) in lines(source) {
+        let members: Vec<u16> = line.split(' ').map(|name| index_of(source, name)).collect();
+        for &a in &members {
+            families.extend(members.iter().filter(|&&b| b != a).map(|&b| (a, b)));
+        }
+    }
+    families.sort();
+    let pairs_of = |source: &str| -> Vec<(u16, u16)> {
+        lines(source)
+            .into_iter()
+            .map(|(line, text)| {
+                let (a, b) = text.split_once('\t').unwrap_or_else(|| panic!("{source}:{line}: expected two names"));
+                (index_of(source, a), index_of(source, b))
+            })
+            .collect()
+    };
+    let mut successors = pairs_of("data/successors.tsv");
+    successors.sort();
+    let fallbacks = pairs_of("data/fallbacks.tsv");
+    for (name, table) in [("FAMILY_PAIRS", &families), ("SUCCESSOR_PAIRS", &successors), ("FALLBACK_PAIRS", &fallbacks)]
+    {
+        writeln!(out, "pub(crate) static {name}: [(u16, u16); {}] = {table:?};", table.len()).unwrap();
+    }
+
     let out_dir = env::var("OUT_DIR").unwrap();
     fs::write(Path::new(&out_dir).join("syscall_table.rs"), out).unwrap();
     fs::write(Path::new(&out_dir).join("group_table.rs"), groups(&rows)).unwrap();

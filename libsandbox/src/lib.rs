@@ -66,7 +66,7 @@ fn on_load() {
         fail(&"refusing a policy from the environment of a setuid, setgid or file-capability program");
     }
     let policy = match variables.lists(&mut files::Libc) {
-        Ok(Some(lists)) => Policy::new(&lists),
+        Ok(Some(lists)) => Policy::new(lists),
         Ok(None) => return,
         Err(error) => fail(&error),
     };

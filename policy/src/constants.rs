@@ -1,15 +1,18 @@
 //! Named constants a condition may use as a value (`socket(arg0 == AF_INET)`),
 //! taken from the `libc` crate so that they cannot drift from the kernel's.
 
-/// Expands to a table of `("NAME", value)` from `libc::NAME`.
+/// Defines `NAMES` (space-separated) and `VALUES` (same order) from
+/// `libc::NAME`: strings and integers only, so that the tables need no
+/// relocation when the library is loaded.
 macro_rules! constants {
     ($($name:ident),* $(,)?) => {
-        &[$((stringify!($name), libc::$name as i128)),*]
+        const NAMES: &str = concat!($(stringify!($name), " "),*);
+        static VALUES: [i128; [$(stringify!($name)),*].len()] = [$(libc::$name as i128),*];
     };
 }
 
-/// Every named constant, sorted by name (checked by a test).
-pub(crate) static CONSTANTS: &[(&str, i128)] = constants![
+// Sorted by name (checked by a test).
+constants![
     AF_ALG,
     AF_BLUETOOTH,
     AF_INET,
@@ -186,14 +189,18 @@ pub(crate) static CONSTANTS: &[(&str, i128)] = constants![
     TIOCSTI,
 ];
 
+fn names() -> impl Iterator<Item = &'static str> {
+    NAMES.split_terminator(' ')
+}
+
 /// The value of a named constant.
 pub fn lookup(name: &str) -> Option<i128> {
-    CONSTANTS.binary_search_by(|(known, _)| known.cmp(&name)).ok().map(|index| CONSTANTS[index].1)
+    names().position(|known| known == name).map(|index| VALUES[index])
 }
 
 /// Every named constant with its value, sorted by name.
-pub fn all() -> &'static [(&'static str, i128)] {
-    CONSTANTS
+pub fn all() -> impl Iterator<Item = (&'static str, i128)> {
+    names().zip(VALUES.iter().copied())
 }
 
 #[cfg(test)]
@@ -202,7 +209,9 @@ mod tests {
 
     #[test]
     fn table_is_sorted_and_has_the_common_flags() {
-        assert!(CONSTANTS.windows(2).all(|pair| pair[0].0 < pair[1].0), "keep CONSTANTS sorted");
+        let names: alloc::vec::Vec<&str> = names().collect();
+        assert!(names.windows(2).all(|pair| pair[0] < pair[1]), "keep the constants sorted");
+        assert_eq!(names.len(), VALUES.len());
         assert_eq!(lookup("AF_INET"), Some(2));
         assert_eq!(lookup("AT_FDCWD"), Some(-100));
         assert_eq!(lookup("CLONE_NEWUSER"), Some(0x1000_0000));

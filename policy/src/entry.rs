@@ -227,8 +227,7 @@ fn parse_term(term: &str) -> Result<i128, String> {
     if term.starts_with(|c: char| c.is_ascii_uppercase() || c == '_') {
         return constants::lookup(term).ok_or_else(|| {
             let nearest = constants::all()
-                .iter()
-                .map(|(name, _)| (edit_distance(term, name), *name))
+                .map(|(name, _)| (edit_distance(term, name), name))
                 .min()
                 .filter(|(distance, name)| *distance <= name.len() / 3);
             match nearest {

@@ -55,14 +55,15 @@ pub fn explain(policy: &Policy) -> String {
                         out,
                         "{nr:>4}  {name:<24} {action:<10} if {}: {}",
                         conditions.join(", "),
-                        explained.why
+                        policy.describe(&explained.why)
                     );
                 }
                 let otherwise = if call.conditional.is_empty() { "" } else { "otherwise: " };
                 let action = policy.action_for(syscall).to_string();
                 match &call.always {
                     Some(explained) => {
-                        let _ = writeln!(out, "{nr:>4}  {name:<24} {action:<10} {otherwise}{}", explained.why);
+                        let why = policy.describe(&explained.why);
+                        let _ = writeln!(out, "{nr:>4}  {name:<24} {action:<10} {otherwise}{why}");
                     }
                     None => {
                         let _ = writeln!(out, "{nr:>4}  {name:<24} {action:<10} {otherwise}{default_reason}");
@@ -131,8 +132,8 @@ pub fn list_syscalls() -> String {
         let number = |abi| syscall.number(abi).map_or("-".to_string(), |nr| nr.to_string());
         let kinds: Vec<&str> = syscall
             .arg_kinds()
-            .unwrap_or_default()
-            .iter()
+            .into_iter()
+            .flat_map(|kinds| kinds.iter())
             .map(|kind| match kind {
                 ArgKind::Int => "int",
                 ArgKind::Long => "long",

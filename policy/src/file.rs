@@ -185,7 +185,7 @@ mod tests {
     }
 
     fn action(lists: &Lists, name: &str) -> Action {
-        Policy::new(lists).action_for(Syscall::by_name(name).unwrap())
+        Policy::new(lists.clone()).action_for(Syscall::by_name(name).unwrap())
     }
 
     #[test]

@@ -30,55 +30,17 @@ impl Program {
     }
 }
 
-/// i386 calls that multiplex others through their first argument, with the
-/// calls they stand for. The argument cannot be resolved in the filter for
+/// i386 calls that multiplex others through their first argument, each
+/// line the multiplexer and the calls it stands for (text rather than a
+/// table of pointers, which would need relocating at every load). The argument cannot be resolved in the filter for
 /// every case, so each gets the strictest action of the calls it stands for,
 /// unless an entry names it: a deny list of `connect` must not be bypassed
 /// through `socketcall(SYS_CONNECT, ...)`.
-const I386_MULTIPLEXERS: [(&str, &[&str]); 2] = [
-    (
-        "socketcall",
-        &[
-            "socket",
-            "bind",
-            "connect",
-            "listen",
-            "accept",
-            "getsockname",
-            "getpeername",
-            "socketpair",
-            "send",
-            "recv",
-            "sendto",
-            "recvfrom",
-            "shutdown",
-            "setsockopt",
-            "getsockopt",
-            "sendmsg",
-            "recvmsg",
-            "accept4",
-            "recvmmsg",
-            "sendmmsg",
-        ],
-    ),
-    (
-        "ipc",
-        &[
-            "semop",
-            "semget",
-            "semctl",
-            "semtimedop",
-            "msgsnd",
-            "msgrcv",
-            "msgget",
-            "msgctl",
-            "shmat",
-            "shmdt",
-            "shmget",
-            "shmctl",
-        ],
-    ),
-];
+const I386_MULTIPLEXERS: &str = "\
+socketcall socket bind connect listen accept getsockname getpeername socketpair send recv sendto recvfrom \
+shutdown setsockopt getsockopt sendmsg recvmsg accept4 recvmmsg sendmmsg
+ipc semop semget semctl semtimedop msgsnd msgrcv msgget msgctl shmat shmdt shmget shmctl
+";
 
 /// What one system call gets: the first rule whose conditions all hold, or
 /// `otherwise`.
@@ -126,19 +88,19 @@ fn table(policy: &Policy, abi: Abi, overrides: &[Override]) -> AbiTable {
                 Leaf::of(policy.strictest_for(call.syscall))
             } else {
                 let rules = call.conditional.iter().map(|explained| explained.rule.clone()).collect();
-                Leaf { rules, otherwise: policy.action_for(call.syscall) }
+                Leaf { rules, otherwise: call.always.as_ref().map_or(default, |always| always.rule.action) }
             };
             Some((nr, leaf))
         })
         .collect();
     if abi == Abi::I386 {
-        for (name, members) in I386_MULTIPLEXERS {
-            let multiplexer = Syscall::by_name(name).expect("multiplexer in table");
+        for line in I386_MULTIPLEXERS.lines() {
+            let mut names = line.split(' ');
+            let multiplexer = Syscall::by_name(names.next().expect("a name")).expect("multiplexer in table");
             if policy.call(multiplexer).is_some() {
                 continue;
             }
-            let strictest = members
-                .iter()
+            let strictest = names
                 .map(|member| policy.strictest_for(Syscall::by_name(member).expect("multiplexed call in table")))
                 .max_by_key(|action| action.precedence())
                 .expect("members");

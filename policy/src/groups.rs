@@ -7,15 +7,17 @@ use crate::syscalls::{Syscall, edit_distance};
 /// A named set of system calls, with systemd's membership.
 #[derive(Debug)]
 pub struct Group {
-    name: &'static str,
+    /// Start and length in `GROUP_NAMES`.
+    name: (u16, u8),
     /// `@known`: every system call the table knows.
     every: bool,
-    members: &'static [Member],
+    /// Start and length in `GROUP_MEMBERS`, whose entries are indices into
+    /// `SYSCALLS`, or into `GROUPS` when `GROUP_BIT` is set.
+    members: (u16, u16),
 }
 
 /// A member of a group: a call, or another group (groups nest).
-#[derive(Debug)]
-pub(crate) enum Member {
+enum Member {
     Syscall(usize),
     Group(usize),
 }
@@ -25,7 +27,7 @@ include!(concat!(env!("OUT_DIR"), "/group_table.rs"));
 /// Groups are unique by name.
 impl PartialEq for Group {
     fn eq(&self, other: &Group) -> bool {
-        self.name == other.name
+        self.name() == other.name()
     }
 }
 
@@ -34,12 +36,21 @@ impl Eq for Group {}
 impl Group {
     /// The name, with its `@`.
     pub fn name(&self) -> &'static str {
-        self.name
+        let (start, len) = (usize::from(self.name.0), usize::from(self.name.1));
+        &GROUP_NAMES[start..start + len]
     }
 
     /// Looks a group up by its name, `@` included.
     pub fn by_name(name: &str) -> Option<&'static Group> {
-        GROUPS.binary_search_by(|group| group.name.cmp(name)).ok().map(|index| &GROUPS[index])
+        GROUPS.binary_search_by(|group| group.name().cmp(name)).ok().map(|index| &GROUPS[index])
+    }
+
+    fn members(&self) -> impl Iterator<Item = Member> {
+        let (start, len) = (usize::from(self.members.0), usize::from(self.members.1));
+        GROUP_MEMBERS[start..start + len].iter().map(|&code| match code & GROUP_BIT {
+            0 => Member::Syscall(usize::from(code)),
+            _ => Member::Group(usize::from(code & !GROUP_BIT)),
+        })
     }
 
     /// Every group, sorted by name.
@@ -52,11 +63,10 @@ impl Group {
         if self.every {
             return alloc::vec!["*"];
         }
-        self.members
-            .iter()
-            .map(|member| match *member {
+        self.members()
+            .map(|member| match member {
                 Member::Syscall(index) => Syscall::all()[index].name(),
-                Member::Group(index) => GROUPS[index].name,
+                Member::Group(index) => GROUPS[index].name(),
             })
             .collect()
     }
@@ -73,8 +83,8 @@ impl Group {
             included.fill(true);
             return;
         }
-        for member in self.members {
-            match *member {
+        for member in self.members() {
+            match member {
                 Member::Syscall(index) => included[index] = true,
                 Member::Group(index) => GROUPS[index].mark(included),
             }
@@ -83,11 +93,16 @@ impl Group {
 
     /// The group names nearest to a misspelt one.
     pub fn suggestions(name: &str) -> Vec<&'static str> {
-        let best = GROUPS.iter().map(|group| edit_distance(name, group.name)).min().unwrap_or(usize::MAX);
+        let best = GROUPS.iter().map(|group| edit_distance(name, group.name())).min().unwrap_or(usize::MAX);
         if best > (name.len() / 3).max(1) {
             return Vec::new();
         }
-        GROUPS.iter().filter(|group| edit_distance(name, group.name) == best).map(|group| group.name).take(3).collect()
+        GROUPS
+            .iter()
+            .filter(|group| edit_distance(name, group.name()) == best)
+            .map(|group| group.name())
+            .take(3)
+            .collect()
     }
 }
 

@@ -26,6 +26,7 @@ pub mod file;
 pub mod filter;
 pub mod groups;
 pub mod install;
+mod name_hash;
 pub mod policy;
 pub mod syscalls;
 pub mod variables;

@@ -122,7 +122,7 @@ fn policy_strategy() -> impl Strategy<Value = Policy> {
         any::<bool>(),
     )
         .prop_map(|(allow, deny, violation, exact)| {
-            Policy::new(&Lists { allow, deny, default_action: Some(violation), exact })
+            Policy::new(Lists { allow, deny, default_action: Some(violation), exact })
         })
 }
 

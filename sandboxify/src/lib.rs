@@ -12,11 +12,10 @@ use std::ffi::{CString, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use clap::Parser;
-use sandbox_policy::bpf::{self, SeccompData};
 use sandbox_policy::file::{self, Files};
 use sandbox_policy::variables::{self, Name, Variables};
 use sandbox_policy::{
-    Action, Comparison, Condition, Field, Origin, Override, Policy, Program, Rule, Settings, Text, Width, abi, compile,
+    Action, Comparison, Condition, Field, Origin, Override, Policy, Rule, Settings, Syscall, Text, Width, compile,
     compile_with, explain,
 };
 
@@ -118,7 +117,7 @@ fn policy(args: &Args, variables: &Variables) -> Result<Option<Policy>, Failure>
         }
         lists
     };
-    Ok(lists.map(|lists| Policy::new(&lists)))
+    Ok(lists.map(Policy::new))
 }
 
 /// The report the inspection options ask for.
@@ -192,10 +191,12 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     let Some(filter_policy) = filter_policy else {
         return Ok(Plan::Run(Box::new(move || launch.exec())));
     };
-    let plain = compile(&filter_policy);
+    // execve's arguments are all pointers, which no condition may test, so
+    // its unconditional action is what the filter will give sandboxify's exec.
+    let execve = Syscall::by_name("execve").expect("execve is in the table");
+    let exec_allowed = matches!(filter_policy.action_for(execve), Action::Allow | Action::Log);
     let gate = launch::gate_address();
-    let exec_allowed = matches!(own_exec_action(&plain, gate), Action::Allow | Action::Log);
-    let program = if exec_allowed { plain } else { compile_with(&filter_policy, &[exec_gate(gate)]) };
+    let program = if exec_allowed { compile(&filter_policy) } else { compile_with(&filter_policy, &[exec_gate(gate)]) };
     if variables.verbose() {
         let role = if args.preload { "guard until libsandbox.so applies the policy: " } else { "" };
         let how = if exec_allowed {
@@ -213,18 +214,6 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     } else {
         Box::new(move || launch.exec_gated(&program))
     }))
-}
-
-/// What `program` does with sandboxify's own execve from the gate.
-fn own_exec_action(program: &Program, gate: u64) -> Action {
-    let data = SeccompData {
-        nr: libc::SYS_execve as u32,
-        arch: abi::AUDIT_ARCH_X86_64,
-        instruction_pointer: gate,
-        ..SeccompData::default()
-    };
-    let verdict = bpf::run(program.insns(), &data).expect("compiled filters run to a return");
-    Action::from_ret(verdict.ret).expect("compiled filters return known actions")
 }
 
 /// The rule that sends execve from the gate's address to the listener.
