@@ -271,7 +271,9 @@ fn check_loads(phdrs: &[ProgramHeader], file_len: usize, ctx: Ctx) -> Result<()>
         if load.p_filesz > load.p_memsz {
             return Err(malformed("a PT_LOAD has more file bytes than memory bytes"));
         }
-        if load.p_align > 1 && (!load.p_align.is_power_of_two() || (load.p_vaddr - load.p_offset) % load.p_align != 0) {
+        if load.p_align > 1
+            && (!load.p_align.is_power_of_two() || load.p_vaddr.wrapping_sub(load.p_offset) % load.p_align != 0)
+        {
             return Err(malformed("a PT_LOAD is misaligned"));
         }
         if load.p_vaddr < previous_end {

@@ -162,8 +162,9 @@ fn set_entry(entries: &mut [Dyn], tag: u64, value: u64) {
     }
 }
 
-fn align_up(value: u64, align: u64) -> u64 {
-    if align <= 1 { value } else { value.div_ceil(align) * align }
+/// `value` rounded up to a multiple of `align`; `None` on overflow.
+fn align_up(value: u64, align: u64) -> Option<u64> {
+    if align <= 1 { Some(value) } else { value.div_ceil(align).checked_mul(align) }
 }
 
 fn align_down(value: u64, align: u64) -> u64 {
@@ -198,7 +199,7 @@ struct NewSegment {
     offset: u64,
     /// Bytes reserved so far.
     size: u64,
-    /// Its address minus its file offset.
+    /// Its address minus its file offset, modulo 2^64.
     bias: u64,
     /// Whether anything placed in it must be writable.
     writable: bool,
@@ -207,10 +208,11 @@ struct NewSegment {
 impl NewSegment {
     /// Reserves `size` bytes aligned to `align`.
     fn reserve(&mut self, size: u64, align: u64, writable: bool) -> Spot {
-        let offset = align_up(self.offset + self.size, align);
+        // Offsets here are file sizes plus small amounts: no overflow.
+        let offset = (self.offset + self.size).next_multiple_of(align);
         self.size = offset + size - self.offset;
         self.writable |= writable;
-        Spot { offset, vaddr: offset + self.bias, placement: Placement::NewSegment }
+        Spot { offset, vaddr: offset.wrapping_add(self.bias), placement: Placement::NewSegment }
     }
 }
 
@@ -298,7 +300,7 @@ impl<'f, 'a> Builder<'f, 'a> {
             return None; // .bss follows: the bytes after the file part must read as zero.
         }
         let end_vaddr = segment.p_vaddr + segment.p_memsz;
-        let vaddr = align_up(end_vaddr, align);
+        let vaddr = align_up(end_vaddr, align)?;
         let new_end_vaddr = vaddr.checked_add(size)?;
         let offset = segment.p_offset + segment.p_filesz + (vaddr - end_vaddr);
         let file_range = segment.p_offset + segment.p_filesz..offset + size;
@@ -371,17 +373,17 @@ impl<'f, 'a> Builder<'f, 'a> {
         // At the end of the file: the moved section headers, then the segment.
         let mut end = self.out.len() as u64;
         if move_section_table {
-            self.shoff = align_up(end, 8);
+            self.shoff = end.next_multiple_of(8);
             end = self.shoff + sections.len() as u64;
             self.grow_to(end);
             self.out[sections].fill(0);
             self.moved.push("the section header table");
         }
-        let offset = align_up(end, 16);
+        let offset = end.next_multiple_of(16);
         let top = self.phdrs.iter().filter(|p| p.p_type == PT_LOAD).map(|p| p.p_vaddr + p.p_memsz).max().unwrap_or(0);
-        let vaddr = align_up(top, self.page).checked_add(offset % self.page);
+        let vaddr = align_up(top, self.page).and_then(|v| v.checked_add(offset % self.page));
         let vaddr = vaddr.filter(|&v| v < self.address_limit()).ok_or_else(no_address_space)?;
-        let mut segment = NewSegment { offset, size: 0, bias: vaddr - offset, writable: false };
+        let mut segment = NewSegment { offset, size: 0, bias: vaddr.wrapping_sub(offset), writable: false };
         if let Some(region) = region {
             // Keep the region's offset modulo 16 so the notes in it stay aligned.
             let shift = (region.start % 16 + 16 - offset % 16) % 16;
@@ -448,12 +450,12 @@ impl<'f, 'a> Builder<'f, 'a> {
         let inside = |offset: u64, size: u64| size > 0 && region.start <= offset && offset + size <= region.end;
         for phdr in self.phdrs.iter_mut().filter(|p| p.p_type != PT_LOAD && inside(p.p_offset, p.p_filesz)) {
             phdr.p_offset += delta;
-            phdr.p_vaddr = phdr.p_offset + bias;
+            phdr.p_vaddr = phdr.p_offset.wrapping_add(bias);
             phdr.p_paddr = phdr.p_vaddr;
         }
         for shdr in self.shdrs.iter_mut().filter(|s| s.sh_type != SHT_NOBITS && inside(s.sh_offset, s.sh_size)) {
             shdr.sh_offset += delta;
-            shdr.sh_addr = shdr.sh_offset + bias;
+            shdr.sh_addr = shdr.sh_offset.wrapping_add(bias);
         }
         if self.file.phdrs.iter().any(|p| p.p_type == PT_INTERP && inside(p.p_offset, p.p_filesz)) {
             self.moved.push(".interp");
@@ -465,16 +467,16 @@ impl<'f, 'a> Builder<'f, 'a> {
 
     /// Adds the new PT_LOAD's program header after the existing ones.
     fn add_segment(&mut self, segment: NewSegment) -> Result<()> {
-        let end = segment.offset + segment.bias + segment.size;
-        if end > self.address_limit() {
+        let start = segment.offset.wrapping_add(segment.bias);
+        if start.checked_add(segment.size).is_none_or(|end| end > self.address_limit()) {
             return Err(no_address_space());
         }
         self.phdrs.push(ProgramHeader {
             p_type: PT_LOAD,
             p_flags: PF_R | if segment.writable { PF_W } else { 0 },
             p_offset: segment.offset,
-            p_vaddr: segment.offset + segment.bias,
-            p_paddr: segment.offset + segment.bias,
+            p_vaddr: start,
+            p_paddr: start,
             p_filesz: segment.size,
             p_memsz: segment.size,
             p_align: self.page,

@@ -67,7 +67,7 @@ fn segments(path: &Path) -> Vec<Segment> {
         .skip_while(|line| !line.contains("Program Headers:"))
         .skip(2)
         .take_while(|line| !line.trim().is_empty())
-        .filter(|line| line.trim_start().split_whitespace().nth(1).is_some_and(|f| f.starts_with("0x")))
+        .filter(|line| line.split_whitespace().nth(1).is_some_and(|f| f.starts_with("0x")))
         .map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
             let flags_end = fields.len() - 1;
