@@ -153,7 +153,14 @@ pub(crate) fn layout(file: &ElfFile, mut entries: Vec<Dyn>, dynstr: Option<Vec<u
         moved: builder.moved.clone(),
         growth: builder.out.len() as u64 - file.data.len() as u64,
     };
-    Ok((builder.finish()?, plan))
+    let bytes = builder.finish()?;
+    // Whatever happens above, never hand out a file this tool cannot read
+    // back with exactly the intended entries.
+    match ElfFile::parse(&bytes) {
+        Ok(patched) if patched.entries == entries => Ok((bytes, plan)),
+        Ok(_) => Err(PatchError::Unsafe("the patched file did not read back as intended".into())),
+        Err(error) => Err(PatchError::Unsafe(format!("the patched file did not read back: {error}"))),
+    }
 }
 
 fn set_entry(entries: &mut [Dyn], tag: u64, value: u64) {
@@ -415,6 +422,16 @@ impl<'f, 'a> Builder<'f, 'a> {
             region = next;
         }
         let probe = region.clone().map_or(slot.clone(), |r| r.start.min(slot.start)..r.end.max(slot.end));
+        // A moved segment is described by its file bytes only.
+        let odd = |p: &&ProgramHeader| {
+            p.p_memsz != p.p_filesz
+                && region.as_ref().is_some_and(|r| overlaps(r, &(p.p_offset..p.p_offset + p.p_filesz)))
+        };
+        if file.phdrs.iter().filter(|p| matches!(p.p_type, PT_INTERP | PT_NOTE | PT_GNU_PROPERTY)).any(|p| odd(&p)) {
+            return Err(PatchError::Unsafe(
+                "a note or interpreter segment has a memory size unlike its file size".into(),
+            ));
+        }
         for (range, owner) in &self.owners {
             if !overlaps(range, &probe) {
                 continue;

@@ -285,3 +285,17 @@ proptest! {
         }
     }
 }
+
+/// Found by fuzzing: a note or .interp segment whose memory size differs from
+/// its file size cannot be moved (its end address could overflow).
+#[test]
+fn odd_segment_in_the_way_is_refused() {
+    let ctx = Ctx::new(Container::Big, Endian::Little);
+    let mut data = synthetic(Container::Big, Endian::Little, 0);
+    let phsize = ProgramHeader::size_with(&ctx);
+    let offset = Header::size(ctx) + phsize; // the PT_INTERP entry
+    let mut interp: ProgramHeader = scroll::Pread::pread_with(&data[..], offset, ctx).unwrap();
+    interp.p_memsz = u64::MAX - 0x1000;
+    data.pwrite_with(interp, offset, ctx).unwrap();
+    assert!(matches!(add_needed(&data, &["libsandbox.so"]), Err(PatchError::Unsafe(_))));
+}
