@@ -9,7 +9,9 @@
 use std::ops::Range;
 
 use goblin::container::{Container, Ctx};
-use goblin::elf::dynamic::{DF_1_PIE, DT_FLAGS_1, DT_NEEDED, DT_NULL, DT_SONAME, DT_STRSZ, DT_STRTAB, Dyn};
+use goblin::elf::dynamic::{
+    DF_1_PIE, DT_FLAGS_1, DT_NEEDED, DT_NULL, DT_RPATH, DT_RUNPATH, DT_SONAME, DT_STRSZ, DT_STRTAB, Dyn,
+};
 use goblin::elf::header::{ET_DYN, ET_EXEC, Header};
 use goblin::elf::program_header::{PT_DYNAMIC, PT_INTERP, PT_LOAD, ProgramHeader};
 use goblin::elf::section_header::{SHF_ALLOC, SHT_DYNAMIC, SHT_NOBITS, SHT_STRTAB, SectionHeader};
@@ -21,6 +23,13 @@ use crate::error::{PatchError, Result};
 /// `e_phnum` value meaning "the real count is elsewhere"; never produced by
 /// the linkers we support.
 const PN_XNUM: u16 = 0xffff;
+
+/// DT_AUXILIARY and DT_FILTER, which goblin does not name.
+const DT_AUXILIARY: u64 = 0x7fff_fffd;
+const DT_FILTER: u64 = 0x7fff_ffff;
+
+/// Dynamic tags whose value is an offset into .dynstr.
+const NAME_TAGS: [u64; 6] = [DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH, DT_AUXILIARY, DT_FILTER];
 
 /// A parsed, validated ELF file that has a dynamic section.
 #[derive(Debug, Clone)]
@@ -71,8 +80,9 @@ impl<'a> ElfFile<'a> {
         let file = ElfFile { data, header, ctx, phdrs, shdrs, dynamic_phdr, entries, dynamic_capacity, dynstr: 0..0 };
         file.check_dynamic_mapped()?;
         file.refuse_static()?;
-        let dynstr = file.locate_dynstr()?;
-        Ok(ElfFile { dynstr, ..file })
+        let file = ElfFile { dynstr: file.locate_dynstr()?, ..file };
+        file.check_names()?;
+        Ok(file)
     }
 
     /// Whether the file is 64-bit.
@@ -185,6 +195,18 @@ impl<'a> ElfFile<'a> {
         let pie_flag = self.entry(DT_FLAGS_1).is_some_and(|flags| flags & DF_1_PIE != 0);
         let bare = self.entry(DT_NEEDED).is_none() && self.entry(DT_SONAME).is_none();
         if pie_flag || bare { Err(PatchError::StaticPie) } else { Ok(()) }
+    }
+
+    /// Every name entry must be a terminated string inside .dynstr: one that
+    /// pointed past its end would silently change meaning when strings are
+    /// appended.
+    fn check_names(&self) -> Result<()> {
+        let mut names = self.entries.iter().filter(|e| NAME_TAGS.contains(&e.d_tag));
+        if names.all(|e| self.dynstr_at(e.d_val).is_some()) {
+            Ok(())
+        } else {
+            Err(malformed("a name in .dynamic points outside .dynstr"))
+        }
     }
 
     /// Finds the string table through DT_STRTAB/DT_STRSZ, as the loader does.

@@ -299,3 +299,14 @@ fn odd_segment_in_the_way_is_refused() {
     data.pwrite_with(interp, offset, ctx).unwrap();
     assert!(matches!(add_needed(&data, &["libsandbox.so"]), Err(PatchError::Unsafe(_))));
 }
+
+/// Found by fuzzing: a DT_NEEDED offset past the end of .dynstr would start
+/// naming the appended string, so such files are refused.
+#[test]
+fn name_outside_dynstr_is_refused() {
+    let ctx = Ctx::new(Container::Big, Endian::Little);
+    let mut data = synthetic(Container::Big, Endian::Little, 2);
+    data.pwrite_with(Dyn { d_tag: DT_NEEDED, d_val: STRINGS.len() as u64 }, 0x1000, ctx).unwrap();
+    let refusal = Err(PatchError::Malformed("a name in .dynamic points outside .dynstr".into()));
+    assert_eq!(add_needed(&data, &["libsandbox.so"]), refusal);
+}
