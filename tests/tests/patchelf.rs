@@ -497,3 +497,17 @@ fn usage_errors_and_help() {
     help.assert_success();
     assert!(help.stdout.contains("Exit status:"), "{}", help.stdout);
 }
+
+/// The corpus test: every dynamic executable in /usr/bin, patched by us and
+/// by Debian's patchelf, must answer `--version` as before, also after
+/// `strip` (ours only; patchelf's counts are reported alongside). About half
+/// a minute on two cores; run `tests/corpus/patch-usr-bin` to see the table.
+#[test]
+fn corpus_usr_bin() {
+    let script = workspace().join("tests/corpus/patch-usr-bin");
+    let output = Command::new(&script).output().expect("run tests/corpus/patch-usr-bin");
+    let report = String::from_utf8_lossy(&output.stdout);
+    eprintln!("{report}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "binaries broken by patchelf-helper:\n{report}");
+    assert!(report.contains("broken by patchelf-helper (patch or patch + strip): none"), "{report}");
+}
