@@ -310,3 +310,12 @@ fn name_outside_dynstr_is_refused() {
     let refusal = Err(PatchError::Malformed("a name in .dynamic points outside .dynstr".into()));
     assert_eq!(add_needed(&data, &["libsandbox.so"]), refusal);
 }
+
+/// The clap definition that packaging turns into a man page is consistent.
+#[test]
+fn command_line_definition() {
+    let mut command = patchelf_helper::cli::command();
+    command.clone().debug_assert();
+    assert_eq!(command.get_name(), "patchelf-helper");
+    assert!(command.render_long_help().to_string().contains("Exit status:"));
+}
