@@ -1,12 +1,15 @@
 //! `libsandbox.so`: confines a dynamically linked program with a seccomp
-//! filter read from the environment, with no change to the program.
+//! filter, with no change to the program.
 //!
 //! ```text
 //! LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libsandbox.so SECCOMP_SYSCALL_DENY=uname ./app
 //! ```
 //!
-//! The constructor reads and removes the policy variables, compiles the
-//! policy, and decides where to install it (see [`startup`]):
+//! The constructor gathers up to two policies: one recorded in the program's
+//! own ELF file by `patchelf-helper --policy` (see [`main_program`]), and one
+//! from the environment, whose variables it removes. Each becomes a filter;
+//! stacked, the second can only add restrictions to the first. It then
+//! decides where to install them:
 //!
 //! - just before the program's own code, in our `__libc_start_main`, when the
 //!   program's `_start` is certain to call it: ld.so and libc have finished
@@ -28,67 +31,95 @@ extern crate alloc;
 mod environment;
 mod fail;
 mod files;
+mod main_program;
 #[cfg(not(test))]
 mod runtime;
-mod startup;
 
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::ffi::{c_char, c_int, c_void};
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
+use sandbox_policy::attached::DT_SANDBOX_POLICY;
 use sandbox_policy::install::Threads;
-use sandbox_policy::{Policy, Program, compile, install};
+use sandbox_policy::{Policy, Program, compile, file, install};
 
 use crate::fail::fail;
+use crate::main_program::Image;
 
-/// A filter waiting for `__libc_start_main`, with the line to print when it is installed.
-struct Pending {
+/// A filter to install, with the line to print once it is.
+struct Filter {
     program: Program,
     announcement: Option<String>,
 }
 
-/// Set by the constructor, taken (once) by `__libc_start_main`.
-static PENDING: AtomicPtr<Pending> = AtomicPtr::new(ptr::null_mut());
+/// The filters waiting for `__libc_start_main`: set by the constructor,
+/// taken (once) by the hook.
+static PENDING: AtomicPtr<Vec<Filter>> = AtomicPtr::new(ptr::null_mut());
 
 #[ctor::ctor(unsafe)]
 fn on_load() {
+    let program = Image::main_program();
+    let attached = program.as_ref().and_then(|image| image.dynamic_string(DT_SANDBOX_POLICY));
     let variables = environment::take().unwrap_or_else(|error| fail(&error));
-    if variables.is_empty() {
+    if attached.is_none() && variables.is_empty() {
         return;
     }
+    let mut policies: Vec<(&str, Policy)> = Vec::new();
+    if let Some(text) = attached {
+        let text = core::str::from_utf8(text).unwrap_or_else(|_| fail(&"attached policy: not valid UTF-8"));
+        let lists = file::parse_attached(text).unwrap_or_else(|error| fail(&error));
+        policies.push(("attached policy: ", Policy::new(lists)));
+    }
     // SAFETY: getauxval only reads the auxiliary vector.
-    if unsafe { libc::getauxval(libc::AT_SECURE) } != 0 {
+    let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
+    if secure && variables.asks_for_policy() && attached.is_none() {
         // The caller of a setuid/setgid/capability program is not trusted to
         // choose its policy: an errno rule on setuid() could keep it root.
         fail(&"refusing a policy from the environment of a setuid, setgid or file-capability program");
     }
-    let policy = match variables.lists(&mut files::Libc) {
-        Ok(Some(lists)) => Policy::new(lists),
-        Ok(None) => return,
-        Err(error) => fail(&error),
-    };
-    let program = compile(&policy);
-    let announce = |point: &str| {
-        variables.verbose().then(|| format!("{policy} ({} BPF instructions, installed {point})", program.insns().len()))
-    };
-    if startup::main_program_calls(c"__libc_start_main", __libc_start_main as *const () as usize) {
-        let announcement = announce("before the program's constructors and main");
-        PENDING.store(Box::into_raw(Box::new(Pending { program, announcement })), Ordering::Release);
+    // With an attached policy, a secure program honours only that one.
+    if !secure {
+        match variables.lists(&mut files::Libc) {
+            Ok(Some(lists)) => policies.push(("", Policy::new(lists))),
+            Ok(None) => {}
+            Err(error) => fail(&error),
+        }
+    }
+    let deferred =
+        program.is_some_and(|image| image.calls(c"__libc_start_main", __libc_start_main as *const () as usize));
+    let point = if deferred { "before the program's constructors and main" } else { "in the library constructor" };
+    let filters: Vec<Filter> = policies
+        .into_iter()
+        .map(|(source, policy)| {
+            let program = compile(&policy);
+            let announcement = variables
+                .verbose()
+                .then(|| format!("{source}{policy} ({} BPF instructions, installed {point})", program.insns().len()));
+            Filter { program, announcement }
+        })
+        .collect();
+    if filters.is_empty() {
+        return;
+    }
+    if deferred {
+        PENDING.store(Box::into_raw(Box::new(filters)), Ordering::Release);
     } else {
-        let announcement = announce("in the library constructor");
-        apply(Pending { program, announcement });
+        apply(filters);
     }
 }
 
-fn apply(pending: Pending) {
-    if let Err(error) = install(&pending.program, Threads::All) {
-        fail(&error);
-    }
-    if let Some(line) = pending.announcement {
-        fail::say(&line);
+fn apply(filters: Vec<Filter>) {
+    for filter in filters {
+        if let Err(error) = install(&filter.program, Threads::All) {
+            fail(&error);
+        }
+        if let Some(line) = filter.announcement {
+            fail::say(&line);
+        }
     }
 }
 

@@ -27,7 +27,7 @@ A refused or failed file is left byte-for-byte untouched.";
 #[derive(Debug, Parser)]
 #[command(name = "patchelf-helper", version, after_help = EXIT_STATUS)]
 #[command(group(ArgGroup::new("action").required(true).multiple(true)
-    .args(["add_needed", "remove_needed", "print_needed", "check"])))]
+    .args(["add_needed", "remove_needed", "print_needed", "check", "policy", "remove_policy", "print_policy"])))]
 pub struct Cli {
     /// Make LIB the first DT_NEEDED entry unless it is already needed (repeatable; kept in the given order)
     #[arg(long, value_name = "LIB")]
@@ -40,6 +40,18 @@ pub struct Cli {
     /// Print the DT_NEEDED entries, one per line, after any edits (prefixed with "FILE: " when several files are given)
     #[arg(long)]
     pub print_needed: bool,
+
+    /// Record a policy in the file for libsandbox.so to apply with no environment: POLICY is a policy file, or policy text (allow/deny/default-action/exact lines; no @include)
+    #[arg(long, value_name = "POLICY", conflicts_with = "remove_policy")]
+    pub policy: Option<String>,
+
+    /// Remove a recorded policy
+    #[arg(long)]
+    pub remove_policy: bool,
+
+    /// Print the recorded policy, after any edits
+    #[arg(long)]
+    pub print_policy: bool,
 
     /// Say whether and how each file can be patched with the given edits (default: --add-needed libsandbox.so), writing nothing
     #[arg(long, conflicts_with = "output")]

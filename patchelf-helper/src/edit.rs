@@ -130,6 +130,18 @@ impl<'a> DynamicEditor<'a> {
         }
     }
 
+    /// Removes every entry with `tag`; returns whether any existed.
+    pub fn remove_tag(&mut self, tag: u64) -> bool {
+        let before = self.entries.len();
+        self.entries.retain(|entry| entry.tag != tag);
+        self.entries.len() != before
+    }
+
+    /// The string of the first entry with `tag`, if there is one.
+    pub fn tag_string(&self, tag: u64) -> Option<&[u8]> {
+        self.entries.iter().find(|entry| entry.tag == tag).and_then(|entry| self.string(entry))
+    }
+
     /// Lays out the edited entries. Nothing is written anywhere: the patched
     /// file comes back as bytes.
     pub fn apply(&self) -> Result<Change> {

@@ -35,6 +35,9 @@ pub enum PatchError {
     /// A library or string argument that cannot be stored in .dynstr.
     #[error("invalid name {0:?}: must be non-empty and contain no NUL byte")]
     InvalidName(String),
+    /// A policy to record that libsandbox.so would refuse.
+    #[error("invalid policy: {0}")]
+    Policy(String),
 }
 
 impl From<goblin::error::Error> for PatchError {

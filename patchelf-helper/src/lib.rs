@@ -25,6 +25,7 @@ mod layout;
 pub use edit::{Change, DynamicEditor, Entry, Value};
 pub use error::{PatchError, Result};
 pub use layout::{Placement, Plan};
+use sandbox_policy::attached::DT_SANDBOX_POLICY;
 
 /// The DT_NEEDED names of `data`, in order.
 pub fn needed(data: &[u8]) -> Result<Vec<String>> {
@@ -35,15 +36,59 @@ pub fn needed(data: &[u8]) -> Result<Vec<String>> {
 /// Removes the DT_NEEDED entries for each name in `remove`, then puts the
 /// names in `add` that are not needed yet first, in the given order.
 pub fn edit_needed(data: &[u8], remove: &[&str], add: &[&str]) -> Result<Change> {
+    edit(data, &Edits { remove_needed: remove, add_needed: add, policy: PolicyEdit::Keep })
+}
+
+/// What to do with a policy recorded in the file (see
+/// [`sandbox_policy::attached`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyEdit<'a> {
+    /// Leave it as it is.
+    Keep,
+    /// Record this policy text, replacing any other. It must be valid.
+    Set(&'a str),
+    /// Remove it.
+    Remove,
+}
+
+/// Every edit one call makes to a file.
+#[derive(Clone, Copy, Debug)]
+pub struct Edits<'a> {
+    /// DT_NEEDED names to remove (done first).
+    pub remove_needed: &'a [&'a str],
+    /// DT_NEEDED names to put first, in this order.
+    pub add_needed: &'a [&'a str],
+    /// The recorded policy.
+    pub policy: PolicyEdit<'a>,
+}
+
+/// Applies `edits` to `data`.
+pub fn edit(data: &[u8], edits: &Edits<'_>) -> Result<Change> {
     let mut editor = DynamicEditor::new(data)?;
-    for name in remove {
+    for name in edits.remove_needed {
         editor.remove_needed(name)?;
     }
     // Each addition goes first, so add the last one first.
-    for name in add.iter().rev() {
+    for name in edits.add_needed.iter().rev() {
         editor.add_needed(name)?;
     }
+    match edits.policy {
+        PolicyEdit::Keep => {}
+        PolicyEdit::Set(text) => {
+            sandbox_policy::file::parse_attached(text).map_err(|error| PatchError::Policy(error.to_string()))?;
+            editor.set_string(DT_SANDBOX_POLICY, text.as_bytes())?;
+        }
+        PolicyEdit::Remove => {
+            editor.remove_tag(DT_SANDBOX_POLICY);
+        }
+    }
     editor.apply()
+}
+
+/// The policy text recorded in `data`, if any.
+pub fn attached_policy(data: &[u8]) -> Result<Option<String>> {
+    let editor = DynamicEditor::new(data)?;
+    Ok(editor.tag_string(DT_SANDBOX_POLICY).map(|text| String::from_utf8_lossy(text).into_owned()))
 }
 
 /// Puts each of `names` that is not needed yet first among the DT_NEEDED

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use patchelf_helper::cli::{Cli, DEFAULT_PROBE};
-use patchelf_helper::{Change, PatchError, edit_needed, needed};
+use patchelf_helper::{Change, Edits, PatchError, PolicyEdit, attached_policy, edit, needed};
 use thiserror::Error;
 
 /// Why one file failed.
@@ -17,15 +17,24 @@ enum FileError {
     Refused(#[from] PatchError),
     #[error("cannot read: {0}")]
     Read(std::io::Error),
+    #[error("cannot read the policy {path}: {source}")]
+    PolicyFile { path: String, source: std::io::Error },
     #[error("cannot write {}: {source}", path.display())]
     Write { path: PathBuf, source: std::io::Error },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse_args();
+    let policy = match policy_text(&cli) {
+        Ok(policy) => policy,
+        Err(error) => {
+            eprintln!("patchelf-helper: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut failed = false;
     for path in &cli.files {
-        if let Err(error) = process(&cli, path) {
+        if let Err(error) = process(&cli, policy.as_deref(), path) {
             eprintln!("patchelf-helper: {}: {error}", path.display());
             failed = true;
         }
@@ -33,22 +42,42 @@ fn main() -> ExitCode {
     if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
+/// The text `--policy` names: the contents of the file if one exists at that
+/// path, else the argument itself (which must then parse as a policy, so a
+/// mistyped file name is refused, not recorded).
+fn policy_text(cli: &Cli) -> Result<Option<String>, FileError> {
+    let Some(argument) = &cli.policy else { return Ok(None) };
+    if Path::new(argument).is_file() {
+        let text =
+            fs::read_to_string(argument).map_err(|source| FileError::PolicyFile { path: argument.clone(), source })?;
+        return Ok(Some(text));
+    }
+    Ok(Some(argument.clone()))
+}
+
 /// Does everything asked for one file.
-fn process(cli: &Cli, path: &Path) -> Result<(), FileError> {
+fn process(cli: &Cli, policy: Option<&str>, path: &Path) -> Result<(), FileError> {
     let data = fs::read(path).map_err(FileError::Read)?;
     let remove: Vec<&str> = cli.remove_needed.iter().map(String::as_str).collect();
     let add: Vec<&str> = cli.add_needed.iter().map(String::as_str).collect();
+    let policy = match (policy, cli.remove_policy) {
+        (Some(text), _) => PolicyEdit::Set(text),
+        (None, true) => PolicyEdit::Remove,
+        (None, false) => PolicyEdit::Keep,
+    };
+    let edits = Edits { remove_needed: &remove, add_needed: &add, policy };
+    let edits_anything = !add.is_empty() || !remove.is_empty() || policy != PolicyEdit::Keep;
     if cli.check {
-        let probe = if add.is_empty() && remove.is_empty() { vec![DEFAULT_PROBE] } else { add.clone() };
-        let verdict = match edit_needed(&data, &remove, &probe)? {
+        let probe = if edits_anything { add.clone() } else { vec![DEFAULT_PROBE] };
+        let verdict = match edit(&data, &Edits { add_needed: &probe, ..edits })? {
             Change::Unchanged => "nothing to do: already as requested".to_string(),
             Change::Patched { plan, .. } => format!("can patch: {plan}"),
         };
         println!("{}: {verdict}", path.display());
     }
     let mut result = data;
-    if !cli.check && (!add.is_empty() || !remove.is_empty()) {
-        let change = edit_needed(&result, &remove, &add)?;
+    if !cli.check && edits_anything {
+        let change = edit(&result, &edits)?;
         if let Change::Patched { bytes, .. } = change {
             result = bytes;
             write_replacing(cli.output.as_deref().unwrap_or(path), path, &result)?;
@@ -56,12 +85,15 @@ fn process(cli: &Cli, path: &Path) -> Result<(), FileError> {
             write_replacing(output, path, &result)?;
         }
     }
+    let prefix = if cli.files.len() == 1 { String::new() } else { format!("{}: ", path.display()) };
     if cli.print_needed {
         for name in needed(&result)? {
-            match cli.files.len() {
-                1 => println!("{name}"),
-                _ => println!("{}: {name}", path.display()),
-            }
+            println!("{prefix}{name}");
+        }
+    }
+    if cli.print_policy {
+        for line in attached_policy(&result)?.unwrap_or_default().lines() {
+            println!("{prefix}{line}");
         }
     }
     Ok(())

@@ -16,6 +16,7 @@ extern crate alloc;
 
 pub mod abi;
 pub mod action;
+pub mod attached;
 pub mod bpf;
 pub mod condition;
 pub mod constants;

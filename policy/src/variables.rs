@@ -96,6 +96,11 @@ impl Variables {
         *slot = Some(value);
     }
 
+    /// Whether the variables ask for a policy (not merely set options).
+    pub fn asks_for_policy(&self) -> bool {
+        self.allow.is_some() || self.deny.is_some() || self.policy_file.is_some()
+    }
+
     /// Whether `SANDBOX_VERBOSE` asks for the policy to be printed.
     pub fn verbose(&self) -> bool {
         self.verbose.as_deref().is_some_and(|value| !value.is_empty() && value != "0")

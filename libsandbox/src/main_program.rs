@@ -1,4 +1,6 @@
-//! Whether the main program will call our `__libc_start_main`.
+//! What the library reads from the main program's own dynamic section,
+//! already mapped in memory: a policy recorded in it, and whether it will
+//! call our `__libc_start_main`.
 //!
 //! Deferring the filter to `__libc_start_main` is only safe when the program
 //! is certain to call it; otherwise the constructor must install it at once.
@@ -7,6 +9,9 @@
 //! ld.so has filled it in before any constructor runs. Programs that resolve
 //! it lazily through the PLT, that do not reference it (custom `_start`, Go),
 //! or whose dynamic section cannot be read, get the constructor instead.
+//!
+//! Every address is checked to lie inside one of the program's loaded
+//! segments before it is read.
 
 use alloc::vec::Vec;
 use core::ffi::{CStr, c_int, c_void};
@@ -45,7 +50,7 @@ struct Sym {
 }
 
 /// The main program's loaded segments, for checking every address before reading it.
-struct Image {
+pub struct Image {
     bias: usize,
     loads: Vec<(usize, usize)>,
     dynamic: Option<usize>,
@@ -93,23 +98,53 @@ unsafe extern "C" fn first_object(info: *mut libc::dl_phdr_info, _size: usize, d
     1 // The first object is the main program: stop there.
 }
 
-/// Whether the main program's GOT slot for `symbol` holds `expected`.
-pub fn main_program_calls(symbol: &CStr, expected: usize) -> bool {
-    let mut image: Option<Image> = None;
-    // SAFETY: the callback only fills `image`, which outlives the call.
-    unsafe { libc::dl_iterate_phdr(Some(first_object), &mut image as *mut Option<Image> as *mut c_void) };
-    image.and_then(|image| slot_value(&image, symbol.to_bytes())).is_some_and(|value| value == expected)
+impl Image {
+    /// The main program: the first object `dl_iterate_phdr` reports.
+    pub fn main_program() -> Option<Image> {
+        let mut image: Option<Image> = None;
+        // SAFETY: the callback only fills `image`, which outlives the call.
+        unsafe { libc::dl_iterate_phdr(Some(first_object), &mut image as *mut Option<Image> as *mut c_void) };
+        image
+    }
+
+    /// The dynamic entries, up to DT_NULL.
+    fn dynamic_entries(&self) -> impl Iterator<Item = (i64, u64)> + '_ {
+        let mut entry = self.dynamic;
+        core::iter::from_fn(move || {
+            let at = entry?;
+            let (tag, value): (i64, u64) = self.read(at)?;
+            entry = (tag != DT_NULL).then_some(at + 16);
+            (tag != DT_NULL).then_some((tag, value))
+        })
+    }
+
+    /// The string a dynamic entry with `tag` points to in DT_STRTAB, if the
+    /// program has such an entry.
+    pub fn dynamic_string(&self, tag: u64) -> Option<&'static [u8]> {
+        let strtab = self.dynamic_entries().find(|&(t, _)| t == DT_STRTAB).map(|(_, value)| self.address(value))?;
+        let offset = self.dynamic_entries().find(|&(t, _)| t as u64 == tag).map(|(_, value)| value as usize)?;
+        let start = strtab.checked_add(offset)?;
+        let mut len = 0;
+        while self.read::<u8>(start + len)? != 0 {
+            len += 1;
+        }
+        // SAFETY: every byte up to the terminator was checked to lie in a
+        // segment mapped for the life of the process.
+        Some(unsafe { core::slice::from_raw_parts(start as *const u8, len) })
+    }
+
+    /// Whether the program's GOT slot for `symbol` holds `expected`.
+    pub fn calls(&self, symbol: &CStr, expected: usize) -> bool {
+        slot_value(self, symbol.to_bytes()).is_some_and(|value| value == expected)
+    }
 }
 
 fn slot_value(image: &Image, symbol: &[u8]) -> Option<usize> {
     let (mut strtab, mut symtab) = (None, None);
     let mut tables: [(Option<usize>, usize); 2] = [(None, 0), (None, 0)];
     let mut plt_is_rela = true;
-    let mut entry = image.dynamic?;
-    loop {
-        let (tag, value): (i64, u64) = image.read(entry)?;
+    for (tag, value) in image.dynamic_entries() {
         match tag {
-            DT_NULL => break,
             DT_STRTAB => strtab = Some(image.address(value)),
             DT_SYMTAB => symtab = Some(image.address(value)),
             DT_RELA => tables[0].0 = Some(image.address(value)),
@@ -119,7 +154,6 @@ fn slot_value(image: &Image, symbol: &[u8]) -> Option<usize> {
             DT_PLTREL => plt_is_rela = value == DT_RELA as u64,
             _ => {}
         }
-        entry += 16;
     }
     let (strtab, symtab) = (strtab?, symtab?);
     if !plt_is_rela {
