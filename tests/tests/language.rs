@@ -1,0 +1,266 @@
+//! The policy language end to end: conditions, errno actions, groups, other
+//! doors, libc successors and fallbacks, io_uring, policy files, attached
+//! policies and inspection, through the library and through sandboxify.
+
+use std::fs;
+use std::os::unix::fs::{chown, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use sandbox_tests::{artifact, compile, fresh_dir, library, sandboxify, Outcome, Run, User, USERS};
+
+fn probe() -> PathBuf {
+    compile("errno-probe", &[])
+}
+
+fn static_probe() -> PathBuf {
+    compile("errno-probe", &["-static"])
+}
+
+/// Runs the probe under the library with `env`, as `user`.
+fn preloaded(env: &[(&str, &str)], operations: &[&str], user: User) -> Outcome {
+    let mut run = Run::new(probe(), operations).preload().user(user);
+    for (key, value) in env {
+        run = run.env(key, value);
+    }
+    run.run()
+}
+
+/// Runs the static probe under sandboxify with `options`, as `user`.
+fn launched(options: &[&str], operations: &[&str], user: User) -> Outcome {
+    let program = static_probe();
+    let args: Vec<&str> = options.iter().copied().chain([program.to_str().unwrap()]).chain(operations.iter().copied()).collect();
+    Run::new(sandboxify(), &args).user(user).run()
+}
+
+#[test]
+fn conditions_test_arguments_and_32_bit_ones_only_their_low_word() {
+    let rule = "socket(arg0 == AF_INET)=EACCES";
+    let operations = ["socket-unix", "socket-inet", "socket-inet-high"];
+    let expected = "socket-unix: ok\nsocket-inet: EACCES\nsocket-inet-high: EACCES\n";
+    for user in USERS {
+        let outcome = preloaded(&[("SECCOMP_SYSCALL_DENY", rule)], &operations, user);
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, expected, "library, {user:?}");
+        let outcome = launched(&["--deny", rule], &operations, user);
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, expected, "sandboxify, {user:?}");
+    }
+    // Several conditions must all hold; several entries are alternatives.
+    let rules = "socket(arg0 == AF_INET, arg1 == SOCK_DGRAM)=EPERM:socket(arg0 == AF_UNIX)=EOPNOTSUPP";
+    let outcome = preloaded(&[("SECCOMP_SYSCALL_DENY", rules)], &["socket-inet", "socket-unix"], User::Nobody);
+    assert_eq!(outcome.stdout, "socket-inet: ok\nsocket-unix: EOPNOTSUPP\n");
+    // An allow list entry with a condition: other calls of it are violations.
+    let allow = "socket(arg0 == AF_UNIX):write:exit_group:newfstatat:brk";
+    let outcome = preloaded(&[("SECCOMP_SYSCALL_ALLOW", allow)], &["socket-unix", "socket-inet"], User::Nobody);
+    outcome.assert_killed();
+    assert_eq!(outcome.stdout, "socket-unix: ok\n");
+}
+
+#[test]
+fn errno_actions_and_groups() {
+    for user in USERS {
+        let env = [("SECCOMP_SYSCALL_DENY", "uname=ENETDOWN:ptrace=1:@setuid=EPERM")];
+        let outcome = preloaded(&env, &["uname", "ptrace", "setuid", "getppid"], user);
+        assert_eq!(outcome.stdout, "uname: ENETDOWN\nptrace: EPERM\nsetuid: EPERM\ngetppid: ok\n", "{user:?}");
+        // The example: a service allow list minus the privileged calls.
+        let env = [("SECCOMP_SYSCALL_ALLOW", "@system-service"), ("SECCOMP_SYSCALL_DENY", "@privileged")];
+        let outcome = preloaded(&env, &["uname", "getppid", "setuid"], user);
+        outcome.assert_killed();
+        assert_eq!(outcome.stdout, "uname: ok\ngetppid: ok\n", "{user:?}");
+    }
+}
+
+#[test]
+fn deny_entries_cover_other_doors_unless_exact() {
+    for user in USERS {
+        let env = [("SECCOMP_SYSCALL_DENY", "open=EACCES")];
+        let outcome = preloaded(&env, &["open-read", "openat-read"], user);
+        assert_eq!(outcome.stdout, "open-read: EACCES\nopenat-read: EACCES\n", "{user:?}");
+        let exact = [("SECCOMP_SYSCALL_DENY", "open=EACCES"), ("SANDBOX_EXACT", "1")];
+        let outcome = preloaded(&exact, &["openat-read"], user);
+        assert_eq!(outcome.stdout, "openat-read: ok\n", "{user:?}");
+    }
+}
+
+/// Cloudflare's published example list names `fstat`, which glibc 2.33+
+/// implements with `newfstatat`: it works here, and fails in exact mode.
+#[test]
+fn cloudflares_example_list_still_works() {
+    let program = compile("uname", &[]);
+    for user in USERS {
+        let run = || Run::new(&program, &[]).preload().user(user).env("SECCOMP_SYSCALL_ALLOW", "exit_group:fstat:uname:write");
+        let outcome = run().run();
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, "Linux\n");
+        run().env("SANDBOX_EXACT", "1").run().assert_killed();
+    }
+}
+
+/// glibc creates threads with clone3 and falls back to clone only on
+/// ENOSYS: an allow list naming clone alone works, thanks to the fallback.
+#[test]
+fn threads_run_under_a_list_naming_clone_but_not_clone3() {
+    let program = compile("threads", &["-pthread"]);
+    let allow = "clone:mmap:mprotect:rt_sigaction:rt_sigprocmask:set_robust_list:rseq:futex:madvise:munmap:exit:exit_group:write:newfstatat";
+    for user in USERS {
+        let run = || Run::new(&program, &[]).preload().user(user).env("SECCOMP_SYSCALL_ALLOW", allow);
+        let outcome = run().run();
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, "thread ok 7\n");
+        run().env("SANDBOX_EXACT", "1").run().assert_killed();
+    }
+    let outcome = preloaded(&[("SECCOMP_SYSCALL_ALLOW", "clone:write:exit_group:newfstatat:brk")], &["clone3"], User::Nobody);
+    assert_eq!(outcome.stdout, "clone3: ENOSYS\n");
+}
+
+/// io_uring's operations never pass seccomp: the ring itself is refused
+/// (ENOSYS, so runtimes fall back) unless an entry names it.
+#[test]
+fn io_uring_needs_naming() {
+    for user in USERS {
+        let outcome = preloaded(&[("SECCOMP_SYSCALL_DENY", "uname")], &["io_uring_setup"], user);
+        assert_eq!(outcome.stdout, "io_uring_setup: ENOSYS\n", "deny list, {user:?}");
+        let env = [("SECCOMP_SYSCALL_ALLOW", "@system-service")];
+        let outcome = preloaded(&env, &["io_uring_setup"], user);
+        assert_eq!(outcome.stdout, "io_uring_setup: ENOSYS\n", "allowed only through @aio, {user:?}");
+        let env = [("SECCOMP_SYSCALL_ALLOW", "@system-service:io_uring_setup")];
+        let outcome = preloaded(&env, &["io_uring_setup"], user);
+        assert_eq!(outcome.stdout, "io_uring_setup: ok\n", "named, {user:?}");
+        let env = [("SECCOMP_SYSCALL_DENY", "uname"), ("SANDBOX_EXACT", "1")];
+        let outcome = preloaded(&env, &["io_uring_setup"], user);
+        assert_eq!(outcome.stdout, "io_uring_setup: ok\n", "exact, {user:?}");
+    }
+}
+
+#[test]
+fn policy_files_with_includes() {
+    let dir = fresh_dir("policy-files");
+    fs::write(dir.join("common.policy"), "# shared\ndeny ptrace=EPERM\ndefault-action ENOSYS\n").unwrap();
+    fs::write(
+        dir.join("app.policy"),
+        "@include common.policy\nallow uname write exit_group newfstatat brk   # the rest gets ENOSYS\nallow socket(arg0 == AF_UNIX)\n",
+    )
+    .unwrap();
+    let path = dir.join("app.policy");
+    let path = path.to_str().unwrap();
+    let operations = ["uname", "ptrace", "getppid", "socket-unix", "socket-inet"];
+    let expected = "uname: ok\nptrace: EPERM\ngetppid: ENOSYS\nsocket-unix: ok\nsocket-inet: ENOSYS\n";
+    for user in USERS {
+        let outcome = preloaded(&[("SECCOMP_POLICY_FILE", path)], &operations, user);
+        assert_eq!(outcome.stdout, expected, "library, {user:?}");
+        // The list suits the library's apply point: sandboxify --preload uses it.
+        let program = probe();
+        let args: Vec<&str> =
+            ["--preload", "--policy", path, program.to_str().unwrap()].into_iter().chain(operations).collect();
+        let outcome = Run::new(sandboxify(), &args).user(user).run();
+        assert_eq!(outcome.stdout, expected, "sandboxify, {user:?}");
+    }
+    // Every mistake names its file and line, and nothing runs.
+    fs::write(dir.join("bad.policy"), "allow uname\n@include common.policy\ndeny unmae\n").unwrap();
+    let bad = dir.join("bad.policy");
+    let outcome = preloaded(&[("SECCOMP_POLICY_FILE", bad.to_str().unwrap())], &["uname"], User::Nobody);
+    outcome.assert_code(125);
+    assert_eq!(outcome.stdout, "");
+    assert_eq!(
+        outcome.stderr,
+        format!("libsandbox: {}:3: unknown system call \"unmae\" (did you mean \"uname\"?)\n", bad.display())
+    );
+    let outcome = launched(&["--policy", bad.to_str().unwrap()], &["uname"], User::Nobody);
+    outcome.assert_code(125);
+    assert!(outcome.stderr.starts_with(&format!("sandboxify: {}:3: unknown system call", bad.display())));
+    // A file and the list variables together: refused rather than merged by guessing.
+    let env = [("SECCOMP_POLICY_FILE", path), ("SECCOMP_SYSCALL_DENY", "uname")];
+    let outcome = preloaded(&env, &["uname"], User::Nobody);
+    outcome.assert_code(125);
+    assert!(outcome.stderr.contains("SECCOMP_POLICY_FILE cannot be combined with"), "{}", outcome.stderr);
+    let outcome = preloaded(&[("SECCOMP_POLICY_FILE", "/nonexistent.policy")], &["uname"], User::Nobody);
+    outcome.assert_code(125);
+    assert_eq!(
+        outcome.stderr,
+        "libsandbox: SECCOMP_POLICY_FILE: cannot include \"/nonexistent.policy\": ENOENT (No such file or directory)\n"
+    );
+}
+
+#[test]
+fn inspection_runs_nothing() {
+    let rule = "socket(arg0 == AF_INET)=EACCES";
+    let outcome = Run::new(sandboxify(), &["--explain", "--deny", rule]).run();
+    outcome.assert_success();
+    assert!(outcome.stdout.contains("  41  socket                   EACCES     if arg0 == 0x2: --deny: socket(arg0 == AF_INET)=EACCES\n"), "{}", outcome.stdout);
+    let outcome = Run::new(sandboxify(), &["--dump-bpf"]).env("SECCOMP_SYSCALL_DENY", rule).run();
+    outcome.assert_success();
+    assert!(outcome.stdout.starts_with("   0: ld  arch\n"), "{}", outcome.stdout);
+    assert!(outcome.stdout.contains("ld  [16]"), "the argument is loaded: {}", outcome.stdout);
+    let outcome = Run::new(sandboxify(), &["--check", "--deny", rule]).run();
+    outcome.assert_success();
+    assert_eq!(outcome.stdout, "");
+    let outcome = Run::new(sandboxify(), &["--check", "--deny", "socket(arg1 == 0)"]).run();
+    outcome.assert_success();
+    let outcome = Run::new(sandboxify(), &["--check", "--deny", "execve(arg0 == 0)"]).run();
+    outcome.assert_code(125);
+    assert!(outcome.stderr.contains("arg0 of execve is a pointer"), "{}", outcome.stderr);
+    // --check with PROGRAM checks PROGRAM too, and still runs nothing.
+    let outcome = Run::new(sandboxify(), &["--check", "--deny", "uname", "no-such-program"]).run();
+    outcome.assert_code(127);
+    let marker = fresh_dir("inspection").join("ran");
+    let outcome = Run::new(sandboxify(), &["--check", "--deny", "uname", "touch", marker.to_str().unwrap()]).run();
+    outcome.assert_success();
+    assert!(!marker.exists(), "--check ran PROGRAM");
+    let outcome = Run::new(sandboxify(), &["--list-groups"]).run();
+    assert!(outcome.stdout.lines().any(|line| line.starts_with("@system-service @aio @basic-io")), "{}", outcome.stdout);
+    let outcome = Run::new(sandboxify(), &["--list-syscalls"]).run();
+    assert!(outcome.stdout.contains("\nsocket                     41  359  int int int\n"), "{}", outcome.stdout);
+    let outcome = Run::new(sandboxify(), &["--explain"]).run();
+    outcome.assert_code(125);
+    assert!(outcome.stderr.starts_with("sandboxify: no policy to show"), "{}", outcome.stderr);
+}
+
+fn patch(arguments: &[&str], file: &Path) -> Outcome {
+    let args: Vec<&str> = arguments.iter().copied().chain([file.to_str().unwrap()]).collect();
+    Run::new(artifact("patchelf-helper"), &args).run()
+}
+
+/// A policy recorded in the binary travels with it: no environment needed,
+/// the environment can only add to it, and setuid programs honour it alone.
+#[test]
+fn attached_policies() {
+    let dir = fresh_dir("attached");
+    let program = dir.join("probe");
+    fs::copy(probe(), &program).unwrap();
+    let library = library();
+    patch(&["--add-needed", library.to_str().unwrap(), "--policy", "deny uname=ENETDOWN\ndeny ptrace=EPERM"], &program)
+        .assert_success();
+    assert_eq!(patch(&["--print-policy"], &program).stdout, "deny uname=ENETDOWN\ndeny ptrace=EPERM\n");
+    for user in USERS {
+        let outcome = Run::new(&program, &["uname", "ptrace", "getppid"]).user(user).run();
+        assert_eq!(outcome.stdout, "uname: ENETDOWN\nptrace: EPERM\ngetppid: ok\n", "{user:?}");
+        // The environment adds a restriction...
+        let outcome = Run::new(&program, &["getppid", "uname"]).env("SECCOMP_SYSCALL_DENY", "getppid=ENOSYS").user(user).run();
+        assert_eq!(outcome.stdout, "getppid: ENOSYS\nuname: ENETDOWN\n", "{user:?}");
+        // ...and cannot remove one.
+        let outcome = Run::new(&program, &["uname"]).env("SECCOMP_SYSCALL_DENY", "uname=allow").user(user).run();
+        assert_eq!(outcome.stdout, "uname: ENETDOWN\n", "{user:?}");
+    }
+    // A setuid program honours its attached policy and nothing from the caller.
+    let setuid = dir.join("probe-setuid");
+    fs::copy(&program, &setuid).unwrap();
+    chown(&setuid, Some(0), Some(0)).unwrap();
+    fs::set_permissions(&setuid, fs::Permissions::from_mode(0o4755)).unwrap();
+    let outcome = Run::new(&setuid, &["uname", "getppid"]).env("SECCOMP_SYSCALL_DENY", "getppid=ENOSYS").user(User::Nobody).run();
+    outcome.assert_success();
+    assert_eq!(outcome.stdout, "uname: ENETDOWN\ngetppid: ok\n");
+    // Invalid policies are refused before anything is written.
+    let before = fs::read(&program).unwrap();
+    let outcome = patch(&["--policy", "deny unmae"], &program);
+    outcome.assert_code(1);
+    assert!(outcome.stderr.contains("invalid policy: attached policy:1: unknown system call \"unmae\""), "{}", outcome.stderr);
+    assert_eq!(fs::read(&program).unwrap(), before);
+    // A policy file works too, and removal leaves the library without a policy.
+    let file = dir.join("p.policy");
+    fs::write(&file, "deny getppid=EPERM\n").unwrap();
+    patch(&["--policy", file.to_str().unwrap()], &program).assert_success();
+    assert_eq!(Run::new(&program, &["getppid", "uname"]).run().stdout, "getppid: EPERM\nuname: ok\n");
+    patch(&["--remove-policy"], &program).assert_success();
+    assert_eq!(patch(&["--print-policy"], &program).stdout, "");
+    assert_eq!(Run::new(&program, &["getppid"]).run().stdout, "getppid: ok\n");
+}
