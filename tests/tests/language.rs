@@ -3,10 +3,10 @@
 //! policies and inspection, through the library and through sandboxify.
 
 use std::fs;
-use std::os::unix::fs::{chown, PermissionsExt};
+use std::os::unix::fs::{PermissionsExt, chown};
 use std::path::{Path, PathBuf};
 
-use sandbox_tests::{artifact, compile, fresh_dir, library, sandboxify, Outcome, Run, User, USERS};
+use sandbox_tests::{Outcome, Run, USERS, User, artifact, compile, fresh_dir, library, sandboxify};
 
 fn probe() -> PathBuf {
     compile("errno-probe", &[])
@@ -28,7 +28,8 @@ fn preloaded(env: &[(&str, &str)], operations: &[&str], user: User) -> Outcome {
 /// Runs the static probe under sandboxify with `options`, as `user`.
 fn launched(options: &[&str], operations: &[&str], user: User) -> Outcome {
     let program = static_probe();
-    let args: Vec<&str> = options.iter().copied().chain([program.to_str().unwrap()]).chain(operations.iter().copied()).collect();
+    let args: Vec<&str> =
+        options.iter().copied().chain([program.to_str().unwrap()]).chain(operations.iter().copied()).collect();
     Run::new(sandboxify(), &args).user(user).run()
 }
 
@@ -88,7 +89,9 @@ fn deny_entries_cover_other_doors_unless_exact() {
 fn cloudflares_example_list_still_works() {
     let program = compile("uname", &[]);
     for user in USERS {
-        let run = || Run::new(&program, &[]).preload().user(user).env("SECCOMP_SYSCALL_ALLOW", "exit_group:fstat:uname:write");
+        let run = || {
+            Run::new(&program, &[]).preload().user(user).env("SECCOMP_SYSCALL_ALLOW", "exit_group:fstat:uname:write")
+        };
         let outcome = run().run();
         outcome.assert_success();
         assert_eq!(outcome.stdout, "Linux\n");
@@ -109,7 +112,8 @@ fn threads_run_under_a_list_naming_clone_but_not_clone3() {
         assert_eq!(outcome.stdout, "thread ok 7\n");
         run().env("SANDBOX_EXACT", "1").run().assert_killed();
     }
-    let outcome = preloaded(&[("SECCOMP_SYSCALL_ALLOW", "clone:write:exit_group:newfstatat:brk")], &["clone3"], User::Nobody);
+    let outcome =
+        preloaded(&[("SECCOMP_SYSCALL_ALLOW", "clone:write:exit_group:newfstatat:brk")], &["clone3"], User::Nobody);
     assert_eq!(outcome.stdout, "clone3: ENOSYS\n");
 }
 
@@ -186,7 +190,13 @@ fn inspection_runs_nothing() {
     let rule = "socket(arg0 == AF_INET)=EACCES";
     let outcome = Run::new(sandboxify(), &["--explain", "--deny", rule]).run();
     outcome.assert_success();
-    assert!(outcome.stdout.contains("  41  socket                   EACCES     if arg0 == 0x2: --deny: socket(arg0 == AF_INET)=EACCES\n"), "{}", outcome.stdout);
+    assert!(
+        outcome.stdout.contains(
+            "  41  socket                   EACCES     if arg0 == 0x2: --deny: socket(arg0 == AF_INET)=EACCES\n"
+        ),
+        "{}",
+        outcome.stdout
+    );
     let outcome = Run::new(sandboxify(), &["--dump-bpf"]).env("SECCOMP_SYSCALL_DENY", rule).run();
     outcome.assert_success();
     assert!(outcome.stdout.starts_with("   0: ld  arch\n"), "{}", outcome.stdout);
@@ -207,7 +217,11 @@ fn inspection_runs_nothing() {
     outcome.assert_success();
     assert!(!marker.exists(), "--check ran PROGRAM");
     let outcome = Run::new(sandboxify(), &["--list-groups"]).run();
-    assert!(outcome.stdout.lines().any(|line| line.starts_with("@system-service @aio @basic-io")), "{}", outcome.stdout);
+    assert!(
+        outcome.stdout.lines().any(|line| line.starts_with("@system-service @aio @basic-io")),
+        "{}",
+        outcome.stdout
+    );
     let outcome = Run::new(sandboxify(), &["--list-syscalls"]).run();
     assert!(outcome.stdout.contains("\nsocket                     41  359  int int int\n"), "{}", outcome.stdout);
     let outcome = Run::new(sandboxify(), &["--explain"]).run();
@@ -235,7 +249,8 @@ fn attached_policies() {
         let outcome = Run::new(&program, &["uname", "ptrace", "getppid"]).user(user).run();
         assert_eq!(outcome.stdout, "uname: ENETDOWN\nptrace: EPERM\ngetppid: ok\n", "{user:?}");
         // The environment adds a restriction...
-        let outcome = Run::new(&program, &["getppid", "uname"]).env("SECCOMP_SYSCALL_DENY", "getppid=ENOSYS").user(user).run();
+        let outcome =
+            Run::new(&program, &["getppid", "uname"]).env("SECCOMP_SYSCALL_DENY", "getppid=ENOSYS").user(user).run();
         assert_eq!(outcome.stdout, "getppid: ENOSYS\nuname: ENETDOWN\n", "{user:?}");
         // ...and cannot remove one.
         let outcome = Run::new(&program, &["uname"]).env("SECCOMP_SYSCALL_DENY", "uname=allow").user(user).run();
@@ -246,14 +261,19 @@ fn attached_policies() {
     fs::copy(&program, &setuid).unwrap();
     chown(&setuid, Some(0), Some(0)).unwrap();
     fs::set_permissions(&setuid, fs::Permissions::from_mode(0o4755)).unwrap();
-    let outcome = Run::new(&setuid, &["uname", "getppid"]).env("SECCOMP_SYSCALL_DENY", "getppid=ENOSYS").user(User::Nobody).run();
+    let outcome =
+        Run::new(&setuid, &["uname", "getppid"]).env("SECCOMP_SYSCALL_DENY", "getppid=ENOSYS").user(User::Nobody).run();
     outcome.assert_success();
     assert_eq!(outcome.stdout, "uname: ENETDOWN\ngetppid: ok\n");
     // Invalid policies are refused before anything is written.
     let before = fs::read(&program).unwrap();
     let outcome = patch(&["--policy", "deny unmae"], &program);
     outcome.assert_code(1);
-    assert!(outcome.stderr.contains("invalid policy: attached policy:1: unknown system call \"unmae\""), "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains("invalid policy: attached policy:1: unknown system call \"unmae\""),
+        "{}",
+        outcome.stderr
+    );
     assert_eq!(fs::read(&program).unwrap(), before);
     // A policy file works too, and removal leaves the library without a policy.
     let file = dir.join("p.policy");

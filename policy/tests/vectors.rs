@@ -1,0 +1,46 @@
+//! Runs the test vectors in `vectors.txt` through the compiled filters.
+
+use sandbox_policy::bpf::{self, SeccompData};
+use sandbox_policy::{Abi, Action, Policy, Syscall, compile, file};
+
+fn number(text: &str) -> u64 {
+    match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).unwrap(),
+        None => text.parse().unwrap(),
+    }
+}
+
+#[test]
+fn vectors() {
+    let text = include_str!("vectors.txt");
+    let mut program = None;
+    let mut checked = 0;
+    for (index, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let at = format!("vectors.txt:{}", index + 1);
+        if let Some(directives) = line.strip_prefix("policy ") {
+            let lists = file::parse_attached(&directives.replace(';', "\n")).unwrap_or_else(|e| panic!("{at}: {e}"));
+            program = Some(compile(&Policy::new(lists)));
+            continue;
+        }
+        let (call, expected) = line.split_once(" -> ").unwrap_or_else(|| panic!("{at}: no ->"));
+        let fields: Vec<&str> = call.split_whitespace().collect();
+        let abi = match fields[0] {
+            "x86_64" => Abi::X86_64,
+            "i386" => Abi::I386,
+            other => panic!("{at}: unknown ABI {other}"),
+        };
+        let nr =
+            Syscall::by_name(fields[1]).and_then(|s| s.number(abi)).unwrap_or_else(|| panic!("{at}: no such call"));
+        let args: [u64; 6] = core::array::from_fn(|i| number(fields[2 + i]));
+        let data = SeccompData { nr, arch: abi.audit_arch(), instruction_pointer: 0, args };
+        let program = program.as_ref().unwrap_or_else(|| panic!("{at}: no policy yet"));
+        let actual = Action::from_ret(bpf::run(program.insns(), &data).unwrap().ret).unwrap();
+        assert_eq!(actual, Action::parse(expected.trim()).unwrap(), "{at}: {line}");
+        checked += 1;
+    }
+    assert!(checked > 40, "only {checked} vectors");
+}
