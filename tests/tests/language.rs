@@ -284,3 +284,27 @@ fn attached_policies() {
     assert_eq!(patch(&["--print-policy"], &program).stdout, "");
     assert_eq!(Run::new(&program, &["getppid"]).run().stdout, "getppid: ok\n");
 }
+
+/// A recorded policy that does not parse (written by something other than
+/// patchelf-helper, which checks) stops the program.
+#[test]
+fn a_broken_attached_policy_stops_the_program() {
+    use patchelf_helper::{Change, DynamicEditor};
+    use sandbox_policy::attached::DT_SANDBOX_POLICY;
+    let dir = fresh_dir("broken-attached");
+    let program = dir.join("probe");
+    let library = library();
+    let original = fs::read(probe()).unwrap();
+    let mut editor = DynamicEditor::new(&original).unwrap();
+    editor.add_needed(library.to_str().unwrap()).unwrap();
+    editor.set_string(DT_SANDBOX_POLICY, b"deny uname\nallow frob").unwrap();
+    let Change::Patched { bytes, .. } = editor.apply().unwrap() else { panic!("nothing patched") };
+    fs::write(&program, bytes).unwrap();
+    fs::set_permissions(&program, fs::Permissions::from_mode(0o755)).unwrap();
+    for user in USERS {
+        let outcome = Run::new(&program, &["uname"]).user(user).run();
+        outcome.assert_code(125);
+        assert_eq!(outcome.stdout, "");
+        assert_eq!(outcome.stderr, "libsandbox: attached policy:2: unknown system call \"frob\"\n");
+    }
+}
