@@ -45,6 +45,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 
 use sandbox_policy::attached::DT_SANDBOX_POLICY;
 use sandbox_policy::install::Threads;
+use sandbox_policy::learn::APPLY_POINT_MARKER;
 use sandbox_policy::{Policy, Program, compile, file, install};
 
 use crate::fail::fail;
@@ -56,9 +57,15 @@ struct Filter {
     announcement: Option<String>,
 }
 
-/// The filters waiting for `__libc_start_main`: set by the constructor,
-/// taken (once) by the hook.
-static PENDING: AtomicPtr<Vec<Filter>> = AtomicPtr::new(ptr::null_mut());
+/// What the apply point does: install filters, and in sandboxify's learn
+/// mode, mark the point (see [`sandbox_policy::learn`]).
+struct AtApplyPoint {
+    filters: Vec<Filter>,
+    mark: bool,
+}
+
+/// Waiting for `__libc_start_main`: set by the constructor, taken (once) by the hook.
+static PENDING: AtomicPtr<AtApplyPoint> = AtomicPtr::new(ptr::null_mut());
 
 #[ctor::ctor(unsafe)]
 fn on_load() {
@@ -68,14 +75,14 @@ fn on_load() {
     if attached.is_none() && variables.is_empty() {
         return;
     }
+    // SAFETY: getauxval only reads the auxiliary vector.
+    let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
     let mut policies: Vec<(&str, Policy)> = Vec::new();
     if let Some(text) = attached {
         let text = core::str::from_utf8(text).unwrap_or_else(|_| fail(&"attached policy: not valid UTF-8"));
         let lists = file::parse_attached(text).unwrap_or_else(|error| fail(&error));
         policies.push(("attached policy: ", Policy::new(lists)));
     }
-    // SAFETY: getauxval only reads the auxiliary vector.
-    let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
     if secure && variables.asks_for_policy() && attached.is_none() {
         // The caller of a setuid/setgid/capability program is not trusted to
         // choose its policy: an errno rule on setuid() could keep it root.
@@ -102,18 +109,25 @@ fn on_load() {
             Filter { program, announcement }
         })
         .collect();
-    if filters.is_empty() {
+    let at_apply_point = AtApplyPoint { filters, mark: variables.learning() && !secure };
+    if at_apply_point.filters.is_empty() && !at_apply_point.mark {
         return;
     }
     if deferred {
-        PENDING.store(Box::into_raw(Box::new(filters)), Ordering::Release);
+        PENDING.store(Box::into_raw(Box::new(at_apply_point)), Ordering::Release);
     } else {
-        apply(filters);
+        apply(at_apply_point);
     }
 }
 
-fn apply(filters: Vec<Filter>) {
-    for filter in filters {
+fn apply(at_apply_point: AtApplyPoint) {
+    if at_apply_point.mark {
+        // Under learn mode's observer the supervisor answers it; without one
+        // the kernel fails it with ENOSYS. Either way nothing happens.
+        // SAFETY: a system call with no arguments and no effect.
+        unsafe { libc::syscall(libc::c_long::from(APPLY_POINT_MARKER)) };
+    }
+    for filter in at_apply_point.filters {
         if let Err(error) = install(&filter.program, Threads::All) {
             fail(&error);
         }

@@ -28,6 +28,10 @@ impl Program {
     pub fn insns(&self) -> &[Insn] {
         &self.insns
     }
+
+    pub(crate) fn from_insns(insns: Vec<Insn>) -> Program {
+        Program { insns }
+    }
 }
 
 /// i386 calls that multiplex others through their first argument, each

@@ -269,6 +269,15 @@ struct Event {
     denied: bool,
 }
 
+/// The older call libc falls back to when `newer` fails with ENOSYS, if any
+/// (`clone3` → `clone`; `data/fallbacks.tsv`).
+pub fn fallback_of(newer: &Syscall) -> Option<&'static Syscall> {
+    FALLBACK_PAIRS
+        .iter()
+        .find(|&&(call, _)| usize::from(call) == newer.index())
+        .map(|&(_, older)| &Syscall::all()[usize::from(older)])
+}
+
 /// The calls paired with `syscall` in a sorted table of index pairs.
 fn paired(table: &'static [(u16, u16)], syscall: &Syscall) -> impl Iterator<Item = &'static Syscall> {
     let index = syscall.index() as u16;

@@ -21,9 +21,11 @@ pub const POLICY_FILE: &str = "SECCOMP_POLICY_FILE";
 pub const VERBOSE: &str = "SANDBOX_VERBOSE";
 /// `1`: entries mean exactly the calls they name (see [`crate::policy`]).
 pub const EXACT: &str = "SANDBOX_EXACT";
+/// Set by `sandboxify --learn --preload`: mark the apply point (see [`crate::learn`]).
+pub const LEARN: &str = "SANDBOX_LEARN";
 
 /// Every variable the sandbox reads, and removes before the program runs.
-pub const ALL: [&str; 6] = [ALLOW, DENY, DEFAULT_ACTION, POLICY_FILE, VERBOSE, EXACT];
+pub const ALL: [&str; 7] = [ALLOW, DENY, DEFAULT_ACTION, POLICY_FILE, VERBOSE, EXACT, LEARN];
 
 /// Origins for error messages, one per policy variable.
 const ALLOW_ORIGIN: Origin = Origin::Variable(ALLOW);
@@ -74,6 +76,8 @@ pub struct Variables {
     pub verbose: Option<String>,
     /// `SANDBOX_EXACT`
     pub exact: Option<String>,
+    /// `SANDBOX_LEARN`
+    pub learn: Option<String>,
 }
 
 impl Variables {
@@ -91,6 +95,7 @@ impl Variables {
             POLICY_FILE => &mut self.policy_file,
             VERBOSE => &mut self.verbose,
             EXACT => &mut self.exact,
+            LEARN => &mut self.learn,
             _ => unreachable!("{name} is not one of variables::ALL"),
         };
         *slot = Some(value);
@@ -99,6 +104,11 @@ impl Variables {
     /// Whether the variables ask for a policy (not merely set options).
     pub fn asks_for_policy(&self) -> bool {
         self.allow.is_some() || self.deny.is_some() || self.policy_file.is_some()
+    }
+
+    /// Whether sandboxify's learn mode asks for the apply point to be marked.
+    pub fn learning(&self) -> bool {
+        self.learn.as_deref() == Some("1")
     }
 
     /// Whether `SANDBOX_VERBOSE` asks for the policy to be printed.

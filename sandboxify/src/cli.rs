@@ -48,6 +48,12 @@ pub struct Args {
     #[arg(long)]
     pub exact: bool,
 
+    /// Run PROGRAM unconfined but observed (every thread and child), and write
+    /// to FILE the allow list it needs, as SECCOMP_SYSCALL_ALLOW=...; with
+    /// --preload, from libsandbox.so's apply point on. An existing FILE is merged into
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["allow", "deny", "default_action", "policy", "exact"])]
+    pub learn: Option<PathBuf>,
+
     /// Apply the policy after the dynamic loader and libc have started, by
     /// preloading libsandbox.so (dynamic programs only); a looser guard
     /// filter is in force from the first instruction in case it fails to load

@@ -38,6 +38,9 @@ pub enum Failure {
     /// Something the launcher needs from the kernel failed.
     #[error("{0}")]
     System(String),
+    /// `--learn` cannot read or write its file.
+    #[error("--learn: {0}")]
+    Learn(String),
 }
 
 impl Failure {

@@ -27,7 +27,8 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 use sandbox_policy::install::Threads;
-use sandbox_policy::{Program, abi, install, install_with_listener};
+use sandbox_policy::notify::Listener;
+use sandbox_policy::{Abi, Program, install, install_with_listener};
 
 use crate::failure::{Failure, describe_errno};
 
@@ -130,13 +131,13 @@ impl Launch {
         }
     }
 
-    fn execve(&self) -> i32 {
+    pub(crate) fn execve(&self) -> i32 {
         // SAFETY: as in exec_gated.
         unsafe { libc::execve(self.path.as_ptr(), self.argv.as_ptr(), self.envp.as_ptr()) };
         std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EINVAL)
     }
 
-    fn exec_failure(&self, errno: i32) -> Failure {
+    pub(crate) fn exec_failure(&self, errno: i32) -> Failure {
         exec_failure(&self.display, errno)
     }
 }
@@ -149,9 +150,6 @@ fn exec_failure(display: &str, errno: i32) -> Failure {
     }
 }
 
-/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (linux/seccomp.h; not in `libc` yet).
-const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: libc::c_ulong = 1;
-
 /// The listener, handed from the main thread to the helper; -1 until set.
 static GATE_LISTENER: AtomicI32 = AtomicI32::new(-1);
 /// The errno of a failed gated exec; 0 until then.
@@ -163,46 +161,27 @@ fn answer_gate(main_thread: u32, display: String) -> Failure {
     let listener = loop {
         let listener = GATE_LISTENER.load(Ordering::Acquire);
         if listener >= 0 {
-            break listener;
+            break Listener(listener);
         }
         std::thread::yield_now();
     };
-    // Wake the main thread on this CPU when answering: a notification round
-    // trip halves (Linux 6.6+; older kernels refuse the flag, which only costs time).
-    // SAFETY: SET_FLAGS takes an integer flag.
-    unsafe { libc::ioctl(listener, libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) };
-    // SAFETY: seccomp_notif is plain data; the kernel requires it zeroed.
-    let mut notification: libc::seccomp_notif = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: RECV fills `notification`, a live seccomp_notif.
-        if unsafe { libc::ioctl(listener, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut notification) } == 0 {
-            break;
-        }
-        let error = std::io::Error::last_os_error();
-        if error.raw_os_error() != Some(libc::EINTR) {
-            return Failure::System(format!("exec gate: cannot receive the notification: {error}"));
-        }
-    }
-    let data = notification.data;
-    let genuine = notification.pid == main_thread
-        && data.nr == libc::SYS_execve as i32
-        && data.arch == abi::AUDIT_ARCH_X86_64
-        && data.instruction_pointer == gate_address();
-    let response = libc::seccomp_notif_resp {
-        id: notification.id,
-        val: 0,
-        error: if genuine { 0 } else { -libc::EPERM },
-        flags: if genuine { libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32 } else { 0 },
+    listener.prefer_sync_wake_up();
+    let notification = match listener.receive() {
+        Ok(notification) => notification,
+        Err(error) => return Failure::System(format!("exec gate: cannot receive the notification: {error}")),
     };
-    // SAFETY: SEND reads `response`, a live seccomp_notif_resp.
-    if unsafe { libc::ioctl(listener, libc::SECCOMP_IOCTL_NOTIF_SEND, &response) } != 0 {
-        let error = std::io::Error::last_os_error();
+    let genuine = notification.pid == main_thread
+        && notification.nr == libc::SYS_execve as u32
+        && notification.abi == Some(Abi::X86_64)
+        && notification.instruction_pointer == gate_address();
+    let answered = if genuine { listener.run(notification.id) } else { listener.fail(notification.id, libc::EPERM) };
+    if let Err(error) = answered {
         return Failure::System(format!("exec gate: cannot answer the notification: {error}"));
     }
     if !genuine {
         return Failure::System(format!(
             "exec gate: refused an unexpected notification (pid {}, nr {})",
-            notification.pid, data.nr
+            notification.pid, notification.nr
         ));
     }
     // The exec ends this thread; it returns to the main thread only on failure.

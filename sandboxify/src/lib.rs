@@ -5,8 +5,10 @@
 pub mod cli;
 mod failure;
 mod launch;
+mod learn;
 mod preload;
 mod program;
+mod tracer;
 
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -37,6 +39,10 @@ pub fn main() -> i32 {
             return 0;
         }
         Ok(Plan::Run(start)) => start(),
+        Ok(Plan::Learn(learn)) => match learn() {
+            Ok(status) => return pass_through(status),
+            Err(failure) => failure,
+        },
         Err(failure) => failure,
     };
     eprintln!("sandboxify: {failure}");
@@ -49,6 +55,22 @@ enum Plan {
     Report(String),
     /// Install and exec; returns only on failure.
     Run(Box<dyn FnOnce() -> Failure>),
+    /// Run PROGRAM observed; returns its wait status.
+    Learn(Box<dyn FnOnce() -> Result<i32, Failure>>),
+}
+
+/// Ends sandboxify as PROGRAM ended: with its exit code, or by its signal.
+fn pass_through(status: i32) -> i32 {
+    if libc::WIFSIGNALED(status) {
+        let signal = libc::WTERMSIG(status);
+        // SAFETY: restores the default action of one signal and raises it on ourselves.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+            libc::raise(signal);
+        }
+        return 128 + signal;
+    }
+    libc::WEXITSTATUS(status)
 }
 
 fn usage_error(error: clap::Error) -> i32 {
@@ -157,7 +179,13 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     let path = program::resolve(name, path_variable)?;
 
     let mut environment = passed_on;
-    let filter_policy = match (&policy, args.preload) {
+    if args.learn.is_some() && args.preload {
+        let library = preload::library(args.library.as_deref())?;
+        preload::check_program(&path)?;
+        prepend_preload(&mut environment, &library);
+        environment.push((variables::LEARN.into(), "1".into()));
+    }
+    let filter_policy = match (&policy, args.preload && args.learn.is_none()) {
         (Some(policy), true) => {
             let library = preload::library(args.library.as_deref())?;
             preload::check_program(&path)?;
@@ -183,6 +211,10 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let launch = Launch::new(display, c_path, argv, envp);
+    if let Some(file) = args.learn {
+        let preload = args.preload;
+        return Ok(Plan::Learn(Box::new(move || learn::learn(&file, preload, launch))));
+    }
     if args.inspects() {
         // PROGRAM was checked too: report without running it.
         return inspection(&args, policy.as_ref()).map(Plan::Report);
@@ -234,6 +266,15 @@ fn hand_over_to_library(
     library: &std::path::Path,
     verbose: bool,
 ) {
+    prepend_preload(environment, library);
+    environment.extend(policy.variables().into_iter().map(|(key, value)| (key.into(), value.into())));
+    if verbose {
+        environment.push((variables::VERBOSE.into(), "1".into()));
+    }
+}
+
+/// Puts `library` first in LD_PRELOAD.
+fn prepend_preload(environment: &mut Vec<(OsString, OsString)>, library: &std::path::Path) {
     let mut preload = library.as_os_str().to_owned();
     if let Some(index) = environment.iter().position(|(key, _)| key == "LD_PRELOAD") {
         let (_, existing) = environment.remove(index);
@@ -241,10 +282,6 @@ fn hand_over_to_library(
         preload.push(existing);
     }
     environment.push(("LD_PRELOAD".into(), preload));
-    environment.extend(policy.variables().into_iter().map(|(key, value)| (key.into(), value.into())));
-    if verbose {
-        environment.push((variables::VERBOSE.into(), "1".into()));
-    }
 }
 
 fn nul_in(what: &str) -> Failure {

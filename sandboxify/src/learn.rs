@@ -1,0 +1,316 @@
+//! `sandboxify --learn FILE`: runs PROGRAM unconfined but observed, and
+//! writes the allow list it needs.
+//!
+//! A child process installs an observer filter that sends every call of
+//! every thread to a listener, and execs PROGRAM; children of PROGRAM
+//! inherit the filter. sandboxify, the parent, takes the listener from the
+//! child (pidfd_getfd), records each call and lets it run, until no
+//! observed process is left. (Learning ends when PROGRAM and every process
+//! it started have ended; PROGRAM cannot itself use ptrace meanwhile.) The exec chain is not preserved here (sandboxify
+//! has to outlive PROGRAM to write FILE); PROGRAM's exit status is.
+//!
+//! What is recorded is what the same flags need without `--learn`:
+//! - plain: everything from PROGRAM's first instruction on; sandboxify's own
+//!   exec is not (sandboxify's exec gate does not need it);
+//! - `--preload`: in PROGRAM's first process, only what follows
+//!   libsandbox.so's apply point, which the library marks with a call the
+//!   supervisor recognises ([`APPLY_POINT_MARKER`]); in every other process,
+//!   everything, because the filter a process installs applies to its
+//!   children from their first instruction, loader included.
+//!
+//! The observed programs run without a vDSO (see [`crate::tracer`]), so that
+//! the calls it would answer unseen are recorded when they are made. Added
+//! to what was seen: the older call libc falls back to for each newer one.
+//! A FILE that exists is merged into, so that several runs can exercise
+//! several code paths.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use sandbox_policy::learn::{APPLY_POINT_MARKER, observer};
+use sandbox_policy::notify::{Listener, Notification};
+use sandbox_policy::policy::fallback_of;
+use sandbox_policy::variables::ALLOW;
+use sandbox_policy::{Abi, Syscall, install_with_listener};
+
+use crate::failure::Failure;
+use crate::launch::Launch;
+use crate::tracer::{self, Tracer};
+
+/// Records calls as they arrive.
+struct Recorder {
+    /// PROGRAM's first process (its main thread's id).
+    first: u32,
+    /// Whether PROGRAM's first process is past its boundary (its exec, or
+    /// with `--preload` the library's apply point).
+    first_started: bool,
+    preload: bool,
+    /// Whether sandboxify's own exec has been let through.
+    exec_seen: bool,
+    calls: BTreeSet<(Abi, u32)>,
+}
+
+/// How to answer a held call.
+enum Answer {
+    Run,
+    Fail(i32),
+}
+
+impl Recorder {
+    fn observe(&mut self, call: &Notification) -> Answer {
+        let Some(abi) = call.abi else { return Answer::Run };
+        let is_exec =
+            abi == Abi::X86_64 && (call.nr == libc::SYS_execve as u32 || call.nr == libc::SYS_execveat as u32);
+        if !self.exec_seen && call.pid == self.first && is_exec {
+            // sandboxify's own exec of PROGRAM.
+            self.exec_seen = true;
+            self.first_started = !self.preload;
+            return Answer::Run;
+        }
+        if call.nr == APPLY_POINT_MARKER {
+            if call.pid == self.first {
+                self.first_started = true;
+            }
+            return Answer::Fail(libc::ENOSYS);
+        }
+        if call.pid != self.first || self.first_started {
+            self.calls.insert((abi, call.nr));
+        }
+        Answer::Run
+    }
+
+    /// The names of what was recorded, with the older calls libc falls back to.
+    fn names(&self) -> (BTreeSet<&'static str>, Vec<u32>) {
+        let mut names = BTreeSet::new();
+        let mut unknown = Vec::new();
+        for &(abi, nr) in &self.calls {
+            match Syscall::by_number(abi, nr) {
+                Some(syscall) => {
+                    names.insert(syscall.name());
+                    names.extend(fallback_of(syscall).map(Syscall::name));
+                }
+                None => unknown.push(nr),
+            }
+        }
+        (names, unknown)
+    }
+}
+
+/// The names an existing learned FILE holds: one `SECCOMP_SYSCALL_ALLOW=`
+/// line of known names, as written by an earlier run.
+fn read_existing(file: &Path) -> Result<BTreeSet<&'static str>, Failure> {
+    let text = match fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
+        Err(error) => return Err(Failure::Learn(format!("{}: {error}", file.display()))),
+    };
+    let not_ours =
+        || Failure::Learn(format!("{}: not a list written by --learn; refusing to overwrite it", file.display()));
+    let list = text.strip_suffix('\n').unwrap_or(&text).strip_prefix(&format!("{ALLOW}=")).ok_or_else(not_ours)?;
+    if list.contains('\n') {
+        return Err(not_ours());
+    }
+    list.split(':')
+        .filter(|name| !name.is_empty())
+        .map(|name| Syscall::by_name(name).map(Syscall::name).ok_or_else(not_ours))
+        .collect()
+}
+
+/// Where the list is written before it is renamed over FILE: created before
+/// PROGRAM runs, so that a FILE that cannot be written is found out then.
+struct Output {
+    file: PathBuf,
+    temporary: PathBuf,
+}
+
+impl Output {
+    fn create(file: &Path) -> Result<Output, Failure> {
+        let name = file.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        let temporary = file.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temporary)
+            .map_err(|error| Failure::Learn(format!("cannot write {}: {error}", file.display())))?;
+        Ok(Output { file: file.to_path_buf(), temporary })
+    }
+
+    /// Writes `names` and renames the result over FILE.
+    fn write(self, names: &BTreeSet<&str>) -> Result<(), Failure> {
+        let line = format!("{ALLOW}={}\n", names.iter().copied().collect::<Vec<_>>().join(":"));
+        fs::write(&self.temporary, line)
+            .and_then(|()| fs::rename(&self.temporary, &self.file))
+            .map_err(|error| Failure::Learn(format!("cannot write {}: {error}", self.file.display())))
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.temporary);
+    }
+}
+
+/// The lowest free descriptor, which is the one the child's listener will
+/// get: the child starts with a copy of this process's table.
+fn lowest_free_descriptor() -> Result<i32, Failure> {
+    // SAFETY: open and close on a constant path.
+    let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(Failure::System(format!("cannot open /dev/null: {}", std::io::Error::last_os_error())));
+    }
+    // SAFETY: closes the descriptor just opened.
+    unsafe { libc::close(fd) };
+    Ok(fd)
+}
+
+/// Runs PROGRAM observed, writes `file`, and returns PROGRAM's wait status.
+pub fn learn(file: &Path, preload: bool, launch: Launch) -> Result<i32, Failure> {
+    let existing = read_existing(file)?;
+    let output = Output::create(file)?;
+    let observer = observer();
+    // SIGCHLD is read from a descriptor, with the listener, in one poll.
+    // SAFETY: sigset operations on a local set; sigprocmask on this thread.
+    let (children, previous_mask) = unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        let mut previous: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGCHLD);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, &mut previous);
+        (libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK), previous)
+    };
+    if children < 0 {
+        return Err(Failure::System(format!("--learn: signalfd: {}", std::io::Error::last_os_error())));
+    }
+    // The last descriptor opened before the fork: the child's table is a copy.
+    let listener_fd = lowest_free_descriptor()?;
+    // SAFETY: sandboxify is single-threaded here, so the child may go on
+    // using anything it likes; it only installs a filter and execs.
+    let child = unsafe { libc::fork() };
+    if child < 0 {
+        return Err(Failure::System(format!("cannot fork: {}", std::io::Error::last_os_error())));
+    }
+    if child == 0 {
+        // SAFETY: restores the inherited signal mask for PROGRAM.
+        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &previous_mask, std::ptr::null_mut()) };
+        let status = match tracer::become_traced()
+            .map_err(|error| error.to_string())
+            .and_then(|()| install_with_listener(&observer).map_err(|error| error.to_string()))
+        {
+            Ok(fd) if fd == listener_fd => {
+                let failure = launch.exec_failure(launch.execve());
+                eprintln!("sandboxify: {failure}");
+                failure.exit_status()
+            }
+            Ok(_) => 125,
+            Err(error) => {
+                eprintln!("sandboxify: --learn: {error}");
+                125
+            }
+        };
+        // SAFETY: ends the child without running the parent's exit handlers.
+        unsafe { libc::_exit(status) };
+    }
+    // Ctrl-C reaches PROGRAM too; sandboxify must live on to write FILE.
+    // SAFETY: changes this process's dispositions only.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+        libc::signal(libc::SIGQUIT, libc::SIG_IGN);
+    }
+    let mut tracer = Tracer::attach(child)?;
+    let recorder = supervise(&mut tracer, children, listener_fd, preload)?;
+    while tracer.first_status.is_none() {
+        let mut pending = libc::pollfd { fd: children, events: libc::POLLIN, revents: 0 };
+        // SAFETY: poll on one live pollfd.
+        unsafe { libc::poll(&mut pending, 1, 100) };
+        drain(children);
+        tracer.handle_stops();
+    }
+    let status = tracer.first_status.expect("loop ends when set");
+    if !recorder.exec_seen {
+        // The child failed before PROGRAM ran, and said why.
+        return Ok(status);
+    }
+    let (mut names, unknown) = recorder.names();
+    if !unknown.is_empty() {
+        eprintln!("sandboxify: --learn: calls unknown to this version, left out of {}: {unknown:?}", file.display());
+    }
+    names.extend(existing);
+    output.write(&names)?;
+    Ok(status)
+}
+
+/// Empties the signalfd.
+fn drain(children: i32) {
+    let mut buffer = [0u8; 128 * 16];
+    // SAFETY: reads into a live buffer; the descriptor is non-blocking.
+    while unsafe { libc::read(children, buffer.as_mut_ptr().cast(), buffer.len()) } > 0 {}
+}
+
+/// Answers every held call and handles every ptrace stop until no observed
+/// process is left.
+fn supervise(tracer: &mut Tracer, children: i32, listener_fd: i32, preload: bool) -> Result<Recorder, Failure> {
+    let system = |what: &str, error: &dyn std::fmt::Display| Failure::System(format!("--learn: {what}: {error}"));
+    let child = tracer.first();
+    // SAFETY: pidfd_open on our own child.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, child, 0) } as i32;
+    if pidfd < 0 {
+        return Err(system("pidfd_open", &std::io::Error::last_os_error()));
+    }
+    let mut recorder = Recorder::new(child as u32, preload);
+    let listener = loop {
+        // SAFETY: pidfd_getfd copies a descriptor of our own child.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, listener_fd, 0) } as i32;
+        if fd >= 0 {
+            break Listener(fd);
+        }
+        drain(children);
+        tracer.handle_stops();
+        if tracer.first_status.is_some() {
+            // The child ended before installing the observer: nothing to record.
+            return Ok(recorder);
+        }
+        std::thread::yield_now();
+    };
+    listener.prefer_sync_wake_up();
+    loop {
+        let mut fds = [
+            libc::pollfd { fd: listener.0, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: children, events: libc::POLLIN, revents: 0 },
+        ];
+        // SAFETY: poll on two live pollfds.
+        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
+            let error = std::io::Error::last_os_error();
+            if error.raw_os_error() == Some(libc::EINTR) {
+                continue;
+            }
+            return Err(system("poll", &error));
+        }
+        if fds[1].revents != 0 {
+            drain(children);
+            tracer.handle_stops();
+        }
+        if fds[0].revents & libc::POLLIN != 0 {
+            let call = match listener.receive() {
+                Ok(call) => call,
+                // The caller died between the wake-up and the receive.
+                Err(error) if error.0 == libc::ENOENT => continue,
+                Err(error) => return Err(system("receiving a call", &error)),
+            };
+            let answered = match recorder.observe(&call) {
+                Answer::Run => listener.run(call.id),
+                Answer::Fail(errno) => listener.fail(call.id, errno),
+            };
+            answered.map_err(|error| system("answering a call", &error))?;
+        } else if fds[0].revents != 0 {
+            // No observed process uses the filter any more.
+            return Ok(recorder);
+        }
+    }
+}
+
+impl Recorder {
+    fn new(first: u32, preload: bool) -> Recorder {
+        Recorder { first, first_started: false, preload, exec_seen: false, calls: BTreeSet::new() }
+    }
+}

@@ -1,0 +1,157 @@
+//! sandboxify --learn: the list it writes runs the program, is minimal, and
+//! fits the injection point it was learned for.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use sandbox_tests::{Outcome, Run, USERS, User, compile, fresh_dir, sandboxify};
+
+/// Learns `program args` into `file` (with `--preload` when asked), as `user`.
+fn learn(file: &Path, preload: bool, program: &Path, args: &[&str], user: User) -> Outcome {
+    let mut argv = vec!["--learn", file.to_str().unwrap()];
+    if preload {
+        argv.push("--preload");
+    }
+    argv.push(program.to_str().unwrap());
+    argv.extend_from_slice(args);
+    Run::new(sandboxify(), &argv).user(user).run()
+}
+
+/// The names in a learned file.
+fn names(file: &Path) -> Vec<String> {
+    let text = fs::read_to_string(file).unwrap();
+    assert!(text.ends_with('\n') && text.lines().count() == 1, "{text:?}");
+    let list = text.trim_end().strip_prefix("SECCOMP_SYSCALL_ALLOW=").expect("one sourceable line");
+    list.split(':').map(str::to_owned).collect()
+}
+
+fn list(file: &Path) -> String {
+    names(file).join(":")
+}
+
+/// A scratch file for a learned list, readable and writable by nobody.
+fn list_file(name: &str) -> PathBuf {
+    fresh_dir(&format!("learn-{name}")).join("allow.list")
+}
+
+fn same_run(confined: &Outcome, free: &Outcome) {
+    assert_eq!((confined.code(), &confined.stdout), (free.code(), &free.stdout), "{confined:#?}");
+}
+
+#[test]
+fn a_static_program_learns_a_minimal_list_without_execve() {
+    let program = compile("uname", &["-static"]);
+    let free = Run::new(&program, &[]).run();
+    for user in USERS {
+        let file = list_file(&format!("static-{user:?}"));
+        let outcome = learn(&file, false, &program, &[], user);
+        same_run(&outcome, &free);
+        let learned = names(&file);
+        assert!(!learned.contains(&"execve".to_owned()), "{learned:?}");
+        assert!(learned.contains(&"uname".to_owned()), "{learned:?}");
+        let confined = Run::new(sandboxify(), &["--allow", &list(&file), program.to_str().unwrap()]).user(user).run();
+        same_run(&confined, &free);
+        for left_out in &learned {
+            let fewer: Vec<&str> = learned.iter().filter(|name| *name != left_out).map(String::as_str).collect();
+            let outcome =
+                Run::new(sandboxify(), &["--allow", &fewer.join(":"), program.to_str().unwrap()]).user(user).run();
+            assert!(outcome.killed_by_seccomp(), "{left_out} is not needed: {outcome:#?}");
+        }
+    }
+}
+
+#[test]
+fn preload_lists_start_at_the_librarys_apply_point() {
+    let program = compile("uname", &[]);
+    let free = Run::new(&program, &[]).run();
+    for user in USERS {
+        let file = list_file(&format!("dynamic-{user:?}"));
+        same_run(&learn(&file, true, &program, &[], user), &free);
+        let learned = names(&file);
+        for loader_call in ["openat", "mmap", "execve"] {
+            assert!(!learned.contains(&loader_call.to_owned()), "{loader_call} in {learned:?}");
+        }
+        let confined = Run::new(&program, &[]).preload().env("SECCOMP_SYSCALL_ALLOW", list(&file)).user(user).run();
+        same_run(&confined, &free);
+    }
+}
+
+/// Programs that start threads and children, and an interpreter: the
+/// learned list runs each under the library exactly as it runs free.
+#[test]
+fn threads_children_and_interpreters() {
+    let threads = compile("threads", &["-pthread"]);
+    let cases: Vec<(PathBuf, Vec<&str>)> = vec![
+        (threads, vec![]),
+        ("/bin/sh".into(), vec!["-c", "echo hello | tr a-z A-Z; ls / >/dev/null"]),
+        ("/usr/bin/python3".into(), vec!["-c", "import json, os; print(json.dumps([os.getpid() > 0, 2]))"]),
+    ];
+    for (program, args) in cases {
+        let free = Run::new(&program, &args).user(User::Nobody).run();
+        assert!(free.status.success(), "{free:#?}");
+        let file = list_file(program.file_name().unwrap().to_str().unwrap());
+        same_run(&learn(&file, true, &program, &args, User::Nobody), &free);
+        let confined =
+            Run::new(&program, &args).preload().env("SECCOMP_SYSCALL_ALLOW", list(&file)).user(User::Nobody).run();
+        same_run(&confined, &free);
+    }
+}
+
+/// A second run merges into the file: two code paths, one list.
+#[test]
+fn learning_again_merges() {
+    let file = list_file("merge");
+    let uname = compile("uname", &["-static"]);
+    let uses_time = compile("uses-time", &["-static"]);
+    learn(&file, false, &uname, &[], User::Nobody).assert_success();
+    let first = names(&file);
+    assert!(!first.contains(&"time".to_owned()), "the vDSO call is not made: {first:?}");
+    learn(&file, false, &uses_time, &[], User::Nobody).assert_success();
+    let merged = names(&file);
+    assert!(first.iter().all(|name| merged.contains(name)), "{first:?} ⊄ {merged:?}");
+    // time() is answered by the vDSO here, yet learned: another host may not have one.
+    assert!(merged.contains(&"time".to_owned()) && merged.contains(&"uname".to_owned()), "{merged:?}");
+    let mut sorted = merged.clone();
+    sorted.sort();
+    assert_eq!(merged, sorted);
+}
+
+#[test]
+fn newer_calls_bring_their_fallbacks() {
+    let file = list_file("fallbacks");
+    learn(&file, true, &compile("threads", &["-pthread"]), &[], User::Nobody).assert_success();
+    let learned = names(&file);
+    assert!(learned.contains(&"clone3".to_owned()) && learned.contains(&"clone".to_owned()), "{learned:?}");
+}
+
+#[test]
+fn exit_status_and_signals_pass_through() {
+    for user in USERS {
+        let file = list_file(&format!("status-{user:?}"));
+        let outcome = learn(&file, false, Path::new("/bin/sh"), &["-c", "exit 7"], user);
+        outcome.assert_code(7);
+        let outcome = learn(&file, false, Path::new("/bin/sh"), &["-c", "kill -TERM $$"], user);
+        assert_eq!(outcome.signal(), Some(libc::SIGTERM), "{outcome:#?}");
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_learned_list_is_left_alone() {
+    let file = list_file("foreign");
+    fs::write(&file, "important notes\n").unwrap();
+    let outcome = learn(&file, false, Path::new("/bin/true"), &[], User::Root);
+    outcome.assert_code(125);
+    assert!(outcome.stderr.contains("not a list written by --learn; refusing to overwrite it"), "{}", outcome.stderr);
+    assert_eq!(fs::read_to_string(&file).unwrap(), "important notes\n");
+    // A file that cannot be written is found out before PROGRAM runs.
+    let marker = list_file("unwritable").with_file_name("ran");
+    let outcome = learn(
+        Path::new("/proc/allow.list"),
+        false,
+        Path::new("/usr/bin/touch"),
+        &[marker.to_str().unwrap()],
+        User::Nobody,
+    );
+    outcome.assert_code(125);
+    assert!(!marker.exists(), "PROGRAM ran although its list could not be written");
+}
