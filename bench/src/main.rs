@@ -308,6 +308,44 @@ fn sandboxify_costs(helpers: &Helpers, rounds: usize) {
     );
 }
 
+/// Learning is a one-off, but on real workloads: sandboxify --learn against
+/// `strace -f -c` on a syscall-heavy one, interleaved.
+fn learning_costs(rounds: usize) {
+    let workload = ["/usr/bin/find", "/usr", "-name", "*.so"];
+    let sandboxify = artifact("sandboxify");
+    let list = env::temp_dir().join(format!("sandbox-bench-learn-{}", std::process::id()));
+    let strace = Path::new("/usr/bin/strace");
+    let mut variants: Vec<(&str, Vec<String>)> = vec![("plain", workload.iter().map(|s| s.to_string()).collect())];
+    let learn = [sandboxify.to_str().unwrap(), "--learn", list.to_str().unwrap()];
+    variants.push(("sandboxify --learn", learn.iter().chain(&workload).map(|s| s.to_string()).collect()));
+    if strace.exists() {
+        let traced = ["/usr/bin/strace", "-f", "-c", "-o", "/dev/null"];
+        variants.push(("strace -f -c", traced.iter().chain(&workload).map(|s| s.to_string()).collect()));
+    }
+    let mut samples = vec![Vec::new(); variants.len()];
+    for _ in 0..rounds {
+        for ((_, argv), samples) in variants.iter().zip(&mut samples) {
+            let _ = fs::remove_file(&list);
+            let start = Instant::now();
+            let status = Command::new(&argv[0]).args(&argv[1..]).stdout(Stdio::null()).stderr(Stdio::null()).status();
+            samples.push(start.elapsed().as_secs_f64());
+            assert!(status.is_ok_and(|s| s.success()), "{argv:?} failed");
+        }
+    }
+    let _ = fs::remove_file(&list);
+    let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
+    println!("Learning a syscall-heavy workload: `{}`, median of {rounds} interleaved rounds", workload.join(" "));
+    println!("{:<28} {:>9} {:>8}", "variant", "s", "× plain");
+    for ((label, _), &seconds) in variants.iter().zip(&medians) {
+        println!("{label:<28} {seconds:>9.2} {:>8.1}", seconds / medians[0]);
+    }
+    if !strace.exists() {
+        println!("(strace is not installed: apt-get install strace to compare)");
+    }
+    println!("(target: --learn faster than strace -f -c)");
+    println!();
+}
+
 fn main() {
     let quick = env::args().any(|arg| arg == "--quick");
     let library = artifact("libsandbox.so");
@@ -316,4 +354,5 @@ fn main() {
     syscall_costs(&helpers, &library, rounds, iterations);
     startup_costs(&library, spawns);
     sandboxify_costs(&helpers, spawns);
+    learning_costs(if quick { 1 } else { 3 });
 }
