@@ -46,7 +46,8 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 use sandbox_policy::attached::DT_SANDBOX_POLICY;
 use sandbox_policy::install::Threads;
 use sandbox_policy::learn::APPLY_POINT_MARKER;
-use sandbox_policy::{Policy, Program, compile, file, install};
+use sandbox_policy::report::{self, Reporter};
+use sandbox_policy::{Policy, Program, compile, file, install, install_with_listener};
 
 use crate::fail::fail;
 use crate::main_program::Image;
@@ -55,6 +56,8 @@ use crate::main_program::Image;
 struct Filter {
     program: Program,
     announcement: Option<String>,
+    /// For a policy with `log` actions: who reports them by name.
+    reporter: Option<Reporter>,
 }
 
 /// What the apply point does: install filters, and in sandboxify's learn
@@ -102,11 +105,19 @@ fn on_load() {
     let filters: Vec<Filter> = policies
         .into_iter()
         .map(|(source, policy)| {
-            let program = compile(&policy);
+            let mut program = compile(&policy);
             let announcement = variables
                 .verbose()
                 .then(|| format!("{source}{policy} ({} BPF instructions, installed {point})", program.insns().len()));
-            Filter { program, announcement }
+            let mut reporter = None;
+            if report::logs(&program) {
+                program = report::with_log_as_notify(&program);
+                let started = Reporter::start("libsandbox: ", variables.report.as_deref(), None);
+                reporter = Some(
+                    started.unwrap_or_else(|error| fail(&format!("cannot start the permissive-mode report: {error}"))),
+                );
+            }
+            Filter { program, announcement, reporter }
         })
         .collect();
     let at_apply_point = AtApplyPoint { filters, mark: variables.learning() && !secure };
@@ -128,7 +139,11 @@ fn apply(at_apply_point: AtApplyPoint) {
         unsafe { libc::syscall(libc::c_long::from(APPLY_POINT_MARKER)) };
     }
     for filter in at_apply_point.filters {
-        if let Err(error) = install(&filter.program, Threads::All) {
+        let installed = match filter.reporter {
+            Some(reporter) => install_with_listener(&filter.program, Threads::All).map(|fd| reporter.hand_over(fd)),
+            None => install(&filter.program, Threads::All),
+        };
+        if let Err(error) = installed {
             fail(&error);
         }
         if let Some(line) = filter.announcement {

@@ -61,8 +61,8 @@ pub enum InstallError {
     Refused(Errno),
     /// Another thread could not take the filter (it has a different filter of
     /// its own), so the process cannot be confined as a whole.
-    #[error("thread {0} could not be confined: it already runs a different seccomp filter")]
-    ThreadSync(libc::c_long),
+    #[error("a thread ({}) could not be confined: it already runs a different seccomp filter", thread_name(.0))]
+    ThreadSync(Option<libc::c_long>),
 }
 
 /// Sets `no_new_privs` and installs `program`. Setting `no_new_privs` also
@@ -76,13 +76,28 @@ pub fn install(program: &Program, threads: Threads) -> Result<(), InstallError> 
     load(program, flags).map(drop)
 }
 
-/// Like [`install`] on the calling thread only, and returns the new
-/// notification listener (`SECCOMP_FILTER_FLAG_NEW_LISTENER`), through which
-/// another thread or process answers the calls the filter sends there
+/// `SECCOMP_FILTER_FLAG_TSYNC_ESRCH` (Linux 5.7): TSYNC that reports a
+/// failed thread as ESRCH, which is what lets it combine with a listener.
+const TSYNC_ESRCH: libc::c_ulong = 1 << 4;
+
+/// Like [`install`], and returns the new notification listener
+/// (`SECCOMP_FILTER_FLAG_NEW_LISTENER`), through which another thread or
+/// process answers the calls the filter sends there
 /// ([`crate::Action::Notify`]). The descriptor is close-on-exec.
-pub fn install_with_listener(program: &Program) -> Result<libc::c_int, InstallError> {
-    let fd = load(program, libc::SECCOMP_FILTER_FLAG_NEW_LISTENER)?;
+pub fn install_with_listener(program: &Program, threads: Threads) -> Result<libc::c_int, InstallError> {
+    let threads = match threads {
+        Threads::All => libc::SECCOMP_FILTER_FLAG_TSYNC | TSYNC_ESRCH,
+        Threads::Calling => 0,
+    };
+    let fd = load(program, libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | threads)?;
     Ok(fd as libc::c_int)
+}
+
+fn thread_name(thread: &Option<libc::c_long>) -> alloc::string::String {
+    match thread {
+        Some(id) => alloc::format!("thread {id}"),
+        None => "another thread".into(),
+    }
 }
 
 fn load(program: &Program, flags: libc::c_ulong) -> Result<libc::c_long, InstallError> {
@@ -102,8 +117,11 @@ fn load(program: &Program, flags: libc::c_ulong) -> Result<libc::c_long, Install
     match rc {
         // TSYNC reports the thread it could not synchronise as a positive id;
         // NEW_LISTENER returns the new descriptor.
-        tid if tid > 0 && flags & libc::SECCOMP_FILTER_FLAG_TSYNC != 0 => Err(InstallError::ThreadSync(tid)),
+        tid if tid > 0 && flags & libc::SECCOMP_FILTER_FLAG_TSYNC != 0 && flags & TSYNC_ESRCH == 0 => {
+            Err(InstallError::ThreadSync(Some(tid)))
+        }
         ok if ok >= 0 => Ok(ok),
+        _ if flags & TSYNC_ESRCH != 0 && Errno::last().0 == libc::ESRCH => Err(InstallError::ThreadSync(None)),
         _ => {
             let error = Errno::last();
             Err(match error.0 {

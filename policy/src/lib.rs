@@ -31,6 +31,7 @@ pub mod learn;
 mod name_hash;
 pub mod notify;
 pub mod policy;
+pub mod report;
 pub mod syscalls;
 pub mod variables;
 

@@ -23,9 +23,11 @@ pub const VERBOSE: &str = "SANDBOX_VERBOSE";
 pub const EXACT: &str = "SANDBOX_EXACT";
 /// Set by `sandboxify --learn --preload`: mark the apply point (see [`crate::learn`]).
 pub const LEARN: &str = "SANDBOX_LEARN";
+/// A file to append the permissive-mode report to, instead of stderr (see [`crate::report`]).
+pub const REPORT: &str = "SANDBOX_REPORT";
 
 /// Every variable the sandbox reads, and removes before the program runs.
-pub const ALL: [&str; 7] = [ALLOW, DENY, DEFAULT_ACTION, POLICY_FILE, VERBOSE, EXACT, LEARN];
+pub const ALL: [&str; 8] = [ALLOW, DENY, DEFAULT_ACTION, POLICY_FILE, VERBOSE, EXACT, LEARN, REPORT];
 
 /// Origins for error messages, one per policy variable.
 const ALLOW_ORIGIN: Origin = Origin::Variable(ALLOW);
@@ -78,6 +80,8 @@ pub struct Variables {
     pub exact: Option<String>,
     /// `SANDBOX_LEARN`
     pub learn: Option<String>,
+    /// `SANDBOX_REPORT`
+    pub report: Option<String>,
 }
 
 impl Variables {
@@ -96,6 +100,7 @@ impl Variables {
             VERBOSE => &mut self.verbose,
             EXACT => &mut self.exact,
             LEARN => &mut self.learn,
+            REPORT => &mut self.report,
             _ => unreachable!("{name} is not one of variables::ALL"),
         };
         *slot = Some(value);

@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use sandbox_policy::install::Threads;
 use sandbox_policy::notify::Listener;
+use sandbox_policy::report::Reporter;
 use sandbox_policy::{Abi, Program, install, install_with_listener};
 
 use crate::failure::{Failure, describe_errno};
@@ -115,7 +116,7 @@ impl Launch {
         if let Err(error) = helper {
             return Failure::System(format!("cannot start the exec gate's helper thread: {error}"));
         }
-        let listener = match install_with_listener(program) {
+        let listener = match install_with_listener(program, Threads::Calling) {
             Ok(listener) => listener,
             Err(error) => return error.into(),
         };
@@ -129,6 +130,19 @@ impl Launch {
         loop {
             std::hint::spin_loop();
         }
+    }
+
+    /// Installs `program`, whose notified calls `reporter` answers, hands
+    /// the listener over, and execs through the gate (which the reporter
+    /// lets through without reporting it).
+    pub fn exec_reported(self, program: &Program, reporter: Reporter) -> Failure {
+        match install_with_listener(program, Threads::Calling) {
+            Ok(listener) => reporter.hand_over(listener),
+            Err(error) => return error.into(),
+        }
+        // SAFETY: as in exec_gated.
+        let result = unsafe { sandboxify_gated_execve(self.path.as_ptr(), self.argv.as_ptr(), self.envp.as_ptr()) };
+        self.exec_failure(-result as i32)
     }
 
     pub(crate) fn execve(&self) -> i32 {

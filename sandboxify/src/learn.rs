@@ -28,6 +28,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use sandbox_policy::install::Threads;
 use sandbox_policy::learn::{APPLY_POINT_MARKER, observer};
 use sandbox_policy::notify::{Listener, Notification};
 use sandbox_policy::policy::fallback_of;
@@ -195,7 +196,7 @@ pub fn learn(file: &Path, preload: bool, launch: Launch) -> Result<i32, Failure>
         unsafe { libc::sigprocmask(libc::SIG_SETMASK, &previous_mask, std::ptr::null_mut()) };
         let status = match tracer::become_traced()
             .map_err(|error| error.to_string())
-            .and_then(|()| install_with_listener(&observer).map_err(|error| error.to_string()))
+            .and_then(|()| install_with_listener(&observer, Threads::Calling).map_err(|error| error.to_string()))
         {
             Ok(fd) if fd == listener_fd => {
                 let failure = launch.exec_failure(launch.execve());

@@ -15,6 +15,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use clap::Parser;
 use sandbox_policy::file::{self, Files};
+use sandbox_policy::report::{self, Gate, Reporter};
 use sandbox_policy::variables::{self, Name, Variables};
 use sandbox_policy::{
     Action, Comparison, Condition, Field, Origin, Override, Policy, Rule, Settings, Syscall, Text, Width, compile,
@@ -240,6 +241,20 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
             "sandboxify: {role}{filter_policy} ({} BPF instructions, installed before exec{how})",
             program.insns().len()
         );
+    }
+    if !args.preload && report::logs(&program) {
+        // Permissive mode with names: a reporter answers the logged calls,
+        // and sandboxify's own exec from the gate, which it does not report.
+        let program = report::with_log_as_notify(&program);
+        let file = variables.report.clone();
+        return Ok(Plan::Run(Box::new(move || {
+            // SAFETY: getpid has no preconditions.
+            let gate = Gate { pid: unsafe { libc::getpid() } as u32, instruction_pointer: gate };
+            match Reporter::start("sandboxify: ", file.as_deref(), Some(gate)) {
+                Ok(reporter) => launch.exec_reported(&program, reporter),
+                Err(error) => Failure::System(format!("cannot start the permissive-mode report: {error}")),
+            }
+        })));
     }
     Ok(Plan::Run(if exec_allowed {
         Box::new(move || launch.exec_filtered(&program))

@@ -155,3 +155,60 @@ fn a_file_that_is_not_a_learned_list_is_left_alone() {
     outcome.assert_code(125);
     assert!(!marker.exists(), "PROGRAM ran although its list could not be written");
 }
+
+/// Permissive mode names what would have been violations, to the user who
+/// ran the program, without the audit log.
+#[test]
+fn permissive_mode_reports_violations_by_name() {
+    let dynamic = compile("uname", &[]);
+    let static_program = compile("uname", &["-static"]);
+    for user in USERS {
+        let outcome = Run::new(&dynamic, &[])
+            .preload()
+            .env("SECCOMP_SYSCALL_ALLOW", "")
+            .env("SECCOMP_DEFAULT_ACTION", "log")
+            .user(user)
+            .run();
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, "Linux\n");
+        assert!(outcome.stderr.contains("libsandbox:   uname() ×1\n"), "{user:?}: {}", outcome.stderr);
+        assert!(outcome.stderr.contains("libsandbox: to allow them, add to the allow list: "), "{}", outcome.stderr);
+        let outcome =
+            Run::new(sandboxify(), &["--allow", "", "--default-action", "log", static_program.to_str().unwrap()])
+                .user(user)
+                .run();
+        outcome.assert_success();
+        assert!(outcome.stderr.contains("sandboxify:   uname() ×1\n"), "{user:?}: {}", outcome.stderr);
+        // The suggested list is a working one: the report of an empty allow list is the minimal list.
+        let suggested = outcome.stderr.lines().last().unwrap().rsplit(' ').next().unwrap().to_owned();
+        Run::new(sandboxify(), &["--allow", &suggested, static_program.to_str().unwrap()])
+            .user(user)
+            .run()
+            .assert_success();
+    }
+    // Only the calls marked log are reported, with their integer arguments;
+    // sandboxify's own exec is not one of them.
+    let probe = compile("errno-probe", &["-static"]);
+    let outcome =
+        Run::new(sandboxify(), &["--deny", "execve=log:socket=log", probe.to_str().unwrap(), "socket-unix", "getppid"])
+            .run();
+    outcome.assert_success();
+    assert_eq!(
+        outcome.stderr,
+        "sandboxify: permissive mode: these calls broke the policy and were let through:\n\
+         sandboxify:   socket(arg0=0x1, arg1=0x1, arg2=0x0) ×1\n\
+         sandboxify: to allow them, add to the allow list: socket\n"
+    );
+    // To a file instead of stderr.
+    let report = fresh_dir("report").join("report.txt");
+    let outcome = Run::new(&dynamic, &[])
+        .preload()
+        .env("SECCOMP_SYSCALL_DENY", "uname=log")
+        .env("SANDBOX_REPORT", &report)
+        .user(User::Nobody)
+        .run();
+    outcome.assert_success();
+    assert_eq!(outcome.stderr, "");
+    let text = fs::read_to_string(&report).unwrap();
+    assert!(text.contains("libsandbox:   uname() ×1\n"), "{text}");
+}

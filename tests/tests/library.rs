@@ -100,7 +100,8 @@ fn log_mode_lets_an_empty_allow_list_run() {
         outcome.assert_success();
         assert!(outcome.stdout.contains("parent: Seccomp:\t2"), "{outcome:#?}");
         assert!(outcome.stdout.contains("child: Seccomp:\t2"), "{outcome:#?}");
-        assert_eq!(outcome.stderr, "");
+        // Every call was a violation, reported by name (tests/tests/learn.rs checks the report).
+        assert!(outcome.stderr.starts_with("libsandbox: permissive mode: "), "{}", outcome.stderr);
     }
 }
 

@@ -1,0 +1,278 @@
+//! Permissive mode with names: under a policy with `log` actions, the calls
+//! that would have been violations are reported to the user who ran the
+//! program, by name and with their integer arguments, without root and
+//! without the audit log (which ordinary users and containers usually
+//! cannot read).
+//!
+//! The filter sends those calls to a listener instead of logging them
+//! ([`with_log_as_notify`]). A *reporter* process, started before the filter
+//! from the confined process by a double fork (so that it is nobody's child
+//! but init's, and no `wait()` of the program ever sees it), takes the
+//! listener, lets every call run as `log` would, counts them, and when no
+//! confined process is left writes one deduplicated report: to stderr as it
+//! was when the reporter started, or appended to the file named by
+//! [`crate::variables::REPORT`].
+
+use alloc::collections::BTreeMap;
+use alloc::ffi::CString;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ffi::CStr;
+use core::fmt::Write as _;
+use core::sync::atomic::{AtomicI32, Ordering};
+
+use crate::abi::Abi;
+use crate::action::ret;
+use crate::bpf::{Insn, op};
+use crate::filter::Program;
+use crate::install::Errno;
+use crate::notify::Listener;
+use crate::syscalls::{ArgKind, Syscall};
+
+/// `program` with every `log` return turned into a notification.
+pub fn with_log_as_notify(program: &Program) -> Program {
+    let insns = program
+        .insns()
+        .iter()
+        .map(|&insn| match insn {
+            Insn { code, k, .. } if code == op::RET | op::K && k == ret::LOG => Insn::stmt(code, ret::USER_NOTIF),
+            other => other,
+        })
+        .collect();
+    Program::from_insns(insns)
+}
+
+/// Whether `program` has any `log` return, and so needs a reporter.
+pub fn logs(program: &Program) -> bool {
+    program.insns().iter().any(|insn| insn.code == op::RET | op::K && insn.k == ret::LOG)
+}
+
+/// Shared between the confined process and its reporter.
+#[repr(C)]
+struct Handoff {
+    /// The listener's number in the confined process; -1 until installed.
+    listener: AtomicI32,
+    /// Set by the reporter once it holds its own copy.
+    taken: AtomicI32,
+}
+
+/// One exec the reporter lets through unrecorded: sandboxify's own, from its
+/// exec gate (see sandboxify's launch module).
+#[derive(Clone, Copy, Debug)]
+pub struct Gate {
+    /// The calling thread.
+    pub pid: u32,
+    /// The gate's instruction pointer.
+    pub instruction_pointer: u64,
+}
+
+/// The confined process's end of a started reporter.
+pub struct Reporter {
+    handoff: *mut Handoff,
+}
+
+impl Reporter {
+    /// Starts a reporter for the calling process, which is about to install
+    /// a filter from [`with_log_as_notify`]. `prefix` starts every line
+    /// (`libsandbox: `); `file` replaces stderr when given.
+    pub fn start(prefix: &'static str, file: Option<&str>, gate: Option<Gate>) -> Result<Reporter, Errno> {
+        let file = file.map(|path| CString::new(path).map_err(|_| Errno(libc::EINVAL))).transpose()?;
+        // SAFETY: an anonymous shared mapping of one page, zero-filled.
+        let handoff = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if handoff == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        let handoff = handoff.cast::<Handoff>();
+        // SAFETY: the mapping is live and large enough; atomics of zeroed memory are valid.
+        unsafe { (*handoff).listener.store(-1, Ordering::Release) };
+        // SAFETY: getpid has no preconditions; dup copies stderr for the reporter.
+        let (target, stderr) = unsafe { (libc::getpid(), libc::dup(libc::STDERR_FILENO)) };
+        // SAFETY: fork; the children only run the code below and _exit.
+        match unsafe { libc::fork() } {
+            -1 => return Err(Errno::last()),
+            0 => {
+                // SAFETY: fork again so that the reporter is not the program's child.
+                if unsafe { libc::fork() } == 0 {
+                    // SAFETY: the handoff page is shared and outlives this process.
+                    serve(unsafe { &*handoff }, target, stderr, prefix, file.as_deref(), gate);
+                }
+                // SAFETY: the intermediate child ends at once.
+                unsafe { libc::_exit(0) };
+            }
+            child => {
+                let mut status = 0;
+                // SAFETY: reaps the intermediate child; closes our copy of stderr.
+                unsafe {
+                    libc::waitpid(child, &mut status, 0);
+                    libc::close(stderr);
+                }
+            }
+        }
+        Ok(Reporter { handoff })
+    }
+
+    /// Hands the listener to the reporter and closes this process's copy.
+    /// Called right after installing the filter: until the reporter holds
+    /// the listener, a notified call would wait for it, so this waits
+    /// without making any system call.
+    pub fn hand_over(self, listener: libc::c_int) {
+        // SAFETY: the mapping stays live for the life of the process.
+        let handoff = unsafe { &*self.handoff };
+        handoff.listener.store(listener, Ordering::Release);
+        while handoff.taken.load(Ordering::Acquire) == 0 {
+            core::hint::spin_loop();
+        }
+        // SAFETY: closes our copy; the reporter holds its own.
+        unsafe { libc::close(listener) };
+    }
+}
+
+/// The reporter process: takes the listener, lets every call run and counts
+/// it, and reports when no confined process is left. Never returns.
+fn serve(handoff: &Handoff, target: i32, stderr: i32, prefix: &str, file: Option<&CStr>, gate: Option<Gate>) -> ! {
+    // Ctrl-C hits the program's whole process group: the report must survive it.
+    // SAFETY: changes this process's dispositions only.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_IGN);
+        libc::signal(libc::SIGQUIT, libc::SIG_IGN);
+        libc::signal(libc::SIGHUP, libc::SIG_IGN);
+    }
+    let Some(listener) = take_listener(handoff, target) else {
+        // SAFETY: the program ended before installing its filter.
+        unsafe { libc::_exit(0) }
+    };
+    // The confined process closes its copy of the listener right after the
+    // hand-off: its own call, not the program's.
+    let mut own_close = Some(handoff.listener.load(Ordering::Acquire));
+    let mut counts: BTreeMap<(Abi, u32, [Option<u32>; 6]), u64> = BTreeMap::new();
+    let mut gate = gate;
+    while let Ok(true) = listener.wait() {
+        let Ok(call) = listener.receive() else { continue };
+        let _ = listener.run(call.id);
+        if gate.is_some_and(|g| g.pid == call.pid && g.instruction_pointer == call.instruction_pointer) {
+            gate = None; // sandboxify's own exec, once
+            continue;
+        }
+        let closes_listener = call.abi == Some(Abi::X86_64)
+            && call.nr == libc::SYS_close as u32
+            && call.pid == target as u32
+            && own_close == Some(call.args[0] as i32);
+        if closes_listener {
+            own_close = None;
+            continue;
+        }
+        let Some(abi) = call.abi else { continue };
+        *counts.entry((abi, call.nr, integer_args(abi, call.nr, &call.args))).or_insert(0) += 1;
+    }
+    if !counts.is_empty() {
+        let text = report(prefix, &counts);
+        let out = match file {
+            // SAFETY: open(2) with a NUL-terminated path.
+            Some(path) => unsafe {
+                libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC, 0o600)
+            },
+            None => stderr,
+        };
+        // SAFETY: writes a live buffer to a descriptor (a failed open gives -1, which fails).
+        unsafe { libc::write(out, text.as_ptr().cast(), text.len()) };
+    }
+    // SAFETY: the reporter is done.
+    unsafe { libc::_exit(0) }
+}
+
+/// Waits for the listener's number, then copies it from the target.
+fn take_listener(handoff: &Handoff, target: i32) -> Option<Listener> {
+    // SAFETY: pidfd_open on the confined process, which outlives the hand-off.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, target, 0) } as i32;
+    if pidfd < 0 {
+        return None;
+    }
+    loop {
+        let number = handoff.listener.load(Ordering::Acquire);
+        if number >= 0 {
+            // SAFETY: copies a descriptor of the target, which is waiting for us.
+            let fd = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, number, 0) } as i32;
+            handoff.taken.store(1, Ordering::Release);
+            return (fd >= 0).then_some(Listener(fd));
+        }
+        // The target may end without a filter: then there is nothing to report.
+        let mut poll = libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: poll on one live pollfd, with a short timeout.
+        if unsafe { libc::poll(&mut poll, 1, 0) } > 0 {
+            return None;
+        }
+        let pause = libc::timespec { tv_sec: 0, tv_nsec: 20_000 };
+        // SAFETY: sleeps on a local timespec.
+        unsafe { libc::nanosleep(&pause, core::ptr::null_mut()) };
+    }
+}
+
+/// The integer arguments worth reporting (32-bit ones: flags, descriptors,
+/// modes); sizes, addresses and pointers are left out, or every call would
+/// be a line of its own.
+fn integer_args(abi: Abi, nr: u32, args: &[u64; 6]) -> [Option<u32>; 6] {
+    let kinds = Syscall::by_number(abi, nr).filter(|_| abi == Abi::X86_64).and_then(Syscall::arg_kinds);
+    core::array::from_fn(|index| match kinds.and_then(|kinds| kinds.get(index)) {
+        Some(ArgKind::Int) => Some(args[index] as u32),
+        _ => None,
+    })
+}
+
+fn report(prefix: &str, counts: &BTreeMap<(Abi, u32, [Option<u32>; 6]), u64>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{prefix}permissive mode: these calls broke the policy and were let through:");
+    let mut names: Vec<&str> = Vec::new();
+    for (&(abi, nr, args), &count) in counts {
+        let name = Syscall::by_number(abi, nr).map(Syscall::name);
+        let shown = match name {
+            Some(name) => {
+                names.push(name);
+                let args: Vec<String> = args
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, arg)| arg.map(|value| format!("arg{index}={value:#x}")))
+                    .collect();
+                format!("{name}({})", args.join(", "))
+            }
+            None => format!("system call {nr}"),
+        };
+        let abi = if abi == Abi::I386 { " [i386]" } else { "" };
+        let _ = writeln!(out, "{prefix}  {shown}{abi} ×{count}");
+    }
+    names.sort_unstable();
+    names.dedup();
+    let _ = writeln!(out, "{prefix}to allow them, add to the allow list: {}", names.join(":"));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_names_integer_arguments_and_counts() {
+        let mut counts = BTreeMap::new();
+        let socket = Syscall::by_name("socket").unwrap().number(Abi::X86_64).unwrap();
+        let uname = Syscall::by_name("uname").unwrap().number(Abi::X86_64).unwrap();
+        counts.insert((Abi::X86_64, uname, integer_args(Abi::X86_64, uname, &[0x1234; 6])), 2);
+        counts.insert((Abi::X86_64, socket, integer_args(Abi::X86_64, socket, &[2, 1, 0, 0, 0, 0])), 1);
+        let text = report("libsandbox: ", &counts);
+        assert_eq!(
+            text,
+            "libsandbox: permissive mode: these calls broke the policy and were let through:\n\
+             libsandbox:   socket(arg0=0x2, arg1=0x1, arg2=0x0) ×1\n\
+             libsandbox:   uname() ×2\n\
+             libsandbox: to allow them, add to the allow list: socket:uname\n"
+        );
+    }
+}
