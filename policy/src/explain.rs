@@ -11,7 +11,7 @@ use core::fmt::Write as _;
 use crate::abi::{Abi, X32_SYSCALL_BIT};
 use crate::action::Action;
 use crate::bpf::{self, Insn, SeccompData, op};
-use crate::filter::compile;
+use crate::filter::{self, compile};
 use crate::groups::Group;
 use crate::policy::{Base, Policy};
 use crate::syscalls::{ArgKind, Syscall};
@@ -77,23 +77,16 @@ pub fn explain(policy: &Policy) -> String {
     let _ = writeln!(out, "   *  (x32: nr ≥ {X32_SYSCALL_BIT:#x}) {}", filtered(insns, Abi::X86_64, X32_SYSCALL_BIT));
     let _ = writeln!(out, "   *  (any ABI but x86_64 and i386) kill");
     let _ = writeln!(out, "# i386 (int 0x80, 32-bit programs): the same rules by name, except:");
-    let mut same = true;
     for nr in 0..=Syscall::max_number(Abi::I386) {
         let Some(syscall) = Syscall::by_number(Abi::I386, nr) else { continue };
-        let action = filtered(insns, Abi::I386, nr);
-        let conditional = policy.call(syscall).is_some_and(|call| !call.conditional.is_empty());
-        if action != policy.action_for(syscall) || conditional {
-            same = false;
-            let why = if conditional {
-                "the strictest of its rules: i386 lays arguments out differently"
-            } else {
-                "the strictest action of the calls it multiplexes"
-            };
-            let _ = writeln!(out, "{nr:>4}  {:<24} {:<10} {why}", syscall.name(), action.to_string());
+        let action = filtered(insns, Abi::I386, nr).to_string();
+        if filter::is_i386_multiplexer(syscall) {
+            let why = "the action of the call its operation argument stands for";
+            let _ = writeln!(out, "{nr:>4}  {:<24} {:<10} {why}", syscall.name(), "by operation");
+        } else if policy.call(syscall).is_some_and(|call| !call.conditional.is_empty()) {
+            let why = "the strictest of its rules: i386 lays arguments out differently";
+            let _ = writeln!(out, "{nr:>4}  {:<24} {action:<10} {why}", syscall.name());
         }
-    }
-    if same {
-        let _ = writeln!(out, "      (no exception)");
     }
     out
 }

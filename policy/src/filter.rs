@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use crate::abi::{Abi, X32_SYSCALL_BIT};
 use crate::action::Action;
 use crate::bpf::{self, Emitter, Insn, Label, offset, op};
-use crate::condition::{Comparison, Condition, Rule, Width};
+use crate::condition::{Comparison, Condition, Field, Rule, Width};
 use crate::policy::Policy;
 use crate::syscalls::Syscall;
 
@@ -34,17 +34,49 @@ impl Program {
     }
 }
 
-/// i386 calls that multiplex others through their first argument, each
-/// line the multiplexer and the calls it stands for (text rather than a
-/// table of pointers, which would need relocating at every load). The argument cannot be resolved in the filter for
-/// every case, so each gets the strictest action of the calls it stands for,
-/// unless an entry names it: a deny list of `connect` must not be bypassed
-/// through `socketcall(SYS_CONNECT, ...)`.
+/// i386 calls that multiplex others through their first argument: each line
+/// the multiplexer, the mask the kernel applies to that argument, and the
+/// calls it stands for with their operation numbers (text rather than a table
+/// of pointers, which would need relocating at every load). A deny list of
+/// `connect` must not be bypassed through `socketcall(SYS_CONNECT, ...)`.
 const I386_MULTIPLEXERS: &str = "\
-socketcall socket bind connect listen accept getsockname getpeername socketpair send recv sendto recvfrom \
-shutdown setsockopt getsockopt sendmsg recvmsg accept4 recvmmsg sendmmsg
-ipc semop semget semctl semtimedop msgsnd msgrcv msgget msgctl shmat shmdt shmget shmctl
+socketcall 0xffffffff socket:1 bind:2 connect:3 listen:4 accept:5 getsockname:6 getpeername:7 socketpair:8 send:9 \
+recv:10 sendto:11 recvfrom:12 shutdown:13 setsockopt:14 getsockopt:15 sendmsg:16 recvmsg:17 accept4:18 recvmmsg:19 \
+sendmmsg:20
+ipc 0xffff semop:1 semget:2 semctl:3 semtimedop:4 msgsnd:11 msgrcv:12 msgget:13 msgctl:14 shmat:21 shmdt:22 shmget:23 \
+shmctl:24
 ";
+
+/// Whether `syscall` is an i386 multiplexer (its filter decides by operation).
+pub(crate) fn is_i386_multiplexer(syscall: &Syscall) -> bool {
+    I386_MULTIPLEXERS.lines().any(|line| line.split(' ').next() == Some(syscall.name()))
+}
+
+/// The leaf of an i386 multiplexer, described by a line of
+/// [`I386_MULTIPLEXERS`]. Each operation gets the strictest action of the call
+/// it stands for (whose own arguments sit behind a pointer the filter cannot
+/// read), and of the multiplexer itself when an entry names it, so neither
+/// name can loosen the other; an unknown operation gets the multiplexer's.
+fn multiplexer_leaf(policy: &Policy, line: &str) -> (&'static Syscall, Leaf) {
+    let mut words = line.split(' ');
+    let multiplexer = Syscall::by_name(words.next().expect("a name")).expect("multiplexer in table");
+    let mask = u32::from_str_radix(words.next().expect("a mask").trim_start_matches("0x"), 16).expect("hex mask");
+    let own = policy.strictest_for(multiplexer);
+    let named = policy.call(multiplexer).is_some();
+    let rules = words
+        .filter_map(|word| {
+            let (name, operation) = word.split_once(':').expect("name:operation");
+            let member = Syscall::by_name(name).expect("multiplexed call in table");
+            let member_action = policy.strictest_for(member);
+            let action = if named && own.precedence() > member_action.precedence() { own } else { member_action };
+            let comparison = if mask == u32::MAX { Comparison::Eq } else { Comparison::MaskedEq(mask.into()) };
+            let value = operation.parse().expect("operation number");
+            let condition = Condition { field: Field::Arg(0), comparison, value, width: Width::Bits32 };
+            (action != own).then(|| Rule { conditions: vec![condition], action })
+        })
+        .collect();
+    (multiplexer, Leaf { rules, otherwise: own })
+}
 
 /// What one system call gets: the first rule whose conditions all hold, or
 /// `otherwise`.
@@ -99,17 +131,10 @@ fn table(policy: &Policy, abi: Abi, overrides: &[Override]) -> AbiTable {
         .collect();
     if abi == Abi::I386 {
         for line in I386_MULTIPLEXERS.lines() {
-            let mut names = line.split(' ');
-            let multiplexer = Syscall::by_name(names.next().expect("a name")).expect("multiplexer in table");
-            if policy.call(multiplexer).is_some() {
-                continue;
-            }
-            let strictest = names
-                .map(|member| policy.strictest_for(Syscall::by_name(member).expect("multiplexed call in table")))
-                .max_by_key(|action| action.precedence())
-                .expect("members");
+            let (multiplexer, leaf) = multiplexer_leaf(policy, line);
             let nr = multiplexer.number(abi).expect("multiplexer exists on i386");
-            explicit.push((nr, Leaf::of(strictest)));
+            explicit.retain(|(explicit_nr, _)| *explicit_nr != nr);
+            explicit.push((nr, leaf));
         }
     }
     for gate in overrides.iter().filter(|o| o.abi == abi) {
@@ -313,17 +338,55 @@ mod tests {
         }
     }
 
+    /// The verdict for i386 `multiplexer(operation, ...)`.
+    fn multiplexed(program: &Program, multiplexer: &str, operation: u64) -> Action {
+        let data = SeccompData {
+            nr: nr(multiplexer, Abi::I386),
+            arch: Abi::I386.audit_arch(),
+            args: [operation, 0, 0, 0, 0, 0],
+            ..SeccompData::default()
+        };
+        Action::from_ret(run(program.insns(), &data).unwrap().ret).unwrap()
+    }
+
+    const SYS_SOCKET: u64 = 1;
+    const SYS_CONNECT: u64 = 3;
+    const SHMAT: u64 = 21;
+    const SHMGET: u64 = 23;
+
     #[test]
-    fn socketcall_stands_for_the_strictest_socket_call() {
+    fn each_multiplexed_operation_gets_the_action_of_its_call() {
         let program = compile(&policy(None, Some("connect=EACCES"), None));
-        assert_eq!(verdict(&program, Abi::I386, nr("socketcall", Abi::I386)).0, Action::Errno(libc::EACCES as u16));
-        assert_eq!(verdict(&program, Abi::I386, nr("ipc", Abi::I386)).0, Action::Allow);
+        assert_eq!(multiplexed(&program, "socketcall", SYS_CONNECT), Action::Errno(libc::EACCES as u16));
+        assert_eq!(multiplexed(&program, "socketcall", SYS_SOCKET), Action::Allow);
+        // The kernel reads only ipc's low 16 bits as the operation.
         let program = compile(&policy(None, Some("shmat"), None));
-        assert_eq!(verdict(&program, Abi::I386, nr("ipc", Abi::I386)).0, Action::Kill);
+        for version in [0, 1 << 16, 0xffff << 16] {
+            assert_eq!(multiplexed(&program, "ipc", SHMAT | version), Action::Kill);
+        }
+        assert_eq!(multiplexed(&program, "ipc", SHMGET), Action::Allow);
+        // Naming the call is enough under an allow list; others stay killed.
         let program = compile(&policy(Some("socket:connect"), None, None));
-        assert_eq!(verdict(&program, Abi::I386, nr("socketcall", Abi::I386)).0, Action::Kill);
+        assert_eq!(multiplexed(&program, "socketcall", SYS_SOCKET), Action::Allow);
+        assert_eq!(multiplexed(&program, "socketcall", SYS_CONNECT), Action::Allow);
+        assert_eq!(multiplexed(&program, "socketcall", 5), Action::Kill);
+        assert_eq!(multiplexed(&program, "socketcall", SYS_SOCKET | 1 << 32), Action::Allow, "high word ignored");
+    }
+
+    /// Allowing the multiplexer, by name or through a group, cannot loosen a
+    /// call the policy denies, nor the other way round.
+    #[test]
+    fn a_named_multiplexer_and_its_calls_take_the_stricter_action() {
+        let program = compile(&policy(Some("@system-service"), Some("socket:shmget"), None));
+        assert_eq!(multiplexed(&program, "socketcall", SYS_SOCKET), Action::Kill);
+        assert_eq!(multiplexed(&program, "socketcall", SYS_CONNECT), Action::Allow);
+        assert_eq!(multiplexed(&program, "ipc", SHMGET), Action::Kill);
+        assert_eq!(multiplexed(&program, "ipc", SHMAT), Action::Allow);
         let program = compile(&policy(Some("socketcall"), None, None));
-        assert_eq!(verdict(&program, Abi::I386, nr("socketcall", Abi::I386)).0, Action::Allow);
+        assert_eq!(multiplexed(&program, "socketcall", SYS_SOCKET), Action::Kill);
+        let program = compile(&policy(None, Some("socketcall"), None));
+        assert_eq!(multiplexed(&program, "socketcall", SYS_SOCKET), Action::Kill);
+        assert_eq!(multiplexed(&program, "ipc", SHMAT), Action::Allow);
     }
 
     #[test]
