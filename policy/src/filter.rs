@@ -20,18 +20,52 @@ use crate::syscalls::Syscall;
 /// A compiled filter, ready to install.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Program {
-    insns: Vec<Insn>,
+    pub(crate) insns: Vec<Insn>,
+    /// Where the probe's nonce is compared (its high and low word), in
+    /// programs that answer the probe.
+    nonce_at: Option<[usize; 2]>,
 }
 
 impl Program {
-    /// The instructions.
+    /// The instructions (with a zero nonce; [`crate::install`] sets one).
     pub fn insns(&self) -> &[Insn] {
         &self.insns
     }
 
+    /// A program without the probe (learn mode's observer).
     pub(crate) fn from_insns(insns: Vec<Insn>) -> Program {
-        Program { insns }
+        Program { insns, nonce_at: None }
     }
+
+    /// The instructions with `nonce` in the probe, or `None` for a program
+    /// without one.
+    pub(crate) fn with_nonce(&self, nonce: u64) -> Option<Vec<Insn>> {
+        let [high, low] = self.nonce_at?;
+        let mut insns = self.insns.clone();
+        insns[high].k = (nonce >> 32) as u32;
+        insns[low].k = nonce as u32;
+        Some(insns)
+    }
+}
+
+/// How an installer proves that its filter is in force, and not faked by an
+/// outer filter that answered `seccomp()` with `SECCOMP_RET_ERRNO | 0` (see
+/// [`crate::install`]). Before any rule of the policy, the filter answers
+/// `getpgrp(nonce, MARK)` with [`CONFIRMED`](probe::CONFIRMED) when `nonce` is
+/// its own, set when it is installed, and with [`OTHER`](probe::OTHER) when not:
+/// ties between stacked filters go to the newest, so only the filter just
+/// installed can confirm. getpgrp takes no arguments, so no real call carries
+/// the mark, and it is rare enough that taking it off the kernel's cache
+/// costs nothing.
+pub mod probe {
+    /// The call.
+    pub const SYSCALL: u32 = libc::SYS_getpgrp as u32;
+    /// Its second argument.
+    pub const MARK: u64 = 0x5ec0_9be0_5ec0_9be0;
+    /// The errno when the first argument is the filter's nonce.
+    pub const CONFIRMED: u16 = 3990;
+    /// The errno when it is another filter's.
+    pub const OTHER: u16 = 3991;
 }
 
 /// i386 calls that multiplex others through their first argument: each line
@@ -270,15 +304,41 @@ pub fn compile_with(policy: &Policy, overrides: &[Override]) -> Program {
     let mut otherwise = unknown_arch;
     // Backwards again: the last ABI's code is emitted first, and the native
     // one ends up straight after the arch check, with no jump on its path.
+    let mut nonce_labels = None;
     for abi in Abi::ALL.into_iter().rev() {
-        let root = search(&mut emitter, &ranges(policy, abi, overrides));
+        let mut root = search(&mut emitter, &ranges(policy, abi, overrides));
+        if abi == Abi::X86_64 {
+            let (probed, labels) = probe(&mut emitter, root);
+            root = probed;
+            nonce_labels = Some(labels);
+        }
         let body = emitter.stmt(op::LD | op::W | op::ABS, offset::NR, root);
         otherwise = emitter.jump(op::JEQ, abi.audit_arch(), body, otherwise);
     }
     emitter.stmt(op::LD | op::W | op::ABS, offset::ARCH, otherwise);
     let insns = emitter.finish();
     assert!(insns.len() <= bpf::MAX_INSNS, "policies are far below the kernel's limit");
-    Program { insns }
+    let nonce_at = nonce_labels.map(|labels: [Label; 2]| labels.map(|label| insns.len() - 1 - label));
+    Program { insns, nonce_at }
+}
+
+/// Emits the [`probe`] in front of `search` (which expects the number
+/// loaded), returning the new entry and the labels of the nonce's two words.
+fn probe(emitter: &mut Emitter, search: Label) -> (Label, [Label; 2]) {
+    let load = |emitter: &mut Emitter, offset: u32, next: Label| emitter.stmt(op::LD | op::W | op::ABS, offset, next);
+    let (nonce, mark) = (Field::Arg(0), Field::Arg(1));
+    let not_probe = load(emitter, offset::NR, search);
+    let confirmed = emitter.ret(Action::Errno(probe::CONFIRMED).ret());
+    let other = emitter.ret(Action::Errno(probe::OTHER).ret());
+    let nonce_low = emitter.jump(op::JEQ, 0, confirmed, other);
+    let next = load(emitter, nonce.low(), nonce_low);
+    let nonce_high = emitter.jump(op::JEQ, 0, next, other);
+    let next = load(emitter, nonce.high(), nonce_high);
+    let next = emitter.jump(op::JEQ, probe::MARK as u32, next, not_probe);
+    let next = load(emitter, mark.low(), next);
+    let next = emitter.jump(op::JEQ, (probe::MARK >> 32) as u32, next, not_probe);
+    let next = load(emitter, mark.high(), next);
+    (emitter.jump(op::JEQ, probe::SYSCALL, next, search), [nonce_high, nonce_low])
 }
 
 #[cfg(test)]
@@ -492,7 +552,33 @@ mod tests {
         for nr in 0..=Syscall::max_number(Abi::X86_64) {
             let (action, steps) = verdict(&program, Abi::X86_64, nr);
             assert!(steps <= 20, "nr {nr}: {steps} steps");
-            assert_eq!(action == Action::Allow, bpf::is_cached_allow(program.insns(), AUDIT_ARCH_X86_64, nr));
+            // The probe's call depends on its arguments.
+            let cacheable = action == Action::Allow && nr != probe::SYSCALL;
+            assert_eq!(cacheable, bpf::is_cached_allow(program.insns(), AUDIT_ARCH_X86_64, nr), "nr {nr}");
+        }
+    }
+
+    #[test]
+    fn only_the_nonce_set_at_install_confirms_the_probe() {
+        for program in [compile(&policy(Some("read"), None, None)), compile(&policy(None, Some("getpgrp"), None))] {
+            let installed = program.with_nonce(0x1234_5678_9abc_def0).unwrap();
+            let probe = |nonce: u64, mark: u64| {
+                let data = SeccompData {
+                    nr: probe::SYSCALL,
+                    arch: AUDIT_ARCH_X86_64,
+                    args: [nonce, mark, 0, 0, 0, 0],
+                    ..SeccompData::default()
+                };
+                Action::from_ret(run(&installed, &data).unwrap().ret).unwrap()
+            };
+            assert_eq!(probe(0x1234_5678_9abc_def0, probe::MARK), Action::Errno(probe::CONFIRMED));
+            for nonce in [0, 0x1234_5678_0000_0000, 0x9abc_def0, 0x1234_5679_9abc_def0] {
+                assert_eq!(probe(nonce, probe::MARK), Action::Errno(probe::OTHER), "{nonce:#x}");
+            }
+            // Without the mark, getpgrp is the policy's.
+            for mark in [0, probe::MARK as u32 as u64, probe::MARK & !0xffff_ffff] {
+                assert_eq!(probe(0x1234_5678_9abc_def0, mark), Action::Kill, "{mark:#x}");
+            }
         }
     }
 }

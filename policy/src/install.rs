@@ -6,7 +6,7 @@ use core::fmt;
 use thiserror::Error;
 
 use crate::action::Action;
-use crate::filter::Program;
+use crate::filter::{Program, probe};
 
 /// The `errno` of a failed system call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +59,10 @@ pub enum InstallError {
     /// The kernel (or an outer seccomp filter) refused the filter.
     #[error("the kernel refused the seccomp filter: {0}")]
     Refused(Errno),
+    /// `seccomp()` reported success, yet the filter does not answer its
+    /// probe: something (an outer filter returning errno 0) faked the call.
+    #[error("seccomp() reported success but the filter is not in force (an outer seccomp filter fakes the call)")]
+    NotInForce,
     /// Another thread could not take the filter (it has a different filter of
     /// its own), so the process cannot be confined as a whole.
     #[error("a thread ({}) could not be confined: it already runs a different seccomp filter", thread_name(.0))]
@@ -100,12 +104,37 @@ fn thread_name(thread: &Option<libc::c_long>) -> alloc::string::String {
     }
 }
 
+/// Asks the filter just installed to confirm itself (see [`probe`]).
+fn confirms(nonce: u64) -> bool {
+    // SAFETY: getpgrp ignores its arguments; the filter answers this call itself.
+    let rc = unsafe { libc::syscall(libc::c_long::from(probe::SYSCALL), nonce, probe::MARK) };
+    rc == -1 && Errno::last().0 == i32::from(probe::CONFIRMED)
+}
+
+/// A nonce for the probe, different for every filter of the process: from
+/// the kernel's random pool, or, if an outer filter denies that, the clock
+/// (stacked filters are installed microseconds apart).
+fn nonce() -> u64 {
+    let mut nonce = 0u64;
+    // SAFETY: getrandom writes at most the 8 bytes it is given.
+    let rc = unsafe { libc::getrandom((&raw mut nonce).cast(), 8, libc::GRND_NONBLOCK) };
+    if rc != 8 {
+        let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes one timespec.
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+        nonce = (now.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(now.tv_nsec as u64);
+    }
+    nonce
+}
+
 fn load(program: &Program, flags: libc::c_ulong) -> Result<libc::c_long, InstallError> {
     // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
         return Err(InstallError::NoNewPrivs(Errno::last()));
     }
-    let insns = program.insns();
+    let nonce = nonce();
+    let probed = program.with_nonce(nonce);
+    let insns = probed.as_deref().unwrap_or(program.insns());
     let fprog = libc::sock_fprog {
         len: insns.len() as libc::c_ushort,
         // `Insn` is `#[repr(C)]` with the fields of `struct sock_filter`.
@@ -120,7 +149,8 @@ fn load(program: &Program, flags: libc::c_ulong) -> Result<libc::c_long, Install
         tid if tid > 0 && flags & libc::SECCOMP_FILTER_FLAG_TSYNC != 0 && flags & TSYNC_ESRCH == 0 => {
             Err(InstallError::ThreadSync(Some(tid)))
         }
-        ok if ok >= 0 => Ok(ok),
+        ok if ok >= 0 && (probed.is_none() || confirms(nonce)) => Ok(ok),
+        ok if ok >= 0 => Err(InstallError::NotInForce),
         _ if flags & TSYNC_ESRCH != 0 && Errno::last().0 == libc::ESRCH => Err(InstallError::ThreadSync(None)),
         _ => {
             let error = Errno::last();

@@ -24,7 +24,7 @@ use core::sync::atomic::{AtomicI32, Ordering};
 
 use crate::abi::Abi;
 use crate::action::ret;
-use crate::bpf::{Insn, op};
+use crate::bpf::op;
 use crate::filter::Program;
 use crate::install::Errno;
 use crate::notify::Listener;
@@ -32,15 +32,13 @@ use crate::syscalls::{ArgKind, Syscall};
 
 /// `program` with every `log` return turned into a notification.
 pub fn with_log_as_notify(program: &Program) -> Program {
-    let insns = program
-        .insns()
-        .iter()
-        .map(|&insn| match insn {
-            Insn { code, k, .. } if code == op::RET | op::K && k == ret::LOG => Insn::stmt(code, ret::USER_NOTIF),
-            other => other,
-        })
-        .collect();
-    Program::from_insns(insns)
+    let mut program = program.clone();
+    for insn in &mut program.insns {
+        if insn.code == op::RET | op::K && insn.k == ret::LOG {
+            insn.k = ret::USER_NOTIF;
+        }
+    }
+    program
 }
 
 /// Whether `program` has any `log` return, and so needs a reporter.
