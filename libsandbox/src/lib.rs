@@ -8,14 +8,14 @@
 //! The constructor gathers up to two policies: one recorded in the program's
 //! own ELF file by `patchelf-helper --policy` (see [`main_program`]), and one
 //! from the environment, whose variables it removes. Each becomes a filter;
-//! stacked, the second can only add restrictions to the first. It then
-//! decides where to install them:
+//! stacked, the second can only add restrictions to the first. It installs
+//! them at once, in the constructor: ld.so and libc have made their start-up
+//! system calls, and the program's constructors and `main` have not run.
 //!
-//! - just before the program's own code, in our `__libc_start_main`, when the
-//!   program's `_start` is certain to call it: ld.so and libc have finished
-//!   their start-up system calls, and the program's constructors and `main`
-//!   have not run yet;
-//! - otherwise at once, in the constructor.
+//! Not later: interposing `__libc_start_main` (minijail's point) saves no
+//! system call on the programs we measured (the learned lists are the same),
+//! and it is not reliable: a program with its own `_start`, or musl, which
+//! calls it before library constructors, would run unconfined.
 //!
 //! Any failure ends the process with status 125 and one line on stderr before
 //! the program's code runs: a program is never started unconfined after a
@@ -35,15 +35,11 @@ mod main_program;
 #[cfg(not(test))]
 mod runtime;
 
-use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::ffi::{c_char, c_int, c_void};
-use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
 
-use sandbox_policy::attached::DT_SANDBOX_POLICY;
+use sandbox_policy::attached::{self, DT_SANDBOX_POLICY};
 use sandbox_policy::install::Threads;
 use sandbox_policy::learn::APPLY_POINT_MARKER;
 use sandbox_policy::report::{self, Reporter};
@@ -51,6 +47,25 @@ use sandbox_policy::{Policy, Program, compile, file, install, install_with_liste
 
 use crate::fail::fail;
 use crate::main_program::Image;
+
+/// An ELF note header and its owner's name (see [`attached::LIBRARY_NOTE_OWNER`]).
+#[repr(C, align(4))]
+struct Note {
+    name_size: u32,
+    descriptor_size: u32,
+    kind: u32,
+    name: [u8; 8],
+}
+
+// The linker gives `.note.*` sections a PT_NOTE segment, where tools find it.
+#[used]
+#[unsafe(link_section = ".note.sandbox")]
+static IDENTITY: Note = Note {
+    name_size: attached::LIBRARY_NOTE_OWNER.len() as u32 + 1,
+    descriptor_size: 0,
+    kind: attached::LIBRARY_NOTE_TYPE,
+    name: *b"sandbox\0",
+};
 
 /// A filter to install, with the line to print once it is.
 struct Filter {
@@ -66,9 +81,6 @@ struct AtApplyPoint {
     filters: Vec<Filter>,
     mark: bool,
 }
-
-/// Waiting for `__libc_start_main`: set by the constructor, taken (once) by the hook.
-static PENDING: AtomicPtr<AtApplyPoint> = AtomicPtr::new(ptr::null_mut());
 
 #[ctor::ctor(unsafe)]
 fn on_load() {
@@ -99,16 +111,16 @@ fn on_load() {
             Err(error) => fail(&error),
         }
     }
-    let deferred =
-        program.is_some_and(|image| image.calls(c"__libc_start_main", __libc_start_main as *const () as usize));
-    let point = if deferred { "before the program's constructors and main" } else { "in the library constructor" };
     let filters: Vec<Filter> = policies
         .into_iter()
         .map(|(source, policy)| {
             let mut program = compile(&policy);
-            let announcement = variables
-                .verbose()
-                .then(|| format!("{source}{policy} ({} BPF instructions, installed {point})", program.insns().len()));
+            let announcement = variables.verbose().then(|| {
+                format!(
+                    "{source}{policy} ({} BPF instructions, installed before the program's constructors and main)",
+                    program.insns().len()
+                )
+            });
             let mut reporter = None;
             if report::logs(&program) {
                 program = report::with_log_as_notify(&program);
@@ -120,15 +132,7 @@ fn on_load() {
             Filter { program, announcement, reporter }
         })
         .collect();
-    let at_apply_point = AtApplyPoint { filters, mark: variables.learning() && !secure };
-    if at_apply_point.filters.is_empty() && !at_apply_point.mark {
-        return;
-    }
-    if deferred {
-        PENDING.store(Box::into_raw(Box::new(at_apply_point)), Ordering::Release);
-    } else {
-        apply(at_apply_point);
-    }
+    apply(AtApplyPoint { filters, mark: variables.learning() && !secure });
 }
 
 fn apply(at_apply_point: AtApplyPoint) {
@@ -150,46 +154,4 @@ fn apply(at_apply_point: AtApplyPoint) {
             fail::say(&line);
         }
     }
-}
-
-type LibcStartMain = unsafe extern "C" fn(
-    main: *const c_void,
-    argc: c_int,
-    argv: *mut *mut c_char,
-    init: *const c_void,
-    fini: *const c_void,
-    rtld_fini: *const c_void,
-    stack_end: *mut c_void,
-) -> c_int;
-
-/// Interposes glibc's `__libc_start_main`, which `_start` calls before the
-/// program's constructors and `main`: the latest point that still comes
-/// before every line of the program's own code.
-///
-/// # Safety
-/// Called by the program's `_start` with the arguments it would pass to glibc.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn __libc_start_main(
-    main: *const c_void,
-    argc: c_int,
-    argv: *mut *mut c_char,
-    init: *const c_void,
-    fini: *const c_void,
-    rtld_fini: *const c_void,
-    stack_end: *mut c_void,
-) -> c_int {
-    let pending = PENDING.swap(ptr::null_mut(), Ordering::Acquire);
-    if !pending.is_null() {
-        // SAFETY: the pointer came from Box::into_raw and the swap hands it out once.
-        apply(*unsafe { Box::from_raw(pending) });
-    }
-    // SAFETY: dlsym with RTLD_NEXT and a NUL-terminated name.
-    let next = unsafe { libc::dlsym(libc::RTLD_NEXT, c"__libc_start_main".as_ptr()) };
-    if next.is_null() {
-        fail(&"cannot find glibc's __libc_start_main");
-    }
-    // SAFETY: the symbol glibc exports under this name has this signature.
-    let next: LibcStartMain = unsafe { core::mem::transmute(next) };
-    // SAFETY: forwarding the caller's own arguments unchanged.
-    unsafe { next(main, argc, argv, init, fini, rtld_fini, stack_end) }
 }

@@ -1,54 +1,16 @@
 //! What the library reads from the main program's own dynamic section,
-//! already mapped in memory: a policy recorded in it, and whether it will
-//! call our `__libc_start_main`.
-//!
-//! Deferring the filter to `__libc_start_main` is only safe when the program
-//! is certain to call it; otherwise the constructor must install it at once.
-//! The proof is the program's own relocated GOT slot for the symbol: `_start`
-//! calls through it (glibc's `call *__libc_start_main@GOTPCREL(%rip)`), and
-//! ld.so has filled it in before any constructor runs. Programs that resolve
-//! it lazily through the PLT, that do not reference it (custom `_start`, Go),
-//! or whose dynamic section cannot be read, get the constructor instead.
+//! already mapped in memory: a policy recorded in it by `patchelf-helper`.
 //!
 //! Every address is checked to lie inside one of the program's loaded
-//! segments before it is read.
+//! segments before it is read: the file may have been patched by anyone.
 
 use alloc::vec::Vec;
-use core::ffi::{CStr, c_int, c_void};
+use core::ffi::{c_int, c_void};
 use core::mem::size_of;
 
 /// `Elf64_Dyn` tags used here.
 const DT_NULL: i64 = 0;
 const DT_STRTAB: i64 = 5;
-const DT_SYMTAB: i64 = 6;
-const DT_RELA: i64 = 7;
-const DT_RELASZ: i64 = 8;
-const DT_JMPREL: i64 = 23;
-const DT_PLTRELSZ: i64 = 2;
-const DT_PLTREL: i64 = 20;
-/// Relocation types that fill a GOT slot with a symbol's address.
-const R_X86_64_GLOB_DAT: u32 = 6;
-const R_X86_64_JUMP_SLOT: u32 = 7;
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct Rela {
-    offset: u64,
-    info: u64,
-    addend: i64,
-}
-
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct Sym {
-    name: u32,
-    info: u8,
-    other: u8,
-    shndx: u16,
-    value: u64,
-    size: u64,
-}
-
 /// The main program's loaded segments, for checking every address before reading it.
 pub struct Image {
     bias: usize,
@@ -132,59 +94,4 @@ impl Image {
         // segment mapped for the life of the process.
         Some(unsafe { core::slice::from_raw_parts(start as *const u8, len) })
     }
-
-    /// Whether the program's GOT slot for `symbol` holds `expected`.
-    pub fn calls(&self, symbol: &CStr, expected: usize) -> bool {
-        slot_value(self, symbol.to_bytes()).is_some_and(|value| value == expected)
-    }
-}
-
-fn slot_value(image: &Image, symbol: &[u8]) -> Option<usize> {
-    let (mut strtab, mut symtab) = (None, None);
-    let mut tables: [(Option<usize>, usize); 2] = [(None, 0), (None, 0)];
-    let mut plt_is_rela = true;
-    for (tag, value) in image.dynamic_entries() {
-        match tag {
-            DT_STRTAB => strtab = Some(image.address(value)),
-            DT_SYMTAB => symtab = Some(image.address(value)),
-            DT_RELA => tables[0].0 = Some(image.address(value)),
-            DT_RELASZ => tables[0].1 = value as usize,
-            DT_JMPREL => tables[1].0 = Some(image.address(value)),
-            DT_PLTRELSZ => tables[1].1 = value as usize,
-            DT_PLTREL => plt_is_rela = value == DT_RELA as u64,
-            _ => {}
-        }
-    }
-    let (strtab, symtab) = (strtab?, symtab?);
-    if !plt_is_rela {
-        tables[1].0 = None;
-    }
-    for (start, size) in tables {
-        let Some(start) = start else { continue };
-        for index in 0..size / size_of::<Rela>() {
-            let rela: Rela = image.read(start + index * size_of::<Rela>())?;
-            let kind = rela.info as u32;
-            let sym_index = (rela.info >> 32) as usize;
-            if sym_index == 0 || (kind != R_X86_64_GLOB_DAT && kind != R_X86_64_JUMP_SLOT) {
-                continue;
-            }
-            let sym: Sym = image.read(symtab + sym_index * size_of::<Sym>())?;
-            if names_equal(image, strtab + sym.name as usize, symbol)? {
-                return image.read(image.bias + rela.offset as usize);
-            }
-        }
-    }
-    None
-}
-
-/// Compares the NUL-terminated string at `address` with `name`, reading no
-/// further than `name`'s length plus the terminator.
-fn names_equal(image: &Image, address: usize, name: &[u8]) -> Option<bool> {
-    for (index, &expected) in name.iter().chain(&[0]).enumerate() {
-        let byte: u8 = image.read(address + index)?;
-        if byte != expected {
-            return Some(false);
-        }
-    }
-    Some(true)
 }

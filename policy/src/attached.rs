@@ -11,3 +11,11 @@
 /// 0x6ffff000), far from GNU's tags (0x6ffffd00 and up), so that ld.so and
 /// other tools ignore it.
 pub const DT_SANDBOX_POLICY: u64 = 0x6000_5ec0;
+
+/// The ELF note that marks a file as libsandbox.so, for `sandboxify
+/// --preload`'s check of the library it is given: owner [`LIBRARY_NOTE_OWNER`]
+/// (with its NUL), type [`LIBRARY_NOTE_TYPE`], no descriptor. A note rather
+/// than an exported symbol, which could clash with the program's own.
+pub const LIBRARY_NOTE_OWNER: &str = "sandbox";
+/// See [`LIBRARY_NOTE_OWNER`].
+pub const LIBRARY_NOTE_TYPE: u32 = 0x5ec0;

@@ -440,20 +440,35 @@ impl Policy {
             .expect("at least the unconditional action")
     }
 
-    /// The same policy with `syscalls` allowed whatever it said of them.
-    pub fn allowing(&self, syscalls: &[&'static Syscall], why: &Why) -> Policy {
-        let mut calls: Vec<CallRules> =
-            self.calls.iter().filter(|call| !syscalls.contains(&call.syscall)).cloned().collect();
-        if self.base == Base::AllowList {
-            let allow = Rule { conditions: Vec::new(), action: Action::Allow };
-            calls.extend(syscalls.iter().map(|&syscall| CallRules {
-                syscall,
-                conditional: Vec::new(),
-                always: Some(Explained { rule: allow.clone(), why: why.clone() }),
-            }));
+    /// The same policy with the calls of `entries` also allowed (their
+    /// actions are ignored): whatever the policy said of them for an entry
+    /// without conditions, else when the conditions hold, before the
+    /// policy's own rules for the call.
+    pub fn allowing(&self, entries: &[Entry], why: &Why) -> Policy {
+        let mut calls = self.calls.clone();
+        for entry in entries {
+            let allow = Explained {
+                rule: Rule { conditions: entry.conditions.clone(), action: Action::Allow },
+                why: why.clone(),
+            };
+            for syscall in entry.target.syscalls() {
+                let call = match calls.binary_search_by_key(&syscall.index(), |call| call.syscall.index()) {
+                    Ok(index) => &mut calls[index],
+                    // Not mentioned, so already allowed.
+                    Err(_) if self.base == Base::AllowAll => continue,
+                    Err(index) => {
+                        calls.insert(index, CallRules { syscall, conditional: Vec::new(), always: None });
+                        &mut calls[index]
+                    }
+                };
+                if allow.rule.conditions.is_empty() {
+                    call.conditional.clear();
+                    call.always = Some(allow.clone());
+                } else {
+                    call.conditional.insert(0, allow.clone());
+                }
+            }
         }
-        calls.sort_by_key(|call| call.syscall.index());
-        calls.dedup_by_key(|call| call.syscall.index());
         Policy { calls, ..self.clone() }
     }
 

@@ -18,8 +18,10 @@ use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::Elf;
 use goblin::elf::header::{EM_X86_64, ET_DYN};
 use goblin::elf::program_header::{PT_INTERP, ProgramHeader};
+use sandbox_policy::attached;
+use sandbox_policy::entry::parse_entry;
 use sandbox_policy::policy::Why;
-use sandbox_policy::{Policy, Syscall};
+use sandbox_policy::{Entry, Policy};
 
 use crate::failure::Failure;
 
@@ -27,42 +29,22 @@ use crate::failure::Failure;
 pub const INSTALLED_LIBRARY: &str = "/usr/lib/x86_64-linux-gnu/libsandbox.so";
 
 /// What glibc's dynamic loader and start-up call before the library's apply
-/// point, and what the library calls to install its filter (prctl, seccomp).
-/// Measured with strace on Debian 12 (glibc 2.36), plus the calls other
-/// glibc versions use for the same steps (fstat, statx, readlink, lseek).
-pub const START_UP_SYSCALLS: [&str; 26] = [
-    "access",
-    "arch_prctl",
-    "brk",
-    "close",
-    "exit_group",
-    "fstat",
-    "futex",
-    "getrandom",
-    "lseek",
-    "mmap",
-    "mprotect",
-    "munmap",
-    "newfstatat",
-    "openat",
-    "prctl",
-    "pread64",
-    "prlimit64",
-    "read",
-    "readlink",
-    "rseq",
-    "seccomp",
-    "set_robust_list",
-    "set_tid_address",
-    "statx",
-    "write",
-    "writev",
-];
+/// point, and what the library calls to install its filter (prctl, seccomp),
+/// as policy entries. Measured with strace on Debian 12 (glibc 2.36), plus
+/// the calls other glibc versions use for the same steps (fstat, statx,
+/// readlink, lseek). Conditions keep them to the way start-up uses them, as
+/// program code can run before the apply point too (DT_PREINIT_ARRAY, other
+/// libraries' constructors): files opened read-only (no O_WRONLY, O_RDWR,
+/// O_CREAT, O_TRUNC or O_APPEND: mask 0x643), writes to stderr only, prctl
+/// only for no_new_privs.
+pub const START_UP_CALLS: &str = "access:arch_prctl:brk:close:exit_group:fstat:futex:getrandom:lseek:mmap:mprotect:\
+munmap:newfstatat:openat(arg2 & 0x643 == 0):prctl(arg0 == PR_SET_NO_NEW_PRIVS):pread64:prlimit64:read:readlink:rseq:\
+seccomp:set_robust_list:set_tid_address:statx:write(arg0 == 2):writev(arg0 == 2)";
 
 /// The guard for `policy`: the same, with the start-up calls allowed.
 pub fn guard(policy: &Policy) -> Policy {
-    let start_up: Vec<&'static Syscall> =
-        START_UP_SYSCALLS.iter().map(|name| Syscall::by_name(name).expect("start-up calls are in the table")).collect();
+    let start_up: Vec<Entry> =
+        START_UP_CALLS.split(':').map(|item| parse_entry(item).expect("start-up calls are valid entries")).collect();
     policy.allowing(
         &start_up,
         &Why::Added("sandboxify --preload: a start-up call, until libsandbox.so applies the policy"),
@@ -70,8 +52,8 @@ pub fn guard(policy: &Policy) -> Policy {
 }
 
 /// The library to preload: `--library`, else next to this executable, else
-/// the installed one. Checked to be an x86_64 shared object that defines the
-/// library's hook.
+/// the installed one. Checked to be an x86_64 shared object that carries the
+/// library's note.
 pub fn library(requested: Option<&Path>) -> Result<PathBuf, Failure> {
     let path = match requested {
         Some(path) => path.to_path_buf(),
@@ -89,12 +71,11 @@ pub fn library(requested: Option<&Path>) -> Result<PathBuf, Failure> {
     if !elf.is_64 || elf.header.e_machine != EM_X86_64 || elf.header.e_type != ET_DYN {
         return Err(fail("not an x86_64 shared library".to_owned()));
     }
-    let defines_hook = elf
-        .dynsyms
-        .iter()
-        .any(|sym| !sym.is_import() && elf.dynstrtab.get_at(sym.st_name) == Some("__libc_start_main"));
-    if !defines_hook {
-        return Err(fail("not libsandbox.so (it does not define __libc_start_main)".to_owned()));
+    let marked = elf.iter_note_headers(&bytes).into_iter().flatten().any(|note| {
+        note.is_ok_and(|note| note.name == attached::LIBRARY_NOTE_OWNER && note.n_type == attached::LIBRARY_NOTE_TYPE)
+    });
+    if !marked {
+        return Err(fail("not libsandbox.so (it lacks the library's ELF note)".to_owned()));
     }
     // Absolute, so that a change of directory by PROGRAM cannot matter.
     std::path::absolute(&path).map_err(|error| fail(error.to_string()))
