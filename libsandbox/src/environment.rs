@@ -5,6 +5,7 @@ use alloc::ffi::CString;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::{CStr, c_char};
+use core::fmt;
 
 use sandbox_policy::variables::{self, Name, Variables};
 
@@ -14,14 +15,12 @@ unsafe extern "C" {
 }
 
 /// An environment the sandbox will not guess about.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum EnvironmentError {
     /// A variable given twice: libc and shells disagree about which one counts.
-    #[error("{0} is set twice in the environment")]
     Duplicate(&'static str),
     /// A `SECCOMP_*` variable the sandbox does not know: probably a typo that
     /// would otherwise leave the program unconfined.
-    #[error("unknown variable {name} (did you mean {closest}?)")]
     Unknown {
         /// The name as set.
         name: String,
@@ -29,8 +28,20 @@ pub enum EnvironmentError {
         closest: &'static str,
     },
     /// A value that is not UTF-8, so holds no valid policy.
-    #[error("{0}: value is not valid UTF-8")]
     NotUtf8(&'static str),
+}
+
+// By hand rather than with thiserror: see `sandbox_policy`'s error module.
+impl fmt::Display for EnvironmentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EnvironmentError::Duplicate(name) => write!(f, "{name} is set twice in the environment"),
+            EnvironmentError::Unknown { name, closest } => {
+                write!(f, "unknown variable {name} (did you mean {closest}?)")
+            }
+            EnvironmentError::NotUtf8(name) => write!(f, "{name}: value is not valid UTF-8"),
+        }
+    }
 }
 
 /// Reads the sandbox's variables and removes them from the environment.

@@ -19,6 +19,11 @@ pub fn say(message: &str) {
 /// `_exit` skips atexit handlers and destructors, which are program code.
 pub fn fail(error: &dyn Display) -> ! {
     say(&error.to_string());
+    stop()
+}
+
+/// Ends the process with [`EXIT_STATUS`], once the reason has been reported.
+pub fn stop() -> ! {
     // SAFETY: _exit never returns and touches no program state.
     unsafe { libc::_exit(EXIT_STATUS) }
 }

@@ -31,6 +31,7 @@ extern crate alloc;
 mod environment;
 mod fail;
 mod files;
+mod landlock;
 mod main_program;
 #[cfg(not(test))]
 mod runtime;
@@ -98,7 +99,7 @@ fn on_load() {
         let lists = file::parse_attached(text).unwrap_or_else(|error| fail(&error));
         policies.push(("attached policy: ", Policy::new(lists)));
     }
-    if secure && variables.asks_for_policy() && attached.is_none() {
+    if secure && (variables.asks_for_policy() || variables.asks_for_landlock()) && attached.is_none() {
         // The caller of a setuid/setgid/capability program is not trusted to
         // choose its policy: an errno rule on setuid() could keep it root.
         fail(&"refusing a policy from the environment of a setuid, setgid or file-capability program");
@@ -132,6 +133,10 @@ fn on_load() {
             Filter { program, announcement, reporter }
         })
         .collect();
+    // Landlock first: its calls need not be in the seccomp policy.
+    if !secure && variables.asks_for_landlock() {
+        landlock::apply(&variables);
+    }
     apply(AtApplyPoint { filters, mark: variables.learning() && !secure });
 }
 

@@ -230,19 +230,27 @@ impl SeccompData {
 }
 
 /// Why a program could not be run to a return.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EvalError {
     /// Control left the program without a return.
-    #[error("fell off the end of the program")]
     FellOff,
     /// An instruction the seccomp checker would have refused.
-    #[error("instruction {pc} ({insn}) is not valid in a seccomp filter")]
     Invalid {
         /// Its index.
         pc: usize,
         /// The instruction.
         insn: Insn,
     },
+}
+
+// By hand rather than with thiserror: see `crate::error`.
+impl fmt::Display for EvalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EvalError::FellOff => f.write_str("fell off the end of the program"),
+            EvalError::Invalid { pc, insn } => write!(f, "instruction {pc} ({insn}) is not valid in a seccomp filter"),
+        }
+    }
 }
 
 /// The result of running a filter.

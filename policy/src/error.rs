@@ -5,8 +5,6 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use thiserror::Error;
-
 use crate::entry::MAX_ENTRY_BYTES;
 use crate::policy::MAX_LIST_BYTES;
 
@@ -42,8 +40,7 @@ impl fmt::Display for Origin {
 }
 
 /// A mistake in a policy. Its message is one line: origin, problem, token.
-#[derive(Clone, Debug, Error, PartialEq, Eq)]
-#[error("{origin}: {kind}")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyError {
     /// Where the bad text was.
     pub origin: Origin,
@@ -52,10 +49,9 @@ pub struct PolicyError {
 }
 
 /// What is wrong with a piece of policy text.
-#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
     /// An `@group` that does not exist.
-    #[error("unknown group {name:?}{}", did_you_mean(.suggestions))]
     UnknownGroup {
         /// The name as written.
         name: String,
@@ -63,7 +59,6 @@ pub enum ErrorKind {
         suggestions: Vec<&'static str>,
     },
     /// A condition that cannot be read or cannot be enforced.
-    #[error("bad condition in {entry:?}: {reason}")]
     BadCondition {
         /// The entry as written.
         entry: String,
@@ -71,16 +66,13 @@ pub enum ErrorKind {
         reason: String,
     },
     /// A line of a policy file that is no directive.
-    #[error("unknown directive {word:?} (expected allow, deny, default-action, exact or @include)")]
     UnknownDirective {
         /// The first word of the line.
         word: String,
     },
     /// A directive with the wrong arguments.
-    #[error("{0}")]
     BadDirective(&'static str),
     /// An `@include` that could not be read.
-    #[error("cannot include {path:?}: {reason}")]
     Include {
         /// The path as written.
         path: String,
@@ -88,10 +80,8 @@ pub enum ErrorKind {
         reason: String,
     },
     /// Two sources of policy that would have to be merged by guessing.
-    #[error("{0}")]
     Conflict(String),
     /// A name that is no system call on any architecture the table knows.
-    #[error("unknown system call {name:?}{}", did_you_mean(.suggestions))]
     UnknownSyscall {
         /// The name as written.
         name: String,
@@ -99,15 +89,11 @@ pub enum ErrorKind {
         suggestions: Vec<&'static str>,
     },
     /// An action that is neither a word, an errno name nor an errno number.
-    #[error(
-        "unknown action {word:?} (expected kill, trap, log, allow, an errno name such as EPERM, or an errno number from 1 to 4095)"
-    )]
     UnknownAction {
         /// The action as written.
         word: String,
     },
     /// An entry that does not follow `NAME[=ACTION]`.
-    #[error("malformed entry {entry:?}: {reason}")]
     Malformed {
         /// The entry as written.
         entry: String,
@@ -115,7 +101,6 @@ pub enum ErrorKind {
         reason: &'static str,
     },
     /// An entry longer than any real one.
-    #[error("entry of {len} bytes is longer than the limit of {MAX_ENTRY_BYTES}: {prefix:?}...")]
     EntryTooLong {
         /// The start of the entry.
         prefix: String,
@@ -123,23 +108,67 @@ pub enum ErrorKind {
         len: usize,
     },
     /// A whole value longer than any real policy.
-    #[error("value of {len} bytes is longer than the limit of {MAX_LIST_BYTES}")]
     ValueTooLong {
         /// Its length in bytes.
         len: usize,
     },
     /// A value that is not UTF-8 (and so cannot hold valid names).
-    #[error("value is not valid UTF-8: {lossy:?}")]
     NotUtf8 {
         /// The value with invalid bytes replaced.
         lossy: String,
     },
     /// `allow` given as the action for violations.
-    #[error("{word:?} would let every violation run; use log to watch a program without stopping it")]
     AllowByDefault {
         /// The action as written.
         word: String,
     },
+}
+
+// Display by hand rather than with thiserror: this crate is no_std, and
+// another workspace member (the landlock crate) enables thiserror's std
+// feature, which feature unification would then link into libsandbox.so.
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.origin, self.kind)
+    }
+}
+
+impl core::error::Error for PolicyError {}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorKind::UnknownGroup { name, suggestions } => {
+                write!(f, "unknown group {name:?}{}", did_you_mean(suggestions))
+            }
+            ErrorKind::BadCondition { entry, reason } => write!(f, "bad condition in {entry:?}: {reason}"),
+            ErrorKind::UnknownDirective { word } => {
+                write!(f, "unknown directive {word:?} (expected allow, deny, default-action, exact or @include)")
+            }
+            ErrorKind::BadDirective(message) => f.write_str(message),
+            ErrorKind::Include { path, reason } => write!(f, "cannot include {path:?}: {reason}"),
+            ErrorKind::Conflict(message) => f.write_str(message),
+            ErrorKind::UnknownSyscall { name, suggestions } => {
+                write!(f, "unknown system call {name:?}{}", did_you_mean(suggestions))
+            }
+            ErrorKind::UnknownAction { word } => write!(
+                f,
+                "unknown action {word:?} (expected kill, trap, log, allow, an errno name such as EPERM, or an errno \
+                 number from 1 to 4095)"
+            ),
+            ErrorKind::Malformed { entry, reason } => write!(f, "malformed entry {entry:?}: {reason}"),
+            ErrorKind::EntryTooLong { prefix, len } => {
+                write!(f, "entry of {len} bytes is longer than the limit of {MAX_ENTRY_BYTES}: {prefix:?}...")
+            }
+            ErrorKind::ValueTooLong { len } => {
+                write!(f, "value of {len} bytes is longer than the limit of {MAX_LIST_BYTES}")
+            }
+            ErrorKind::NotUtf8 { lossy } => write!(f, "value is not valid UTF-8: {lossy:?}"),
+            ErrorKind::AllowByDefault { word } => {
+                write!(f, "{word:?} would let every violation run; use log to watch a program without stopping it")
+            }
+        }
+    }
 }
 
 fn did_you_mean(suggestions: &[&str]) -> String {

@@ -3,8 +3,6 @@
 use core::ffi::CStr;
 use core::fmt;
 
-use thiserror::Error;
-
 use crate::action::Action;
 use crate::filter::{Program, probe};
 
@@ -47,25 +45,20 @@ pub enum Threads {
 
 /// Why a filter could not be installed. Each leaves the process unconfined,
 /// so callers must not go on to run the program.
-#[derive(Debug, Error)]
+#[derive(Debug)]
 pub enum InstallError {
     /// `prctl(PR_SET_NO_NEW_PRIVS)` failed; without it an unprivileged process
     /// may not install a filter.
-    #[error("cannot set no_new_privs: {0}")]
     NoNewPrivs(Errno),
     /// The kernel has no seccomp filtering, or something hides it.
-    #[error("seccomp filtering is not available: {0}")]
     Unavailable(Errno),
     /// The kernel (or an outer seccomp filter) refused the filter.
-    #[error("the kernel refused the seccomp filter: {0}")]
     Refused(Errno),
     /// `seccomp()` reported success, yet the filter does not answer its
     /// probe: something (an outer filter returning errno 0) faked the call.
-    #[error("seccomp() reported success but the filter is not in force (an outer seccomp filter fakes the call)")]
     NotInForce,
     /// Another thread could not take the filter (it has a different filter of
     /// its own), so the process cannot be confined as a whole.
-    #[error("a thread ({}) could not be confined: it already runs a different seccomp filter", thread_name(.0))]
     ThreadSync(Option<libc::c_long>),
 }
 
@@ -96,6 +89,27 @@ pub fn install_with_listener(program: &Program, threads: Threads) -> Result<libc
     let fd = load(program, libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | threads)?;
     Ok(fd as libc::c_int)
 }
+
+// By hand rather than with thiserror: see `crate::error`.
+impl fmt::Display for InstallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InstallError::NoNewPrivs(errno) => write!(f, "cannot set no_new_privs: {errno}"),
+            InstallError::Unavailable(errno) => write!(f, "seccomp filtering is not available: {errno}"),
+            InstallError::Refused(errno) => write!(f, "the kernel refused the seccomp filter: {errno}"),
+            InstallError::NotInForce => f.write_str(
+                "seccomp() reported success but the filter is not in force (an outer seccomp filter fakes the call)",
+            ),
+            InstallError::ThreadSync(thread) => write!(
+                f,
+                "a thread ({}) could not be confined: it already runs a different seccomp filter",
+                thread_name(thread)
+            ),
+        }
+    }
+}
+
+impl core::error::Error for InstallError {}
 
 fn thread_name(thread: &Option<libc::c_long>) -> alloc::string::String {
     match thread {

@@ -26,8 +26,44 @@ pub const LEARN: &str = "SANDBOX_LEARN";
 /// A file to append the permissive-mode report to, instead of stderr (see [`crate::report`]).
 pub const REPORT: &str = "SANDBOX_REPORT";
 
+/// Paths (`:`-separated, `~` expands) the program may read and execute beneath (Landlock).
+pub const FS_RO: &str = "SANDBOX_FS_RO";
+/// Paths beneath which the program may also write, create, remove, rename, truncate.
+pub const FS_RW: &str = "SANDBOX_FS_RW";
+/// Paths or globs (in the last component) carved out of the trees granted above.
+pub const FS_DENY: &str = "SANDBOX_FS_DENY";
+/// TCP ports (`:`-separated, or ranges `A-B`) the program may connect to.
+pub const NET_CONNECT: &str = "SANDBOX_NET_CONNECT";
+/// TCP ports the program may bind.
+pub const NET_BIND: &str = "SANDBOX_NET_BIND";
+/// `1`: enforce what the kernel's Landlock can, and say what it cannot,
+/// instead of refusing to run.
+pub const LANDLOCK_BEST_EFFORT: &str = "SANDBOX_LANDLOCK_BEST_EFFORT";
+
+/// The Landlock variables, in the order [`Variables::landlock`] returns them.
+pub const LANDLOCK: [&str; 6] = [FS_RO, FS_RW, FS_DENY, NET_CONNECT, NET_BIND, LANDLOCK_BEST_EFFORT];
+
 /// Every variable the sandbox reads, and removes before the program runs.
-pub const ALL: [&str; 8] = [ALLOW, DENY, DEFAULT_ACTION, POLICY_FILE, VERBOSE, EXACT, LEARN, REPORT];
+pub const ALL: [&str; 14] = [
+    ALLOW,
+    DENY,
+    DEFAULT_ACTION,
+    POLICY_FILE,
+    VERBOSE,
+    EXACT,
+    LEARN,
+    REPORT,
+    FS_RO,
+    FS_RW,
+    FS_DENY,
+    NET_CONNECT,
+    NET_BIND,
+    LANDLOCK_BEST_EFFORT,
+];
+
+/// Prefixes of names that can only be the sandbox's: any other name with one
+/// is most likely a typo.
+const OURS: [&[u8]; 4] = [b"SECCOMP_", b"SANDBOX_FS_", b"SANDBOX_NET_", b"SANDBOX_LANDLOCK"];
 
 /// Origins for error messages, one per policy variable.
 const ALLOW_ORIGIN: Origin = Origin::Variable(ALLOW);
@@ -40,8 +76,9 @@ const EXACT_ORIGIN: Origin = Origin::Variable(EXACT);
 pub enum Name {
     /// One of [`ALL`].
     Known(&'static str),
-    /// Starts with `SECCOMP_` but is none of ours: most likely a typo that
-    /// would otherwise leave the program unconfined without a word.
+    /// Starts with `SECCOMP_` (or `SANDBOX_FS_`, `SANDBOX_NET_`,
+    /// `SANDBOX_LANDLOCK`) but is none of ours: most likely a typo that would
+    /// otherwise leave the program unconfined without a word.
     Unknown,
     /// Nothing to do with the sandbox.
     Unrelated,
@@ -51,7 +88,7 @@ pub enum Name {
 pub fn classify(name: &[u8]) -> Name {
     if let Some(known) = ALL.iter().find(|known| known.as_bytes() == name) {
         Name::Known(known)
-    } else if name.starts_with(b"SECCOMP_") {
+    } else if OURS.iter().any(|prefix| name.starts_with(prefix)) {
         Name::Unknown
     } else {
         Name::Unrelated
@@ -82,6 +119,8 @@ pub struct Variables {
     pub learn: Option<String>,
     /// `SANDBOX_REPORT`
     pub report: Option<String>,
+    /// The [`LANDLOCK`] variables, in that order.
+    pub landlock: [Option<String>; 6],
 }
 
 impl Variables {
@@ -101,7 +140,10 @@ impl Variables {
             EXACT => &mut self.exact,
             LEARN => &mut self.learn,
             REPORT => &mut self.report,
-            _ => unreachable!("{name} is not one of variables::ALL"),
+            _ => {
+                let index = LANDLOCK.iter().position(|known| *known == name);
+                &mut self.landlock[index.unwrap_or_else(|| unreachable!("{name} is not one of variables::ALL"))]
+            }
         };
         *slot = Some(value);
     }
@@ -109,6 +151,11 @@ impl Variables {
     /// Whether the variables ask for a policy (not merely set options).
     pub fn asks_for_policy(&self) -> bool {
         self.allow.is_some() || self.deny.is_some() || self.policy_file.is_some()
+    }
+
+    /// Whether the variables ask for Landlock rules.
+    pub fn asks_for_landlock(&self) -> bool {
+        self.landlock[..5].iter().any(Option::is_some)
     }
 
     /// Whether sandboxify's learn mode asks for the apply point to be marked.
@@ -179,6 +226,11 @@ mod tests {
         assert_eq!(classify(b"PATH"), Name::Unrelated);
         assert_eq!(closest("SECCOMP_SYSCALL_DENNY"), DENY);
         assert_eq!(closest("SECCOMP_DEFAULT"), DEFAULT_ACTION);
+        assert_eq!(classify(b"SANDBOX_FS_RO"), Name::Known(FS_RO));
+        assert_eq!(classify(b"SANDBOX_FS_READONLY"), Name::Unknown);
+        assert_eq!(classify(b"SANDBOX_NET_CONECT"), Name::Unknown);
+        assert_eq!(closest("SANDBOX_NET_CONECT"), NET_CONNECT);
+        assert_eq!(classify(b"SANDBOX_HOME"), Name::Unrelated);
     }
 
     #[test]

@@ -6,12 +6,16 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser};
 
+use crate::landlock::LandlockArgs;
+
 const AFTER_HELP: &str = "\
 Environment:
   SECCOMP_SYSCALL_ALLOW, SECCOMP_SYSCALL_DENY, SECCOMP_DEFAULT_ACTION,
   SECCOMP_POLICY_FILE, SANDBOX_EXACT and SANDBOX_VERBOSE mean what they mean
-  for libsandbox.so. Policy options replace the policy variables. All are
-  removed from PROGRAM's environment.
+  for libsandbox.so, and so do SANDBOX_FS_RO, SANDBOX_FS_RW, SANDBOX_FS_DENY,
+  SANDBOX_NET_CONNECT, SANDBOX_NET_BIND and SANDBOX_LANDLOCK_BEST_EFFORT.
+  Policy options replace the policy variables; each Landlock option replaces
+  its variable. All are removed from PROGRAM's environment.
 
 Exit status:
   125  sandboxify itself failed (bad option or policy, seccomp unavailable)
@@ -64,6 +68,9 @@ pub struct Args {
     /// then /usr/lib/x86_64-linux-gnu/libsandbox.so]
     #[arg(long, value_name = "PATH", requires = "preload")]
     pub library: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub landlock: LandlockArgs,
 
     /// Validate the policy (and PROGRAM, if given) and exit without running anything
     #[arg(long, help_heading = "Inspection")]

@@ -38,6 +38,9 @@ pub enum Failure {
     /// Something the launcher needs from the kernel failed.
     #[error("{0}")]
     System(String),
+    /// The Landlock rules cannot be enforced as asked.
+    #[error(transparent)]
+    Landlock(#[from] sandbox_landlock::Error),
     /// `--learn` cannot read or write its file.
     #[error("--learn: {0}")]
     Learn(String),

@@ -4,6 +4,7 @@
 
 pub mod cli;
 mod failure;
+mod landlock;
 mod launch;
 mod learn;
 mod preload;
@@ -144,7 +145,7 @@ fn policy(args: &Args, variables: &Variables) -> Result<Option<Policy>, Failure>
 }
 
 /// The report the inspection options ask for.
-fn inspection(args: &Args, policy: Option<&Policy>) -> Result<String, Failure> {
+fn inspection(args: &Args, policy: Option<&Policy>, rules: Option<&sandbox_landlock::Plan>) -> Result<String, Failure> {
     let mut report = String::new();
     if args.list_syscalls {
         report.push_str(&explain::list_syscalls());
@@ -152,15 +153,24 @@ fn inspection(args: &Args, policy: Option<&Policy>) -> Result<String, Failure> {
     if args.list_groups {
         report.push_str(&explain::list_groups());
     }
-    if args.explain || args.dump_bpf {
-        let policy = policy.ok_or_else(|| {
-            Failure::Usage("no policy to show: give --allow, --deny or --policy, or the SECCOMP_* variables".to_owned())
-        })?;
-        if args.explain {
+    let nothing = || {
+        Failure::Usage(
+            "no policy to show: give --allow, --deny or --policy, Landlock options, or the matching variables"
+                .to_owned(),
+        )
+    };
+    if args.dump_bpf {
+        report.push_str(&explain::disassemble(compile(policy.ok_or_else(nothing)?).insns()));
+    }
+    if args.explain {
+        if policy.is_none() && rules.is_none() {
+            return Err(nothing());
+        }
+        if let Some(policy) = policy {
             report.push_str(&explain::explain(policy));
         }
-        if args.dump_bpf {
-            report.push_str(&explain::disassemble(compile(policy).insns()));
+        if let Some(rules) = rules {
+            report.push_str(&sandbox_landlock::explain(rules));
         }
     }
     Ok(report)
@@ -171,13 +181,20 @@ fn inspection(args: &Args, policy: Option<&Policy>) -> Result<String, Failure> {
 fn prepare(args: Args) -> Result<Plan, Failure> {
     let (variables, passed_on) = read_environment()?;
     let policy = policy(&args, &variables)?;
+    let mut rules = landlock::plan(&args.landlock, &variables)?;
     if args.inspects() && args.command.is_empty() {
-        return inspection(&args, policy.as_ref()).map(Plan::Report);
+        return inspection(&args, policy.as_ref(), rules.as_ref()).map(Plan::Report);
+    }
+    if args.learn.is_some() && rules.is_some() {
+        return Err(Failure::Usage("--learn runs PROGRAM unconfined: it takes no Landlock rules".to_owned()));
     }
 
     let (name, arguments) = args.command.split_first().expect("clap requires PROGRAM");
     let path_variable = passed_on.iter().find(|(key, _)| key == "PATH").map(|(_, value)| value.as_os_str());
     let path = program::resolve(name, path_variable)?;
+    if let Some(rules) = &mut rules {
+        landlock::grant_exec(rules, &path)?;
+    }
 
     let mut environment = passed_on;
     if args.learn.is_some() && args.preload {
@@ -218,11 +235,38 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     }
     if args.inspects() {
         // PROGRAM was checked too: report without running it.
-        return inspection(&args, policy.as_ref()).map(Plan::Report);
+        return inspection(&args, policy.as_ref(), rules.as_ref()).map(Plan::Report);
     }
+    let run = seccomp_step(launch, filter_policy, &args, &variables);
+    Ok(Plan::Run(match rules {
+        None => run,
+        Some(rules) => {
+            let verbose = variables.verbose();
+            Box::new(move || match sandbox_landlock::enforce(&rules, &sandbox_landlock::Threads::One) {
+                Ok(enforced) => {
+                    for dropped in enforced.dropped {
+                        eprintln!("sandboxify: Landlock best effort: not enforced: {dropped}");
+                    }
+                    if verbose {
+                        eprintln!("sandboxify: Landlock: {}", rules.summary());
+                    }
+                    run()
+                }
+                Err(error) => sandbox_landlock::Error::from(error).into(),
+            })
+        }
+    }))
+}
 
+/// What installs the seccomp filter (if any) and execs PROGRAM.
+fn seccomp_step(
+    launch: Launch,
+    filter_policy: Option<Policy>,
+    args: &Args,
+    variables: &Variables,
+) -> Box<dyn FnOnce() -> Failure> {
     let Some(filter_policy) = filter_policy else {
-        return Ok(Plan::Run(Box::new(move || launch.exec())));
+        return Box::new(move || launch.exec());
     };
     // execve's arguments are all pointers, which no condition may test, so
     // its unconditional action is what the filter will give sandboxify's exec.
@@ -247,20 +291,20 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
         // and sandboxify's own exec from the gate, which it does not report.
         let program = report::with_log_as_notify(&program);
         let file = variables.report.clone();
-        return Ok(Plan::Run(Box::new(move || {
+        return Box::new(move || {
             // SAFETY: getpid has no preconditions.
             let gate = Gate { pid: unsafe { libc::getpid() } as u32, instruction_pointer: gate };
             match Reporter::start("sandboxify: ", file.as_deref(), Some(gate)) {
                 Ok(reporter) => launch.exec_reported(&program, reporter),
                 Err(error) => Failure::System(format!("cannot start the permissive-mode report: {error}")),
             }
-        })));
+        });
     }
-    Ok(Plan::Run(if exec_allowed {
+    if exec_allowed {
         Box::new(move || launch.exec_filtered(&program))
     } else {
         Box::new(move || launch.exec_gated(&program))
-    }))
+    }
 }
 
 /// The rule that sends execve from the gate's address to the listener.

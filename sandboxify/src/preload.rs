@@ -10,20 +10,17 @@
 //! exactly the policy; if it somehow does not, the program still runs under
 //! the guard, never unconfined.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::Elf;
 use goblin::elf::header::{EM_X86_64, ET_DYN};
-use goblin::elf::program_header::{PT_INTERP, ProgramHeader};
 use sandbox_policy::attached;
 use sandbox_policy::entry::parse_entry;
 use sandbox_policy::policy::Why;
 use sandbox_policy::{Entry, Policy};
 
 use crate::failure::Failure;
+use crate::program::{Executable, inspect};
 
 /// Where the package installs the library.
 pub const INSTALLED_LIBRARY: &str = "/usr/lib/x86_64-linux-gnu/libsandbox.so";
@@ -86,29 +83,14 @@ pub fn library(requested: Option<&Path>) -> Result<PathBuf, Failure> {
 /// runs with the same environment; the guard covers the rest).
 pub fn check_program(program: &Path) -> Result<(), Failure> {
     let fail = |reason: &str| Failure::Preload(format!("{}: {reason}", program.display()));
-    let mut head = Vec::new();
-    File::open(program)
-        .and_then(|file| file.take(64 * 1024).read_to_end(&mut head))
-        .map_err(|error| fail(&error.to_string()))?;
-    if head.starts_with(b"#!") {
-        return Ok(());
+    match inspect(program).map_err(|reason| fail(&reason))? {
+        Executable::Script { .. } => Ok(()),
+        Executable::Elf { x86_64: false, .. } => {
+            Err(fail("not a 64-bit x86_64 program; libsandbox.so cannot be loaded into it"))
+        }
+        Executable::Elf { interpreter: None, .. } => {
+            Err(fail("statically linked: nothing loads a preload library into it; run sandboxify without --preload"))
+        }
+        Executable::Elf { .. } => Ok(()),
     }
-    let header = Elf::parse_header(&head).map_err(|_| fail("not an ELF program or script"))?;
-    if header.e_ident[goblin::elf::header::EI_CLASS] != goblin::elf::header::ELFCLASS64 || header.e_machine != EM_X86_64
-    {
-        return Err(fail("not a 64-bit x86_64 program; libsandbox.so cannot be loaded into it"));
-    }
-    let table_end = header.e_phoff as usize + usize::from(header.e_phnum) * usize::from(header.e_phentsize);
-    if table_end > head.len() {
-        head = std::fs::read(program).map_err(|error| fail(&error.to_string()))?;
-    }
-    let context = Ctx::new(Container::Big, Endian::Little);
-    let program_headers = ProgramHeader::parse(&head, header.e_phoff as usize, header.e_phnum.into(), context)
-        .map_err(|error| fail(&format!("unreadable program headers ({error})")))?;
-    if !program_headers.iter().any(|header| header.p_type == PT_INTERP) {
-        return Err(fail(
-            "statically linked: nothing loads a preload library into it; run sandboxify without --preload",
-        ));
-    }
-    Ok(())
 }

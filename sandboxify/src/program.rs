@@ -1,10 +1,17 @@
 //! Finding PROGRAM the way env(1) does, and reporting 126/127 before any
-//! filter is installed.
+//! filter is installed; what the kernel will find in it.
 
 use std::ffi::{CString, OsStr};
+use std::fs::File;
+use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+
+use goblin::container::{Container, Ctx, Endian};
+use goblin::elf::Elf;
+use goblin::elf::header::{EI_CLASS, ELFCLASS64, EM_X86_64};
+use goblin::elf::program_header::{PT_INTERP, ProgramHeader};
 
 use crate::failure::Failure;
 
@@ -68,4 +75,60 @@ fn check(path: &Path) -> Result<(), Problem> {
         return Err(Problem::NotRunnable("permission denied".to_owned()));
     }
     Ok(())
+}
+
+/// What the kernel finds in a file it is asked to exec.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Executable {
+    /// `#!INTERPRETER [ARG]`: the kernel runs the interpreter on it.
+    Script {
+        /// The interpreter's path, if the line names one.
+        interpreter: Option<PathBuf>,
+    },
+    /// An ELF program.
+    Elf {
+        /// Whether it is a 64-bit x86_64 one.
+        x86_64: bool,
+        /// Its PT_INTERP (ld.so) if dynamically linked.
+        interpreter: Option<PathBuf>,
+    },
+}
+
+/// Reads what kind of executable `path` is; `Err` says why it is neither
+/// a script nor an ELF file.
+pub fn inspect(path: &Path) -> Result<Executable, String> {
+    let mut head = Vec::new();
+    File::open(path).and_then(|file| file.take(64 * 1024).read_to_end(&mut head)).map_err(|error| error.to_string())?;
+    if let Some(line) = head.strip_prefix(b"#!") {
+        let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
+        let interpreter = line.split(|b| b.is_ascii_whitespace()).find(|word| !word.is_empty());
+        return Ok(Executable::Script { interpreter: interpreter.map(|word| PathBuf::from(OsStr::from_bytes(word))) });
+    }
+    let header = Elf::parse_header(&head).map_err(|_| "not an ELF program or script".to_owned())?;
+    let is_64 = header.e_ident[EI_CLASS] == ELFCLASS64;
+    let table_end = header.e_phoff as usize + usize::from(header.e_phnum) * usize::from(header.e_phentsize);
+    if table_end > head.len() {
+        head = std::fs::read(path).map_err(|error| error.to_string())?;
+    }
+    let container = if is_64 { Container::Big } else { Container::Little };
+    let program_headers = ProgramHeader::parse(
+        &head,
+        header.e_phoff as usize,
+        header.e_phnum.into(),
+        Ctx::new(container, Endian::Little),
+    )
+    .map_err(|error| format!("unreadable program headers ({error})"))?;
+    let interpreter = match program_headers.iter().find(|header| header.p_type == PT_INTERP) {
+        None => None,
+        Some(interp) => {
+            let range = interp.file_range();
+            if range.end > head.len() {
+                head = std::fs::read(path).map_err(|error| error.to_string())?;
+            }
+            let bytes = head.get(range).ok_or("PT_INTERP lies outside the file")?;
+            let name = bytes.split(|&b| b == 0).next().unwrap_or_default();
+            Some(PathBuf::from(OsStr::from_bytes(name)))
+        }
+    };
+    Ok(Executable::Elf { x86_64: is_64 && header.e_machine == EM_X86_64, interpreter })
 }
