@@ -153,9 +153,10 @@ impl Variables {
         self.allow.is_some() || self.deny.is_some() || self.policy_file.is_some()
     }
 
-    /// Whether the variables ask for Landlock rules.
+    /// Whether any Landlock variable is set (then the Landlock code reads,
+    /// checks and applies them all).
     pub fn asks_for_landlock(&self) -> bool {
-        self.landlock[..5].iter().any(Option::is_some)
+        self.landlock.iter().any(Option::is_some)
     }
 
     /// Whether sandboxify's learn mode asks for the apply point to be marked.

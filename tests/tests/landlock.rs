@@ -1,0 +1,434 @@
+//! Landlock rules (`SANDBOX_FS_*`, `SANDBOX_NET_*`) on a temporary tree, for
+//! the library and for sandboxify, as root and as an ordinary user. The
+//! tree is world-writable, so every denial seen comes from Landlock, not from
+//! file permissions; each test also runs its operations unconfined to prove it.
+
+use std::fs;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+use sandbox_tests::{Outcome, Run, USERS, User, compile, fresh_dir, library, sandboxify};
+
+#[derive(Clone, Copy, Debug)]
+enum Via {
+    /// `LD_PRELOAD=libsandbox.so` on the dynamic probe.
+    Library,
+    /// `sandboxify` on the static probe.
+    Sandboxify,
+}
+
+const VIAS: [Via; 2] = [Via::Library, Via::Sandboxify];
+
+/// One operation of `fs-probe` and the result it must get: `ok` or an errno name.
+struct Check {
+    op: &'static str,
+    arg: String,
+    result: &'static str,
+}
+
+fn check(op: &'static str, arg: impl Into<String>, result: &'static str) -> Check {
+    Check { op, arg: arg.into(), result }
+}
+
+/// The same operations, all expected to succeed: the unconfined control.
+fn all_ok(checks: &[Check]) -> Vec<Check> {
+    checks.iter().map(|c| check(c.op, c.arg.clone(), "ok")).collect()
+}
+
+fn probe(via: Via) -> PathBuf {
+    match via {
+        Via::Library => compile("fs-probe", &[]),
+        Via::Sandboxify => compile("fs-probe", &["-static"]),
+    }
+}
+
+/// Runs the probe with `args` under `env`, through `via` (`None`: unconfined).
+fn run(via: Option<Via>, env: &[(&str, &str)], args: &[&str], user: User) -> Outcome {
+    let probe = probe(via.unwrap_or(Via::Library));
+    let mut run = match via {
+        Some(Via::Sandboxify) => {
+            let command: Vec<&str> = [probe.to_str().unwrap()].into_iter().chain(args.iter().copied()).collect();
+            Run::new(sandboxify(), &command)
+        }
+        Some(Via::Library) => Run::new(&probe, args).preload(),
+        None => Run::new(&probe, args),
+    };
+    for (key, value) in env {
+        run = run.env(key, value);
+    }
+    run.user(user).run()
+}
+
+/// Runs `checks` and asserts each result, a clean exit and silence on stderr.
+#[track_caller]
+fn expect(via: Option<Via>, env: &[(&str, &str)], user: User, checks: &[Check]) {
+    let args: Vec<&str> = checks.iter().flat_map(|c| [c.op, c.arg.as_str()]).collect();
+    let outcome = run(via, env, &args, user);
+    let wanted: Vec<String> = checks.iter().map(|c| format!("{} {} {}", c.op, c.arg, c.result)).collect();
+    let got: Vec<&str> = outcome.stdout.lines().collect();
+    assert_eq!(got, wanted, "via {via:?} as {user:?} with {env:?}: {outcome:#?}");
+    outcome.assert_success();
+    assert_eq!(outcome.stderr, "", "success is silent: {outcome:#?}");
+}
+
+/// A world-writable tree: ro/f, ro/sub/g, rw/h, rw/x, rw2/, secret/{s1,s2,t}.
+struct Tree(PathBuf);
+
+impl Tree {
+    fn new(name: &str) -> Tree {
+        let root = fresh_dir(name);
+        for dir in ["ro/sub", "rw", "rw2", "secret"] {
+            fs::create_dir_all(root.join(dir)).unwrap();
+        }
+        for file in ["ro/f", "ro/sub/g", "rw/h", "rw/x", "secret/s1", "secret/s2", "secret/t"] {
+            fs::write(root.join(file), "data\n").unwrap();
+        }
+        for (entry, mode) in [("ro", 0o777), ("ro/sub", 0o777), ("rw", 0o777), ("rw2", 0o777), ("secret", 0o777)]
+            .into_iter()
+            .chain(["ro/f", "ro/sub/g", "rw/h", "rw/x", "secret/s1", "secret/s2", "secret/t"].map(|file| (file, 0o666)))
+        {
+            fs::set_permissions(root.join(entry), fs::Permissions::from_mode(mode)).unwrap();
+        }
+        Tree(root)
+    }
+
+    fn path(&self, relative: &str) -> String {
+        self.0.join(relative).to_str().unwrap().to_owned()
+    }
+}
+
+/// Runs `test` for every injection path and user, each on a fresh tree.
+fn each(name: &str, test: impl Fn(Via, User, &Tree)) {
+    for via in VIAS {
+        for user in USERS {
+            test(via, user, &Tree::new(&format!("landlock-{name}-{via:?}-{user:?}")));
+        }
+    }
+}
+
+#[test]
+fn a_read_only_tree_can_be_read_and_nothing_else() {
+    each("ro", |via, user, tree| {
+        let checks = [
+            check("read", tree.path("ro/f"), "ok"),
+            check("read", tree.path("ro/sub/g"), "ok"),
+            check("list", tree.path("ro"), "ok"),
+            check("write", tree.path("ro/f"), "EACCES"),
+            check("truncate", tree.path("ro/sub/g"), "EACCES"),
+            check("create", tree.path("ro/new"), "EACCES"),
+            check("mkdir", tree.path("ro/d"), "EACCES"),
+            check("remove", tree.path("ro/f"), "EACCES"),
+            check("read", tree.path("rw/h"), "EACCES"),
+            check("exec", "/bin/true", "EACCES"),
+        ];
+        expect(None, &[], user, &all_ok(&checks[..3]));
+        expect(Some(via), &[("SANDBOX_FS_RO", &tree.path("ro"))], user, &checks);
+    });
+}
+
+#[test]
+fn read_write_trees_take_writes_creations_removals_renames_and_truncation() {
+    each("rw", |via, user, tree| {
+        let env = [
+            ("SANDBOX_FS_RO", tree.path("ro")),
+            ("SANDBOX_FS_RW", format!("{}:{}", tree.path("rw"), tree.path("rw2"))),
+        ];
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let checks = [
+            check("write", tree.path("rw/h"), "ok"),
+            check("truncate", tree.path("rw/x"), "ok"),
+            check("create", tree.path("rw/new"), "ok"),
+            check("mkdir", tree.path("rw/d"), "ok"),
+            check("remove", tree.path("rw/new"), "ok"),
+            check("rename", format!("{}>{}", tree.path("rw/h"), tree.path("rw/h2")), "ok"),
+            // Across trees: needs the refer right on both.
+            check("rename", format!("{}>{}", tree.path("rw/h2"), tree.path("rw2/h")), "ok"),
+            check("read", tree.path("rw2/h"), "ok"),
+            // Out of a read-only tree: the source cannot be removed.
+            check("rename", format!("{}>{}", tree.path("ro/f"), tree.path("rw/f")), "EACCES"),
+            check("write", tree.path("ro/f"), "EACCES"),
+            check("create", tree.path("secret/new"), "EACCES"),
+        ];
+        expect(Some(via), &env, user, &checks);
+    });
+}
+
+/// `SANDBOX_FS_DENY=.../secret/s*` under a read-write grant of secret/: the
+/// matching files are out of reach, the sibling keeps every right, and
+/// nothing can be created directly in the carved directory (the README's
+/// rule for files created later).
+#[test]
+fn a_glob_carve_out_denies_the_matches_and_keeps_the_siblings() {
+    each("glob", |via, user, tree| {
+        let deny = tree.path("secret/s*");
+        let env = [("SANDBOX_FS_RW", tree.path("secret")), ("SANDBOX_FS_DENY", deny)];
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let checks = [
+            check("read", tree.path("secret/s1"), "EACCES"),
+            check("write", tree.path("secret/s2"), "EACCES"),
+            check("truncate", tree.path("secret/s2"), "EACCES"),
+            check("remove", tree.path("secret/s1"), "EACCES"),
+            check("rename", format!("{}>{}", tree.path("secret/s1"), tree.path("secret/u")), "EACCES"),
+            check("read", tree.path("secret/t"), "ok"),
+            check("write", tree.path("secret/t"), "ok"),
+            check("truncate", tree.path("secret/t"), "ok"),
+            check("list", tree.path("secret"), "ok"),
+            check("create", tree.path("secret/later"), "EACCES"),
+        ];
+        expect(None, &[], user, &all_ok(&checks[..3]));
+        expect(Some(via), &env, user, &checks);
+        assert_eq!(fs::read_to_string(tree.path("secret/s1")).unwrap(), "data\n");
+    });
+}
+
+/// Two loopback listeners; connect is allowed to one. Bind is allowed on
+/// one free port, not on another.
+#[test]
+fn tcp_connect_and_bind_are_limited_to_the_listed_ports() {
+    let allowed = TcpListener::bind("127.0.0.1:0").unwrap();
+    let denied = TcpListener::bind("127.0.0.1:0").unwrap();
+    let (allowed_port, denied_port) =
+        (allowed.local_addr().unwrap().port().to_string(), denied.local_addr().unwrap().port().to_string());
+    for via in VIAS {
+        for user in USERS {
+            let free = |_| TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+            let [bind_allowed, bind_denied] = [0, 1].map(free);
+            let checks = [
+                check("connect", allowed_port.clone(), "ok"),
+                check("connect", denied_port.clone(), "EACCES"),
+                check("bind", bind_allowed.clone(), "ok"),
+                check("bind", bind_denied.clone(), "EACCES"),
+            ];
+            expect(None, &[], user, &all_ok(&checks));
+            let env = [("SANDBOX_NET_CONNECT", allowed_port.as_str()), ("SANDBOX_NET_BIND", bind_allowed.as_str())];
+            expect(Some(via), &env, user, &checks);
+        }
+    }
+}
+
+/// Bad paths, globs and ports: status 125, one line naming the variable and
+/// the token, and the program never runs.
+#[test]
+fn bad_paths_and_ports_fail_closed() {
+    let tree = Tree::new("landlock-bad");
+    let file_parent = format!("{}/x", tree.path("ro/f"));
+    let cases = [
+        (
+            "SANDBOX_FS_RO",
+            "relative/path",
+            "SANDBOX_FS_RO: \"relative/path\" is not an absolute path (start it with / or ~)",
+        ),
+        (
+            "SANDBOX_FS_RW",
+            "/nonexistent/tree",
+            "SANDBOX_FS_RW: /nonexistent/tree: No such file or directory (os error 2)",
+        ),
+        ("SANDBOX_FS_DENY", "/nonexistent/s*", "SANDBOX_FS_DENY: /nonexistent: No such file or directory (os error 2)"),
+        ("SANDBOX_FS_DENY", "/tm*/x", "SANDBOX_FS_DENY: \"/tm*/x\": wildcards are only allowed in the last component"),
+        ("SANDBOX_FS_DENY", "/tmp/[x", "SANDBOX_FS_DENY: \"/tmp/[x\": invalid range pattern"),
+        (
+            "SANDBOX_FS_DENY",
+            &file_parent,
+            &format!("SANDBOX_FS_DENY: {file_parent}: the parent of a denied entry must be a directory"),
+        ),
+        (
+            "SANDBOX_NET_CONNECT",
+            "80:http",
+            "SANDBOX_NET_CONNECT: bad port \"http\": expected a number from 0 to 65535 or a range A-B",
+        ),
+        (
+            "SANDBOX_NET_BIND",
+            "70000",
+            "SANDBOX_NET_BIND: bad port \"70000\": expected a number from 0 to 65535 or a range A-B",
+        ),
+        (
+            "SANDBOX_NET_BIND",
+            "90-80",
+            "SANDBOX_NET_BIND: bad port \"90-80\": expected a number from 0 to 65535 or a range A-B",
+        ),
+        ("SANDBOX_LANDLOCK_BEST_EFFORT", "yes", "SANDBOX_LANDLOCK_BEST_EFFORT: \"yes\": expected 0 or 1"),
+        ("SANDBOX_FS_ROO", "/usr", "unknown variable SANDBOX_FS_ROO (did you mean SANDBOX_FS_RO?)"),
+    ];
+    for via in VIAS {
+        for user in USERS {
+            for (variable, value, message) in &cases {
+                let outcome = run(Some(via), &[(variable, value)], &["read", "/etc/hostname"], user);
+                let prefix = match via {
+                    Via::Library => "libsandbox",
+                    Via::Sandboxify => "sandboxify",
+                };
+                assert_eq!(
+                    outcome.stderr,
+                    format!("{prefix}: {message}\n"),
+                    "{via:?} {variable}={value}: {outcome:#?}"
+                );
+                outcome.assert_code(125);
+                assert_eq!(outcome.stdout, "", "the program never runs");
+            }
+        }
+    }
+}
+
+/// sandboxify's options mean what the variables mean, and replace them.
+#[test]
+fn sandboxify_options_replace_the_variables() {
+    let tree = Tree::new("landlock-options");
+    let probe = probe(Via::Sandboxify);
+    for user in USERS {
+        let outcome = Run::new(
+            sandboxify(),
+            &[
+                "--fs-ro",
+                &tree.path("ro"),
+                probe.to_str().unwrap(),
+                "read",
+                &tree.path("ro/f"),
+                "read",
+                &tree.path("rw/h"),
+            ],
+        )
+        .env("SANDBOX_FS_RO", tree.path("rw"))
+        .user(user)
+        .run();
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, format!("read {} ok\nread {} EACCES\n", tree.path("ro/f"), tree.path("rw/h")));
+    }
+}
+
+/// `--explain` shows the kernel's ABI and every rule, carve-outs expanded.
+#[test]
+fn explain_shows_the_abi_and_the_rules() {
+    let tree = Tree::new("landlock-explain");
+    let outcome = Run::new(
+        sandboxify(),
+        &[
+            "--fs-rw",
+            &tree.path("secret"),
+            "--fs-deny",
+            &tree.path("secret/s*"),
+            "--net-connect",
+            "443:80",
+            "--explain",
+        ],
+    )
+    .run();
+    outcome.assert_success();
+    let expected = format!(
+        "# Landlock (kernel ABI 7)\nfiles: everything not granted below is denied\n  list-only  {secret}\n  \
+         read-write {secret}/t\n  denied     {secret}/s* (carved out)\ntcp connect: 80,443 (other ports denied)\n\
+         tcp bind: not restricted\n",
+        secret = tree.path("secret")
+    );
+    assert_eq!(outcome.stdout, expected);
+}
+
+/// A kernel without Landlock (here: an outer seccomp filter failing
+/// landlock_create_ruleset with ENOSYS) stops the program, unless best
+/// effort is asked for, which says what is not enforced.
+#[test]
+fn without_landlock_the_program_does_not_run_unless_best_effort_is_asked_for() {
+    let wrapper = compile("outer-filter", &["-static"]);
+    let create_ruleset = libc::SYS_landlock_create_ruleset.to_string();
+    let tree = Tree::new("landlock-unavailable");
+    for via in VIAS {
+        let target = probe(via);
+        for user in USERS {
+            let outer = |best_effort: &str| {
+                let mut args = vec!["38", create_ruleset.as_str()];
+                let sandboxify = sandboxify();
+                if let Via::Sandboxify = via {
+                    args.push(sandboxify.to_str().unwrap());
+                }
+                let target = target.to_str().unwrap().to_owned();
+                args.push(&target);
+                args.extend(["read", "/etc/hostname"]);
+                let mut run = Run::new(&wrapper, &args)
+                    .env("SANDBOX_FS_RO", tree.path("ro"))
+                    .env("SANDBOX_LANDLOCK_BEST_EFFORT", best_effort)
+                    .user(user);
+                if let Via::Library = via {
+                    run = run.env("LD_PRELOAD", library());
+                }
+                run.run()
+            };
+            let prefix = match via {
+                Via::Library => "libsandbox",
+                Via::Sandboxify => "sandboxify",
+            };
+            let outcome = outer("0");
+            outcome.assert_code(125);
+            assert_eq!(outcome.stdout, "");
+            assert_eq!(
+                outcome.stderr,
+                format!(
+                    "{prefix}: Landlock is not available on this kernel (not built in), so the filesystem and \
+                     network rules cannot be enforced\n"
+                )
+            );
+            let outcome = outer("1");
+            outcome.assert_success();
+            assert_eq!(outcome.stdout, "read /etc/hostname ok\n");
+            assert_eq!(
+                outcome.stderr,
+                format!("{prefix}: Landlock best effort: not enforced: every rule (Landlock is not built in)\n")
+            );
+        }
+    }
+}
+
+/// Landlock on this kernel restricts the calling thread only: a thread
+/// started by an earlier constructor would escape, so the library refuses.
+#[test]
+fn the_library_refuses_when_other_threads_already_run() {
+    let thread_library = compile("early-thread-lib", &["-shared", "-fPIC", "-pthread"]);
+    let program = compile("early-thread", &[thread_library.to_str().unwrap(), "-pthread"]);
+    for user in USERS {
+        let outcome = Run::new(&program, &[]).preload().env("SANDBOX_FS_RO", "/usr").user(user).run();
+        outcome.assert_code(125);
+        assert_eq!(outcome.stdout, "");
+        assert!(
+            outcome.stderr.starts_with(
+                "libsandbox: this kernel's Landlock (ABI 7) cannot enforce the other threads: 2 threads run"
+            ),
+            "{outcome:#?}"
+        );
+    }
+}
+
+/// The seccomp policy and the Landlock rules hold together.
+#[test]
+fn seccomp_and_landlock_apply_together() {
+    let tree = Tree::new("landlock-seccomp");
+    for via in VIAS {
+        for user in USERS {
+            let env = [("SANDBOX_FS_RO", tree.path("ro")), ("SECCOMP_SYSCALL_DENY", "rename".to_owned())];
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            expect(
+                Some(via),
+                &env,
+                user,
+                &[check("read", tree.path("ro/f"), "ok"), check("read", tree.path("rw/h"), "EACCES")],
+            );
+            let outcome =
+                run(Some(via), &env, &["rename", &format!("{}>{}", tree.path("rw/h"), tree.path("rw/i"))], user);
+            outcome.assert_killed();
+        }
+    }
+}
+
+/// The caller of a setuid program cannot choose its Landlock rules (a
+/// rule could make it fail half-way through a privileged operation).
+#[test]
+fn a_setuid_program_refuses_landlock_rules_from_its_caller() {
+    use std::os::unix::fs::chown;
+    let built = compile("setuid-drop", &["-Wl,--no-as-needed", library().to_str().unwrap()]);
+    let program = built.with_file_name("setuid-drop-landlock");
+    fs::copy(&built, &program).unwrap();
+    chown(&program, Some(0), Some(0)).unwrap();
+    fs::set_permissions(&program, fs::Permissions::from_mode(0o4755)).unwrap();
+    let outcome = Run::new(&program, &[]).env("SANDBOX_FS_RO", "/usr").user(User::Nobody).run();
+    outcome.assert_code(125);
+    assert_eq!(outcome.stdout, "");
+    assert!(outcome.stderr.contains("refusing a policy from the environment of a setuid"), "{outcome:#?}");
+}
