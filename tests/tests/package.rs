@@ -18,10 +18,11 @@ const EXECUTABLE: &str = "-rwxr-xr-x";
 const DATA: &str = "-rw-r--r--";
 
 /// Every file in the package, with its mode (all are owned by root:root).
-const FILES: [(&str, &str); 16] = [
+const FILES: [(&str, &str); 17] = [
     ("/usr/bin/patchelf-helper", EXECUTABLE),
     ("/usr/bin/sandboxify", EXECUTABLE),
     ("/usr/lib/x86_64-linux-gnu/libsandbox.so", DATA),
+    ("/usr/lib/x86_64-linux-gnu/libsandbox_landlock.so", DATA),
     ("/usr/share/bash-completion/completions/patchelf-helper", DATA),
     ("/usr/share/bash-completion/completions/sandboxify", DATA),
     ("/usr/share/doc/sandbox-seccomp/README.md.gz", DATA),
@@ -190,6 +191,17 @@ fn run_library_examples() {
         assert_eq!(errno.assert_code(1).stdout, "uname: Network is down\n");
         let log = run(&[("SECCOMP_SYSCALL_ALLOW", ""), ("SECCOMP_DEFAULT_ACTION", "log")]);
         assert_eq!(log.assert_success().stdout, "Linux\n");
+        // Landlock rules: the installed library finds its helper beside it.
+        let cat = |read_only: &str| {
+            Run::new("/bin/cat", &["/etc/hostname"])
+                .env("LD_PRELOAD", LIBRARY)
+                .env("SANDBOX_FS_RO", read_only)
+                .user(user)
+                .run()
+        };
+        cat("/etc").assert_success();
+        let denied = cat("/usr");
+        assert_eq!(denied.assert_code(1).stderr, "/bin/cat: /etc/hostname: Permission denied\n");
     }
 }
 
