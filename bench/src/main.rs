@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+mod landlock;
+
 use sandbox_policy::variables::{ALLOW, DENY, Variables};
 use sandbox_policy::{Abi, Syscall, bpf, compile};
 
@@ -134,7 +136,7 @@ impl Variant {
     }
 }
 
-fn median(samples: &mut [f64]) -> f64 {
+pub(crate) fn median(samples: &mut [f64]) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
 }
@@ -152,6 +154,7 @@ impl Helpers {
             ("getppid-loop", include_str!("../c/getppid-loop.c"), &["-O2"][..]),
             ("one-insn-filter", include_str!("../c/one-insn-filter.c"), &["-O2", "-static"][..]),
             ("true-static", include_str!("../c/true-static.c"), &["-O2", "-static"][..]),
+            ("open-close-loop", include_str!("../c/open-close-loop.c"), &["-O2"][..]),
         ];
         for (name, source, flags) in sources {
             let source_path = dir.join(format!("{name}.c"));
@@ -355,4 +358,13 @@ fn main() {
     startup_costs(&library, spawns);
     sandboxify_costs(&helpers, spawns);
     learning_costs(if quick { 1 } else { 3 });
+    let work = helpers.path("landlock");
+    landlock::open_close(
+        &helpers.path("open-close-loop"),
+        &library,
+        &work,
+        rounds,
+        if quick { "20000" } else { "100000" },
+    );
+    landlock::build(&artifact("sandboxify"), &helpers.path("landlock-build"), if quick { 3 } else { 7 });
 }
