@@ -6,18 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e9 + t.tv_nsec;
-}
-
-static int compare(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "timing.h"
 
 int main(int argc, char **argv) {
     long iterations = argc > 1 ? atol(argv[1]) : 1000000;
@@ -37,7 +26,6 @@ int main(int argc, char **argv) {
         }
         results[r] = (now_ns() - start) / iterations;
     }
-    qsort(results, repeats, sizeof *results, compare);
-    printf("ns %.2f\n", results[repeats / 2]);
+    printf("ns %.2f\n", median_of(results, repeats));
     return 0;
 }

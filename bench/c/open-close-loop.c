@@ -8,19 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include "timing.h"
 #include <unistd.h>
-
-static double now_ns(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e9 + t.tv_nsec;
-}
-
-static int compare(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv) {
     if (argc < 5) return 2;
@@ -38,7 +27,6 @@ int main(int argc, char **argv) {
         }
         results[r] = (now_ns() - start) / iterations;
     }
-    qsort(results, repeats, sizeof results[0], compare);
-    printf("ns %.1f\n", results[repeats / 2]);
+    printf("ns %.1f\n", median_of(results, repeats));
     return 0;
 }

@@ -150,6 +150,7 @@ impl Helpers {
     fn build() -> Helpers {
         let dir = env::temp_dir().join(format!("sandbox-bench-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("timing.h"), include_str!("../c/timing.h")).unwrap();
         let sources = [
             ("getppid-loop", include_str!("../c/getppid-loop.c"), &["-O2"][..]),
             ("one-insn-filter", include_str!("../c/one-insn-filter.c"), &["-O2", "-static"][..]),

@@ -72,6 +72,16 @@ pub fn fresh_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// A copy of `program` named `name` beside it, owned by root with `mode`
+/// (0o4755 for setuid-root, 0o2755 for setgid-root).
+pub fn privileged_copy(program: &Path, name: &str, mode: u32) -> PathBuf {
+    let copy = program.with_file_name(name);
+    fs::copy(program, &copy).unwrap();
+    std::os::unix::fs::chown(&copy, Some(0), Some(0)).unwrap();
+    fs::set_permissions(&copy, fs::Permissions::from_mode(mode)).unwrap();
+    copy
+}
+
 /// Compiles `tests/c/<name>.c` with `cc` and `flags`, once per test process,
 /// and returns the executable's path.
 pub fn compile(name: &str, flags: &[&str]) -> PathBuf {

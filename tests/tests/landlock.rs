@@ -8,7 +8,7 @@ use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use sandbox_tests::{Outcome, Run, USERS, User, compile, fresh_dir, library, sandboxify};
+use sandbox_tests::{Outcome, Run, USERS, User, compile, fresh_dir, library, privileged_copy, sandboxify};
 
 #[derive(Clone, Copy, Debug)]
 enum Via {
@@ -421,12 +421,8 @@ fn seccomp_and_landlock_apply_together() {
 /// rule could make it fail half-way through a privileged operation).
 #[test]
 fn a_setuid_program_refuses_landlock_rules_from_its_caller() {
-    use std::os::unix::fs::chown;
     let built = compile("setuid-drop", &["-Wl,--no-as-needed", library().to_str().unwrap()]);
-    let program = built.with_file_name("setuid-drop-landlock");
-    fs::copy(&built, &program).unwrap();
-    chown(&program, Some(0), Some(0)).unwrap();
-    fs::set_permissions(&program, fs::Permissions::from_mode(0o4755)).unwrap();
+    let program = privileged_copy(&built, "setuid-drop-landlock", 0o4755);
     let outcome = Run::new(&program, &[]).env("SANDBOX_FS_RO", "/usr").user(User::Nobody).run();
     outcome.assert_code(125);
     assert_eq!(outcome.stdout, "");

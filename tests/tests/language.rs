@@ -3,10 +3,10 @@
 //! policies and inspection, through the library and through sandboxify.
 
 use std::fs;
-use std::os::unix::fs::{PermissionsExt, chown};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use sandbox_tests::{Outcome, Run, USERS, User, artifact, compile, fresh_dir, library, sandboxify};
+use sandbox_tests::{Outcome, Run, USERS, User, artifact, compile, fresh_dir, library, privileged_copy, sandboxify};
 
 fn probe() -> PathBuf {
     compile("errno-probe", &[])
@@ -257,10 +257,7 @@ fn attached_policies() {
         assert_eq!(outcome.stdout, "uname: ENETDOWN\n", "{user:?}");
     }
     // A setuid program honours its attached policy and nothing from the caller.
-    let setuid = dir.join("probe-setuid");
-    fs::copy(&program, &setuid).unwrap();
-    chown(&setuid, Some(0), Some(0)).unwrap();
-    fs::set_permissions(&setuid, fs::Permissions::from_mode(0o4755)).unwrap();
+    let setuid = privileged_copy(&program, "probe-setuid", 0o4755);
     let outcome =
         Run::new(&setuid, &["uname", "getppid"]).env("SECCOMP_SYSCALL_DENY", "getppid=ENOSYS").user(User::Nobody).run();
     outcome.assert_success();

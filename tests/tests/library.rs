@@ -1,11 +1,9 @@
 //! libsandbox.so under LD_PRELOAD (and DT_NEEDED), on real programs and the
 //! real kernel, as root and as nobody.
 
-use std::fs;
-use std::os::unix::fs::{PermissionsExt, chown};
 use std::process::Command;
 
-use sandbox_tests::{Outcome, Run, USERS, User, compile, library};
+use sandbox_tests::{Outcome, Run, USERS, User, compile, library, privileged_copy};
 
 /// The minimal allow list for `uname.c` from the library's apply point on
 /// Debian 12: printf checks stdout with newfstatat and writes it with write.
@@ -292,10 +290,7 @@ fn seccomp_refused_or_unavailable_stops_the_program() {
 fn a_setuid_program_refuses_a_policy_from_its_unprivileged_caller() {
     // The library exports nothing, so only --no-as-needed keeps it linked.
     let built = compile("setuid-drop", &["-Wl,--no-as-needed", library().to_str().unwrap()]);
-    let program = built.with_file_name("setuid-drop-root");
-    fs::copy(&built, &program).unwrap();
-    chown(&program, Some(0), Some(0)).unwrap();
-    fs::set_permissions(&program, fs::Permissions::from_mode(0o4755)).unwrap();
+    let program = privileged_copy(&built, "setuid-drop-root", 0o4755);
     // Without a policy the program runs as designed: root, then dropped.
     let outcome = Run::new(&program, &[]).user(User::Nobody).run();
     outcome.assert_success();
