@@ -65,6 +65,9 @@ pub struct Args {
     #[arg(long, value_name = "PATH", requires = "preload")]
     pub library: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub container: crate::container::Options,
+
     /// Validate the policy (and PROGRAM, if given) and exit without running anything
     #[arg(long, help_heading = "Inspection")]
     pub check: bool,

@@ -83,6 +83,11 @@ impl Launch {
         Launch { display, path, _strings: strings, argv, envp }
     }
 
+    /// Execs `path` instead: PROGRAM as found in a new root.
+    pub fn set_path(&mut self, path: CString) {
+        self.path = path;
+    }
+
     /// Execs with no filter.
     pub fn exec(self) -> Failure {
         self.exec_failure(self.execve())

@@ -3,6 +3,7 @@
 //! (see [`launch`] for how its own exec gets through the filter).
 
 pub mod cli;
+mod container;
 mod failure;
 mod launch;
 mod learn;
@@ -23,6 +24,7 @@ use sandbox_policy::{
 };
 
 use crate::cli::Args;
+use crate::container::Sandbox;
 use crate::failure::Failure;
 use crate::launch::Launch;
 
@@ -177,7 +179,9 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
 
     let (name, arguments) = args.command.split_first().expect("clap requires PROGRAM");
     let path_variable = passed_on.iter().find(|(key, _)| key == "PATH").map(|(_, value)| value.as_os_str());
-    let path = program::resolve(name, path_variable)?;
+    let sandbox = Sandbox::new(&args.container, name, path_variable, variables.verbose())?;
+    // In a new root PROGRAM is looked up there, once it is built.
+    let path = if sandbox.has_new_root() { name.into() } else { program::resolve(name, path_variable)? };
 
     let mut environment = passed_on;
     if args.learn.is_some() && args.preload {
@@ -222,7 +226,7 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     }
 
     let Some(filter_policy) = filter_policy else {
-        return Ok(Plan::Run(Box::new(move || launch.exec())));
+        return Ok(contained(sandbox, launch, Box::new(|launch| launch.exec())));
     };
     // execve's arguments are all pointers, which no condition may test, so
     // its unconditional action is what the filter will give sandboxify's exec.
@@ -246,21 +250,35 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
         // Permissive mode with names: a reporter answers the logged calls,
         // and sandboxify's own exec from the gate, which it does not report.
         let program = report::with_log_as_notify(&program);
+        sandbox.allows_reporter()?;
         let file = variables.report.clone();
-        return Ok(Plan::Run(Box::new(move || {
-            // SAFETY: getpid has no preconditions.
-            let gate = Gate { pid: unsafe { libc::getpid() } as u32, instruction_pointer: gate };
-            match Reporter::start("sandboxify: ", file.as_deref(), Some(gate)) {
-                Ok(reporter) => launch.exec_reported(&program, reporter),
-                Err(error) => Failure::System(format!("cannot start the permissive-mode report: {error}")),
-            }
-        })));
+        return Ok(contained(
+            sandbox,
+            launch,
+            Box::new(move |launch| {
+                // SAFETY: getpid has no preconditions.
+                let gate = Gate { pid: unsafe { libc::getpid() } as u32, instruction_pointer: gate };
+                match Reporter::start("sandboxify: ", file.as_deref(), Some(gate)) {
+                    Ok(reporter) => launch.exec_reported(&program, reporter),
+                    Err(error) => Failure::System(format!("cannot start the permissive-mode report: {error}")),
+                }
+            }),
+        ));
     }
-    Ok(Plan::Run(if exec_allowed {
-        Box::new(move || launch.exec_filtered(&program))
-    } else {
-        Box::new(move || launch.exec_gated(&program))
-    }))
+    Ok(contained(
+        sandbox,
+        launch,
+        if exec_allowed {
+            Box::new(move |launch| launch.exec_filtered(&program))
+        } else {
+            Box::new(move |launch| launch.exec_gated(&program))
+        },
+    ))
+}
+
+/// Runs `exec` (install and exec) once the sandbox is set up.
+fn contained(sandbox: Sandbox, launch: Launch, exec: Box<dyn FnOnce(Launch) -> Failure>) -> Plan {
+    Plan::Run(Box::new(move || sandbox.enter(launch, exec)))
 }
 
 /// The rule that sends execve from the gate's address to the listener.
