@@ -111,7 +111,6 @@ fn status_mask(pid: &str, field: &str) -> Option<u64> {
 }
 
 /// Capability numbers (linux/capability.h), for the bits of `CapEff`.
-const CAP_SETGID: u32 = 6;
 const CAP_SYS_ADMIN: u32 = 21;
 const CAP_SYS_RESOURCE: u32 = 24;
 

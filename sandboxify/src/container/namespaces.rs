@@ -15,7 +15,7 @@ use nix::errno::Errno;
 use nix::mount::{MsFlags, mount};
 use nix::sched::CloneFlags;
 
-use super::{CAP_SETGID, Caller, NamespaceOptions, SetupError, failed};
+use super::{Caller, NamespaceOptions, SetupError, failed};
 
 /// The namespaces to create.
 #[derive(Debug, Default)]
@@ -38,9 +38,6 @@ struct Mapping {
     gid_inside: u32,
     uid_outside: u32,
     gid_outside: u32,
-    /// Whether setgroups(2) must be disabled before the gid map is written,
-    /// as the kernel requires from a caller without CAP_SETGID outside.
-    deny_setgroups: bool,
 }
 
 impl Namespaces {
@@ -49,12 +46,11 @@ impl Namespaces {
         let mount = options.unshare_pid || new_root;
         let others = mount || options.unshare_net || options.unshare_ipc || options.unshare_uts;
         let user = options.unshare_user || options.map_root || (others && !caller.privileged());
-        let user = user.then(|| Mapping {
+        let user = user.then_some(Mapping {
             uid_inside: if options.map_root { 0 } else { caller.euid },
             gid_inside: if options.map_root { 0 } else { caller.egid },
             uid_outside: caller.euid,
             gid_outside: caller.egid,
-            deny_setgroups: !caller.has(CAP_SETGID),
         });
         Namespaces {
             user,
@@ -111,9 +107,10 @@ impl Namespaces {
 
 impl Mapping {
     fn write(&self) -> Result<(), SetupError> {
-        if self.deny_setgroups {
-            write_proc("/proc/self/setgroups", "deny")?;
-        }
+        // The maps are written from inside, where even root has no
+        // CAP_SETGID in the parent namespace: the kernel then requires
+        // setgroups(2) to be disabled for good before the gid map.
+        write_proc("/proc/self/setgroups", "deny")?;
         write_proc("/proc/self/uid_map", &format!("{} {} 1\n", self.uid_inside, self.uid_outside))?;
         write_proc("/proc/self/gid_map", &format!("{} {} 1\n", self.gid_inside, self.gid_outside))
     }
