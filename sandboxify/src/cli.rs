@@ -14,16 +14,19 @@ Environment:
   removed from PROGRAM's environment.
 
 Exit status:
-  125  sandboxify itself failed (bad option or policy, seccomp unavailable)
+  125  sandboxify itself failed (bad option or policy, seccomp unavailable,
+       a namespace, mount or limit that could not be set up)
   126  PROGRAM was found but could not be run
-  127  PROGRAM was not found
+  127  PROGRAM was not found (in the new root, if there is one)
   else PROGRAM's own status (SIGSYS, a seccomp kill, shows as 159 in a shell)";
 
 /// Run PROGRAM under a seccomp policy, in force from its first instruction.
 ///
 /// PROGRAM replaces sandboxify in the same process (same PID, parent, session
 /// and terminal), so exit status and signals are PROGRAM's own. Works for
-/// static programs and for ordinary users.
+/// static programs and for ordinary users. With --unshare-pid or a cgroup
+/// limit, PROGRAM runs in a child process and sandboxify stays outside:
+/// it forwards signals and ends as PROGRAM ends.
 #[derive(Debug, Parser)]
 #[command(name = "sandboxify", version, after_help = AFTER_HELP)]
 pub struct Args {
