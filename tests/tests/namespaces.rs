@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use sandbox_tests::{Outcome, Run, USERS, User, compile, fresh_dir, sandboxify};
@@ -30,6 +30,11 @@ fn output(args: &[&str], user: User) -> String {
     outcome.assert_success();
     assert_eq!(outcome.stderr, "", "{args:?} {user:?}");
     outcome.stdout
+}
+
+/// A path in a fresh directory of `test`'s own for `user`, where `user` may create it.
+fn fresh_file(test: &str, user: User) -> PathBuf {
+    fresh_dir(&format!("{test}-{user:?}")).join("file")
 }
 
 /// Checks a refusal: status, nothing on stdout, one line naming `token`.
@@ -99,17 +104,16 @@ fn tmpfs_hides_the_hosts_tmp() {
 #[test]
 fn ro_bind_of_root_makes_writes_fail_submounts_included() {
     for user in USERS {
-        let dir = fresh_dir(&format!("ro-bind-{user:?}"));
-        let file = dir.join("written");
-        let file = file.to_str().unwrap();
+        let path = fresh_file("ro-bind", user);
+        let file = path.to_str().unwrap();
         for target in [file, "/dev/shm/sandboxify-ro-bind-test"] {
             let outcome = output(&["--ro-bind", "/", "/", &probe(), "write", target], user);
             assert_eq!(outcome, "Read-only file system\n", "{target} {user:?}");
         }
-        assert!(!dir.join("written").exists());
+        assert!(!path.exists());
         // The same through --bind writes.
         assert_eq!(output(&["--bind", "/", "/", &probe(), "write", file], user), "ok\n");
-        assert!(dir.join("written").exists());
+        assert!(path.exists());
     }
 }
 
@@ -329,9 +333,8 @@ fn signals_are_forwarded_to_program_as_pid_1() {
 #[test]
 fn setup_failures_never_run_program() {
     for user in USERS {
-        let dir = fresh_dir(&format!("setup-failure-{user:?}"));
-        let marker = dir.join("ran");
-        let marker = marker.to_str().unwrap();
+        let path = fresh_file("setup-failure", user);
+        let marker = path.to_str().unwrap();
         let failing: [&[&str]; 4] = [
             &["--bind", "/nonexistent-source", "/x"],
             &["--ro-bind", "/", "/", "--bind", "/tmp", "/nonexistent-mount-point"],
@@ -343,7 +346,7 @@ fn setup_failures_never_run_program() {
             let probe = probe();
             let args: Vec<&str> = args.iter().copied().chain([probe.as_str(), "write", marker]).collect();
             assert_refused(&run(&args, user), 125, token);
-            assert!(!Path::new(marker).exists(), "{args:?} ran PROGRAM");
+            assert!(!path.exists(), "{args:?} ran PROGRAM");
         }
         let outcome = run(&["--tmpfs", "/empty", "no-such-program"], user);
         assert_refused(&outcome, 127, "no-such-program: not found in the new root");

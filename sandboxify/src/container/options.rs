@@ -263,7 +263,7 @@ fn parse_hostname(text: &str) -> Result<OsString, String> {
 }
 
 /// A size in bytes: digits with an optional K, M, G or T (powers of 1024).
-pub fn parse_size(text: &str) -> Result<u64, String> {
+fn parse_size(text: &str) -> Result<u64, String> {
     let expected = || "expected a size in bytes with an optional K, M, G or T suffix (powers of 1024), such as 64M";
     let (digits, shift) = match text.as_bytes().last() {
         Some(b'K' | b'k') => (&text[..text.len() - 1], 10),
