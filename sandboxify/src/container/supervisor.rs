@@ -64,22 +64,24 @@ pub fn start(flags: CloneFlags, pid_namespace: bool, cgroup: Option<Cgroup>) -> 
     for signal in FORWARDED.into_iter().chain([Signal::SIGCHLD]) {
         watched.add(signal);
     }
+    let (mut go_reader, mut go_writer) = match std::io::pipe() {
+        Ok(pipe) => pipe,
+        Err(error) => return Err(abandon(cgroup, failed("cannot make a pipe")(error))),
+    };
     // Blocked from before the clone, so none is lost: the supervisor takes
     // them with sigwaitinfo. The child restores what PROGRAM inherits.
+    // (With valid arguments these calls cannot fail.)
     let mut inherited_mask = SigSet::empty();
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&watched), Some(&mut inherited_mask))
-        .map_err(failed("cannot block signals"))?;
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&watched), Some(&mut inherited_mask)).expect("a valid mask");
     // An inherited SIG_IGN for SIGCHLD would reap PROGRAM before we could wait for it.
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     // SAFETY: installs the default action, no handler.
-    let inherited_sigchld = unsafe { sigaction(Signal::SIGCHLD, &default) }.map_err(failed("cannot reset SIGCHLD"));
-    let restore = |inherited_sigchld: &SigAction| {
+    let inherited_sigchld = unsafe { sigaction(Signal::SIGCHLD, &default) }.expect("a valid action");
+    let restore = || {
         // SAFETY: puts back the action this process was started with.
-        let _ = unsafe { sigaction(Signal::SIGCHLD, inherited_sigchld) };
+        let _ = unsafe { sigaction(Signal::SIGCHLD, &inherited_sigchld) };
         let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&inherited_mask), None);
     };
-    let inherited_sigchld = inherited_sigchld?;
-    let (mut go_reader, mut go_writer) = std::io::pipe().map_err(failed("cannot make a pipe"))?;
 
     // SAFETY: clone(2) without CLONE_VM or a new stack is fork(2) with
     // namespace flags: the child runs on a copy of this process, which has
@@ -89,12 +91,11 @@ pub fn start(flags: CloneFlags, pid_namespace: bool, cgroup: Option<Cgroup>) -> 
     };
     if pid < 0 {
         let error = namespaces::creation_failed(nix::errno::Errno::last());
-        restore(&inherited_sigchld);
-        cgroup.into_iter().for_each(Cgroup::remove);
-        return Err(error.into());
+        restore();
+        return Err(abandon(cgroup, error));
     }
     if pid == 0 {
-        restore(&inherited_sigchld);
+        restore();
         drop(go_writer);
         // SAFETY: prctl(PR_SET_PDEATHSIG) with a valid signal.
         unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
@@ -114,14 +115,19 @@ pub fn start(flags: CloneFlags, pid_namespace: bool, cgroup: Option<Cgroup>) -> 
     if let Err(error) = cgroup.as_ref().map_or(Ok(()), |cgroup| cgroup.add(child.as_raw())) {
         let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
         let _ = wait(child, 0);
-        restore(&inherited_sigchld);
-        cgroup.into_iter().for_each(Cgroup::remove);
-        return Err(error.into());
+        restore();
+        return Err(abandon(cgroup, error));
     }
     // The child needs no answer if it has died meanwhile: waiting tells.
     let _ = go_writer.write_all(b"g");
     drop(go_writer);
     supervise(child, &watched, pid_namespace, cgroup)
+}
+
+/// Removes the cgroup nothing will run in, and reports `error`.
+fn abandon(cgroup: Option<Cgroup>, error: SetupError) -> Failure {
+    cgroup.into_iter().for_each(Cgroup::remove);
+    error.into()
 }
 
 /// Waits for PROGRAM, forwarding signals; then removes the cgroup and ends
