@@ -18,16 +18,19 @@ Environment:
   its variable. All are removed from PROGRAM's environment.
 
 Exit status:
-  125  sandboxify itself failed (bad option or policy, seccomp unavailable)
+  125  sandboxify itself failed (bad option or policy, seccomp unavailable,
+       a namespace, mount or limit that could not be set up)
   126  PROGRAM was found but could not be run
-  127  PROGRAM was not found
+  127  PROGRAM was not found (in the new root, if there is one)
   else PROGRAM's own status (SIGSYS, a seccomp kill, shows as 159 in a shell)";
 
 /// Run PROGRAM under a seccomp policy, in force from its first instruction.
 ///
 /// PROGRAM replaces sandboxify in the same process (same PID, parent, session
 /// and terminal), so exit status and signals are PROGRAM's own. Works for
-/// static programs and for ordinary users.
+/// static programs and for ordinary users. With --unshare-pid or a cgroup
+/// limit, PROGRAM runs in a child process and sandboxify stays outside:
+/// it forwards signals and ends as PROGRAM ends.
 #[derive(Debug, Parser)]
 #[command(name = "sandboxify", version, after_help = AFTER_HELP)]
 pub struct Args {
@@ -71,6 +74,9 @@ pub struct Args {
 
     #[command(flatten)]
     pub landlock: LandlockArgs,
+
+    #[command(flatten)]
+    pub container: crate::container::Options,
 
     /// Validate the policy (and PROGRAM, if given) and exit without running anything
     #[arg(long, help_heading = "Inspection")]

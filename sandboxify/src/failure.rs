@@ -3,6 +3,8 @@
 use sandbox_policy::{InstallError, PolicyError};
 use thiserror::Error;
 
+use crate::container::SetupError;
+
 /// A reason PROGRAM did not run. Each is reported as one line.
 #[derive(Debug, Error)]
 pub enum Failure {
@@ -44,13 +46,22 @@ pub enum Failure {
     /// `--learn` cannot read or write its file.
     #[error("--learn: {0}")]
     Learn(String),
+    /// The namespaces, the new root or a limit could not be set up.
+    #[error("{0}")]
+    Setup(#[from] SetupError),
+    /// PROGRAM is not in the new root.
+    #[error("{program}: not found in the new root (bind what holds it, e.g. --ro-bind /usr /usr)")]
+    NotFoundInNewRoot {
+        /// As given.
+        program: String,
+    },
 }
 
 impl Failure {
     /// The exit status, after the env(1)/timeout(1) convention.
     pub fn exit_status(&self) -> i32 {
         match self {
-            Failure::NotFound { .. } => 127,
+            Failure::NotFound { .. } | Failure::NotFoundInNewRoot { .. } => 127,
             Failure::NotExecutable { .. } => 126,
             _ => 125,
         }

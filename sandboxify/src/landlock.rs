@@ -54,26 +54,56 @@ impl LandlockArgs {
     }
 }
 
-/// The rules asked for by the options and the environment, planned
-/// (carve-outs expanded); `None` when none is asked for.
-pub fn plan<'a>(args: &'a LandlockArgs, variables: &'a Variables) -> Result<Option<Plan>, Failure> {
-    let from_variables = Settings::from_variables(&variables.landlock).map_err(sandbox_landlock::Error::from)?;
-    let choose = |origin: &'static str, option: &'a Option<String>, variable: Option<Setting<'a>>| {
-        option.as_deref().map(|value| Setting { origin, value }).or(variable)
-    };
-    let settings = Settings {
-        read_only: choose("--fs-ro", &args.fs_ro, from_variables.read_only),
-        read_write: choose("--fs-rw", &args.fs_rw, from_variables.read_write),
-        deny: choose("--fs-deny", &args.fs_deny, from_variables.deny),
-        connect: choose("--net-connect", &args.net_connect, from_variables.connect),
-        bind: choose("--net-bind", &args.net_bind, from_variables.bind),
-        best_effort: args.landlock_best_effort || from_variables.best_effort,
-    };
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    let Some(request) = Request::new(&settings, home.as_deref()).map_err(sandbox_landlock::Error::from)? else {
-        return Ok(None);
-    };
-    Ok(Some(Plan::new(request).map_err(sandbox_landlock::Error::from)?))
+/// The Landlock settings asked for, each from its option or else its
+/// variable, owned: with a new root they are planned only once it is built.
+#[derive(Debug)]
+pub struct Asked {
+    /// Read-only, read-write, deny, connect, bind: origin and value.
+    values: [Option<(&'static str, String)>; 5],
+    best_effort: bool,
+}
+
+impl Asked {
+    /// What the options and the environment ask for; `None`: nothing.
+    pub fn new(args: &LandlockArgs, variables: &Variables) -> Result<Option<Asked>, Failure> {
+        let from_variables = Settings::from_variables(&variables.landlock).map_err(sandbox_landlock::Error::from)?;
+        let choose = |origin: &'static str, option: &Option<String>, variable: Option<Setting<'_>>| {
+            option.clone().map(|value| (origin, value)).or(variable.map(|v| (v.origin, v.value.to_owned())))
+        };
+        let values = [
+            choose("--fs-ro", &args.fs_ro, from_variables.read_only),
+            choose("--fs-rw", &args.fs_rw, from_variables.read_write),
+            choose("--fs-deny", &args.fs_deny, from_variables.deny),
+            choose("--net-connect", &args.net_connect, from_variables.connect),
+            choose("--net-bind", &args.net_bind, from_variables.bind),
+        ];
+        let best_effort = args.landlock_best_effort || from_variables.best_effort;
+        Ok(values.iter().any(Option::is_some).then_some(Asked { values, best_effort }))
+    }
+
+    /// Resolves the paths (in the root sandboxify is in at the time),
+    /// expands the carve-outs and, given `program`, grants what its exec
+    /// needs.
+    pub fn plan(&self, program: Option<&Path>) -> Result<Plan, Failure> {
+        let setting =
+            |index: usize| self.values[index].as_ref().map(|(origin, value)| Setting { origin, value: value.as_str() });
+        let settings = Settings {
+            read_only: setting(0),
+            read_write: setting(1),
+            deny: setting(2),
+            connect: setting(3),
+            bind: setting(4),
+            best_effort: self.best_effort,
+        };
+        let home = std::env::var_os("HOME").map(PathBuf::from);
+        let request = Request::new(&settings, home.as_deref()).map_err(sandbox_landlock::Error::from)?;
+        let request = request.expect("Asked holds at least one setting");
+        let mut plan = Plan::new(request).map_err(sandbox_landlock::Error::from)?;
+        if let Some(program) = program {
+            grant_exec(&mut plan, program)?;
+        }
+        Ok(plan)
+    }
 }
 
 /// Grants what sandboxify's own exec of `program` needs when files are
@@ -81,7 +111,7 @@ pub fn plan<'a>(args: &'a LandlockArgs, variables: &'a Variables) -> Result<Opti
 /// (`#!`, up to the kernel's four levels), and the ELF interpreter (ld.so)
 /// of the program it ends up loading. Everything the program opens after
 /// that is its own business, to be granted by the rules.
-pub fn grant_exec(plan: &mut Plan, program: &Path) -> Result<(), Failure> {
+fn grant_exec(plan: &mut Plan, program: &Path) -> Result<(), Failure> {
     if !plan.request.restricts_files {
         return Ok(());
     }

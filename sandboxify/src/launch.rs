@@ -22,7 +22,9 @@
 //! would have to map code there) is sent to the listener, which no longer
 //! exists, so the kernel fails it with ENOSYS: it never runs either way.
 
-use std::ffi::{CString, c_char};
+use std::ffi::{CString, OsStr, c_char};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
@@ -81,6 +83,16 @@ impl Launch {
         let envp: Vec<*const c_char> = env.iter().map(|s| s.as_ptr()).chain([std::ptr::null()]).collect();
         let strings = args.into_iter().chain(env).collect();
         Launch { display, path, _strings: strings, argv, envp }
+    }
+
+    /// Execs `path` instead: PROGRAM as found in a new root.
+    pub fn set_path(&mut self, path: CString) {
+        self.path = path;
+    }
+
+    /// The path that will be exec'd.
+    pub fn path(&self) -> &Path {
+        Path::new(OsStr::from_bytes(self.path.to_bytes()))
     }
 
     /// Execs with no filter.

@@ -3,6 +3,7 @@
 //! (see [`launch`] for how its own exec gets through the filter).
 
 pub mod cli;
+mod container;
 mod failure;
 mod landlock;
 mod launch;
@@ -24,6 +25,7 @@ use sandbox_policy::{
 };
 
 use crate::cli::Args;
+use crate::container::Sandbox;
 use crate::failure::Failure;
 use crate::launch::Launch;
 
@@ -181,20 +183,25 @@ fn inspection(args: &Args, policy: Option<&Policy>, rules: Option<&sandbox_landl
 fn prepare(args: Args) -> Result<Plan, Failure> {
     let (variables, passed_on) = read_environment()?;
     let policy = policy(&args, &variables)?;
-    let mut rules = landlock::plan(&args.landlock, &variables)?;
+    let asked = landlock::Asked::new(&args.landlock, &variables)?;
     if args.inspects() && args.command.is_empty() {
+        let rules = asked.as_ref().map(|asked| asked.plan(None)).transpose()?;
         return inspection(&args, policy.as_ref(), rules.as_ref()).map(Plan::Report);
     }
-    if args.learn.is_some() && rules.is_some() {
+    if args.learn.is_some() && asked.is_some() {
         return Err(Failure::Usage("--learn runs PROGRAM unconfined: it takes no Landlock rules".to_owned()));
     }
 
     let (name, arguments) = args.command.split_first().expect("clap requires PROGRAM");
     let path_variable = passed_on.iter().find(|(key, _)| key == "PATH").map(|(_, value)| value.as_os_str());
-    let path = program::resolve(name, path_variable)?;
-    if let Some(rules) = &mut rules {
-        landlock::grant_exec(rules, &path)?;
-    }
+    let sandbox = Sandbox::new(&args.container, name, path_variable, variables.verbose())?;
+    // In a new root PROGRAM is looked up there, once it is built, and the
+    // Landlock paths name what PROGRAM will see there: both wait till then.
+    let path = if sandbox.has_new_root() { name.into() } else { program::resolve(name, path_variable)? };
+    let rules = match &asked {
+        Some(asked) if !sandbox.has_new_root() => Some(asked.plan(Some(&path))?),
+        _ => None,
+    };
 
     let mut environment = passed_on;
     if args.learn.is_some() && args.preload {
@@ -234,39 +241,58 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
         return Ok(Plan::Learn(Box::new(move || learn::learn(&file, preload, launch))));
     }
     if args.inspects() {
-        // PROGRAM was checked too: report without running it.
-        return inspection(&args, policy.as_ref(), rules.as_ref()).map(Plan::Report);
+        // PROGRAM was checked too: report without running it. With a new
+        // root the rules are shown as the host's paths resolve, since the
+        // root is not built for a report.
+        let shown = match (&rules, &asked) {
+            (None, Some(asked)) => Some(asked.plan(None)?),
+            _ => None,
+        };
+        return inspection(&args, policy.as_ref(), rules.as_ref().or(shown.as_ref())).map(Plan::Report);
     }
-    let run = seccomp_step(launch, filter_policy, &args, &variables);
-    Ok(Plan::Run(match rules {
-        None => run,
-        Some(rules) => {
-            let verbose = variables.verbose();
-            Box::new(move || match sandbox_landlock::enforce(&rules, &sandbox_landlock::Threads::One) {
-                Ok(enforced) => {
-                    for dropped in enforced.dropped {
-                        eprintln!("sandboxify: Landlock best effort: not enforced: {dropped}");
-                    }
-                    if verbose {
-                        eprintln!("sandboxify: Landlock: {}", rules.summary());
-                    }
-                    run()
+    let exec = seccomp_step(filter_policy, &args, &variables, &sandbox)?;
+    let exec = match asked {
+        None => exec,
+        Some(asked) => landlock_step(asked, rules, variables.verbose(), exec),
+    };
+    Ok(Plan::Run(Box::new(move || sandbox.enter(launch, exec))))
+}
+
+/// What sandboxify does last before its exec: install and exec.
+type Exec = Box<dyn FnOnce(Launch) -> Failure>;
+
+/// `exec`, preceded by the Landlock rules: `rules` as planned, or, with a
+/// new root, planned there now.
+fn landlock_step(asked: landlock::Asked, rules: Option<sandbox_landlock::Plan>, verbose: bool, exec: Exec) -> Exec {
+    Box::new(move |launch: Launch| {
+        let rules = match rules.map_or_else(|| asked.plan(Some(launch.path())), Ok) {
+            Ok(rules) => rules,
+            Err(failure) => return failure,
+        };
+        match sandbox_landlock::enforce(&rules, &sandbox_landlock::Threads::One) {
+            Ok(enforced) => {
+                for dropped in enforced.dropped {
+                    eprintln!("sandboxify: Landlock best effort: not enforced: {dropped}");
                 }
-                Err(error) => sandbox_landlock::Error::from(error).into(),
-            })
+                if verbose {
+                    eprintln!("sandboxify: Landlock: {}", rules.summary());
+                }
+                exec(launch)
+            }
+            Err(error) => sandbox_landlock::Error::from(error).into(),
         }
-    }))
+    })
 }
 
 /// What installs the seccomp filter (if any) and execs PROGRAM.
 fn seccomp_step(
-    launch: Launch,
     filter_policy: Option<Policy>,
     args: &Args,
     variables: &Variables,
-) -> Box<dyn FnOnce() -> Failure> {
+    sandbox: &Sandbox,
+) -> Result<Exec, Failure> {
     let Some(filter_policy) = filter_policy else {
-        return Box::new(move || launch.exec());
+        return Ok(Box::new(|launch| launch.exec()));
     };
     // execve's arguments are all pointers, which no condition may test, so
     // its unconditional action is what the filter will give sandboxify's exec.
@@ -290,21 +316,22 @@ fn seccomp_step(
         // Permissive mode with names: a reporter answers the logged calls,
         // and sandboxify's own exec from the gate, which it does not report.
         let program = report::with_log_as_notify(&program);
+        sandbox.allows_reporter()?;
         let file = variables.report.clone();
-        return Box::new(move || {
+        return Ok(Box::new(move |launch| {
             // SAFETY: getpid has no preconditions.
             let gate = Gate { pid: unsafe { libc::getpid() } as u32, instruction_pointer: gate };
             match Reporter::start("sandboxify: ", file.as_deref(), Some(gate)) {
                 Ok(reporter) => launch.exec_reported(&program, reporter),
                 Err(error) => Failure::System(format!("cannot start the permissive-mode report: {error}")),
             }
-        });
+        }));
     }
-    if exec_allowed {
-        Box::new(move || launch.exec_filtered(&program))
+    Ok(if exec_allowed {
+        Box::new(move |launch| launch.exec_filtered(&program))
     } else {
-        Box::new(move || launch.exec_gated(&program))
-    }
+        Box::new(move |launch| launch.exec_gated(&program))
+    })
 }
 
 /// The rule that sends execve from the gate's address to the listener.

@@ -296,6 +296,24 @@ fn sandboxify_options_replace_the_variables() {
     }
 }
 
+/// With a new root, the rules' paths are those PROGRAM sees: here a fresh
+/// tmpfs the host does not have, granted read-write.
+#[test]
+fn landlock_paths_name_the_new_root() {
+    let probe = probe(Via::Sandboxify);
+    for user in USERS {
+        let args = ["--ro-bind", "/", "/", "--tmpfs", "/var/tmp", "--fs-ro", "/usr", "--fs-rw", "/var/tmp"];
+        let command: Vec<&str> = args
+            .into_iter()
+            .chain([probe.to_str().unwrap(), "create", "/var/tmp/new", "read", "/etc/hostname", "list", "/var/tmp"])
+            .collect();
+        let outcome = Run::new(sandboxify(), &command).user(user).run();
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, "create /var/tmp/new ok\nread /etc/hostname EACCES\nlist /var/tmp ok\n");
+        assert!(!std::path::Path::new("/var/tmp/new").exists(), "the tmpfs, not the host's /var/tmp");
+    }
+}
+
 /// `--explain` shows the kernel's ABI and every rule, carve-outs expanded.
 #[test]
 fn explain_shows_the_abi_and_the_rules() {

@@ -1,0 +1,162 @@
+//! Which namespaces to create, and their configuration from inside: the
+//! user namespace's maps, private mounts, the loopback interface, the host
+//! name.
+//!
+//! An ordinary user may create the other namespaces only from inside a user
+//! namespace that it owns, so any of them (or a new root) implies one. Root
+//! (CAP_SYS_ADMIN) needs none unless `--unshare-user` asks for it. The user
+//! namespace is created with the others in one call; the kernel creates it
+//! first and makes it their owner.
+
+use std::ffi::OsString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::mount::{MsFlags, mount};
+use nix::sched::CloneFlags;
+
+use super::{Caller, NamespaceOptions, SetupError, failed};
+
+/// The namespaces to create.
+#[derive(Debug, Default)]
+pub struct Namespaces {
+    /// The user namespace's map; None: no user namespace.
+    user: Option<Mapping>,
+    mount: bool,
+    net: bool,
+    pid: bool,
+    ipc: bool,
+    uts: bool,
+    hostname: Option<OsString>,
+}
+
+/// One id mapped to one id: all an ordinary user may map.
+#[derive(Clone, Copy, Debug)]
+struct Mapping {
+    /// The uid and gid inside: the caller's own, or 0 with `--map-root`.
+    uid_inside: u32,
+    gid_inside: u32,
+    uid_outside: u32,
+    gid_outside: u32,
+}
+
+impl Namespaces {
+    /// What `options` (and a new root, if `new_root`) ask of `caller`.
+    pub fn new(options: &NamespaceOptions, new_root: bool, caller: Caller) -> Namespaces {
+        let mount = options.unshare_pid || new_root;
+        let others = mount || options.unshare_net || options.unshare_ipc || options.unshare_uts;
+        let user = options.unshare_user || options.map_root || (others && !caller.privileged());
+        let user = user.then_some(Mapping {
+            uid_inside: if options.map_root { 0 } else { caller.euid },
+            gid_inside: if options.map_root { 0 } else { caller.egid },
+            uid_outside: caller.euid,
+            gid_outside: caller.egid,
+        });
+        Namespaces {
+            user,
+            mount,
+            net: options.unshare_net,
+            pid: options.unshare_pid,
+            ipc: options.unshare_ipc,
+            uts: options.unshare_uts,
+            hostname: options.hostname.clone(),
+        }
+    }
+
+    /// Whether PROGRAM gets a PID namespace.
+    pub fn pid(&self) -> bool {
+        self.pid
+    }
+
+    /// The flags for clone(2) or unshare(2).
+    pub fn flags(&self) -> CloneFlags {
+        let mut flags = CloneFlags::empty();
+        for (wanted, flag) in [
+            (self.user.is_some(), CloneFlags::CLONE_NEWUSER),
+            (self.mount, CloneFlags::CLONE_NEWNS),
+            (self.net, CloneFlags::CLONE_NEWNET),
+            (self.pid, CloneFlags::CLONE_NEWPID),
+            (self.ipc, CloneFlags::CLONE_NEWIPC),
+            (self.uts, CloneFlags::CLONE_NEWUTS),
+        ] {
+            flags.set(flag, wanted);
+        }
+        flags
+    }
+
+    /// Configures the namespaces from inside, once the process is in them.
+    pub fn configure(&self) -> Result<(), SetupError> {
+        if let Some(mapping) = &self.user {
+            mapping.write()?;
+        }
+        if self.mount {
+            // Nothing mounted from here on may reach the host, and nothing
+            // the host mounts later appears inside.
+            mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)
+                .map_err(failed("cannot make the mounts private"))?;
+        }
+        if self.net {
+            bring_up_loopback()?;
+        }
+        if let Some(name) = &self.hostname {
+            nix::unistd::sethostname(name).map_err(failed(format!("--hostname {}", name.to_string_lossy())))?;
+        }
+        Ok(())
+    }
+}
+
+impl Mapping {
+    fn write(&self) -> Result<(), SetupError> {
+        // The maps are written from inside, where even root has no
+        // CAP_SETGID in the parent namespace: the kernel then requires
+        // setgroups(2) to be disabled for good before the gid map.
+        write_proc("/proc/self/setgroups", "deny")?;
+        write_proc("/proc/self/uid_map", &format!("{} {} 1\n", self.uid_inside, self.uid_outside))?;
+        write_proc("/proc/self/gid_map", &format!("{} {} 1\n", self.gid_inside, self.gid_outside))
+    }
+}
+
+fn write_proc(path: &str, text: &str) -> Result<(), SetupError> {
+    std::fs::write(path, text).map_err(failed(format!("--unshare-user: cannot write {path}")))
+}
+
+/// The error for a failed clone(2) or unshare(2) of namespaces.
+pub fn creation_failed(errno: Errno) -> SetupError {
+    let error = failed("cannot create the namespaces")(errno);
+    match errno {
+        Errno::EPERM | Errno::ENOSPC | Errno::EINVAL => error.hint(
+            "user namespaces may be disabled for ordinary users (sysctl user.max_user_namespaces, \
+             kernel.unprivileged_userns_clone) or forbidden by an outer sandbox",
+        ),
+        _ => error,
+    }
+}
+
+/// Sets IFF_UP on `lo`, the only interface of a new network namespace.
+fn bring_up_loopback() -> Result<(), SetupError> {
+    let step = "--unshare-net: cannot bring lo up";
+    // SAFETY: socket(2) with constant arguments.
+    let socket = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if socket < 0 {
+        return Err(failed(step)(Errno::last()));
+    }
+    // SAFETY: a new descriptor, owned by nothing else.
+    let socket = unsafe { OwnedFd::from_raw_fd(socket) };
+    // SAFETY: ifreq is plain old data, valid when zeroed.
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (to, from) in request.ifr_name.iter_mut().zip(c"lo".to_bytes_with_nul()) {
+        *to = *from as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS and SIOCSIFFLAGS read and write `request`, a
+    // valid ifreq naming "lo", on a socket of the new namespace.
+    unsafe {
+        if libc::ioctl(socket.as_raw_fd(), libc::SIOCGIFFLAGS, &mut request) < 0 {
+            return Err(failed(step)(Errno::last()));
+        }
+        request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFFLAGS, &request) < 0 {
+            return Err(failed(step)(Errno::last()));
+        }
+    }
+    Ok(())
+}
