@@ -115,14 +115,14 @@ impl Launch {
     pub fn exec_gated(self, program: &Program) -> Failure {
         // SAFETY: getpid has no preconditions; the main thread's id is the pid.
         let main_thread = unsafe { libc::getpid() } as u32;
-        let display = self.display.clone();
+        let (display, path) = (self.display.clone(), self.path().to_path_buf());
         // A new thread's first malloc (glibc's, from std's thread-local
         // bookkeeping) would create a whole new arena: share the main one.
         // SAFETY: mallopt only changes allocator settings of this process,
         // which PROGRAM does not inherit through exec.
         unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
         let helper = std::thread::Builder::new().spawn(move || {
-            let failure = answer_gate(main_thread, display);
+            let failure = answer_gate(main_thread, &display, &path);
             report_and_exit(&failure);
         });
         if let Err(error) = helper {
@@ -164,13 +164,18 @@ impl Launch {
     }
 
     pub(crate) fn exec_failure(&self, errno: i32) -> Failure {
-        exec_failure(&self.display, errno)
+        exec_failure(&self.display, self.path(), errno)
     }
 }
 
-fn exec_failure(display: &str, errno: i32) -> Failure {
+fn exec_failure(display: &str, path: &Path, errno: i32) -> Failure {
     let program = display.to_owned();
     match errno {
+        // PROGRAM is there: what the kernel did not find is its interpreter.
+        libc::ENOENT if path.exists() => Failure::NotExecutable {
+            program,
+            reason: "its interpreter (ELF loader or #! program) was not found".to_owned(),
+        },
         libc::ENOENT => Failure::NotFound { program },
         _ => Failure::NotExecutable { program, reason: describe_errno(errno) },
     }
@@ -183,7 +188,7 @@ static GATE_EXEC_ERRNO: AtomicI32 = AtomicI32::new(0);
 
 /// The helper thread: lets the main thread's execve through the gate, once,
 /// then waits to be ended by that exec. Returns only to report a failure.
-fn answer_gate(main_thread: u32, display: String) -> Failure {
+fn answer_gate(main_thread: u32, display: &str, path: &Path) -> Failure {
     let listener = loop {
         let listener = GATE_LISTENER.load(Ordering::Acquire);
         if listener >= 0 {
@@ -214,7 +219,7 @@ fn answer_gate(main_thread: u32, display: String) -> Failure {
     loop {
         let errno = GATE_EXEC_ERRNO.load(Ordering::Acquire);
         if errno != 0 {
-            return exec_failure(&display, errno);
+            return exec_failure(display, path, errno);
         }
         std::thread::sleep(Duration::from_micros(200));
     }

@@ -67,8 +67,12 @@ enum Plan {
 fn pass_through(status: i32) -> i32 {
     if libc::WIFSIGNALED(status) {
         let signal = libc::WTERMSIG(status);
-        // SAFETY: restores the default action of one signal and raises it on ourselves.
+        // No core file for sandboxify: PROGRAM's own was already written, if any.
+        let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: setrlimit reads one rlimit; the rest restores the default
+        // action of one signal and raises it on ourselves.
         unsafe {
+            libc::setrlimit(libc::RLIMIT_CORE, &no_core);
             libc::signal(signal, libc::SIG_DFL);
             libc::raise(signal);
         }

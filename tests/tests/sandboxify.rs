@@ -157,6 +157,11 @@ fn bad_input_never_runs_the_program() {
     let program = program.to_str().unwrap();
     let not_executable = fresh_dir("bad-input").join("data");
     std::fs::write(&not_executable, "data").unwrap();
+    let no_interpreter = not_executable.with_file_name("no-interpreter");
+    std::fs::write(&no_interpreter, "#!/no/such/interpreter\n").unwrap();
+    std::fs::set_permissions(&no_interpreter, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let missing_interpreter =
+        format!("sandboxify: {}: its interpreter (ELF loader or #! program) was not found\n", no_interpreter.display());
     let cases: Vec<(Vec<&str>, i32, &str)> = vec![
         (vec![], 125, "sandboxify: missing PROGRAM (see sandboxify --help)\n"),
         (vec!["--deny", "uname"], 125, "sandboxify: missing PROGRAM (see sandboxify --help)\n"),
@@ -169,6 +174,8 @@ fn bad_input_never_runs_the_program() {
         (vec!["./no/such/file"], 127, "sandboxify: ./no/such/file: not found\n"),
         (vec![not_executable.to_str().unwrap()], 126, "permission denied\n"),
         (vec!["/tmp"], 126, "sandboxify: /tmp: is a directory\n"),
+        (vec![no_interpreter.to_str().unwrap()], 126, &missing_interpreter),
+        (vec!["--deny", "uname", no_interpreter.to_str().unwrap()], 126, &missing_interpreter),
         (
             vec!["--deny", "unmae", program],
             125,
