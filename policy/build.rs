@@ -195,9 +195,14 @@ fn main() {
     let source = "data/families.txt";
     let mut families: Vec<(u16, u16)> = Vec::new();
     for (_, line) in lines(source) {
-        let members: Vec<u16> = line.split(' ').map(|name| index_of(source, name)).collect();
+        // `MEMBERS > DOORS`: the doors are denied with any member, not the reverse.
+        let (members, doors) = line.split_once(" > ").unwrap_or((line.as_str(), ""));
+        let indices = |names: &str| -> Vec<u16> {
+            names.split(' ').filter(|name| !name.is_empty()).map(|name| index_of(source, name)).collect()
+        };
+        let (members, doors) = (indices(members), indices(doors));
         for &a in &members {
-            families.extend(members.iter().filter(|&&b| b != a).map(|&b| (a, b)));
+            families.extend(members.iter().chain(&doors).filter(|&&b| b != a).map(|&b| (a, b)));
         }
     }
     families.sort();

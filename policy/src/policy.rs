@@ -782,7 +782,17 @@ pub(crate) mod tests {
         let names =
             |table, name| -> Vec<&str> { paired(table, Syscall::by_name(name).unwrap()).map(Syscall::name).collect() };
         assert_eq!(names(&FAMILY_PAIRS, "execveat"), ["execve"]);
-        assert_eq!(names(&FAMILY_PAIRS, "creat"), ["open", "openat", "openat2"]);
+        assert_eq!(names(&FAMILY_PAIRS, "creat"), ["open", "open_by_handle_at", "openat", "openat2"]);
+        // One-way doors: denied with the family, not the family with them.
+        let mut write = names(&FAMILY_PAIRS, "write");
+        write.sort_unstable();
+        assert_eq!(
+            write,
+            ["copy_file_range", "pwrite64", "pwritev", "pwritev2", "sendfile", "sendfile64", "splice", "writev"]
+        );
+        assert_eq!(names(&FAMILY_PAIRS, "splice"), [] as [&str; 0]);
+        assert_eq!(names(&FAMILY_PAIRS, "mprotect"), ["pkey_mprotect"]);
+        assert_eq!(names(&FAMILY_PAIRS, "mmap2"), ["mmap"]);
         assert_eq!(names(&SUCCESSOR_PAIRS, "fstat"), ["newfstatat"]);
         assert!(FALLBACK_PAIRS.len() > 10);
     }
