@@ -44,7 +44,7 @@ use sandbox_policy::attached::{self, DT_SANDBOX_POLICY};
 use sandbox_policy::install::Threads;
 use sandbox_policy::learn::APPLY_POINT_MARKER;
 use sandbox_policy::report::{self, Reporter};
-use sandbox_policy::{Policy, Program, compile, file, install, install_with_listener};
+use sandbox_policy::{Policy, Program, compile, file, install, install_with_listener, scope};
 
 use crate::fail::fail;
 use crate::main_program::Image;
@@ -141,6 +141,12 @@ fn on_load() {
 }
 
 fn apply(at_apply_point: AtApplyPoint) {
+    if !at_apply_point.filters.is_empty() {
+        // Its calls come before the filters, so no policy needs to list them.
+        if let Err(error) = scope::confine_tracing() {
+            fail(&format!("cannot confine tracing to the sandbox (Landlock): {error}"));
+        }
+    }
     if at_apply_point.mark {
         // Under learn mode's observer the supervisor answers it; without one
         // the kernel fails it with ENOSYS. Either way nothing happens.

@@ -32,6 +32,7 @@ mod name_hash;
 pub mod notify;
 pub mod policy;
 pub mod report;
+pub mod scope;
 pub mod syscalls;
 pub mod variables;
 

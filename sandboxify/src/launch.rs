@@ -31,7 +31,7 @@ use std::time::Duration;
 use sandbox_policy::install::Threads;
 use sandbox_policy::notify::Listener;
 use sandbox_policy::report::Reporter;
-use sandbox_policy::{Abi, Program, install, install_with_listener};
+use sandbox_policy::{Abi, Program, install, install_with_listener, scope};
 
 use crate::failure::{Failure, describe_errno};
 
@@ -102,6 +102,9 @@ impl Launch {
 
     /// Installs `program`, which lets this execve through, and execs.
     pub fn exec_filtered(self, program: &Program) -> Failure {
+        if let Err(failure) = confine_tracing() {
+            return failure;
+        }
         if let Err(error) = install(program, Threads::All) {
             return error.into();
         }
@@ -128,6 +131,9 @@ impl Launch {
         if let Err(error) = helper {
             return Failure::System(format!("cannot start the exec gate's helper thread: {error}"));
         }
+        if let Err(failure) = confine_tracing() {
+            return failure;
+        }
         let listener = match install_with_listener(program, Threads::Calling) {
             Ok(listener) => listener,
             Err(error) => return error.into(),
@@ -148,6 +154,9 @@ impl Launch {
     /// the listener over, and execs through the gate (which the reporter
     /// lets through without reporting it).
     pub fn exec_reported(self, program: &Program, reporter: Reporter) -> Failure {
+        if let Err(failure) = confine_tracing() {
+            return failure;
+        }
         match install_with_listener(program, Threads::Calling) {
             Ok(listener) => reporter.hand_over(listener),
             Err(error) => return error.into(),
@@ -166,6 +175,14 @@ impl Launch {
     pub(crate) fn exec_failure(&self, errno: i32) -> Failure {
         exec_failure(&self.display, self.path(), errno)
     }
+}
+
+/// Keeps PROGRAM from tracing processes outside the sandbox (see
+/// [`sandbox_policy::scope`]); a kernel without Landlock leaves it as is.
+fn confine_tracing() -> Result<(), Failure> {
+    scope::confine_tracing()
+        .map(drop)
+        .map_err(|error| Failure::System(format!("cannot confine tracing to the sandbox (Landlock): {error}")))
 }
 
 fn exec_failure(display: &str, path: &Path, errno: i32) -> Failure {

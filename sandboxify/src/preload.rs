@@ -29,12 +29,15 @@ pub const INSTALLED_LIBRARY: &str = "/usr/lib/x86_64-linux-gnu/libsandbox.so";
 /// point, and what the library calls to install its filter (prctl, seccomp),
 /// as policy entries. Measured with strace on Debian 12 (glibc 2.36), plus
 /// the calls other glibc versions use for the same steps (fstat, statx,
-/// readlink, lseek). Conditions keep them to the way start-up uses them, as
+/// readlink, lseek), and the three Landlock calls with which the library
+/// keeps the program from tracing outside the sandbox (they only ever
+/// restrict the caller). Conditions keep them to the way start-up uses them, as
 /// program code can run before the apply point too (DT_PREINIT_ARRAY, other
 /// libraries' constructors): files opened read-only (no O_WRONLY, O_RDWR,
 /// O_CREAT, O_TRUNC or O_APPEND: mask 0x643), writes to stderr only, prctl
 /// only for no_new_privs.
-pub const START_UP_CALLS: &str = "access:arch_prctl:brk:close:exit_group:fstat:futex:getrandom:lseek:mmap:mprotect:\
+pub const START_UP_CALLS: &str = "access:arch_prctl:brk:close:exit_group:fstat:futex:getrandom:landlock_add_rule:\
+landlock_create_ruleset:landlock_restrict_self:lseek:mmap:mprotect:\
 munmap:newfstatat:openat(arg2 & 0x643 == 0):prctl(arg0 == PR_SET_NO_NEW_PRIVS):pread64:prlimit64:read:readlink:rseq:\
 seccomp:set_robust_list:set_tid_address:statx:write(arg0 == 2):writev(arg0 == 2)";
 
