@@ -193,6 +193,40 @@ mod tests {
         assert_eq!(right_name(AccessFs::MakeReg), "make_reg");
     }
 
+    fn plan(files: bool, network: bool) -> Plan {
+        let request = crate::Request {
+            restricts_files: files,
+            read_only: Vec::new(),
+            read_write: Vec::new(),
+            deny: Vec::new(),
+            connect: network.then(Vec::new),
+            bind: None,
+            best_effort: false,
+        };
+        Plan::new(request).unwrap()
+    }
+
+    /// What older kernels lack, named with the ABI that has it: the
+    /// messages of the refusal (and of best effort) on such kernels.
+    #[test]
+    fn older_abis_are_told_what_they_cannot_enforce() {
+        let several = Threads::Several("2 threads run".to_owned());
+        assert_eq!(missing(&plan(true, true), &Threads::One, 7), [] as [String; 0]);
+        assert_eq!(
+            missing(&plan(true, true), &Threads::One, 3),
+            ["the ioctl_dev right (ABI 5)", "TCP port rules (ABI 4)"]
+        );
+        assert_eq!(
+            missing(&plan(true, false), &Threads::One, 1),
+            ["the refer right (ABI 2)", "the truncate right (ABI 3)", "the ioctl_dev right (ABI 5)"]
+        );
+        assert_eq!(missing(&plan(false, true), &several, 8), [] as [String; 0]);
+        assert_eq!(
+            missing(&plan(false, false), &several, 7),
+            ["the other threads: 2 threads run, and it restricts the calling thread only (ABI 8 restricts them all)"]
+        );
+    }
+
     #[test]
     fn files_take_file_rights_only() {
         assert_eq!(access(Rights::ReadOnly, false), AccessFs::Execute | AccessFs::ReadFile);
