@@ -1,0 +1,19 @@
+/* escape-preinit MARKER: creates the directory MARKER from a
+ * DT_PREINIT_ARRAY function, which the dynamic loader runs before every
+ * library constructor, so before any preloaded library can act; then main
+ * says so. */
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static void early(int argc, char **argv, char **envp) {
+    (void)envp;
+    if (argc > 1) syscall(SYS_mkdir, argv[1], 0755);
+}
+
+__attribute__((section(".preinit_array"), used)) static void (*const preinit)(int, char **, char **) = early;
+
+int main(void) {
+    printf("main ran\n");
+    return 0;
+}
