@@ -736,3 +736,83 @@ fn code_before_the_apply_point_is_confined_by_the_library() {
     }
     assert!(escaped.is_empty(), "escaped:\n{}", escaped.join("\n"));
 }
+
+/// A 32-bit program makes every call through the i386 ABI. sandboxify
+/// confines it (dynamic or static) with the policy's i386 rules; a patched
+/// copy cannot load the 64-bit library and does not start; --preload
+/// refuses it. LD_PRELOAD cannot reach it, as it cannot reach a static
+/// program: ld.so prints an error, ignores the library and runs the program
+/// unconfined. Kept as a test so that the documentation stays honest.
+#[test]
+fn a_32_bit_program_is_confined_by_sandboxify_and_out_of_reach_of_ld_preload() {
+    let dynamic = compile("escape-prctl", &["-m32"]);
+    let static_build = compile("escape-prctl", &["-m32", "-static"]);
+    for program in [&dynamic, &static_build] {
+        let marker = marker();
+        Run::new(program, &["mkdir", marker.to_str().unwrap()]).user(User::Nobody).run().assert_success();
+        assert!(marker.exists(), "control");
+    }
+    for user in USERS {
+        for program in [&dynamic, &static_build] {
+            let marker = marker();
+            let args = ["--deny", "mkdir", program.to_str().unwrap(), "mkdir", marker.to_str().unwrap()];
+            Run::new(sandboxify(), &args).user(user).run().assert_killed();
+            assert!(!marker.exists(), "ESCAPED: {} under sandboxify as {user:?}", program.display());
+        }
+        let marker = marker();
+        let outcome = run_confined(&dynamic, None, Patched, DENY_MKDIR, &["mkdir", marker.to_str().unwrap()], user);
+        assert_eq!(outcome.code(), Some(127), "{outcome:#?}");
+        assert!(outcome.stderr.contains("wrong ELF class: ELFCLASS64"), "{outcome:#?}");
+        assert!(!marker.exists());
+        let outcome =
+            run_confined(&dynamic, None, SandboxifyPreload, DENY_MKDIR, &["mkdir", marker.to_str().unwrap()], user);
+        outcome.assert_code(125);
+        assert!(!marker.exists());
+        // The documented limit of LD_PRELOAD.
+        let outcome = run_confined(&dynamic, None, Preload, DENY_MKDIR, &["mkdir", marker.to_str().unwrap()], user);
+        assert!(outcome.stderr.contains("cannot be preloaded (wrong ELF class: ELFCLASS64): ignored"), "{outcome:#?}");
+        assert!(marker.exists(), "LD_PRELOAD now reaches 32-bit programs: update docs/escapes.md");
+    }
+}
+
+/// Hostile input to patchelf-helper: files it must refuse leave it with a
+/// non-zero status, the file byte for byte as it was, and nothing else
+/// written in its directory (no temporary file left behind).
+#[test]
+fn patchelf_helper_writes_nothing_on_bad_input() {
+    let good = fs::read(compile("uname", &[])).unwrap();
+    let mut past_the_end = good.clone();
+    past_the_end[32..40].copy_from_slice(&(good.len() as u64 + 64).to_le_bytes()); // e_phoff
+    let mut no_dynamic = good.clone();
+    no_dynamic[16] = 1; // e_type ET_REL
+    let inputs: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("text", b"#!/bin/sh\necho not elf\n".to_vec()),
+        ("header only", good[..64].to_vec()),
+        ("truncated", good[..good.len() / 2].to_vec()),
+        ("program headers past the end", past_the_end),
+        ("relocatable", no_dynamic),
+        ("static", fs::read(compile("uname", &["-static"])).unwrap()),
+    ];
+    let library = library();
+    let operations: [&[&str]; 4] = [
+        &["--add-needed", library.to_str().unwrap()],
+        &["--remove-needed", "libc.so.6"],
+        &["--policy", "deny uname"],
+        &["--remove-policy"],
+    ];
+    for (name, bytes) in &inputs {
+        for operation in operations {
+            let dir = marker();
+            fs::create_dir(&dir).unwrap();
+            let file = dir.join("input");
+            fs::write(&file, bytes).unwrap();
+            let args: Vec<&str> = operation.iter().copied().chain([file.to_str().unwrap()]).collect();
+            let outcome = Run::new(artifact("patchelf-helper"), &args).run();
+            assert_ne!(outcome.code(), Some(0), "{name} {operation:?}: accepted: {outcome:#?}");
+            assert_eq!(&fs::read(&file).unwrap(), bytes, "{name} {operation:?}: the file changed");
+            let entries: Vec<_> = fs::read_dir(&dir).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+            assert_eq!(entries, ["input"], "{name} {operation:?}: something else was written");
+        }
+    }
+}
