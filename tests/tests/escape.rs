@@ -842,3 +842,67 @@ fn code_before_the_apply_point_cannot_use_the_guards_start_up_calls() {
         }
     }
 }
+
+/// `escape-mkdir` built with musl-gcc (musl-tools): dynamic (musl's own
+/// loader, /lib/ld-musl-x86_64.so.1) unless `static_build`.
+fn musl_mkdir(static_build: bool) -> PathBuf {
+    let name = if static_build { "escape-mkdir-musl-static" } else { "escape-mkdir-musl" };
+    let output = fresh_dir(name).join(name);
+    let mut command = std::process::Command::new("musl-gcc");
+    if static_build {
+        command.arg("-static");
+    }
+    let status = command
+        .args(["-O1", "-o"])
+        .arg(&output)
+        .arg(sandbox_tests::workspace().join("tests/c/escape-mkdir.c"))
+        .status()
+        .expect("musl-gcc (musl-tools) is installed");
+    assert!(status.success());
+    output
+}
+
+/// A program linked with musl: sandboxify confines it whether it is static
+/// or uses musl's dynamic loader, and --preload's guard holds it.
+#[test]
+fn a_musl_program_is_confined_by_sandboxify() {
+    let (dynamic, static_build) = (musl_mkdir(false), musl_mkdir(true));
+    for program in [&dynamic, &static_build] {
+        let marker = marker();
+        Run::new(program, &[marker.to_str().unwrap()]).user(User::Nobody).run().assert_success();
+        assert!(marker.exists(), "control: {}", program.display());
+    }
+    for user in USERS {
+        for injection in [Sandboxify, SandboxifyStatic, SandboxifyPreload] {
+            let marker = marker();
+            let outcome =
+                run_confined(&dynamic, Some(&static_build), injection, DENY_MKDIR, &[marker.to_str().unwrap()], user);
+            assert!(!marker.exists(), "ESCAPED: {injection:?} as {user:?}: {outcome:#?}");
+            outcome.assert_killed();
+        }
+    }
+}
+
+/// HOLE: musl's dynamic loader runs library constructors from
+/// __libc_start_main, not before `_start`. So libsandbox.so's hook is
+/// called first (with nothing pending, it does nothing), then its
+/// constructor sees its hook in the program's GOT, defers the filter to the
+/// hook, which has already run: the program runs unconfined, silently,
+/// under LD_PRELOAD and DT_NEEDED.
+#[test]
+#[ignore = "HOLE: a dynamically linked musl program runs unconfined under LD_PRELOAD and DT_NEEDED: \\
+            musl calls __libc_start_main before library constructors, so the deferred filter is never installed"]
+fn a_musl_program_is_confined_by_the_library() {
+    let program = musl_mkdir(false);
+    let mut escaped = Vec::new();
+    for injection in [Preload, Patched, Attached] {
+        for user in USERS {
+            let marker = marker();
+            let outcome = run_confined(&program, None, injection, DENY_MKDIR, &[marker.to_str().unwrap()], user);
+            if marker.exists() || !outcome.killed_by_seccomp() {
+                escaped.push(format!("{injection:?} as {user:?}: {:?} {:?}", outcome.status, outcome.stdout));
+            }
+        }
+    }
+    assert!(escaped.is_empty(), "escaped:\n{}", escaped.join("\n"));
+}
