@@ -342,19 +342,24 @@ fn io_uring_cannot_carry_a_denied_call() {
     });
 }
 
-/// Why the ring must be named to run: once it is, its openat goes through
-/// whatever the list says of openat. This documents the rule; it is the
-/// operator's explicit choice.
+/// Why the ring must be named to run: once it is, or once exact mode turns
+/// the rule off, its openat goes through whatever the list says of openat.
+/// This documents the rule; both are the operator's explicit choice.
 #[test]
 fn a_named_io_uring_is_the_operators_choice() {
-    let marker = marker();
-    let outcome = Run::new(IO_URING.dynamic(), &[marker.to_str().unwrap()])
-        .preload()
-        .env("SECCOMP_SYSCALL_DENY", "open:io_uring_setup=allow:io_uring_enter=allow")
-        .user(User::Nobody)
-        .run();
-    assert_eq!(outcome.stdout, "openat through the ring returned a descriptor\n", "{outcome:#?}");
-    assert!(marker.exists());
+    for env in [
+        [("SECCOMP_SYSCALL_DENY", "open:io_uring_setup=allow:io_uring_enter=allow"), ("SANDBOX_EXACT", "0")],
+        [("SECCOMP_SYSCALL_DENY", "open"), ("SANDBOX_EXACT", "1")],
+    ] {
+        let marker = marker();
+        let mut run = Run::new(IO_URING.dynamic(), &[marker.to_str().unwrap()]).preload().user(User::Nobody);
+        for (key, value) in env {
+            run = run.env(key, value);
+        }
+        let outcome = run.run();
+        assert_eq!(outcome.stdout, "openat through the ring returned a descriptor\n", "{env:?}: {outcome:#?}");
+        assert!(marker.exists());
+    }
 }
 
 /// The program sheds the policy's environment (empty environment, `env -i`,
