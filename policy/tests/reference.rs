@@ -257,7 +257,7 @@ fn argument_sets(policy: &Policy, extra: &[[u64; 6]]) -> Vec<[u64; 6]> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
 
     #[test]
     fn filters_do_what_the_readme_says(
