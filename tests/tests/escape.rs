@@ -911,3 +911,74 @@ fn a_musl_program_is_confined_by_the_library() {
     }
     assert!(escaped.is_empty(), "escaped:\n{}", escaped.join("\n"));
 }
+
+const DOORS: Attempt = Attempt::new("escape-doors");
+
+/// The other doors `escape-doors` tries: the door, the call a deny list
+/// names, who can use the door, and whether its marker is a file to write
+/// into (else a directory to create).
+const OTHER_DOORS: [(&str, &str, &[User], bool); 6] = [
+    ("copy_file_range", "write", &USERS, true),
+    ("sendfile", "write", &USERS, true),
+    ("splice", "write", &USERS, true),
+    ("open_by_handle_at", "open", &[User::Root], true),
+    ("pkey_mprotect", "mprotect", &USERS, false),
+    ("mmap2", "mmap", &USERS, false),
+];
+
+/// Runs `escape-doors DOOR MARKER` (unconfined if `injection` is None) and
+/// returns whether the door worked: the file was written or the directory made.
+fn try_door(door: &str, denied: &'static str, file: bool, injection: Option<Injection>, user: User) -> (bool, Outcome) {
+    let marker = marker();
+    if file {
+        fs::write(&marker, "").unwrap();
+        fs::set_permissions(&marker, fs::Permissions::from_mode(0o666)).unwrap();
+    }
+    let args = [door, marker.to_str().unwrap()];
+    let outcome = match injection {
+        None => Run::new(DOORS.dynamic(), &args).user(user).run(),
+        Some(injection) => run_confined(&DOORS.dynamic(), None, injection, Policy::deny(denied), &args, user),
+    };
+    let worked = if file { fs::read(&marker).is_ok_and(|bytes| !bytes.is_empty()) } else { marker.is_dir() };
+    (worked, outcome)
+}
+
+/// The positive control of the doors below: unconfined, each one works.
+#[test]
+fn other_doors_work_unconfined() {
+    for (door, denied, users, file) in OTHER_DOORS {
+        for &user in users {
+            let (worked, outcome) = try_door(door, denied, file, None, user);
+            assert!(worked, "{door} as {user:?}: {outcome:#?}");
+            outcome.assert_success();
+        }
+    }
+}
+
+/// HOLE: a deny entry denies the call's other doors (data/families.txt),
+/// but these do the same thing and are not in the table: copy_file_range,
+/// sendfile and splice write into a file under a deny of `write`;
+/// open_by_handle_at opens a file for writing under a deny of `open` (root,
+/// which has CAP_DAC_READ_SEARCH); pkey_mprotect changes a page's protection
+/// under a deny of `mprotect`; the i386 mmap2 (int 0x80) maps memory under a
+/// deny of `mmap`.
+#[test]
+#[ignore = "HOLE: doors missing from data/families.txt: write -> copy_file_range, sendfile, splice; \\
+            open -> open_by_handle_at (root); mprotect -> pkey_mprotect; mmap -> i386 mmap2"]
+fn a_deny_entry_shuts_every_door_to_its_call() {
+    let mut escaped = Vec::new();
+    for (door, denied, users, file) in OTHER_DOORS {
+        for injection in [Preload, Patched, Attached, SandboxifyPreload] {
+            for &user in users {
+                let (worked, outcome) = try_door(door, denied, file, Some(injection), user);
+                if worked {
+                    escaped.push(format!(
+                        "{door} under a deny of {denied} via {injection:?} as {user:?}: {:?}",
+                        outcome.status
+                    ));
+                }
+            }
+        }
+    }
+    assert!(escaped.is_empty(), "escaped:\n{}", escaped.join("\n"));
+}
