@@ -61,10 +61,7 @@ pub fn check(policy: &Policy, seed: &[u8]) {
     // Other arches are always killed, x32 always a violation.
     let last = original.len();
     assert!(original[last - 4..].iter().all(|&ret| ret == Action::Kill.ret()), "a foreign arch is not killed");
-    assert!(
-        original[last - 7..last - 4].iter().all(|&ret| ret == policy.violation().ret()),
-        "x32 is not a violation"
-    );
+    assert!(original[last - 7..last - 4].iter().all(|&ret| ret == policy.violation().ret()), "x32 is not a violation");
 
     let mut variables = Variables::default();
     for (name, value) in policy.variables() {
