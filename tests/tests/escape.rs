@@ -487,9 +487,10 @@ fn a_setuid_program_cannot_be_made_to_keep_root() {
     let with_attached = setuid_copy(Some("deny uname"));
     for drop in drops {
         // Without a policy it runs as designed: root, then nobody.
-        let unused = marker();
-        let outcome = Run::new(&program, &[drop, unused.to_str().unwrap()]).user(User::Nobody).run();
+        let not_made = marker();
+        let outcome = Run::new(&program, &[drop, not_made.to_str().unwrap()]).user(User::Nobody).run();
         assert_eq!(outcome.stdout, "euid before 0\neuid after 65534\n", "{outcome:#?}");
+        assert!(!not_made.exists());
         for policy in policies {
             let marker = marker();
             let arguments = [drop, marker.to_str().unwrap()];
