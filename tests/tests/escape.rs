@@ -1059,3 +1059,31 @@ fn a_deny_list_does_not_let_the_program_drive_an_unconfined_process() {
     }
     assert!(escaped.is_empty(), "escaped:\n{}", escaped.join("\n"));
 }
+
+/// The other ways a program gets privilege at exec, setgid and a file
+/// capability (`setcap cap_setuid+ep`), put the loader in secure mode too:
+/// patched with the library, such a program refuses a policy from its
+/// unprivileged caller, and without one runs as designed.
+#[test]
+fn setgid_and_file_capability_programs_refuse_a_callers_policy() {
+    let built = patched(&compile("escape-setuid", &[]), None);
+    let setgid = built.with_file_name("escape-setgid-root");
+    fs::copy(&built, &setgid).unwrap();
+    chown(&setgid, Some(0), Some(0)).unwrap();
+    fs::set_permissions(&setgid, fs::Permissions::from_mode(0o2755)).unwrap();
+    let capable = built.with_file_name("escape-cap-setuid");
+    fs::copy(&built, &capable).unwrap();
+    fs::set_permissions(&capable, fs::Permissions::from_mode(0o755)).unwrap();
+    let setcap = std::process::Command::new("setcap").arg("cap_setuid+ep").arg(&capable).status();
+    assert!(setcap.expect("setcap (libcap2-bin) is installed").success());
+    for program in [&setgid, &capable] {
+        let marker = marker();
+        let args = ["setresuid", marker.to_str().unwrap()];
+        Run::new(program, &args).user(User::Nobody).run().assert_success();
+        let outcome = Run::new(program, &args).env("SECCOMP_SYSCALL_DENY", "@setuid=EPERM").user(User::Nobody).run();
+        outcome.assert_code(125);
+        assert_eq!(outcome.stdout, "", "{}: the program ran", program.display());
+        assert!(outcome.stderr.contains("refusing a policy from the environment"), "{outcome:#?}");
+        assert!(!marker.exists());
+    }
+}
