@@ -997,7 +997,10 @@ fn victim(user: User) -> std::process::Child {
     let child = command.spawn().unwrap();
     // Until sleep blocks in its call, its registers are not where the attempt expects.
     let stat = format!("/proc/{}/stat", child.id());
-    while !fs::read_to_string(&stat).is_ok_and(|text| text.contains(") S ")) {
+    for _ in 0..1000 {
+        if fs::read_to_string(&stat).is_ok_and(|text| text.contains(") S ")) {
+            break;
+        }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     child
