@@ -1,0 +1,85 @@
+//! What the policy targets check on every policy that parsed: it compiles,
+//! its filter runs to one of our returns for every ABI and a spread of
+//! numbers and arguments, and the variables that hand it on (`sandboxify
+//! --preload` gives them to the library) compile to a filter that decides
+//! every one of those calls the same way.
+
+use sandbox_policy::abi::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
+use sandbox_policy::bpf::{self, SeccompData};
+use sandbox_policy::file::NoFiles;
+use sandbox_policy::variables::Variables;
+use sandbox_policy::{Abi, Action, ErrorKind, Policy, Program, Syscall, compile};
+
+/// Arguments that sit on the edges a two-word comparison can get wrong.
+const ARGS: [u64; 6] = [0, 1, 0xffff_ffff, 0x1_0000_0000, u64::MAX, 0x8000_0000_0000_0000];
+
+/// Some inputs the filter must decide: each ABI's numbers and beyond, x32
+/// numbers, foreign arches; arguments from `seed` and from the edges.
+fn inputs(seed: &[u8]) -> Vec<SeccompData> {
+    let mut words = seed.chunks(8).map(|chunk| {
+        let mut bytes = [0u8; 8];
+        bytes[..chunk.len()].copy_from_slice(chunk);
+        u64::from_le_bytes(bytes)
+    });
+    let mut argument_sets: Vec<[u64; 6]> = ARGS.iter().map(|&value| [value; 6]).collect();
+    argument_sets.push(std::array::from_fn(|_| words.next().unwrap_or(7)));
+    argument_sets.push(std::array::from_fn(|index| ARGS[index]));
+    let mut inputs = Vec::new();
+    for abi in Abi::ALL {
+        for nr in (0..=Syscall::max_number(abi) + 2).chain([1000, u32::MAX]) {
+            for args in &argument_sets {
+                inputs.push(SeccompData { nr, arch: abi.audit_arch(), instruction_pointer: 0, args: *args });
+            }
+        }
+    }
+    for nr in [X32_SYSCALL_BIT, X32_SYSCALL_BIT | 59, X32_SYSCALL_BIT | 0x3fff_ffff] {
+        inputs.push(SeccompData { nr, arch: AUDIT_ARCH_X86_64, ..SeccompData::default() });
+    }
+    for arch in [0, AUDIT_ARCH_I386 + 1, 0xc000_00b7, 0x4000_003e] {
+        inputs.push(SeccompData { nr: 59, arch, ..SeccompData::default() });
+    }
+    inputs
+}
+
+fn verdicts(program: &Program, inputs: &[SeccompData]) -> Vec<u32> {
+    inputs
+        .iter()
+        .map(|data| {
+            let verdict = bpf::run(program.insns(), data).expect("the generated filter runs to a return");
+            assert!(Action::from_ret(verdict.ret).is_some(), "unknown return {:#x}", verdict.ret);
+            verdict.ret
+        })
+        .collect()
+}
+
+/// Compiles `policy`, runs its filter, and checks that its variables
+/// reproduce it.
+pub fn check(policy: &Policy, seed: &[u8]) {
+    let program = compile(policy);
+    let inputs = inputs(seed);
+    let original = verdicts(&program, &inputs);
+    // Other arches are always killed, x32 always a violation.
+    let last = original.len();
+    assert!(original[last - 4..].iter().all(|&ret| ret == Action::Kill.ret()), "a foreign arch is not killed");
+    assert!(original[last - 7..last - 4].iter().all(|&ret| ret == policy.violation().ret()), "x32 is not a violation");
+
+    let mut variables = Variables::default();
+    for (name, value) in policy.variables() {
+        variables.set(name, value);
+    }
+    match variables.lists(&mut NoFiles) {
+        Ok(Some(lists)) => {
+            let again = Policy::new(lists);
+            let replayed = verdicts(&compile(&again), &inputs);
+            for ((data, ours), theirs) in inputs.iter().zip(&original).zip(&replayed) {
+                assert_eq!(ours, theirs, "the variables decide {data:?} differently: {policy}");
+            }
+        }
+        Ok(None) => panic!("the variables of a policy hold no policy: {policy}"),
+        // Spelling every rule out can make an entry or a list longer than
+        // the limits: the library then refuses it (status 125), which fails
+        // closed. Anything else is a bug.
+        Err(error) if matches!(error.kind, ErrorKind::EntryTooLong { .. } | ErrorKind::ValueTooLong { .. }) => {}
+        Err(error) => panic!("the variables of a policy do not parse: {error}: {policy}"),
+    }
+}

@@ -1,0 +1,313 @@
+//! The generated filter against a reference: for random policies (allow and
+//! deny entries, groups, conditions on int and long arguments, actions,
+//! default actions, exact mode on and off), the action the BPF program
+//! returns for every (arch, number, arguments) tried must be the one a
+//! straightforward reading of the README's rules gives:
+//!
+//! - an arch other than x86_64 and i386 is killed;
+//! - on x86_64, a number with the x32 bit (≥ 0x40000000) is a violation;
+//! - on x86_64, the first conditional rule of the call whose conditions all
+//!   hold, else its unconditional rule, else the policy's default;
+//! - on i386, a call with conditional rules gets the strictest of its
+//!   actions (arguments are laid out differently there), the others their
+//!   unconditional action or the default;
+//! - on i386, `socketcall` and `ipc` get the strictest action of the calls
+//!   they stand for, unless the policy has rules for them itself.
+//!
+//! The policy is written as text and parsed, so the parser's reading of
+//! conditions (widths, negative and hex values, masks) is part of what is
+//! checked.
+
+use proptest::prelude::*;
+use sandbox_policy::abi::{AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
+use sandbox_policy::bpf::{self, SeccompData};
+use sandbox_policy::condition::Field;
+use sandbox_policy::groups::Group;
+use sandbox_policy::syscalls::ArgKind;
+use sandbox_policy::{Abi, Action, Origin, Policy, Settings, Syscall, Text, compile};
+
+/// The calls each i386 multiplexer stands for (the kernel's socketcall and
+/// ipc dispatch tables).
+const SOCKETCALL: &[&str] = &[
+    "socket",
+    "bind",
+    "connect",
+    "listen",
+    "accept",
+    "getsockname",
+    "getpeername",
+    "socketpair",
+    "send",
+    "recv",
+    "sendto",
+    "recvfrom",
+    "shutdown",
+    "setsockopt",
+    "getsockopt",
+    "sendmsg",
+    "recvmsg",
+    "accept4",
+    "recvmmsg",
+    "sendmmsg",
+];
+const IPC: &[&str] = &[
+    "semop",
+    "semget",
+    "semctl",
+    "semtimedop",
+    "msgsnd",
+    "msgrcv",
+    "msgget",
+    "msgctl",
+    "shmat",
+    "shmdt",
+    "shmget",
+    "shmctl",
+];
+
+fn strictest(actions: impl IntoIterator<Item = Action>) -> Action {
+    actions.into_iter().max_by_key(|action| action.precedence()).expect("at least one action")
+}
+
+/// What the README says the filter does with `data` under `policy`.
+fn reference(policy: &Policy, data: &SeccompData) -> Action {
+    let Some(abi) = Abi::from_audit_arch(data.arch) else { return Action::Kill };
+    if abi == Abi::X86_64 && data.nr & X32_SYSCALL_BIT != 0 {
+        return policy.violation();
+    }
+    let Some(syscall) = Syscall::by_number(abi, data.nr) else { return policy.default_action() };
+    let rules = policy.call(syscall);
+    if abi == Abi::I386 {
+        let members = match syscall.name() {
+            "socketcall" => SOCKETCALL,
+            "ipc" => IPC,
+            _ => &[],
+        };
+        if !members.is_empty() && rules.is_none() {
+            return strictest(members.iter().map(|name| policy.strictest_for(Syscall::by_name(name).unwrap())));
+        }
+        return policy.strictest_for(syscall);
+    }
+    let Some(rules) = rules else { return policy.default_action() };
+    let field = |field: Field| match field {
+        Field::Arg(index) => data.args[usize::from(index)],
+        Field::InstructionPointer => data.instruction_pointer,
+    };
+    let applies = rules
+        .conditional
+        .iter()
+        .find(|explained| explained.rule.conditions.iter().all(|condition| condition.holds(field(condition.field))));
+    match applies {
+        Some(explained) => explained.rule.action,
+        None => policy.action_for(syscall),
+    }
+}
+
+/// Values at the edges of 32- and 64-bit comparisons.
+const EDGES: [u64; 14] = [
+    0,
+    1,
+    2,
+    0x7fff_ffff,
+    0x8000_0000,
+    0xffff_fffe,
+    0xffff_ffff,
+    0x1_0000_0000,
+    0x1_0000_0001,
+    0x1_ffff_ffff,
+    0x7fff_ffff_ffff_ffff,
+    0x8000_0000_0000_0000,
+    0xffff_ffff_0000_0000,
+    u64::MAX,
+];
+
+fn value() -> impl Strategy<Value = u64> {
+    prop_oneof![3 => prop::sample::select(&EDGES[..]), 1 => any::<u64>(), 1 => 0u64..16]
+}
+
+fn action_word() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("kill".to_owned()),
+        Just("trap".to_owned()),
+        Just("log".to_owned()),
+        Just("allow".to_owned()),
+        Just("EPERM".to_owned()),
+        Just("ENOSYS".to_owned()),
+        (1u16..=4095).prop_map(|errno| errno.to_string()),
+    ]
+}
+
+/// A condition on a non-pointer argument of `syscall`, as text.
+fn condition(syscall: &'static Syscall) -> impl Strategy<Value = Option<String>> {
+    let arguments: Vec<(usize, ArgKind)> = syscall
+        .arg_kinds()
+        .map(|kinds| kinds.iter().enumerate().filter(|(_, kind)| *kind != ArgKind::Pointer).collect())
+        .unwrap_or_default();
+    let operator = prop::sample::select(&["==", "!=", "<", "<=", ">", ">=", "&"][..]);
+    (Just(arguments), any::<prop::sample::Index>(), operator, value(), value(), any::<bool>()).prop_map(
+        |(arguments, pick, operator, value, mask, negative)| {
+            if arguments.is_empty() {
+                return None;
+            }
+            let (index, kind) = arguments[pick.index(arguments.len())];
+            // An int argument takes 32-bit values, or negative ones down to i32::MIN.
+            let number = |value: u64| match kind {
+                ArgKind::Int if negative && value as u32 >= 0x8000_0000 => {
+                    format!("-{}", (value as u32).wrapping_neg())
+                }
+                ArgKind::Int => format!("{:#x}", value as u32),
+                _ if negative && value >= 1 << 63 => format!("-{}", value.wrapping_neg()),
+                _ => format!("{value:#x}"),
+            };
+            Some(match operator {
+                "&" => format!("arg{index} & {} == {}", number(mask), number(value & mask)),
+                _ => format!("arg{index} {operator} {}", number(value)),
+            })
+        },
+    )
+}
+
+/// One entry of a list, as text: a call (maybe with conditions) or a group,
+/// maybe with an action.
+fn entry() -> impl Strategy<Value = String> {
+    let calls = Syscall::all().len();
+    let groups = Group::all().len();
+    let call = (0..calls).prop_flat_map(move |index| {
+        let syscall = &Syscall::all()[index];
+        let action = prop::option::weighted(0.4, action_word());
+        (Just(syscall.name()), prop::collection::vec(condition(syscall), 0..3), action).prop_map(
+            |(name, conditions, action)| {
+                let conditions: Vec<String> = conditions.into_iter().flatten().collect();
+                let conditions =
+                    if conditions.is_empty() { String::new() } else { format!("({})", conditions.join(", ")) };
+                let action = action.map(|action| format!("={action}")).unwrap_or_default();
+                format!("{name}{conditions}{action}")
+            },
+        )
+    });
+    let group = (0..groups, prop::option::weighted(0.3, action_word())).prop_map(|(index, action)| {
+        let action = action.map(|action| format!("={action}")).unwrap_or_default();
+        format!("{}{action}", Group::all()[index].name())
+    });
+    // Calls often, with an eye on the ones whose rules differ by ABI.
+    let chosen = prop::sample::select(&["socket", "connect", "shmat", "socketcall", "ipc", "execve", "clone"][..]);
+    let special = (chosen, prop::option::weighted(0.4, action_word())).prop_map(|(name, action)| match action {
+        Some(action) => format!("{name}={action}"),
+        None => name.to_owned(),
+    });
+    prop_oneof![6 => call, 2 => group, 1 => special]
+}
+
+#[derive(Clone, Debug)]
+struct Written {
+    allow: Option<String>,
+    deny: Option<String>,
+    default_action: Option<String>,
+    exact: bool,
+}
+
+fn written() -> impl Strategy<Value = Written> {
+    let list = |max| prop::collection::vec(entry(), 0..max).prop_map(|entries| entries.join(":"));
+    let default_action = prop::option::of(prop_oneof![
+        Just("kill".to_owned()),
+        Just("trap".to_owned()),
+        Just("log".to_owned()),
+        Just("EPERM".to_owned()),
+        Just("ENOSYS".to_owned()),
+        Just("13".to_owned()),
+    ]);
+    (prop::option::of(list(40)), prop::option::of(list(12)), default_action, any::<bool>())
+        .prop_filter("some list", |(allow, deny, _, _)| allow.is_some() || deny.is_some())
+        .prop_map(|(allow, deny, default_action, exact)| Written { allow, deny, default_action, exact })
+}
+
+fn parse<'a>(written: &'a Written) -> Policy {
+    let origin = Origin::Variable("test");
+    let text = |text: Option<&'a str>| text.map(|text| Text { origin: &origin, text });
+    Settings {
+        allow: text(written.allow.as_deref()),
+        deny: text(written.deny.as_deref()),
+        default_action: text(written.default_action.as_deref()),
+        exact: written.exact,
+    }
+    .policy()
+    .unwrap_or_else(|error| panic!("{written:?}: {error}"))
+    .expect("a list is set")
+}
+
+/// Argument sets worth trying for `policy`: the edges, `extra`, and for every
+/// condition its value and both neighbours in every argument.
+fn argument_sets(policy: &Policy, extra: &[[u64; 6]]) -> Vec<[u64; 6]> {
+    let mut sets: Vec<[u64; 6]> = EDGES.iter().map(|&value| [value; 6]).collect();
+    sets.extend_from_slice(extra);
+    for call in policy.calls() {
+        for explained in &call.conditional {
+            for condition in &explained.rule.conditions {
+                for value in [condition.value.wrapping_sub(1), condition.value, condition.value.wrapping_add(1)] {
+                    sets.push([value; 6]);
+                    // The high word set, which an int argument must ignore.
+                    sets.push([value | 0xdead_beef_0000_0000; 6]);
+                }
+            }
+        }
+    }
+    sets.sort_unstable();
+    sets.dedup();
+    sets
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 4000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn filters_do_what_the_readme_says(
+        written in written(),
+        extra in prop::collection::vec(prop::array::uniform6(value()), 4),
+    ) {
+        let policy = parse(&written);
+        let program = compile(&policy);
+        let sets = argument_sets(&policy, &extra);
+        for abi in Abi::ALL {
+            let numbers = (0..=Syscall::max_number(abi) + 3).chain([1000, 0x3fff_ffff, 0x4000_0000, 0x4000_003b, u32::MAX]);
+            for nr in numbers {
+                // Arguments only matter where a call has conditions.
+                let conditional = Syscall::by_number(abi, nr)
+                    .and_then(|syscall| policy.call(syscall))
+                    .is_some_and(|call| !call.conditional.is_empty());
+                let tried = if conditional { &sets[..] } else { &sets[..1] };
+                for args in tried {
+                    let data = SeccompData { nr, arch: abi.audit_arch(), instruction_pointer: 0x7fff_0000_1000, args: *args };
+                    let ret = bpf::run(program.insns(), &data).unwrap().ret;
+                    let expected = reference(&policy, &data);
+                    prop_assert_eq!(Action::from_ret(ret), Some(expected), "{:?} {:x?} under {:?}", abi, data, written);
+                }
+            }
+        }
+        for arch in [0, 0x4000_003e, 0xc000_00b7, AUDIT_ARCH_X86_64 + 1] {
+            let data = SeccompData { nr: 59, arch, ..SeccompData::default() };
+            prop_assert_eq!(bpf::run(program.insns(), &data).unwrap().ret, Action::Kill.ret());
+        }
+    }
+}
+
+/// The README: on i386 `socketcall` gets the strictest action of the calls
+/// it stands for "unless an entry names it". The generator also lets it run
+/// when it is only allowed through a group, so a deny of `socket` is
+/// bypassed through `int 0x80` (see tests/tests/escape.rs).
+#[test]
+#[ignore = "HOLE: ALLOW=@network-io DENY=socket: i386 socketcall (102) is allowed, so socket runs through it"]
+fn a_multiplexer_allowed_through_a_group_still_honours_a_deny() {
+    let written = Written {
+        allow: Some("@network-io:@ipc".to_owned()),
+        deny: Some("socket:shmget".to_owned()),
+        default_action: None,
+        exact: false,
+    };
+    let policy = parse(&written);
+    let program = compile(&policy);
+    for nr in [102, 117] {
+        let data = SeccompData { nr, arch: Abi::I386.audit_arch(), ..SeccompData::default() };
+        let ret = bpf::run(program.insns(), &data).unwrap().ret;
+        assert_eq!(Action::from_ret(ret), Some(Action::Kill), "i386 {nr}");
+    }
+}

@@ -1,0 +1,10 @@
+/* A program linked with escape-lib-ctor-lib, whose constructor runs first. */
+#include <stdio.h>
+
+void escape_lib_ctor_linked(void);
+
+int main(void) {
+    escape_lib_ctor_linked();
+    printf("main ran\n");
+    return 0;
+}
