@@ -458,6 +458,14 @@ fn read_available(pipe: std::process::ChildStderr) -> String {
     String::from_utf8(bytes).unwrap()
 }
 
+/// The three cgroup limits at once.
+const ALL_LIMITS: [&str; 6] = ["--memory-max", "64M", "--pids-max", "16", "--cpu-max", "0.5"];
+
+/// Whether only cgroup v1 has each controller of [`ALL_LIMITS`].
+fn only_cgroup_v1_has_all() -> bool {
+    ["memory", "pids", "cpu"].into_iter().all(only_cgroup_v1_has)
+}
+
 /// While PROGRAM runs it is in every cgroup sandboxify reported, and their
 /// files hold the values reported (here, for root: cgroup v1's
 /// memory.limit_in_bytes and memory.memsw.limit_in_bytes, pids.max,
@@ -465,8 +473,7 @@ fn read_available(pipe: std::process::ChildStderr) -> String {
 #[test]
 fn cgroup_files_hold_the_limits_while_program_runs() {
     let probe = probe();
-    let limits = ["--memory-max", "64M", "--pids-max", "16", "--cpu-max", "0.5"];
-    let only_v1 = ["memory", "pids", "cpu"].into_iter().all(only_cgroup_v1_has);
+    let (limits, only_v1) = (ALL_LIMITS, only_cgroup_v1_has_all());
     for user in USERS {
         // Only where a cgroup can have them all (here: root).
         let limited = run_limited(&[&limits[..], &[&probe, "exit", "0"]].concat(), user);
@@ -535,8 +542,7 @@ fn assert_no_cgroup_left(pid: u32, context: &str) {
 #[test]
 fn no_cgroup_is_left_behind() {
     let probe = probe();
-    let limits = ["--memory-max", "64M", "--pids-max", "16", "--cpu-max", "0.5"];
-    let only_v1 = ["memory", "pids", "cpu"].into_iter().all(only_cgroup_v1_has);
+    let (limits, only_v1) = (ALL_LIMITS, only_cgroup_v1_has_all());
     for user in USERS {
         // Without --unshare-pid the storm's 15 paused children outlive PROGRAM.
         let storm = ["--pids-max", "16", &probe, "fork-storm"];
