@@ -77,6 +77,9 @@ static int fork_storm(void) {
             return 0;
         }
         if (pid == 0) {
+            /* Holding no pipe of the caller's: should it outlive us, the caller still sees the end. */
+            close(1);
+            close(2);
             pause();
             _exit(0);
         }
@@ -153,6 +156,16 @@ int main(int argc, char **argv) {
         printf("ready\n");
         fflush(stdout);
         for (;;) pause();
+    } else if (!strcmp(command, "cgroups")) {
+        /* Its cgroups, then waits like wait-signal. */
+        FILE *cgroups = fopen("/proc/self/cgroup", "r");
+        char line[4096];
+        if (!cgroups) return 2;
+        while (fgets(line, sizeof line, cgroups)) fputs(line, stdout);
+        fclose(cgroups);
+        printf("ready\n");
+        fflush(stdout);
+        for (;;) pause();
     } else if (!strcmp(command, "fork-storm")) {
         return fork_storm();
     } else if (!strcmp(command, "hog")) {
@@ -160,7 +173,7 @@ int main(int argc, char **argv) {
     } else if (!strcmp(command, "orphan")) {
         return orphan();
     } else {
-        fprintf(stderr, "usage: ns-probe pids|ids|procs|net|hostname|cwd|fork-storm|hog|orphan\n"
+        fprintf(stderr, "usage: ns-probe pids|ids|procs|net|hostname|cwd|cgroups|fork-storm|hog|orphan\n"
                         "       ns-probe ls DIR|write PATH|exit N|wait-signal|handle-signal SIGNAL\n");
         return 2;
     }

@@ -115,6 +115,8 @@ pub fn compile(name: &str, flags: &[&str]) -> PathBuf {
 /// How a program ended, and what it printed.
 #[derive(Debug)]
 pub struct Outcome {
+    /// Its process ID (sandboxify names its cgroups after it).
+    pub pid: u32,
     /// The wait status.
     pub status: ExitStatus,
     /// Standard output.
@@ -214,6 +216,7 @@ impl Run {
             .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {:?}: {e}", self.command.get_program()));
+        let pid = child.id();
         let pipes: [OwnedFd; 2] = [child.stdout.take().unwrap().into(), child.stderr.take().unwrap().into()];
         let readers = pipes.map(|pipe| {
             let mut pipe = fs::File::from(pipe);
@@ -236,6 +239,6 @@ impl Run {
             std::thread::sleep(Duration::from_millis(2));
         };
         let [stdout, stderr] = readers.map(|reader| reader.join().unwrap());
-        Outcome { status, stdout, stderr }
+        Outcome { pid, status, stdout, stderr }
     }
 }

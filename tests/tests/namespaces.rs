@@ -172,68 +172,397 @@ fn other_namespaces_keep_the_exec_chain() {
     }
 }
 
+/// How sandboxify enforces a cgroup limit, as it reports it with
+/// SANDBOX_VERBOSE=1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mechanism {
+    CgroupV2,
+    CgroupV1,
+    Rlimit,
+    /// Status 125 and one line.
+    Refused,
+}
+
+/// A run with SANDBOX_VERBOSE=1: its outcome, with the lines that report
+/// the mechanisms moved from stderr to `report`.
+#[derive(Debug)]
+struct Limited {
+    outcome: Outcome,
+    report: Vec<String>,
+}
+
+impl Limited {
+    /// The one mechanism reported (a run with one cgroup limit), or Refused.
+    #[track_caller]
+    fn mechanism(&self) -> Mechanism {
+        let mechanisms: Vec<Mechanism> = self.report.iter().filter_map(|line| reported_mechanism(line)).collect();
+        match mechanisms.as_slice() {
+            [one] => *one,
+            [] if self.outcome.code() == Some(125) => Mechanism::Refused,
+            _ => panic!("one mechanism expected: {self:#?}"),
+        }
+    }
+}
+
+fn reported_mechanism(line: &str) -> Option<Mechanism> {
+    if line.starts_with("sandboxify: limits in cgroup v2 ") {
+        Some(Mechanism::CgroupV2)
+    } else if line.starts_with("sandboxify: limits in cgroup v1: ") {
+        Some(Mechanism::CgroupV1)
+    } else if line.starts_with("sandboxify: --limits-fallback=rlimit: ") {
+        Some(Mechanism::Rlimit)
+    } else {
+        None
+    }
+}
+
+fn run_limited(args: &[&str], user: User) -> Limited {
+    let mut outcome = Run::new(sandboxify(), args).env("SANDBOX_VERBOSE", "1").user(user).run();
+    let (report, rest): (Vec<&str>, Vec<&str>) =
+        outcome.stderr.lines().partition(|line| reported_mechanism(line).is_some());
+    let report = report.into_iter().map(str::to_owned).collect();
+    outcome.stderr = rest.iter().map(|line| format!("{line}\n")).collect();
+    Limited { outcome, report }
+}
+
+/// A mounted cgroup file system.
+struct CgroupMount {
+    /// `cgroup2`, or `cgroup` for a v1 hierarchy.
+    fstype: String,
+    /// Its super options, which name a v1 hierarchy's controllers.
+    options: String,
+    dir: PathBuf,
+}
+
+fn cgroup_mounts() -> Vec<CgroupMount> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mounts = mountinfo.lines().filter_map(|line| {
+        let (fields, after) = line.split_once(" - ")?;
+        let after: Vec<&str> = after.split(' ').collect();
+        let dir = PathBuf::from(fields.split(' ').nth(4)?);
+        Some(CgroupMount { fstype: after[0].to_owned(), options: after.get(2)?.to_string(), dir })
+    });
+    mounts.filter(|mount| mount.fstype.starts_with("cgroup")).collect()
+}
+
+/// Whether only cgroup v1 has `controller` for the tests' process (this
+/// machine's kind): its cgroup v2 cgroup does not offer it, and a v1
+/// hierarchy of it is mounted. Then sandboxify must use v1 for root, and
+/// cannot for nobody. (No cgroup namespace assumed: mount roots are `/`.)
+fn only_cgroup_v1_has(controller: &str) -> bool {
+    let names = |list: &str| list.split(',').any(|name| name == controller);
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let mounts = cgroup_mounts();
+    let v2_offers = own.lines().find_map(|line| line.strip_prefix("0::")).is_some_and(|path| {
+        mounts.iter().filter(|mount| mount.fstype == "cgroup2").any(|mount| {
+            let offered = mount.dir.join(path.trim_start_matches('/')).join("cgroup.controllers");
+            std::fs::read_to_string(offered)
+                .is_ok_and(|offered| offered.split_whitespace().any(|name| name == controller))
+        })
+    });
+    let v1_member = own.lines().any(|line| line.split(':').nth(1).is_some_and(names));
+    let v1_mounted = mounts.iter().any(|mount| mount.fstype == "cgroup" && names(&mount.options));
+    !v2_offers && v1_member && v1_mounted
+}
+
+/// The cgroups `sandboxify-PID` of sandboxify's process `pid` that exist,
+/// in any cgroup file system.
+fn cgroups_of(pid: u32) -> Vec<PathBuf> {
+    let name = format!("sandboxify-{pid}");
+    let mut found = Vec::new();
+    let mut dirs: Vec<PathBuf> = cgroup_mounts().into_iter().map(|mount| mount.dir).collect();
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                if entry.file_name() == name.as_str() {
+                    found.push(entry.path());
+                }
+                dirs.push(entry.path());
+            }
+        }
+    }
+    found
+}
+
+/// The mechanism root must get where only cgroup v1 has the controller,
+/// and the one nobody must get there (with or without the fallback).
+fn expected_where_only_v1(user: User, fallback: bool) -> Mechanism {
+    match (user, fallback) {
+        (User::Root, _) => Mechanism::CgroupV1,
+        (User::Nobody, true) => Mechanism::Rlimit,
+        (User::Nobody, false) => Mechanism::Refused,
+    }
+}
+
 #[test]
 fn fork_storm_stopped_by_pids_max() {
+    let probe = probe();
+    let only_v1 = only_cgroup_v1_has("pids");
     for user in USERS {
-        let outcome =
-            run(&["--unshare-pid", "--pids-max", "16", "--limits-fallback=rlimit", &probe(), "fork-storm"], user);
-        if outcome.stderr.contains("does not enforce RLIMIT_NPROC") {
-            // No cgroup v2 pids controller here, and root is exempt from RLIMIT_NPROC: refused, never unlimited.
-            assert_eq!(user, User::Root, "{outcome:#?}");
-            assert_refused(&outcome, 125, "--pids-max");
-            continue;
+        let storm = |fallback: bool| {
+            let mut args = vec!["--unshare-pid", "--pids-max", "16"];
+            args.extend(fallback.then_some("--limits-fallback=rlimit"));
+            run_limited(&[args, vec![probe.as_str(), "fork-storm"]].concat(), user)
+        };
+        let limited = storm(true);
+        let (outcome, mechanism) = (&limited.outcome, limited.mechanism());
+        if only_v1 {
+            assert_eq!(mechanism, expected_where_only_v1(user, true), "{limited:#?}");
+        }
+        match mechanism {
+            Mechanism::Refused => {
+                // No cgroup has pids, and root is exempt from RLIMIT_NPROC: refused, never unlimited.
+                assert_eq!(user, User::Root, "{limited:#?}");
+                assert_refused(outcome, 125, "does not enforce RLIMIT_NPROC");
+                continue;
+            }
+            Mechanism::Rlimit => assert!(limited.report[0].ends_with("--pids-max as RLIMIT_NPROC=16"), "{limited:#?}"),
+            _ => assert!(limited.report[0].contains(" pids.max=16"), "{limited:#?}"),
         }
         outcome.assert_success();
-        if outcome.stderr.contains("RLIMIT_NPROC=16") {
-            assert_eq!(outcome.stderr.lines().count(), 1, "one line says which mechanism: {outcome:#?}");
-        } else {
-            assert_eq!(outcome.stderr, "", "cgroup v2: {outcome:#?}");
-        }
+        assert_eq!(outcome.stderr, "", "{limited:#?}");
         let stopped = outcome.stdout.strip_prefix("stopped after ").expect("stopped");
         let (children, error) = stopped.split_once(": ").unwrap();
-        assert!(children.parse::<u32>().unwrap() < 16, "{outcome:#?}");
+        assert!(children.parse::<u32>().unwrap() < 16, "{limited:#?}");
         assert_eq!(error, "Resource temporarily unavailable\n");
+
+        // Without the fallback: the same cgroup, or refused where only the rlimit would do.
+        let without = storm(false);
+        if mechanism == Mechanism::Rlimit {
+            assert_eq!(without.mechanism(), Mechanism::Refused, "{without:#?}");
+            assert_refused(&without.outcome, 125, "--pids-max: no cgroup can limit it here");
+            assert!(without.outcome.stderr.contains("--limits-fallback=rlimit would use RLIMIT_NPROC instead"));
+        } else {
+            assert_eq!(without.mechanism(), mechanism, "{without:#?}");
+            without.outcome.assert_success();
+        }
     }
 }
 
 #[test]
 fn memory_hog_stopped_by_memory_max() {
+    let only_v1 = only_cgroup_v1_has("memory");
     for user in USERS {
-        let outcome = run(&["--memory-max", "64M", "--limits-fallback=rlimit", &probe(), "hog"], user);
-        if outcome.stderr.contains("RLIMIT_AS=67108864") {
-            assert_eq!(outcome.stderr.lines().count(), 1, "one line says which mechanism: {outcome:#?}");
-            outcome.assert_code(3);
-            let mebibytes = outcome.stdout.strip_prefix("allocation failed after ").expect("stopped");
-            assert!(mebibytes.trim_end_matches(" MiB\n").parse::<u32>().unwrap() < 64);
-        } else {
-            // cgroup v2: the OOM killer.
-            assert_eq!(outcome.signal(), Some(libc::SIGKILL), "{outcome:#?}");
-            assert_eq!(outcome.stderr, "");
+        let limited = run_limited(&["--memory-max", "64M", "--limits-fallback=rlimit", &probe(), "hog"], user);
+        let (outcome, report) = (&limited.outcome, limited.report.join("\n"));
+        if only_v1 {
+            assert_eq!(limited.mechanism(), expected_where_only_v1(user, true), "{limited:#?}");
+        }
+        assert_eq!(outcome.stderr, "", "{limited:#?}");
+        match limited.mechanism() {
+            Mechanism::Rlimit => {
+                assert!(report.ends_with("--memory-max as RLIMIT_AS=67108864"), "{limited:#?}");
+                outcome.assert_code(3);
+                let mebibytes = outcome.stdout.strip_prefix("allocation failed after ").expect("stopped");
+                assert!(mebibytes.trim_end_matches(" MiB\n").parse::<u32>().unwrap() < 64);
+            }
+            mechanism => {
+                if mechanism == Mechanism::CgroupV1 {
+                    // Swap cannot extend the limit, or the report says it can.
+                    assert!(report.contains(" memory.limit_in_bytes=67108864"), "{limited:#?}");
+                    let swap = ["memory.memsw.limit_in_bytes=67108864", "(no memory.memsw.limit_in_bytes"];
+                    assert!(swap.iter().any(|text| report.contains(text)), "{limited:#?}");
+                } else {
+                    assert!(report.contains(" memory.max=67108864"), "{limited:#?}");
+                }
+                // The OOM killer's SIGKILL, passed on by the supervisor; the
+                // allocations themselves never failed.
+                assert_eq!(outcome.signal(), Some(libc::SIGKILL), "{limited:#?}");
+                assert_eq!(outcome.stdout, "");
+            }
         }
     }
 }
 
-/// Without --limits-fallback a cgroup limit that cannot be set is refused
-/// (where cgroup v2 has the controller, the program runs instead).
+/// Without --limits-fallback a cgroup limit that no cgroup can have is
+/// refused; where one can (here: root, through cgroup v1), PROGRAM runs.
 #[test]
 fn cgroup_limits_fail_closed_without_the_fallback() {
     for user in USERS {
-        for (option, value, rlimit) in
-            [("--memory-max", "64M", "RLIMIT_AS"), ("--pids-max", "16", "RLIMIT_NPROC"), ("--cpu-max", "0.5", "")]
-        {
-            let outcome = run(&[option, value, &probe(), "exit", "0"], user);
-            if outcome.code() == Some(0) {
-                assert_eq!(outcome.stderr, "", "cgroup v2 has it: {outcome:#?}");
-                continue;
+        for (option, value, controller, rlimit) in [
+            ("--memory-max", "64M", "memory", "RLIMIT_AS"),
+            ("--pids-max", "16", "pids", "RLIMIT_NPROC"),
+            ("--cpu-max", "0.5", "cpu", ""),
+        ] {
+            let limited = run_limited(&[option, value, &probe(), "exit", "0"], user);
+            if only_cgroup_v1_has(controller) {
+                assert_eq!(limited.mechanism(), expected_where_only_v1(user, false), "{limited:#?}");
             }
-            assert_refused(&outcome, 125, option);
-            assert!(outcome.stderr.contains("cgroup v2 cannot limit it here"), "{outcome:#?}");
-            assert!(outcome.stderr.contains(rlimit), "{outcome:#?}");
+            match limited.mechanism() {
+                Mechanism::Refused => {
+                    assert_refused(&limited.outcome, 125, &format!("{option}: no cgroup can limit it here"));
+                    assert!(limited.outcome.stderr.contains(rlimit), "{limited:#?}");
+                }
+                Mechanism::Rlimit => panic!("no fallback was asked for: {limited:#?}"),
+                _ => {
+                    limited.outcome.assert_success();
+                    assert_eq!(limited.outcome.stderr, "", "{limited:#?}");
+                }
+            }
         }
         // --cpu-max has no rlimit to fall back to.
-        let outcome = run(&["--cpu-max", "0.5", "--limits-fallback=rlimit", &probe(), "exit", "0"], user);
-        if outcome.code() != Some(0) {
-            assert_refused(&outcome, 125, "no rlimit replaces it");
+        let limited = run_limited(&["--cpu-max", "0.5", "--limits-fallback=rlimit", &probe(), "exit", "0"], user);
+        match limited.mechanism() {
+            Mechanism::Refused => assert_refused(&limited.outcome, 125, "no rlimit replaces it"),
+            Mechanism::Rlimit => panic!("--cpu-max has no rlimit: {limited:#?}"),
+            _ => {
+                limited.outcome.assert_success();
+            }
+        }
+    }
+}
+
+/// The cgroups and `FILE=VALUE` settings of the lines reporting them
+/// (`limits in cgroup v2 DIR: FILE=VALUE...`, `limits in cgroup v1:
+/// CONTROLLERS DIR FILE=VALUE...; ...`). A value may hold a blank
+/// (`cpu.max=50000 100000`); `(no FILE: ...)` notes are skipped.
+fn reported_cgroups(report: &[String]) -> Vec<(PathBuf, Vec<(String, String)>)> {
+    let mut cgroups = Vec::new();
+    for line in report {
+        let parts: Vec<(&str, &str)> = if let Some(v2) = line.strip_prefix("sandboxify: limits in cgroup v2 ") {
+            vec![v2.split_once(": ").unwrap()]
+        } else if let Some(v1) = line.strip_prefix("sandboxify: limits in cgroup v1: ") {
+            // CONTROLLERS DIR SETTINGS
+            v1.split("; ").map(|part| part.split_once(' ').unwrap().1.split_once(' ').unwrap()).collect()
+        } else {
+            continue;
+        };
+        for (dir, text) in parts {
+            let mut settings: Vec<(String, String)> = Vec::new();
+            let mut in_note = false;
+            for word in text.split(' ') {
+                if in_note || word.starts_with('(') {
+                    in_note = !word.ends_with(')');
+                } else if let Some((file, value)) = word.split_once('=') {
+                    settings.push((file.to_owned(), value.to_owned()));
+                } else {
+                    let (_, value) = settings.last_mut().expect("a setting first");
+                    value.push(' ');
+                    value.push_str(word);
+                }
+            }
+            cgroups.push((PathBuf::from(dir), settings));
+        }
+    }
+    cgroups
+}
+
+/// Sets `pipe` non-blocking and returns what is in it now.
+fn read_available(pipe: std::process::ChildStderr) -> String {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fcntl(2) on a descriptor we own, setting a status flag.
+    unsafe { libc::fcntl(pipe.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+    let mut bytes = Vec::new();
+    // Ends with EAGAIN once the pipe is empty; what was read is kept.
+    let _ = std::io::Read::read_to_end(&mut std::fs::File::from(std::os::fd::OwnedFd::from(pipe)), &mut bytes);
+    String::from_utf8(bytes).unwrap()
+}
+
+/// The three cgroup limits at once.
+const ALL_LIMITS: [&str; 6] = ["--memory-max", "64M", "--pids-max", "16", "--cpu-max", "0.5"];
+
+/// Whether only cgroup v1 has each controller of [`ALL_LIMITS`].
+fn only_cgroup_v1_has_all() -> bool {
+    ["memory", "pids", "cpu"].into_iter().all(only_cgroup_v1_has)
+}
+
+/// While PROGRAM runs it is in every cgroup sandboxify reported, and their
+/// files hold the values reported (here, for root: cgroup v1's
+/// memory.limit_in_bytes and memory.memsw.limit_in_bytes, pids.max,
+/// cpu.cfs_period_us and cpu.cfs_quota_us); once it has ended they are gone.
+#[test]
+fn cgroup_files_hold_the_limits_while_program_runs() {
+    let probe = probe();
+    let (limits, only_v1) = (ALL_LIMITS, only_cgroup_v1_has_all());
+    for user in USERS {
+        // Only where a cgroup can have them all (here: root).
+        let limited = run_limited(&[&limits[..], &[&probe, "exit", "0"]].concat(), user);
+        if limited.outcome.code() == Some(125) {
+            assert!(!only_v1 || user == User::Nobody, "{limited:#?}");
+            continue;
+        }
+        let args = [&limits[..], &[&probe, "cgroups"]].concat();
+        let (mut child, _, memberships) = start_ready(&args, &[("SANDBOX_VERBOSE", "1")], user);
+        let stderr = read_available(child.stderr.take().unwrap());
+        let report: Vec<String> = stderr.lines().map(str::to_owned).collect();
+        if only_v1 {
+            assert!(report.len() == 1 && report[0].starts_with("sandboxify: limits in cgroup v1: "), "{report:?}");
+        }
+        let cgroups = reported_cgroups(&report);
+        let files: Vec<&str> =
+            cgroups.iter().flat_map(|(_, settings)| settings.iter().map(|(file, _)| file.as_str())).collect();
+        // Each limit in cgroup v2 or v1 (only v1 here).
+        for [v2, v1] in [["memory.max", "memory.limit_in_bytes"], ["pids.max"; 2], ["cpu.max", "cpu.cfs_quota_us"]] {
+            let wanted = if only_v1 { &[v1][..] } else { &[v2, v1][..] };
+            assert!(wanted.iter().any(|file| files.contains(file)), "{wanted:?} not reported: {report:?}");
+        }
+        let own = format!("sandboxify-{}", child.id());
+        for (dir, settings) in &cgroups {
+            assert!(dir.ends_with(&own), "{report:?}");
+            // PROGRAM is in it: a line of its /proc/self/cgroup names this cgroup.
+            let member = memberships
+                .lines()
+                .filter_map(|line| line.splitn(3, ':').nth(2))
+                .any(|path| path.ends_with(&format!("/{own}")) && dir.to_str().unwrap().ends_with(path));
+            assert!(member, "{} not in {memberships}", dir.display());
+            for (file, value) in settings {
+                assert_eq!(std::fs::read_to_string(dir.join(file)).unwrap().trim(), value, "{}", dir.display());
+            }
+        }
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGTERM));
+        for (dir, _) in &cgroups {
+            assert!(!dir.exists(), "{} left behind", dir.display());
+        }
+    }
+}
+
+/// Checks that sandboxify's process `pid` left no cgroup; if it did, kills
+/// what is in them and removes them first.
+#[track_caller]
+fn assert_no_cgroup_left(pid: u32, context: &str) {
+    let left = cgroups_of(pid);
+    for dir in &left {
+        let procs = std::fs::read_to_string(dir.join("cgroup.procs")).unwrap_or_default();
+        for process in procs.lines().filter_map(|line| line.parse::<i32>().ok()) {
+            // SAFETY: kill(2); these are the test's own sandboxed processes.
+            unsafe { libc::kill(process, libc::SIGKILL) };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let _ = std::fs::remove_dir(dir);
+    }
+    assert!(left.is_empty(), "{left:?} left behind: {context}");
+}
+
+/// No `sandboxify-PID` cgroup outlives sandboxify: not after PROGRAM has
+/// ended leaving processes behind (cgroup v1 has no cgroup.kill: each is
+/// killed), nor after a setup failure once the cgroups exist, nor when one
+/// of several limits is refused after the others' cgroups were made.
+#[test]
+fn no_cgroup_is_left_behind() {
+    let probe = probe();
+    let (limits, only_v1) = (ALL_LIMITS, only_cgroup_v1_has_all());
+    for user in USERS {
+        // Without --unshare-pid the storm's 15 paused children outlive PROGRAM.
+        let storm = ["--pids-max", "16", &probe, "fork-storm"];
+        let bad_bind = [&limits[..], &["--bind", "/nonexistent-source", "/x", &probe, "exit", "0"]].concat();
+        // pids.max is at most 4194304: its cgroup refuses it, after the memory one was made.
+        let too_many = ["--memory-max", "64M", "--pids-max", "5000000", &probe, "exit", "0"];
+        let all = [&limits[..], &[&probe, "exit", "0"]].concat();
+        for (args, runs) in [(&storm[..], true), (&bad_bind, false), (&too_many, false), (&all, true)] {
+            let outcome = run(args, user);
+            assert_no_cgroup_left(outcome.pid, &format!("{args:?}: {outcome:#?}"));
+            if runs && only_v1 && user == User::Root {
+                outcome.assert_success();
+            } else if !runs {
+                outcome.assert_code(125);
+            }
+            if outcome.code() == Some(125) {
+                assert_eq!(outcome.stderr.lines().count(), 1, "{outcome:#?}");
+            } else {
+                assert_eq!(outcome.stderr, "", "{args:?}: {outcome:#?}");
+            }
         }
     }
 }
@@ -291,19 +620,31 @@ fn seccomp_policy_still_applies_inside_all_of_it() {
     }
 }
 
-/// Starts `sandboxify ARGS` and returns it once PROGRAM has said "ready".
-fn start_ready(args: &[&str], user: User) -> (std::process::Child, BufReader<std::process::ChildStdout>) {
+/// Starts `sandboxify ARGS` with the variables `env` and returns it, with
+/// its stdout and what PROGRAM printed before, once PROGRAM has said "ready".
+fn start_ready(
+    args: &[&str],
+    env: &[(&str, &str)],
+    user: User,
+) -> (std::process::Child, BufReader<std::process::ChildStdout>, String) {
     let mut command = Command::new(sandboxify());
-    command.args(args).env_clear().stdin(Stdio::null()).stdout(Stdio::piped()).process_group(0);
+    command.args(args).env_clear().envs(env.iter().copied()).stdin(Stdio::null()).process_group(0);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
     if user == User::Nobody {
         command.uid(65534).gid(65534);
     }
     let mut child = command.spawn().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    assert_eq!(line, "ready\n");
-    (child, stdout)
+    let mut before = String::new();
+    loop {
+        let mut line = String::new();
+        assert_ne!(stdout.read_line(&mut line).unwrap(), 0, "no ready after {before:?}");
+        if line == "ready\n" {
+            break;
+        }
+        before.push_str(&line);
+    }
+    (child, stdout, before)
 }
 
 #[test]
@@ -311,14 +652,15 @@ fn signals_are_forwarded_to_program_as_pid_1() {
     for user in USERS {
         for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1] {
             // No handler: PID 1 would ignore it; it ends PROGRAM, reported as that signal.
-            let (mut child, _) = start_ready(&["--unshare-pid", &probe(), "wait-signal"], user);
+            let (mut child, _, _) = start_ready(&["--unshare-pid", &probe(), "wait-signal"], &[], user);
             // SAFETY: kill(2) on our own child.
             unsafe { libc::kill(child.id() as i32, signal) };
             let status = child.wait().unwrap();
             assert_eq!(status.signal(), Some(signal), "{user:?} {signal}: {status:?}");
             // A handler: PROGRAM gets the signal itself.
             let number = signal.to_string();
-            let (mut child, mut stdout) = start_ready(&["--unshare-pid", &probe(), "handle-signal", &number], user);
+            let (mut child, mut stdout, _) =
+                start_ready(&["--unshare-pid", &probe(), "handle-signal", &number], &[], user);
             // SAFETY: as above.
             unsafe { libc::kill(child.id() as i32, signal) };
             let status = child.wait().unwrap();

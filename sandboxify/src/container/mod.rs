@@ -5,8 +5,9 @@
 //! [`Sandbox::enter`] runs first in sandboxify's run step, then hands the
 //! [`Launch`] to the step that installs the filter and execs. In order:
 //!
-//! 1. limits that need the caller's own credentials: a cgroup v2 child
-//!    cgroup is created with its limits written, or the rlimit fallback is
+//! 1. limits that need the caller's own credentials: child cgroups are
+//!    created with their limits written (cgroup v2, else cgroup v1:
+//!    [`cgroup`]), or for a limit no cgroup can have the rlimit fallback is
 //!    chosen (or the run is refused): [`limits`];
 //! 2. the namespaces. With `--unshare-pid` or a cgroup, a new process is
 //!    started in them (`clone`), so that PROGRAM is PID 1 of its namespace
@@ -21,6 +22,7 @@
 //!
 //! Any failure stops everything with status 125 before PROGRAM runs.
 
+mod cgroup;
 mod limits;
 mod mounts;
 mod namespaces;
@@ -246,8 +248,8 @@ impl Sandbox {
         };
         let mut limits = self.limits.establish(caller)?;
         let flags = self.namespaces.flags();
-        if self.namespaces.pid() || limits.has_cgroup() {
-            supervisor::start(flags, self.namespaces.pid(), limits.take_cgroup())?;
+        if self.namespaces.pid() || limits.has_cgroups() {
+            supervisor::start(flags, self.namespaces.pid(), limits.take_cgroups())?;
         } else if !flags.is_empty() {
             nix::sched::unshare(flags).map_err(namespaces::creation_failed)?;
         }

@@ -94,22 +94,25 @@ pub struct NamespaceOptions {
 #[derive(Debug, Default, clap::Args)]
 #[command(next_help_heading = "Limits")]
 pub struct LimitOptions {
-    /// Memory limit (cgroup v2 memory.max, swap off), e.g. 64M (K, M, G, T: powers of 1024)
+    /// Memory limit, swap included (cgroup v2 memory.max with memory.swap.max
+    /// 0, else cgroup v1 memory.limit_in_bytes and memory.memsw.limit_in_bytes),
+    /// e.g. 64M (K, M, G, T: powers of 1024)
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory_max: Option<u64>,
 
-    /// Limit on processes and threads (cgroup v2 pids.max)
+    /// Limit on processes and threads (pids.max of cgroup v2, else of cgroup v1)
     #[arg(long, value_name = "N", value_parser = value_parser!(u64).range(1..))]
     pub pids_max: Option<u64>,
 
-    /// CPU bandwidth (cgroup v2 cpu.max): a number of CPUs such as 0.5, or
-    /// "QUOTA PERIOD" in microseconds as cgroup writes it
+    /// CPU bandwidth (cgroup v2 cpu.max, else cgroup v1 cpu.cfs_quota_us and
+    /// cpu.cfs_period_us): a number of CPUs such as 0.5, or "QUOTA PERIOD" in
+    /// microseconds as cgroup v2 writes it
     #[arg(long, value_name = "CPUS", value_parser = parse_cpu_max)]
     pub cpu_max: Option<CpuMax>,
 
-    /// When a cgroup v2 limit cannot be set, use the rlimit equivalent
-    /// instead of refusing to run (--memory-max: RLIMIT_AS, --pids-max:
-    /// RLIMIT_NPROC; --cpu-max has none)
+    /// When no cgroup (v2, or v1) can have a limit, use the rlimit
+    /// equivalent instead of refusing to run (--memory-max: RLIMIT_AS,
+    /// --pids-max: RLIMIT_NPROC; --cpu-max has none)
     #[arg(long, value_name = "MECHANISM", value_parser = ["rlimit"])]
     pub limits_fallback: Option<String>,
 

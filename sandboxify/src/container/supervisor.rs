@@ -1,19 +1,19 @@
 //! The supervisor: where the exec chain differs.
 //!
 //! With `--unshare-pid` PROGRAM must be PID 1 of a new PID namespace, which
-//! only a new process can be; with a cgroup, someone must remove the cgroup
-//! when PROGRAM has ended. In both cases sandboxify starts the process that
+//! only a new process can be; with cgroups (one in cgroup v2, or one per
+//! cgroup v1 hierarchy), someone must remove them when PROGRAM has ended. In both cases sandboxify starts the process that
 //! becomes PROGRAM with clone(2), in the new namespaces at once (fork
 //! semantics: a copy of this single-threaded process on the same stack),
 //! and its own process stays outside as the supervisor:
 //!
-//! - the child waits until the supervisor has moved it into the cgroup,
+//! - the child waits until the supervisor has moved it into every cgroup,
 //!   then sets up the rest and execs PROGRAM; it gets SIGKILL should the
 //!   supervisor die (`PR_SET_PDEATHSIG`, which PROGRAM keeps);
 //! - the supervisor forwards SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2,
 //!   SIGALRM, SIGTERM and SIGWINCH to PROGRAM, waits for it, removes the
-//!   cgroup, and ends as PROGRAM ended: with its exit status, or killed by
-//!   the same signal.
+//!   cgroups, and ends as PROGRAM ended: with its exit status, or killed by
+//!   the same signal (an OOM kill in a memory cgroup: SIGKILL).
 //!
 //! A PID namespace's init only receives the signals it handles, even from
 //! the parent namespace (pid_namespaces(7)). So for a signal that PROGRAM
@@ -40,7 +40,7 @@ use nix::sched::CloneFlags;
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, sigaction, sigprocmask};
 use nix::unistd::Pid;
 
-use super::limits::Cgroup;
+use super::cgroup::Cgroups;
 use super::{SetupError, failed, namespaces, status_mask};
 use crate::failure::Failure;
 
@@ -57,16 +57,16 @@ const FORWARDED: [Signal; 8] = [
 ];
 
 /// Starts the process that becomes PROGRAM, in new namespaces `flags`, in
-/// `cgroup`. Returns in that process, ready for the rest of the setup;
-/// sandboxify's own process supervises it and never returns.
-pub fn start(flags: CloneFlags, pid_namespace: bool, cgroup: Option<Cgroup>) -> Result<(), Failure> {
+/// `cgroups` (if any). Returns in that process, ready for the rest of the
+/// setup; sandboxify's own process supervises it and never returns.
+pub fn start(flags: CloneFlags, pid_namespace: bool, cgroups: Cgroups) -> Result<(), Failure> {
     let mut watched = SigSet::empty();
     for signal in FORWARDED.into_iter().chain([Signal::SIGCHLD]) {
         watched.add(signal);
     }
     let (mut go_reader, mut go_writer) = match std::io::pipe() {
         Ok(pipe) => pipe,
-        Err(error) => return Err(abandon(cgroup, failed("cannot make a pipe")(error))),
+        Err(error) => return Err(abandon(cgroups, failed("cannot make a pipe")(error))),
     };
     // Blocked from before the clone, so none is lost: the supervisor takes
     // them with sigwaitinfo. The child restores what PROGRAM inherits.
@@ -92,7 +92,7 @@ pub fn start(flags: CloneFlags, pid_namespace: bool, cgroup: Option<Cgroup>) -> 
     if pid < 0 {
         let error = namespaces::creation_failed(nix::errno::Errno::last());
         restore();
-        return Err(abandon(cgroup, error));
+        return Err(abandon(cgroups, error));
     }
     if pid == 0 {
         restore();
@@ -112,27 +112,27 @@ pub fn start(flags: CloneFlags, pid_namespace: bool, cgroup: Option<Cgroup>) -> 
     }
     let child = Pid::from_raw(pid as libc::pid_t);
     drop(go_reader);
-    if let Err(error) = cgroup.as_ref().map_or(Ok(()), |cgroup| cgroup.add(child.as_raw())) {
+    if let Err(error) = cgroups.add(child.as_raw()) {
         let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
         let _ = wait(child, 0);
         restore();
-        return Err(abandon(cgroup, error));
+        return Err(abandon(cgroups, error));
     }
     // The child needs no answer if it has died meanwhile: waiting tells.
     let _ = go_writer.write_all(b"g");
     drop(go_writer);
-    supervise(child, &watched, pid_namespace, cgroup)
+    supervise(child, &watched, pid_namespace, cgroups)
 }
 
-/// Removes the cgroup nothing will run in, and reports `error`.
-fn abandon(cgroup: Option<Cgroup>, error: SetupError) -> Failure {
-    cgroup.into_iter().for_each(Cgroup::remove);
+/// Removes the cgroups nothing will run in, and reports `error`.
+fn abandon(cgroups: Cgroups, error: SetupError) -> Failure {
+    cgroups.remove();
     error.into()
 }
 
-/// Waits for PROGRAM, forwarding signals; then removes the cgroup and ends
+/// Waits for PROGRAM, forwarding signals; then removes the cgroups and ends
 /// as PROGRAM ended.
-fn supervise(child: Pid, watched: &SigSet, pid_namespace: bool, cgroup: Option<Cgroup>) -> ! {
+fn supervise(child: Pid, watched: &SigSet, pid_namespace: bool, cgroups: Cgroups) -> ! {
     // A signal for which PROGRAM got SIGKILL in its place.
     let mut replaced = None;
     let status = loop {
@@ -165,9 +165,7 @@ fn supervise(child: Pid, watched: &SigSet, pid_namespace: bool, cgroup: Option<C
             _ => {}
         }
     };
-    if let Some(cgroup) = cgroup {
-        cgroup.remove();
-    }
+    cgroups.remove();
     let status = match replaced {
         Some(signal) if libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL => signal as i32,
         _ => status,
