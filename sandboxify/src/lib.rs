@@ -1,6 +1,6 @@
 //! `sandboxify`: runs a program, static ones included, under a seccomp
 //! policy that is in force from its first instruction, in the same process
-//! (see [`launch`] for how its own exec gets through the filter).
+//! (see the `launch` module for how its own exec gets through the filter).
 
 pub mod cli;
 mod container;

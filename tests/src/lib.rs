@@ -238,6 +238,17 @@ impl Run {
             }
             std::thread::sleep(Duration::from_millis(2));
         };
+        // A process the program left behind may still hold the pipes (a
+        // permissive-mode reporter writes after the program ends): wait for
+        // the output until the deadline, then end the process group.
+        while readers.iter().any(|reader| !reader.is_finished()) {
+            if Instant::now() > deadline {
+                // SAFETY: kill(2) on the child's process group, which we created.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                panic!("{:?} left a process holding its output past {:?}", self.command.get_program(), self.timeout);
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
         let [stdout, stderr] = readers.map(|reader| reader.join().unwrap());
         Outcome { pid, status, stdout, stderr }
     }
