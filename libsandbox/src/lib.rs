@@ -76,13 +76,6 @@ struct Filter {
     reporter: Option<Reporter>,
 }
 
-/// What the apply point does: install filters, and in sandboxify's learn
-/// mode, mark the point (see [`sandbox_policy::learn`]).
-struct AtApplyPoint {
-    filters: Vec<Filter>,
-    mark: bool,
-}
-
 #[ctor::ctor(unsafe)]
 fn on_load() {
     let program = Image::main_program();
@@ -137,23 +130,25 @@ fn on_load() {
     if !secure && variables.asks_for_landlock() {
         landlock::apply(&variables);
     }
-    apply(AtApplyPoint { filters, mark: variables.learning() && !secure });
+    apply(filters, variables.learning() && !secure);
 }
 
-fn apply(at_apply_point: AtApplyPoint) {
-    if !at_apply_point.filters.is_empty() {
+/// Installs `filters`; with `mark` (sandboxify's learn mode), marks the
+/// apply point first (see [`sandbox_policy::learn`]).
+fn apply(filters: Vec<Filter>, mark: bool) {
+    if !filters.is_empty() {
         // Its calls come before the filters, so no policy needs to list them.
         if let Err(error) = scope::confine_tracing() {
             fail(&format!("cannot confine tracing to the sandbox (Landlock): {error}"));
         }
     }
-    if at_apply_point.mark {
+    if mark {
         // Under learn mode's observer the supervisor answers it; without one
         // the kernel fails it with ENOSYS. Either way nothing happens.
         // SAFETY: a system call with no arguments and no effect.
         unsafe { libc::syscall(libc::c_long::from(APPLY_POINT_MARKER)) };
     }
-    for filter in at_apply_point.filters {
+    for filter in filters {
         let installed = match filter.reporter {
             Some(reporter) => install_with_listener(&filter.program, Threads::All).map(|fd| reporter.hand_over(fd)),
             None => install(&filter.program, Threads::All),
