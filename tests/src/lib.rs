@@ -85,8 +85,13 @@ pub fn privileged_copy(program: &Path, name: &str, mode: u32) -> PathBuf {
 /// Compiles `tests/c/<name>.c` with `cc` and `flags`, once per test process,
 /// and returns the executable's path.
 pub fn compile(name: &str, flags: &[&str]) -> PathBuf {
+    compile_with("cc", name, flags)
+}
+
+/// [`compile`] with another compiler driver (`musl-gcc`, from musl-tools).
+pub fn compile_with(compiler: &str, name: &str, flags: &[&str]) -> PathBuf {
     static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
-    let key = format!("{name} {}", flags.join(" "));
+    let key = format!("{compiler} {name} {}", flags.join(" "));
     let mut built = BUILT.lock().unwrap();
     let built = built.get_or_insert_with(HashMap::new);
     if let Some(path) = built.get(&key) {
@@ -94,16 +99,16 @@ pub fn compile(name: &str, flags: &[&str]) -> PathBuf {
     }
     let source = workspace().join("tests/c").join(format!("{name}.c"));
     let output = scratch_dir().join(format!("{name}-{}", built.len()));
-    let result = Command::new("cc")
+    let result = Command::new(compiler)
         .args(["-O1", "-Wall", "-Werror", "-o"])
         .arg(&output)
         .arg(&source)
         .args(flags)
         .output()
-        .expect("run cc");
+        .unwrap_or_else(|error| panic!("run {compiler}: {error}"));
     assert!(
         result.status.success(),
-        "cc {} {}: {}",
+        "{compiler} {} {}: {}",
         source.display(),
         flags.join(" "),
         String::from_utf8_lossy(&result.stderr)

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use sandbox_policy::abi::{AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
 use sandbox_policy::bpf::{self, SeccompData};
 use sandbox_policy::{Action, Settings, Text};
-use sandbox_tests::{Outcome, Run, USERS, User, artifact, compile, fresh_dir, library, sandboxify};
+use sandbox_tests::{Outcome, Run, USERS, User, artifact, compile, compile_with, fresh_dir, library, sandboxify};
 
 /// A policy as an operator writes it: an optional allow list and a deny list.
 #[derive(Clone, Copy, Debug)]
@@ -859,20 +859,7 @@ fn code_before_the_apply_point_cannot_use_the_guards_start_up_calls() {
 /// `escape-mkdir` built with musl-gcc (musl-tools): dynamic (musl's own
 /// loader, /lib/ld-musl-x86_64.so.1) unless `static_build`.
 fn musl_mkdir(static_build: bool) -> PathBuf {
-    let name = if static_build { "escape-mkdir-musl-static" } else { "escape-mkdir-musl" };
-    let output = fresh_dir(name).join(name);
-    let mut command = std::process::Command::new("musl-gcc");
-    if static_build {
-        command.arg("-static");
-    }
-    let status = command
-        .args(["-O1", "-o"])
-        .arg(&output)
-        .arg(sandbox_tests::workspace().join("tests/c/escape-mkdir.c"))
-        .status()
-        .expect("musl-gcc (musl-tools) is installed");
-    assert!(status.success());
-    output
+    compile_with("musl-gcc", "escape-mkdir", if static_build { &["-static"] } else { &[] })
 }
 
 /// A program linked with musl: sandboxify confines it whether it is static

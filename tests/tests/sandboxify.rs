@@ -6,7 +6,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use sandbox_tests::{Outcome, Run, USERS, User, compile, fresh_dir, library, sandboxify};
+use sandbox_tests::{Outcome, Run, USERS, User, compile, compile_with, fresh_dir, library, sandboxify};
 
 /// What the static glibc `uname.c` calls from its first instruction on
 /// Debian 12 (glibc 2.36): no execve, which is sandboxify's own.
@@ -23,15 +23,7 @@ fn static_uname() -> PathBuf {
 }
 
 fn musl_uname() -> PathBuf {
-    let output = fresh_dir("musl").join("uname-musl");
-    let status = Command::new("musl-gcc")
-        .args(["-static", "-O1", "-o"])
-        .arg(&output)
-        .arg(sandbox_tests::workspace().join("tests/c/uname.c"))
-        .status()
-        .expect("musl-gcc (musl-tools) is installed");
-    assert!(status.success());
-    output
+    compile_with("musl-gcc", "uname", &["-static"])
 }
 
 #[test]
