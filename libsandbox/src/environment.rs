@@ -44,13 +44,62 @@ impl fmt::Display for EnvironmentError {
     }
 }
 
+// `__libc_stack_end`, glibc's ld.so's record of where the kernel's initial
+// stack began (argc, then argv and the environment, each NULL-terminated),
+// referenced weakly: a strong reference would make ld.so a DT_NEEDED entry.
+core::arch::global_asm!(
+    ".weak __libc_stack_end",
+    ".globl sandbox_initial_stack",
+    ".hidden sandbox_initial_stack",
+    ".type sandbox_initial_stack, @function",
+    "sandbox_initial_stack:",
+    "mov rax, qword ptr [rip + __libc_stack_end@GOTPCREL]",
+    "test rax, rax",
+    "jz 2f",
+    "mov rax, qword ptr [rax]",
+    "2:",
+    "ret",
+    ".size sandbox_initial_stack, . - sandbox_initial_stack",
+);
+
+unsafe extern "C" {
+    /// The initial stack pointer, or NULL without glibc's ld.so.
+    fn sandbox_initial_stack() -> *const usize;
+}
+
 /// Reads the sandbox's variables and removes them from the environment.
 pub fn take() -> Result<Variables, EnvironmentError> {
-    let mut variables = Variables::default();
-    let mut found: Vec<(&'static str, *mut c_char)> = Vec::new();
     // SAFETY: `environ` is NULL or a NULL-terminated array of NUL-terminated
     // strings; during start-up nothing else modifies it concurrently.
-    let mut cursor = unsafe { environ };
+    let (variables, found) = read(unsafe { environ })?;
+    for (name, entry) in found {
+        remove(name, entry);
+    }
+    Ok(variables)
+}
+
+/// Reads the sandbox's variables from the environment the kernel gave the
+/// program, before libc has set `environ` (while ld.so relocates this
+/// library), and removes nothing. `None` when the initial stack is unknown.
+pub fn initial() -> Option<Result<Variables, EnvironmentError>> {
+    // SAFETY: a leaf function that reads one GOT entry.
+    let start = unsafe { sandbox_initial_stack() };
+    if start.is_null() {
+        return None;
+    }
+    // SAFETY: the initial stack holds argc, argv[argc + 1], then the
+    // environment, NULL-terminated, for the life of the process.
+    let environment = unsafe { start.add(1 + *start + 1) as *mut *mut c_char };
+    Some(read(environment).map(|(variables, _)| variables))
+}
+
+/// The sandbox's variables in a NULL-terminated `environment`, and where
+/// each was found; refuses duplicates, unknown `SECCOMP_*` names and values
+/// that are not UTF-8.
+fn read(environment: *mut *mut c_char) -> Result<(Variables, Vec<(&'static str, *mut c_char)>), EnvironmentError> {
+    let mut variables = Variables::default();
+    let mut found: Vec<(&'static str, *mut c_char)> = Vec::new();
+    let mut cursor = environment;
     while !cursor.is_null() {
         // SAFETY: `cursor` points into the array, at most at its terminator.
         let entry = unsafe { *cursor };
@@ -80,10 +129,7 @@ pub fn take() -> Result<Variables, EnvironmentError> {
         // SAFETY: the terminator has not been reached, so the next slot exists.
         cursor = unsafe { cursor.add(1) };
     }
-    for (name, entry) in found {
-        remove(name, entry);
-    }
-    Ok(variables)
+    Ok((variables, found))
 }
 
 /// Removes `name` from `environ` and, where the string is the kernel's copy

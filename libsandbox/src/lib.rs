@@ -28,6 +28,7 @@
 
 extern crate alloc;
 
+mod early;
 mod environment;
 mod fail;
 mod files;
@@ -44,7 +45,8 @@ use sandbox_policy::attached::{self, DT_SANDBOX_POLICY};
 use sandbox_policy::install::Threads;
 use sandbox_policy::learn::APPLY_POINT_MARKER;
 use sandbox_policy::report::{self, Reporter};
-use sandbox_policy::{Policy, Program, compile, file, install, install_with_listener, scope};
+use sandbox_policy::variables::Variables;
+use sandbox_policy::{Policy, Program, compile, file, install, install_with_listener, scope, start_up};
 
 use crate::fail::fail;
 use crate::main_program::Image;
@@ -78,14 +80,72 @@ struct Filter {
 
 #[ctor::ctor(unsafe)]
 fn on_load() {
+    let early = early::take();
+    let variables = environment::take().unwrap_or_else(|error| fail(&error));
+    // What the early phase read, unless the environment has changed since
+    // (the library loaded with dlopen after a setenv).
+    let policies = match early {
+        Some(early) if early.variables == variables => early.policies,
+        _ => match requested_policies(&variables) {
+            Some(policies) => policies.into_iter().map(|(source, policy)| (source, policy, None)).collect(),
+            None => return,
+        },
+    };
+    let guarded = policies.iter().any(|(_, _, guard)| guard.is_some());
+    let filters: Vec<Filter> = policies
+        .into_iter()
+        .map(|(source, policy, guard)| {
+            let mut program = match guard {
+                Some(_) => compile(&start_up::remainder(&policy)),
+                None => compile(&policy),
+            };
+            let announcement = variables.verbose().then(|| {
+                let size = match guard {
+                    Some(guard) => format!(
+                        "{guard} + {} BPF instructions: the policy with the start-up calls as ld.so loaded the \
+                         library, the rest",
+                        program.insns().len()
+                    ),
+                    None => format!("{} BPF instructions", program.insns().len()),
+                };
+                format!("{source}{policy} ({size} installed before the program's constructors and main)")
+            });
+            let mut reporter = None;
+            if report::logs(&program) {
+                program = report::with_log_as_notify(&program);
+                let started = Reporter::start("libsandbox: ", variables.report.as_deref(), None);
+                reporter = Some(
+                    started.unwrap_or_else(|error| fail(&format!("cannot start the permissive-mode report: {error}"))),
+                );
+            }
+            Filter { program, announcement, reporter }
+        })
+        .collect();
+    let secure = is_secure();
+    // Landlock first: its calls need not be in the seccomp policy.
+    if !secure && variables.asks_for_landlock() {
+        landlock::apply(&variables);
+    }
+    apply(filters, variables.learning() && !secure, !guarded);
+}
+
+/// Whether the program runs in secure-execution mode (setuid, setgid, file
+/// capabilities).
+fn is_secure() -> bool {
+    // SAFETY: getauxval only reads the auxiliary vector.
+    unsafe { libc::getauxval(libc::AT_SECURE) != 0 }
+}
+
+/// The policies `variables` and the program's own ELF file ask for, in the
+/// order they stack: the attached one, then the environment's. `None` when
+/// neither says anything; a refusal ends the process (125).
+pub(crate) fn requested_policies(variables: &Variables) -> Option<Vec<(&'static str, Policy)>> {
     let program = Image::main_program();
     let attached = program.as_ref().and_then(|image| image.dynamic_string(DT_SANDBOX_POLICY));
-    let variables = environment::take().unwrap_or_else(|error| fail(&error));
     if attached.is_none() && variables.is_empty() {
-        return;
+        return None;
     }
-    // SAFETY: getauxval only reads the auxiliary vector.
-    let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
+    let secure = is_secure();
     let mut policies: Vec<(&str, Policy)> = Vec::new();
     if let Some(text) = attached {
         let text = core::str::from_utf8(text).unwrap_or_else(|_| fail(&"attached policy: not valid UTF-8"));
@@ -105,38 +165,15 @@ fn on_load() {
             Err(error) => fail(&error),
         }
     }
-    let filters: Vec<Filter> = policies
-        .into_iter()
-        .map(|(source, policy)| {
-            let mut program = compile(&policy);
-            let announcement = variables.verbose().then(|| {
-                format!(
-                    "{source}{policy} ({} BPF instructions, installed before the program's constructors and main)",
-                    program.insns().len()
-                )
-            });
-            let mut reporter = None;
-            if report::logs(&program) {
-                program = report::with_log_as_notify(&program);
-                let started = Reporter::start("libsandbox: ", variables.report.as_deref(), None);
-                reporter = Some(
-                    started.unwrap_or_else(|error| fail(&format!("cannot start the permissive-mode report: {error}"))),
-                );
-            }
-            Filter { program, announcement, reporter }
-        })
-        .collect();
-    // Landlock first: its calls need not be in the seccomp policy.
-    if !secure && variables.asks_for_landlock() {
-        landlock::apply(&variables);
-    }
-    apply(filters, variables.learning() && !secure);
+    Some(policies)
 }
 
 /// Installs `filters`; with `mark` (sandboxify's learn mode), marks the
-/// apply point first (see [`sandbox_policy::learn`]).
-fn apply(filters: Vec<Filter>, mark: bool) {
-    if !filters.is_empty() {
+/// apply point first (see [`sandbox_policy::learn`]); with `confine`, keeps
+/// the program from tracing outside the sandbox first, unless the early
+/// phase did.
+fn apply(filters: Vec<Filter>, mark: bool, confine: bool) {
+    if confine && !filters.is_empty() {
         // Its calls come before the filters, so no policy needs to list them.
         if let Err(error) = scope::confine_tracing() {
             fail(&format!("cannot confine tracing to the sandbox (Landlock): {error}"));

@@ -1,6 +1,8 @@
 //! What std would otherwise provide: an allocator and a panic handler.
 
 use core::alloc::{GlobalAlloc, Layout};
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 // Link glibc explicitly: the `libc` crate leaves that to std when its `std`
 // feature is on, which feature unification can turn on from any crate in the
@@ -10,14 +12,66 @@ use core::alloc::{GlobalAlloc, Layout};
 unsafe extern "C" {}
 
 /// The host program's malloc: the library allocates little, and only while
-/// starting up.
+/// starting up. Except in the early phase (see `early`), which runs before
+/// libc is initialised: then allocations come from [`Arena`], and outlive it.
 struct Malloc;
 
+/// Whether allocations come from the arena.
+static EARLY: AtomicBool = AtomicBool::new(false);
+
+/// Routes allocations to the arena while `early` is true.
+pub fn allocate_early(early: bool) {
+    EARLY.store(early, Ordering::Release);
+}
+
+/// Memory for the early phase: handed out in order, never reused. Large
+/// enough for the largest policies the variables allow (three lists of
+/// 64 KiB); untouched pages cost nothing.
+struct Arena {
+    memory: UnsafeCell<[u8; ARENA_BYTES]>,
+    used: AtomicUsize,
+}
+
+const ARENA_BYTES: usize = 8 << 20;
+
+// SAFETY: the memory is only handed out by `allocate`, each range once.
+unsafe impl Sync for Arena {}
+
+static ARENA: Arena = Arena { memory: UnsafeCell::new([0; ARENA_BYTES]), used: AtomicUsize::new(0) };
+
+impl Arena {
+    fn start(&self) -> usize {
+        self.memory.get() as usize
+    }
+
+    fn contains(&self, ptr: *mut u8) -> bool {
+        (self.start()..self.start() + ARENA_BYTES).contains(&(ptr as usize))
+    }
+
+    fn allocate(&self, layout: Layout) -> *mut u8 {
+        let mut used = self.used.load(Ordering::Relaxed);
+        loop {
+            let start = (self.start() + used).next_multiple_of(layout.align());
+            let end = start + layout.size();
+            if end > self.start() + ARENA_BYTES {
+                return core::ptr::null_mut();
+            }
+            match self.used.compare_exchange(used, end - self.start(), Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return start as *mut u8,
+                Err(now) => used = now,
+            }
+        }
+    }
+}
+
 // SAFETY: malloc/posix_memalign return memory suitably aligned for the layout
-// (checked below) or NULL; free and realloc take only pointers they returned.
+// (checked below) or NULL; free and realloc take only pointers they returned;
+// arena memory is aligned as asked, never freed, and copied out on realloc.
 unsafe impl GlobalAlloc for Malloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if layout.align() <= MIN_ALIGN {
+        if EARLY.load(Ordering::Acquire) {
+            ARENA.allocate(layout)
+        } else if layout.align() <= MIN_ALIGN {
             // SAFETY: see the impl.
             unsafe { libc::malloc(layout.size()).cast() }
         } else {
@@ -31,12 +85,17 @@ unsafe impl GlobalAlloc for Malloc {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
-        // SAFETY: see the impl.
-        unsafe { libc::free(ptr.cast()) }
+        if !ARENA.contains(ptr) {
+            // SAFETY: see the impl.
+            unsafe { libc::free(ptr.cast()) }
+        }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if layout.align() <= MIN_ALIGN {
+        if ARENA.contains(ptr) || EARLY.load(Ordering::Acquire) {
+            // SAFETY: see the impl; the default allocates, copies and deallocates.
+            unsafe { GlobalAlloc::realloc(&FallbackRealloc, ptr, layout, new_size) }
+        } else if layout.align() <= MIN_ALIGN {
             // SAFETY: see the impl.
             unsafe { libc::realloc(ptr.cast(), new_size).cast() }
         } else {
@@ -49,8 +108,8 @@ unsafe impl GlobalAlloc for Malloc {
 /// glibc's malloc alignment on x86_64.
 const MIN_ALIGN: usize = 16;
 
-/// Routes over-aligned reallocations through the trait's default
-/// (allocate, copy, free), which `Malloc` cannot do with `realloc`.
+/// Routes reallocations that `realloc` cannot do (over-aligned ones, arena
+/// memory) through the trait's default (allocate, copy, deallocate).
 struct FallbackRealloc;
 
 // SAFETY: delegates to `Malloc`.

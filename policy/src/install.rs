@@ -18,16 +18,23 @@ impl Errno {
     }
 }
 
+unsafe extern "C" {
+    /// glibc's untranslated description of an errno (2.32 and later), or
+    /// NULL. Not strerror: that reads the locale, which libc has not set up
+    /// yet when libsandbox.so installs its guard (see its `early` module).
+    fn strerrordesc_np(errnum: libc::c_int) -> *const libc::c_char;
+}
+
 /// `EPERM (Operation not permitted)`.
 impl fmt::Display for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buffer = [0 as libc::c_char; 128];
-        // SAFETY: strerror_r writes a NUL-terminated string of at most `len` bytes.
-        let rc = unsafe { libc::strerror_r(self.0, buffer.as_mut_ptr(), buffer.len()) };
-        let name = u16::try_from(self.0).map(Action::Errno);
-        match (name, rc) {
-            // SAFETY: on success the buffer holds a NUL-terminated string.
-            (Ok(name), 0) => write!(f, "{name} ({})", unsafe { CStr::from_ptr(buffer.as_ptr()) }.to_string_lossy()),
+        // SAFETY: strerrordesc_np takes any number and returns NULL or a static string.
+        let description = unsafe { strerrordesc_np(self.0) };
+        match u16::try_from(self.0).map(Action::Errno) {
+            // SAFETY: non-NULL, so a NUL-terminated string of glibc's table.
+            Ok(name) if !description.is_null() => {
+                write!(f, "{name} ({})", unsafe { CStr::from_ptr(description) }.to_string_lossy())
+            }
             _ => write!(f, "errno {}", self.0),
         }
     }

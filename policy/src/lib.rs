@@ -33,6 +33,7 @@ pub mod notify;
 pub mod policy;
 pub mod report;
 pub mod scope;
+pub mod start_up;
 pub mod syscalls;
 pub mod variables;
 

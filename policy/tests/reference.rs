@@ -29,6 +29,7 @@ use sandbox_policy::bpf::{self, SeccompData};
 use sandbox_policy::condition::Field;
 use sandbox_policy::filter::probe;
 use sandbox_policy::groups::Group;
+use sandbox_policy::start_up;
 use sandbox_policy::syscalls::ArgKind;
 use sandbox_policy::{Abi, Action, Origin, Policy, Settings, Syscall, Text, compile};
 
@@ -303,6 +304,39 @@ proptest! {
         for arch in [0, 0x4000_003e, 0xc000_00b7, AUDIT_ARCH_X86_64 + 1] {
             let data = SeccompData { nr: 59, arch, ..SeccompData::default() };
             prop_assert_eq!(bpf::run(program.insns(), &data).unwrap().ret, Action::Kill.ret());
+        }
+    }
+}
+
+/// What the kernel returns for two stacked filters: the action of higher
+/// precedence, the newer filter's on a tie.
+fn stacked(older: u32, newer: u32) -> Action {
+    let (older, newer) = (Action::from_ret(older).unwrap(), Action::from_ret(newer).unwrap());
+    if older.precedence() > newer.precedence() { older } else { newer }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// The library's guard (the policy with the start-up calls allowed),
+    /// stacked with the remainder installed later, decides every call as
+    /// the policy alone does.
+    #[test]
+    fn guard_and_remainder_stack_to_the_policy(written in written()) {
+        let policy = parse(&written);
+        let exact = compile(&policy);
+        let guard = compile(&start_up::guard(&policy));
+        let remainder = compile(&start_up::remainder(&policy));
+        let sets = argument_sets(&policy, &[]);
+        for abi in Abi::ALL {
+            for nr in (0..=Syscall::max_number(abi) + 3).chain([0x4000_0000, 0x4000_003b]) {
+                for args in &sets {
+                    let data = SeccompData { nr, arch: abi.audit_arch(), instruction_pointer: 0x7fff_0000_1000, args: *args };
+                    let run = |program: &sandbox_policy::Program| bpf::run(program.insns(), &data).unwrap().ret;
+                    let alone = Action::from_ret(run(&exact)).unwrap();
+                    prop_assert_eq!(stacked(run(&guard), run(&remainder)), alone, "{:?} {:x?} under {:?}", abi, data, written);
+                }
+            }
         }
     }
 }

@@ -18,6 +18,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use clap::Parser;
 use sandbox_policy::file::{self, Files};
 use sandbox_policy::report::{self, Gate, Reporter};
+use sandbox_policy::start_up;
 use sandbox_policy::variables::{self, Name, Variables};
 use sandbox_policy::{
     Action, Comparison, Condition, Field, Origin, Override, Policy, Rule, Settings, Syscall, Text, Width, compile,
@@ -219,7 +220,7 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
             let library = preload::library(args.library.as_deref())?;
             preload::check_program(&path)?;
             hand_over_to_library(&mut environment, policy, &library, variables.verbose());
-            Some(preload::guard(policy))
+            Some(start_up::guard(policy))
         }
         (policy, _) => policy.clone(),
     };

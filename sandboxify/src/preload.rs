@@ -15,41 +15,12 @@ use std::path::{Path, PathBuf};
 use goblin::elf::Elf;
 use goblin::elf::header::{EM_X86_64, ET_DYN};
 use sandbox_policy::attached;
-use sandbox_policy::entry::parse_entry;
-use sandbox_policy::policy::Why;
-use sandbox_policy::{Entry, Policy};
 
 use crate::failure::Failure;
 use crate::program::{Executable, inspect};
 
 /// Where the package installs the library.
 pub const INSTALLED_LIBRARY: &str = "/usr/lib/x86_64-linux-gnu/libsandbox.so";
-
-/// What glibc's dynamic loader and start-up call before the library's apply
-/// point, and what the library calls to install its filter (prctl, seccomp),
-/// as policy entries. Measured with strace on Debian 12 (glibc 2.36), plus
-/// the calls other glibc versions use for the same steps (fstat, statx,
-/// readlink, lseek), and the three Landlock calls with which the library
-/// keeps the program from tracing outside the sandbox (they only ever
-/// restrict the caller). Conditions keep them to the way start-up uses them, as
-/// program code can run before the apply point too (DT_PREINIT_ARRAY, other
-/// libraries' constructors): files opened read-only (no O_WRONLY, O_RDWR,
-/// O_CREAT, O_TRUNC or O_APPEND: mask 0x643), writes to stderr only, prctl
-/// only for no_new_privs.
-pub const START_UP_CALLS: &str = "access:arch_prctl:brk:close:exit_group:fstat:futex:getrandom:landlock_add_rule:\
-landlock_create_ruleset:landlock_restrict_self:lseek:mmap:mprotect:\
-munmap:newfstatat:openat(arg2 & 0x643 == 0):prctl(arg0 == PR_SET_NO_NEW_PRIVS):pread64:prlimit64:read:readlink:rseq:\
-seccomp:set_robust_list:set_tid_address:statx:write(arg0 == 2):writev(arg0 == 2)";
-
-/// The guard for `policy`: the same, with the start-up calls allowed.
-pub fn guard(policy: &Policy) -> Policy {
-    let start_up: Vec<Entry> =
-        START_UP_CALLS.split(':').map(|item| parse_entry(item).expect("start-up calls are valid entries")).collect();
-    policy.allowing(
-        &start_up,
-        &Why::Added("sandboxify --preload: a start-up call, until libsandbox.so applies the policy"),
-    )
-}
 
 /// The library to preload: `--library`, else next to this executable, else
 /// the installed one. Checked to be an x86_64 shared object that carries the
@@ -93,6 +64,15 @@ pub fn check_program(program: &Path) -> Result<(), Failure> {
         }
         Executable::Elf { interpreter: None, .. } => {
             Err(fail("statically linked: nothing loads a preload library into it; run sandboxify without --preload"))
+        }
+        // libsandbox.so installs its guard from an IFUNC, which only glibc's loader runs.
+        Executable::Elf { interpreter: Some(loader), .. }
+            if !loader.file_name().is_some_and(|name| name.to_string_lossy().starts_with("ld-linux")) =>
+        {
+            Err(fail(&format!(
+                "its loader {} is not glibc's, and cannot load libsandbox.so; run sandboxify without --preload",
+                loader.display()
+            )))
         }
         Executable::Elf { .. } => Ok(()),
     }

@@ -729,15 +729,13 @@ fn a_programs_own_start_is_confined_by_the_library() {
     }
 }
 
-/// HOLE: through the library (LD_PRELOAD, or a DT_NEEDED-patched copy with
-/// the policy in the environment or recorded), program code that ld.so runs
-/// before any constructor of libsandbox.so is not confined: DT_PREINIT_ARRAY
-/// functions, and constructors of the program's own libraries (ld.so runs
-/// them before libsandbox.so's, preloaded or first in DT_NEEDED). sandboxify
-/// holds (test above).
+/// Once a hole (fixed): through the library (LD_PRELOAD, or a
+/// DT_NEEDED-patched copy with the policy in the environment or recorded),
+/// program code that ld.so runs before any constructor of libsandbox.so
+/// (DT_PREINIT_ARRAY functions, constructors of the program's own
+/// libraries) ran unconfined. Now the library installs a guard while ld.so
+/// relocates it, before any of that.
 #[test]
-#[ignore = "HOLE: code before the library's constructor is unconfined under LD_PRELOAD and DT_NEEDED: \
-            a preinit_array function, a linked library's constructor"]
 fn code_before_the_apply_point_is_confined_by_the_library() {
     let mut escaped = Vec::new();
     for early in early_code() {
@@ -863,7 +861,8 @@ fn musl_mkdir(static_build: bool) -> PathBuf {
 }
 
 /// A program linked with musl: sandboxify confines it whether it is static
-/// or uses musl's dynamic loader, and --preload's guard holds it.
+/// or uses musl's dynamic loader; --preload refuses it (125), as musl's
+/// loader cannot load libsandbox.so.
 #[test]
 fn a_musl_program_is_confined_by_sandboxify() {
     let (dynamic, static_build) = (musl_mkdir(false), musl_mkdir(true));
@@ -878,31 +877,34 @@ fn a_musl_program_is_confined_by_sandboxify() {
             let outcome =
                 run_confined(&dynamic, Some(&static_build), injection, DENY_MKDIR, &[marker.to_str().unwrap()], user);
             assert!(!marker.exists(), "ESCAPED: {injection:?} as {user:?}: {outcome:#?}");
-            outcome.assert_killed();
+            if injection == SandboxifyPreload {
+                outcome.assert_code(125);
+                assert!(outcome.stderr.contains("is not glibc's"), "{outcome:#?}");
+            } else {
+                outcome.assert_killed();
+            }
         }
     }
 }
 
-/// Once a hole (fixed): musl's dynamic loader runs library constructors from
-/// __libc_start_main, not before `_start`. So libsandbox.so's hook is
-/// called first (with nothing pending, it does nothing), then its
-/// constructor sees its hook in the program's GOT, defers the filter to the
-/// hook, which has already run: the program runs unconfined, silently,
-/// under LD_PRELOAD and DT_NEEDED.
+/// Once a hole (fixed): the library deferred its filter to a hook that musl
+/// calls before library constructors, so a program with musl's dynamic
+/// loader ran unconfined, silently. Now the library installs its guard from
+/// an IFUNC, which musl's loader refuses to relocate: such a program does
+/// not start at all (127), under LD_PRELOAD and DT_NEEDED alike. Never
+/// unconfined; sandboxify confines it (test above).
 #[test]
-fn a_musl_program_is_confined_by_the_library() {
+fn a_musl_program_never_runs_unconfined_under_the_library() {
     let program = musl_mkdir(false);
-    let mut escaped = Vec::new();
     for injection in [Preload, Patched, Attached] {
         for user in USERS {
             let marker = marker();
             let outcome = run_confined(&program, None, injection, DENY_MKDIR, &[marker.to_str().unwrap()], user);
-            if marker.exists() || !outcome.killed_by_seccomp() {
-                escaped.push(format!("{injection:?} as {user:?}: {:?} {:?}", outcome.status, outcome.stdout));
-            }
+            assert!(!marker.exists(), "ESCAPED: {injection:?} as {user:?}: {outcome:#?}");
+            outcome.assert_code(127);
+            assert!(outcome.stderr.contains("libsandbox.so: unsupported relocation type 37"), "{outcome:#?}");
         }
     }
-    assert!(escaped.is_empty(), "escaped:\n{}", escaped.join("\n"));
 }
 
 const DOORS: Attempt = Attempt::new("escape-doors");

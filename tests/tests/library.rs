@@ -314,6 +314,19 @@ fn static_programs_are_out_of_reach_of_ld_preload() {
     assert_eq!(outcome.stdout, "Linux\n");
 }
 
+/// The early guard runs from the library's IFUNC relocation, which must be
+/// the last one ld.so applies, after every call into libc is bound.
+#[test]
+fn the_early_hook_is_the_last_relocation_and_everything_is_bound_first() {
+    let output = Command::new("readelf").args(["-rW", "-d"]).arg(library()).output().unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("(FLAGS)              BIND_NOW"), "{text}");
+    let relocations: Vec<&str> = text.lines().filter(|line| line.contains("R_X86_64_")).collect();
+    let irelative: Vec<&&str> = relocations.iter().filter(|line| line.contains("R_X86_64_IRELATIVE")).collect();
+    assert_eq!(irelative.len(), 1, "{text}");
+    assert!(relocations.last().unwrap().contains("R_X86_64_IRELATIVE"), "{text}");
+}
+
 #[test]
 fn the_library_exports_nothing() {
     let output = Command::new("nm").args(["-D", "--defined-only"]).arg(library()).output().unwrap();

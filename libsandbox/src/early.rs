@@ -1,0 +1,96 @@
+//! The guard, installed while ld.so relocates this library.
+//!
+//! The constructor installs the policy after the dynamic loader and libc
+//! have started, but ld.so runs program code before any constructor of a
+//! preloaded library: the program's `DT_PREINIT_ARRAY` functions, and the
+//! constructors of the libraries it links. So the policy, with the start-up
+//! calls allowed ([`sandbox_policy::start_up::guard`]), goes in earlier: from
+//! the resolver of an IFUNC of this library, which ld.so calls when it
+//! relocates the library, after every library this one needs and before any
+//! constructor. The constructor then adds the remainder.
+//!
+//! The resolver runs before libc's own initialisation: `environ` is not set
+//! yet (the environment is read from the initial stack), and it must not
+//! unwind. The library is linked with `-z now` (see `build.rs`), so its
+//! other relocations, the calls into libc included, are done by then: the
+//! linker puts an IFUNC's relocation last.
+
+use alloc::boxed::Box;
+use alloc::vec::Vec;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, Ordering};
+
+use sandbox_policy::install::Threads;
+use sandbox_policy::variables::Variables;
+use sandbox_policy::{Policy, compile, install, report, scope, start_up};
+
+use crate::fail::fail;
+use crate::{environment, requested_policies, runtime};
+
+core::arch::global_asm!(
+    ".globl sandbox_early_hook",
+    ".hidden sandbox_early_hook",
+    ".type sandbox_early_hook, @gnu_indirect_function",
+    ".set sandbox_early_hook, {resolver}",
+    resolver = sym resolve_early_hook,
+);
+
+unsafe extern "C" {
+    /// An IFUNC: calling it once makes the linker give it the relocation
+    /// whose resolution is the early phase. It does nothing.
+    fn sandbox_early_hook();
+}
+
+/// What the early phase leaves for the constructor.
+pub struct Early {
+    /// The variables it read.
+    pub variables: Variables,
+    /// The policies, each with the size of the guard installed for it;
+    /// `None` when no guard went in (a policy with `log` actions: permissive
+    /// mode is no boundary, and its reporter cannot start this early).
+    pub policies: Vec<(&'static str, Policy, Option<usize>)>,
+}
+
+/// Set by the resolver, taken by the constructor.
+static EARLY: AtomicPtr<Early> = AtomicPtr::new(ptr::null_mut());
+
+extern "C" fn nothing() {}
+
+extern "C" fn resolve_early_hook() -> extern "C" fn() {
+    // libc's malloc is not ready before libc's initialisation.
+    runtime::allocate_early(true);
+    if let Some(early) = guard() {
+        EARLY.store(Box::into_raw(Box::new(early)), Ordering::Release);
+    }
+    runtime::allocate_early(false);
+    nothing
+}
+
+/// What the early phase did, if anything (see [`Early`]).
+pub fn take() -> Option<Early> {
+    // SAFETY: the IFUNC resolved to `nothing`, which takes no arguments.
+    unsafe { sandbox_early_hook() };
+    let early = EARLY.swap(ptr::null_mut(), Ordering::Acquire);
+    // SAFETY: the pointer came from Box::into_raw and the swap hands it out once.
+    (!early.is_null()).then(|| *unsafe { Box::from_raw(early) })
+}
+
+/// Reads the policies as the constructor would, and installs their guards.
+/// A refusal ends the process (125) here, before any program code.
+fn guard() -> Option<Early> {
+    let variables = environment::initial()?.unwrap_or_else(|error| fail(&error));
+    let policies = requested_policies(&variables)?;
+    let guards: Vec<_> = policies.iter().map(|(_, policy)| compile(&start_up::guard(policy))).collect();
+    let permissive = guards.iter().any(report::logs);
+    if !permissive && !guards.is_empty() {
+        if let Err(error) = scope::confine_tracing() {
+            fail(&alloc::format!("cannot confine tracing to the sandbox (Landlock): {error}"));
+        }
+        for guard in &guards {
+            install(guard, Threads::All).unwrap_or_else(|error| fail(&error));
+        }
+    }
+    let sizes = guards.iter().map(|guard| (!permissive).then(|| guard.insns().len()));
+    let policies = policies.into_iter().zip(sizes).map(|((source, policy), size)| (source, policy, size)).collect();
+    Some(Early { variables, policies })
+}

@@ -1,0 +1,49 @@
+//! The start-up calls, and the guard filter that allows them.
+//!
+//! libsandbox.so applies a policy in its constructor, after the dynamic
+//! loader and libc have started, so that a policy need not list their calls.
+//! Program code can run before that constructor, though: the program's
+//! `DT_PREINIT_ARRAY` functions and the constructors of the libraries it
+//! links. A *guard* covers it: the policy with the start-up calls allowed,
+//! installed earlier (by the library while ld.so relocates it, or by
+//! `sandboxify --preload` before its exec). The constructor then installs
+//! the [`remainder`]: the policy's own rules for the start-up calls, every
+//! other call allowed. Stacked, the two filters decide every call exactly as
+//! the policy does.
+
+use alloc::vec::Vec;
+
+use crate::entry::{Entry, parse_entry};
+use crate::policy::{Policy, Why};
+
+/// What glibc's dynamic loader and start-up call before the library's
+/// constructor, and what the library calls there (prctl, seccomp, the
+/// Landlock calls with which it keeps the program from tracing outside the
+/// sandbox, and what its Landlock helper needs: getdents64 to list
+/// directories), as policy entries. Measured with strace on Debian 12
+/// (glibc 2.36), plus the calls other glibc versions use for the same steps
+/// (fstat, statx, readlink, lseek). Conditions keep them to the way start-up
+/// uses them, as program code can run under the guard too: files opened
+/// read-only (no O_WRONLY, O_RDWR, O_CREAT, O_TRUNC or O_APPEND: mask 0x643),
+/// writes to stderr only, prctl only for no_new_privs.
+pub const START_UP_CALLS: &str = "access:arch_prctl:brk:close:exit_group:fstat:futex:getdents64:getrandom:\
+landlock_add_rule:landlock_create_ruleset:landlock_restrict_self:lseek:mmap:mprotect:munmap:newfstatat:\
+openat(arg2 & 0x643 == 0):prctl(arg0 == PR_SET_NO_NEW_PRIVS):pread64:prlimit64:read:readlink:rseq:seccomp:\
+set_robust_list:set_tid_address:statx:write(arg0 == 2):writev(arg0 == 2)";
+
+fn start_up_entries() -> Vec<Entry> {
+    START_UP_CALLS.split(':').map(|item| parse_entry(item).expect("start-up calls are valid entries")).collect()
+}
+
+/// The guard for `policy`: the same, with the start-up calls allowed (as
+/// start-up makes them).
+pub fn guard(policy: &Policy) -> Policy {
+    policy.allowing(&start_up_entries(), &Why::Added("a start-up call, until libsandbox.so applies the policy"))
+}
+
+/// What the guard lets through that `policy` does not: the policy's rules
+/// for the start-up calls, every other call allowed.
+pub fn remainder(policy: &Policy) -> Policy {
+    let start_up: Vec<_> = start_up_entries().iter().flat_map(|entry| entry.target.syscalls()).collect();
+    policy.restricted_to(&start_up)
+}
