@@ -93,12 +93,15 @@ pub fn initial() -> Option<Result<Variables, EnvironmentError>> {
     Some(read(environment).map(|(variables, _)| variables))
 }
 
+/// A variable of the sandbox and its `NAME=VALUE` string in the environment.
+type Found = (&'static str, *mut c_char);
+
 /// The sandbox's variables in a NULL-terminated `environment`, and where
 /// each was found; refuses duplicates, unknown `SECCOMP_*` names and values
 /// that are not UTF-8.
-fn read(environment: *mut *mut c_char) -> Result<(Variables, Vec<(&'static str, *mut c_char)>), EnvironmentError> {
+fn read(environment: *mut *mut c_char) -> Result<(Variables, Vec<Found>), EnvironmentError> {
     let mut variables = Variables::default();
-    let mut found: Vec<(&'static str, *mut c_char)> = Vec::new();
+    let mut found: Vec<Found> = Vec::new();
     let mut cursor = environment;
     while !cursor.is_null() {
         // SAFETY: `cursor` points into the array, at most at its terminator.
