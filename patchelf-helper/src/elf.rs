@@ -18,6 +18,8 @@ use goblin::elf::section_header::{SHF_ALLOC, SHT_DYNAMIC, SHT_NOBITS, SHT_STRTAB
 use scroll::Pread;
 use scroll::ctx::SizeWith;
 
+use sandbox_policy::attached::DT_SANDBOX_POLICY;
+
 use crate::error::{PatchError, Result};
 
 /// `e_phnum` value meaning "the real count is elsewhere"; never produced by
@@ -28,8 +30,9 @@ const PN_XNUM: u16 = 0xffff;
 const DT_AUXILIARY: u64 = 0x7fff_fffd;
 const DT_FILTER: u64 = 0x7fff_ffff;
 
-/// Dynamic tags whose value is an offset into .dynstr.
-const NAME_TAGS: [u64; 6] = [DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH, DT_AUXILIARY, DT_FILTER];
+/// Dynamic tags whose value is an offset into .dynstr, the recorded policy
+/// included.
+const NAME_TAGS: [u64; 7] = [DT_NEEDED, DT_SONAME, DT_RPATH, DT_RUNPATH, DT_AUXILIARY, DT_FILTER, DT_SANDBOX_POLICY];
 
 /// A parsed, validated ELF file that has a dynamic section.
 #[derive(Debug, Clone)]

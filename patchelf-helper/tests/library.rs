@@ -7,8 +7,11 @@ use goblin::elf::header::{
     EI_CLASS, EI_DATA, ELFCLASS32, ELFCLASS64, ELFDATA2LSB, ELFDATA2MSB, ELFMAG, ET_DYN, Header,
 };
 use goblin::elf::program_header::{PF_R, PF_W, PT_DYNAMIC, PT_INTERP, PT_LOAD, PT_PHDR, ProgramHeader};
-use patchelf_helper::{Change, DynamicEditor, Entry, PatchError, Placement, Value, add_needed, needed, remove_needed};
+use patchelf_helper::{
+    Change, DynamicEditor, Entry, PatchError, Placement, Value, add_needed, attached_policy, needed, remove_needed,
+};
 use proptest::prelude::*;
+use sandbox_policy::attached::DT_SANDBOX_POLICY;
 use scroll::Pwrite;
 use scroll::ctx::SizeWith;
 
@@ -309,6 +312,18 @@ fn name_outside_dynstr_is_refused() {
     data.pwrite_with(Dyn { d_tag: DT_NEEDED, d_val: STRINGS.len() as u64 }, 0x1000, ctx).unwrap();
     let refusal = Err(PatchError::Malformed("a name in .dynamic points outside .dynstr".into()));
     assert_eq!(add_needed(&data, &["libsandbox.so"]), refusal);
+}
+
+/// Found by fuzzing: the same for a recorded policy, which would otherwise
+/// appear out of nowhere when a name is appended.
+#[test]
+fn policy_outside_dynstr_is_refused() {
+    let ctx = Ctx::new(Container::Big, Endian::Little);
+    let mut data = synthetic(Container::Big, Endian::Little, 2);
+    data.pwrite_with(Dyn { d_tag: DT_SANDBOX_POLICY, d_val: STRINGS.len() as u64 }, 0x1000, ctx).unwrap();
+    let refusal = Err(PatchError::Malformed("a name in .dynamic points outside .dynstr".into()));
+    assert_eq!(add_needed(&data, &["libsandbox.so"]), refusal);
+    assert!(attached_policy(&data).is_err());
 }
 
 /// The clap definition that packaging turns into a man page is consistent.
