@@ -4,7 +4,7 @@
 //! have started, but ld.so runs program code before any constructor of a
 //! preloaded library: the program's `DT_PREINIT_ARRAY` functions, and the
 //! constructors of the libraries it links. So the policy, with the start-up
-//! calls allowed ([`sandbox_policy::start_up::guard`]), goes in earlier: from
+//! calls allowed ([`sandbox_policy::start_up::guard_rules`]), goes in earlier: from
 //! the resolver of an IFUNC of this library, which ld.so calls when it
 //! relocates the library, after every library this one needs and before any
 //! constructor. The constructor then adds the remainder.
@@ -22,7 +22,7 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 
 use sandbox_policy::install::Threads;
 use sandbox_policy::variables::Variables;
-use sandbox_policy::{Policy, compile, install, report, scope, start_up};
+use sandbox_policy::{Policy, compile_with, install, report, scope, start_up};
 
 use crate::fail::fail;
 use crate::{environment, requested_policies, runtime};
@@ -80,7 +80,8 @@ pub fn take() -> Option<Early> {
 fn guard() -> Option<Early> {
     let variables = environment::initial()?.unwrap_or_else(|error| fail(&error));
     let policies = requested_policies(&variables)?;
-    let guards: Vec<_> = policies.iter().map(|(_, policy)| compile(&start_up::guard(policy))).collect();
+    let guard_rules = start_up::guard_rules();
+    let guards: Vec<_> = policies.iter().map(|(_, policy)| compile_with(policy, &guard_rules)).collect();
     let permissive = guards.iter().any(report::logs);
     if !permissive && !guards.is_empty() {
         if let Err(error) = scope::confine_tracing() {

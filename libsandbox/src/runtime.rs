@@ -24,9 +24,12 @@ pub fn allocate_early(early: bool) {
     EARLY.store(early, Ordering::Release);
 }
 
-/// Memory for the early phase: handed out in order, never reused. Large
-/// enough for the largest policies the variables allow (three lists of
-/// 64 KiB); untouched pages cost nothing.
+/// Memory for the early phase: handed out in order, like a stack; the block
+/// on top can grow in place and is taken back when freed, which covers
+/// growing vectors and temporaries (every page touched costs a page fault).
+/// Large enough for the largest policies the variables allow (three lists
+/// of 64 KiB); untouched pages cost nothing. Single-threaded: ld.so
+/// relocates the library before any thread exists.
 struct Arena {
     memory: UnsafeCell<[u8; ARENA_BYTES]>,
     used: AtomicUsize,
@@ -48,19 +51,27 @@ impl Arena {
         (self.start()..self.start() + ARENA_BYTES).contains(&(ptr as usize))
     }
 
+    fn top(&self) -> usize {
+        self.start() + self.used.load(Ordering::Relaxed)
+    }
+
     fn allocate(&self, layout: Layout) -> *mut u8 {
-        let mut used = self.used.load(Ordering::Relaxed);
-        loop {
-            let start = (self.start() + used).next_multiple_of(layout.align());
-            let end = start + layout.size();
-            if end > self.start() + ARENA_BYTES {
-                return core::ptr::null_mut();
-            }
-            match self.used.compare_exchange(used, end - self.start(), Ordering::Relaxed, Ordering::Relaxed) {
-                Ok(_) => return start as *mut u8,
-                Err(now) => used = now,
-            }
+        let start = self.top().next_multiple_of(layout.align());
+        self.resize(start, layout.size())
+    }
+
+    /// Makes the block at `start` (at or past the top) `size` bytes long.
+    fn resize(&self, start: usize, size: usize) -> *mut u8 {
+        if start + size > self.start() + ARENA_BYTES {
+            return core::ptr::null_mut();
         }
+        self.used.store(start + size - self.start(), Ordering::Relaxed);
+        start as *mut u8
+    }
+
+    /// Whether the block at `ptr` of `size` bytes is the one on top.
+    fn is_top(&self, ptr: *mut u8, size: usize) -> bool {
+        ptr as usize + size == self.top()
     }
 }
 
@@ -84,15 +95,19 @@ unsafe impl GlobalAlloc for Malloc {
         }
     }
 
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if !ARENA.contains(ptr) {
             // SAFETY: see the impl.
             unsafe { libc::free(ptr.cast()) }
+        } else if ARENA.is_top(ptr, layout.size()) {
+            ARENA.used.store(ptr as usize - ARENA.start(), Ordering::Relaxed);
         }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if ARENA.contains(ptr) || EARLY.load(Ordering::Acquire) {
+        if EARLY.load(Ordering::Acquire) && ARENA.is_top(ptr, layout.size()) {
+            ARENA.resize(ptr as usize, new_size)
+        } else if ARENA.contains(ptr) || EARLY.load(Ordering::Acquire) {
             // SAFETY: see the impl; the default allocates, copies and deallocates.
             unsafe { GlobalAlloc::realloc(&FallbackRealloc, ptr, layout, new_size) }
         } else if layout.align() <= MIN_ALIGN {

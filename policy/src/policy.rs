@@ -18,6 +18,7 @@
 
 use alloc::borrow::ToOwned;
 use alloc::format;
+use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -210,8 +211,9 @@ pub struct Policy {
     base: Base,
     violation: Action,
     exact: bool,
-    /// The entries, allow list first, for explanations.
-    entries: Vec<Sourced>,
+    /// The entries, allow list first, for explanations; shared, as the
+    /// policies derived from this one (see [`crate::start_up`]) keep them.
+    entries: Rc<[Sourced]>,
     /// How many of `entries` are allow entries.
     allow_entries: usize,
     /// Sorted by syscall index, one per call mentioned.
@@ -378,7 +380,7 @@ impl Policy {
             }
         }
         let calls = collected.into_iter().map(Collected::into_rules).collect();
-        Policy { base, violation, exact: lists.exact, entries, allow_entries, calls }
+        Policy { base, violation, exact: lists.exact, entries: entries.into(), allow_entries, calls }
     }
 
     /// The entries the policy was made from, allow list first.
@@ -438,38 +440,6 @@ impl Policy {
             .chain([self.action_for(syscall)])
             .max_by_key(|action| action.precedence())
             .expect("at least the unconditional action")
-    }
-
-    /// The same policy with the calls of `entries` also allowed (their
-    /// actions are ignored): whatever the policy said of them for an entry
-    /// without conditions, else when the conditions hold, before the
-    /// policy's own rules for the call.
-    pub fn allowing(&self, entries: &[Entry], why: &Why) -> Policy {
-        let mut calls = self.calls.clone();
-        for entry in entries {
-            let allow = Explained {
-                rule: Rule { conditions: entry.conditions.clone(), action: Action::Allow },
-                why: why.clone(),
-            };
-            for syscall in entry.target.syscalls() {
-                let call = match calls.binary_search_by_key(&syscall.index(), |call| call.syscall.index()) {
-                    Ok(index) => &mut calls[index],
-                    // Not mentioned, so already allowed.
-                    Err(_) if self.base == Base::AllowAll => continue,
-                    Err(index) => {
-                        calls.insert(index, CallRules { syscall, conditional: Vec::new(), always: None });
-                        &mut calls[index]
-                    }
-                };
-                if allow.rule.conditions.is_empty() {
-                    call.conditional.clear();
-                    call.always = Some(allow.clone());
-                } else {
-                    call.conditional.insert(0, allow.clone());
-                }
-            }
-        }
-        Policy { calls, ..self.clone() }
     }
 
     /// The same policy for `syscalls` only: every other call is allowed.

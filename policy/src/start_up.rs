@@ -6,15 +6,20 @@
 //! `DT_PREINIT_ARRAY` functions and the constructors of the libraries it
 //! links. A *guard* covers it: the policy with the start-up calls allowed,
 //! installed earlier (by the library while ld.so relocates it, or by
-//! `sandboxify --preload` before its exec). The constructor then installs
+//! `sandboxify --preload` before its exec): the policy's filter compiled
+//! with [`guard_rules`] in front of its own. The constructor then installs
 //! the [`remainder`]: the policy's own rules for the start-up calls, every
 //! other call allowed. Stacked, the two filters decide every call exactly as
 //! the policy does.
 
 use alloc::vec::Vec;
 
+use crate::abi::Abi;
+use crate::action::Action;
+use crate::condition::Rule;
 use crate::entry::{Entry, parse_entry};
-use crate::policy::{Policy, Why};
+use crate::filter::Override;
+use crate::policy::Policy;
 
 /// What glibc's dynamic loader and start-up call before the library's
 /// constructor, and what the library calls there (prctl, seccomp, the
@@ -35,10 +40,25 @@ fn start_up_entries() -> Vec<Entry> {
     START_UP_CALLS.split(':').map(|item| parse_entry(item).expect("start-up calls are valid entries")).collect()
 }
 
-/// The guard for `policy`: the same, with the start-up calls allowed (as
-/// start-up makes them).
-pub fn guard(policy: &Policy) -> Policy {
-    policy.allowing(&start_up_entries(), &Why::Added("a start-up call, until libsandbox.so applies the policy"))
+/// The rules that turn a policy's filter into its guard, checked before the
+/// policy's own: each start-up call allowed, as start-up makes it. On i386
+/// only the unconditional ones, as arguments are laid out differently there.
+/// (Rules for the filter rather than a changed policy: the library builds
+/// them on every start.)
+pub fn guard_rules() -> Vec<Override> {
+    let mut rules = Vec::new();
+    for entry in start_up_entries() {
+        let rule = Rule { conditions: entry.conditions, action: Action::Allow };
+        for syscall in entry.target.syscalls() {
+            for abi in Abi::ALL {
+                let Some(nr) = syscall.number(abi) else { continue };
+                if abi == Abi::X86_64 || rule.conditions.is_empty() {
+                    rules.push(Override { abi, nr, rule: rule.clone() });
+                }
+            }
+        }
+    }
+    rules
 }
 
 /// What the guard lets through that `policy` does not: the policy's rules

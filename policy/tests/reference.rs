@@ -325,7 +325,7 @@ proptest! {
     fn guard_and_remainder_stack_to_the_policy(written in written()) {
         let policy = parse(&written);
         let exact = compile(&policy);
-        let guard = compile(&start_up::guard(&policy));
+        let guard = sandbox_policy::compile_with(&policy, &start_up::guard_rules());
         let remainder = compile(&start_up::remainder(&policy));
         let sets = argument_sets(&policy, &[]);
         for abi in Abi::ALL {

@@ -215,15 +215,11 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
         prepend_preload(&mut environment, &library);
         environment.push((variables::LEARN.into(), "1".into()));
     }
-    let filter_policy = match (&policy, args.preload && args.learn.is_none()) {
-        (Some(policy), true) => {
-            let library = preload::library(args.library.as_deref())?;
-            preload::check_program(&path)?;
-            hand_over_to_library(&mut environment, policy, &library, variables.verbose());
-            Some(start_up::guard(policy))
-        }
-        (policy, _) => policy.clone(),
-    };
+    if let (Some(policy), true) = (&policy, args.preload && args.learn.is_none()) {
+        let library = preload::library(args.library.as_deref())?;
+        preload::check_program(&path)?;
+        hand_over_to_library(&mut environment, policy, &library, variables.verbose());
+    }
 
     let display = name.to_string_lossy().into_owned();
     let c_path = CString::new(path.into_os_string().into_vec()).map_err(|_| nul_in(&display))?;
@@ -255,7 +251,7 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
         };
         return inspection(&args, policy.as_ref(), rules.as_ref().or(shown.as_ref())).map(Plan::Report);
     }
-    let exec = seccomp_step(filter_policy, &args, &variables, &sandbox)?;
+    let exec = seccomp_step(policy, &args, &variables, &sandbox)?;
     let exec = match asked {
         None => exec,
         Some(asked) => landlock_step(asked, rules, variables.verbose(), exec),
@@ -291,29 +287,37 @@ fn landlock_step(asked: landlock::Asked, rules: Option<sandbox_landlock::Plan>, 
 
 /// What installs the seccomp filter (if any) and execs PROGRAM.
 fn seccomp_step(
-    filter_policy: Option<Policy>,
+    policy: Option<Policy>,
     args: &Args,
     variables: &Variables,
     sandbox: &Sandbox,
 ) -> Result<Exec, Failure> {
-    let Some(filter_policy) = filter_policy else {
+    let Some(policy) = policy else {
         return Ok(Box::new(|launch| launch.exec()));
     };
     // execve's arguments are all pointers, which no condition may test, so
     // its unconditional action is what the filter will give sandboxify's exec.
     let execve = Syscall::by_name("execve").expect("execve is in the table");
-    let exec_allowed = matches!(filter_policy.action_for(execve), Action::Allow | Action::Log);
+    let exec_allowed = matches!(policy.action_for(execve), Action::Allow | Action::Log);
     let gate = launch::gate_address();
-    let program = if exec_allowed { compile(&filter_policy) } else { compile_with(&filter_policy, &[exec_gate(gate)]) };
+    // With --preload, the guard: the start-up calls allowed until the library applies the policy.
+    let mut rules = if args.preload { start_up::guard_rules() } else { Vec::new() };
+    if !exec_allowed {
+        rules.push(exec_gate(gate));
+    }
+    let program = compile_with(&policy, &rules);
     if variables.verbose() {
-        let role = if args.preload { "guard until libsandbox.so applies the policy: " } else { "" };
+        let (role, start_up) = match args.preload {
+            true => ("guard until libsandbox.so applies the policy: ", " with the start-up calls allowed"),
+            false => ("", ""),
+        };
         let how = if exec_allowed {
             String::new()
         } else {
             format!("; its own exec let through once by the exec gate at {gate:#x}")
         };
         eprintln!(
-            "sandboxify: {role}{filter_policy} ({} BPF instructions, installed before exec{how})",
+            "sandboxify: {role}{policy}{start_up} ({} BPF instructions, installed before exec{how})",
             program.insns().len()
         );
     }
