@@ -80,8 +80,8 @@ pub fn take() -> Option<Early> {
 fn guard() -> Option<Early> {
     let variables = environment::initial()?.unwrap_or_else(|error| fail(&error));
     let policies = requested_policies(&variables)?;
-    let guard_rules = start_up::guard_rules();
-    let guards: Vec<_> = policies.iter().map(|(_, policy)| compile_with(policy, &guard_rules)).collect();
+    let guards: Vec<_> =
+        policies.iter().map(|(_, policy)| compile_with(policy, &start_up::guard_rules(policy))).collect();
     let permissive = guards.iter().any(report::logs);
     if !permissive && !guards.is_empty() {
         if let Err(error) = scope::confine_tracing() {

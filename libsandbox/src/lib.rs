@@ -70,9 +70,10 @@ static IDENTITY: Note = Note {
     name: *b"sandbox\0",
 };
 
-/// A filter to install, with the line to print once it is.
+/// A filter to install (none where the early guard was the whole policy),
+/// with the line to print once it is.
 struct Filter {
-    program: Program,
+    program: Option<Program>,
     announcement: Option<String>,
     /// For a policy with `log` actions: who reports them by name.
     reporter: Option<Reporter>,
@@ -96,23 +97,24 @@ fn on_load() {
         .into_iter()
         .map(|(source, policy, guard)| {
             let mut program = match guard {
-                Some(_) => compile(&start_up::remainder(&policy)),
-                None => compile(&policy),
+                Some(_) => start_up::remainder(&policy).map(|remainder| compile(&remainder)),
+                None => Some(compile(&policy)),
             };
             let announcement = variables.verbose().then(|| {
-                let size = match guard {
-                    Some(guard) => format!(
+                let size = match (guard, &program) {
+                    (Some(guard), Some(remainder)) => format!(
                         "{guard} + {} BPF instructions: the policy with the start-up calls as ld.so loaded the \
                          library, the rest",
-                        program.insns().len()
+                        remainder.insns().len()
                     ),
-                    None => format!("{} BPF instructions", program.insns().len()),
+                    (Some(guard), None) => format!("{guard} BPF instructions as ld.so loaded the library"),
+                    (None, program) => format!("{} BPF instructions", program.as_ref().map_or(0, |p| p.insns().len())),
                 };
                 format!("{source}{policy} ({size} installed before the program's constructors and main)")
             });
             let mut reporter = None;
-            if report::logs(&program) {
-                program = report::with_log_as_notify(&program);
+            if let Some(logging) = program.as_mut().filter(|program| report::logs(program)) {
+                *logging = report::with_log_as_notify(logging);
                 let started = Reporter::start("libsandbox: ", variables.report.as_deref(), None);
                 reporter = Some(
                     started.unwrap_or_else(|error| fail(&format!("cannot start the permissive-mode report: {error}"))),
@@ -186,9 +188,12 @@ fn apply(filters: Vec<Filter>, mark: bool, confine: bool) {
         unsafe { libc::syscall(libc::c_long::from(APPLY_POINT_MARKER)) };
     }
     for filter in filters {
-        let installed = match filter.reporter {
-            Some(reporter) => install_with_listener(&filter.program, Threads::All).map(|fd| reporter.hand_over(fd)),
-            None => install(&filter.program, Threads::All),
+        let installed = match (&filter.program, filter.reporter) {
+            (Some(program), Some(reporter)) => {
+                install_with_listener(program, Threads::All).map(|fd| reporter.hand_over(fd))
+            }
+            (Some(program), None) => install(program, Threads::All),
+            (None, _) => Ok(()),
         };
         if let Err(error) = installed {
             fail(&error);

@@ -146,23 +146,21 @@ struct AbiTable {
 
 fn table(policy: &Policy, abi: Abi, overrides: &[Override]) -> AbiTable {
     let default = policy.default_action();
-    let mut explicit: Vec<(u32, Leaf)> = policy
-        .calls()
-        .iter()
-        .filter_map(|call| {
-            let nr = call.syscall.number(abi)?;
-            let leaf = if abi == Abi::I386 && !call.conditional.is_empty() {
-                // The i386 ABI lays arguments out differently (64-bit values
-                // in two registers, other orders): conditions written for
-                // x86_64 cannot be trusted there, so the strictest action.
-                Leaf::of(policy.strictest_for(call.syscall))
-            } else {
-                let rules = call.conditional.iter().map(|explained| explained.rule.clone()).collect();
-                Leaf { rules, otherwise: call.always.as_ref().map_or(default, |always| always.rule.action) }
-            };
-            Some((nr, leaf))
-        })
-        .collect();
+    // Room for the overrides and the two i386 multiplexers.
+    let mut explicit: Vec<(u32, Leaf)> = Vec::with_capacity(policy.calls().len() + overrides.len() + 2);
+    explicit.extend(policy.calls().iter().filter_map(|call| {
+        let nr = call.syscall.number(abi)?;
+        let leaf = if abi == Abi::I386 && !call.conditional.is_empty() {
+            // The i386 ABI lays arguments out differently (64-bit values
+            // in two registers, other orders): conditions written for
+            // x86_64 cannot be trusted there, so the strictest action.
+            Leaf::of(policy.strictest_for(call.syscall))
+        } else {
+            let rules = call.conditional.iter().map(|explained| explained.rule.clone()).collect();
+            Leaf { rules, otherwise: call.always.as_ref().map_or(default, |always| always.rule.action) }
+        };
+        Some((nr, leaf))
+    }));
     if abi == Abi::I386 {
         for line in I386_MULTIPLEXERS.lines() {
             let (multiplexer, leaf) = multiplexer_leaf(policy, line);
@@ -190,7 +188,7 @@ struct Range {
 
 fn ranges(policy: &Policy, abi: Abi, overrides: &[Override]) -> Vec<Range> {
     let table = table(policy, abi, overrides);
-    let mut ranges: Vec<Range> = Vec::new();
+    let mut ranges: Vec<Range> = Vec::with_capacity(2 * table.explicit.len() + 2);
     let mut push = |start: u32, leaf: Leaf| match ranges.last() {
         Some(last) if last.leaf == leaf => {}
         _ => ranges.push(Range { start, leaf }),

@@ -137,12 +137,19 @@ pub fn parse_list(text: Text<'_>) -> Result<Vec<Sourced>, PolicyError> {
     if text.text.len() > MAX_LIST_BYTES {
         return Err(error(ErrorKind::ValueTooLong { len: text.text.len() }));
     }
-    text.text
+    let items = text
+        .text
         .split(':')
         .map(|item| item.trim_matches(|c: char| c.is_ascii_whitespace()))
-        .filter(|item| !item.is_empty())
-        .map(|item| parse_entry(item).map(|entry| Sourced { origin: text.origin.clone(), entry }).map_err(error))
-        .collect()
+        .filter(|item| !item.is_empty());
+    // Sized up front here and below: libsandbox.so parses while ld.so loads
+    // it, from an arena where every copy a growing vector leaves behind
+    // costs page faults.
+    let mut entries = Vec::with_capacity(items.clone().count());
+    for item in items {
+        entries.push(Sourced { origin: text.origin.clone(), entry: parse_entry(item).map_err(error)? });
+    }
+    Ok(entries)
 }
 
 /// How an entry came to apply to a call.
@@ -299,13 +306,16 @@ impl Policy {
         let base = if lists.allow.is_some() { Base::AllowList } else { Base::AllowAll };
         let violation = lists.default_action.unwrap_or(Action::Kill);
         let allow_entries = lists.allow.as_ref().map_or(0, Vec::len);
-        let entries: Vec<Sourced> = lists.allow.into_iter().flatten().chain(lists.deny).collect();
+        // Appended in place rather than collected into a copy (see parse_list).
+        let mut entries: Vec<Sourced> = lists.allow.unwrap_or_default();
+        entries.extend(lists.deny);
         let action_of = |index: usize, entry: &Entry| {
             let denied = index >= allow_entries;
             entry.action.unwrap_or(if denied { violation } else { Action::Allow })
         };
 
-        let mut events = Vec::new();
+        // Twice the entries: room for the calls that families and successors add.
+        let mut events = Vec::with_capacity(2 * entries.len());
         let mut named = vec![false; Syscall::all().len()];
         for (index, sourced) in entries.iter().enumerate() {
             let entry = &sourced.entry;
@@ -343,7 +353,7 @@ impl Policy {
 
         // Group by call, keeping entry order within each call.
         events.sort_by_key(|event| event.syscall);
-        let mut collected: Vec<Collected> = Vec::new();
+        let mut collected: Vec<Collected> = Vec::with_capacity(events.len());
         for event in events {
             if collected.last().is_none_or(|last| last.syscall != event.syscall) {
                 collected.push(Collected::new(event.syscall));
@@ -429,6 +439,12 @@ impl Policy {
     /// The action `syscall` gets when no condition applies.
     pub fn action_for(&self, syscall: &Syscall) -> Action {
         self.call(syscall).and_then(|call| call.always.as_ref()).map_or(self.default_action(), |e| e.rule.action)
+    }
+
+    /// Whether `syscall` runs whatever its arguments.
+    pub fn always_allows(&self, syscall: &Syscall) -> bool {
+        let conditional = self.call(syscall).map_or(&[][..], |call| &call.conditional[..]);
+        self.action_for(syscall) == Action::Allow && conditional.iter().all(|rule| rule.rule.action == Action::Allow)
     }
 
     /// The strictest action any rule gives `syscall`, conditions ignored:

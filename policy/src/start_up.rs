@@ -10,7 +10,9 @@
 //! with [`guard_rules`] in front of its own. The constructor then installs
 //! the [`remainder`]: the policy's own rules for the start-up calls, every
 //! other call allowed. Stacked, the two filters decide every call exactly as
-//! the policy does.
+//! the policy does. Both leave out the start-up calls the policy allows
+//! anyway; when that is all of them, the guard is the policy's own filter
+//! and there is no remainder.
 
 use alloc::vec::Vec;
 
@@ -40,16 +42,16 @@ fn start_up_entries() -> Vec<Entry> {
     START_UP_CALLS.split(':').map(|item| parse_entry(item).expect("start-up calls are valid entries")).collect()
 }
 
-/// The rules that turn a policy's filter into its guard, checked before the
-/// policy's own: each start-up call allowed, as start-up makes it. On i386
-/// only the unconditional ones, as arguments are laid out differently there.
-/// (Rules for the filter rather than a changed policy: the library builds
-/// them on every start.)
-pub fn guard_rules() -> Vec<Override> {
+/// The rules that turn `policy`'s filter into its guard, checked before the
+/// policy's own: each start-up call that the policy does not always allow,
+/// allowed as start-up makes it. On i386 only the unconditional ones, as
+/// arguments are laid out differently there. (Rules for the filter rather
+/// than a changed policy: the library builds them on every start.)
+pub fn guard_rules(policy: &Policy) -> Vec<Override> {
     let mut rules = Vec::new();
     for entry in start_up_entries() {
         let rule = Rule { conditions: entry.conditions, action: Action::Allow };
-        for syscall in entry.target.syscalls() {
+        for syscall in entry.target.syscalls().into_iter().filter(|&syscall| !policy.always_allows(syscall)) {
             for abi in Abi::ALL {
                 let Some(nr) = syscall.number(abi) else { continue };
                 if abi == Abi::X86_64 || rule.conditions.is_empty() {
@@ -62,8 +64,52 @@ pub fn guard_rules() -> Vec<Override> {
 }
 
 /// What the guard lets through that `policy` does not: the policy's rules
-/// for the start-up calls, every other call allowed.
-pub fn remainder(policy: &Policy) -> Policy {
-    let start_up: Vec<_> = start_up_entries().iter().flat_map(|entry| entry.target.syscalls()).collect();
-    policy.restricted_to(&start_up)
+/// for the start-up calls it does not always allow, every other call
+/// allowed. `None` when the policy always allows every start-up call, so
+/// that its guard already is the policy.
+pub fn remainder(policy: &Policy) -> Option<Policy> {
+    let start_up: Vec<_> = start_up_entries()
+        .iter()
+        .flat_map(|entry| entry.target.syscalls())
+        .filter(|&syscall| !policy.always_allows(syscall))
+        .collect();
+    (!start_up.is_empty()).then(|| policy.restricted_to(&start_up))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Syscall;
+    use crate::policy::tests::policy;
+
+    fn named(names: &[&str]) -> Vec<&'static Syscall> {
+        names.iter().map(|name| Syscall::by_name(name).expect("a known call")).collect()
+    }
+
+    #[test]
+    fn a_policy_that_allows_every_start_up_call_is_its_own_guard() {
+        let deny = policy(None, Some("uname"), None);
+        assert!(remainder(&deny).is_none());
+        assert!(guard_rules(&deny).is_empty());
+        // With openat not always allowed, only it is guarded and remains.
+        let creating = policy(None, Some("uname:openat(arg2 & O_CREAT == O_CREAT)"), None);
+        let guarded: Vec<_> = guard_rules(&creating).iter().map(|rule| rule.nr).collect();
+        assert_eq!(guarded, [Syscall::by_name("openat").unwrap().number(Abi::X86_64).unwrap()]);
+        let remaining = remainder(&creating).expect("openat remains");
+        assert_eq!(remaining.calls().iter().map(|call| call.syscall).collect::<Vec<_>>(), named(&["openat"]));
+    }
+
+    #[test]
+    fn the_remainder_holds_the_start_up_calls_the_policy_does_not_always_allow() {
+        let allow = policy(Some(&START_UP_CALLS.replace(":arch_prctl", "")), None, None);
+        let remainder = remainder(&allow).expect("arch_prctl and the conditional calls remain");
+        let calls: Vec<_> = remainder.calls().iter().map(|call| call.syscall).collect();
+        assert_eq!(calls, {
+            let mut expected = named(&["arch_prctl", "openat", "prctl", "write", "writev"]);
+            expected.sort_by_key(|syscall| syscall.index());
+            expected
+        });
+        assert_eq!(remainder.action_for(Syscall::by_name("arch_prctl").unwrap()), Action::Kill);
+        assert_eq!(remainder.action_for(Syscall::by_name("uname").unwrap()), Action::Allow);
+    }
 }

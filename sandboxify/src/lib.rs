@@ -301,7 +301,7 @@ fn seccomp_step(
     let exec_allowed = matches!(policy.action_for(execve), Action::Allow | Action::Log);
     let gate = launch::gate_address();
     // With --preload, the guard: the start-up calls allowed until the library applies the policy.
-    let mut rules = if args.preload { start_up::guard_rules() } else { Vec::new() };
+    let mut rules = if args.preload { start_up::guard_rules(&policy) } else { Vec::new() };
     if !exec_allowed {
         rules.push(exec_gate(gate));
     }
