@@ -303,27 +303,19 @@ fn odd_segment_in_the_way_is_refused() {
     assert!(matches!(add_needed(&data, &["libsandbox.so"]), Err(PatchError::Unsafe(_))));
 }
 
-/// Found by fuzzing: a DT_NEEDED offset past the end of .dynstr would start
-/// naming the appended string, so such files are refused.
+/// Found by fuzzing, twice: a DT_NEEDED offset past the end of .dynstr
+/// would start naming the appended string, and a recorded policy would
+/// appear out of nowhere, so such files are refused.
 #[test]
-fn name_outside_dynstr_is_refused() {
+fn string_outside_dynstr_is_refused() {
     let ctx = Ctx::new(Container::Big, Endian::Little);
-    let mut data = synthetic(Container::Big, Endian::Little, 2);
-    data.pwrite_with(Dyn { d_tag: DT_NEEDED, d_val: STRINGS.len() as u64 }, 0x1000, ctx).unwrap();
-    let refusal = Err(PatchError::Malformed("a name in .dynamic points outside .dynstr".into()));
-    assert_eq!(add_needed(&data, &["libsandbox.so"]), refusal);
-}
-
-/// Found by fuzzing: the same for a recorded policy, which would otherwise
-/// appear out of nowhere when a name is appended.
-#[test]
-fn policy_outside_dynstr_is_refused() {
-    let ctx = Ctx::new(Container::Big, Endian::Little);
-    let mut data = synthetic(Container::Big, Endian::Little, 2);
-    data.pwrite_with(Dyn { d_tag: DT_SANDBOX_POLICY, d_val: STRINGS.len() as u64 }, 0x1000, ctx).unwrap();
-    let refusal = Err(PatchError::Malformed("a name in .dynamic points outside .dynstr".into()));
-    assert_eq!(add_needed(&data, &["libsandbox.so"]), refusal);
-    assert!(attached_policy(&data).is_err());
+    for tag in [DT_NEEDED, DT_SANDBOX_POLICY] {
+        let mut data = synthetic(Container::Big, Endian::Little, 2);
+        data.pwrite_with(Dyn { d_tag: tag, d_val: STRINGS.len() as u64 }, 0x1000, ctx).unwrap();
+        let refusal = Err(PatchError::Malformed("a name in .dynamic points outside .dynstr".into()));
+        assert_eq!(add_needed(&data, &["libsandbox.so"]), refusal, "tag {tag:#x}");
+        assert!(attached_policy(&data).is_err(), "tag {tag:#x}");
+    }
 }
 
 /// The clap definition that packaging turns into a man page is consistent.
