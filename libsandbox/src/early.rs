@@ -21,11 +21,12 @@ use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use sandbox_policy::install::Threads;
+use sandbox_policy::learn::GUARD_POINT_MARKER;
 use sandbox_policy::variables::Variables;
 use sandbox_policy::{Policy, compile_with, install, report, scope, start_up};
 
 use crate::fail::fail;
-use crate::{environment, requested_policies, runtime};
+use crate::{environment, is_secure, mark_point, requested_policies, runtime};
 
 core::arch::global_asm!(
     ".globl sandbox_early_hook",
@@ -83,6 +84,9 @@ fn guard() -> Option<Early> {
     let guards: Vec<_> =
         policies.iter().map(|(_, policy)| compile_with(policy, &start_up::guard_rules(policy))).collect();
     let permissive = guards.iter().any(report::logs);
+    if variables.learning() && !is_secure() {
+        mark_point(GUARD_POINT_MARKER);
+    }
     if !permissive && !guards.is_empty() {
         if let Err(error) = scope::confine_tracing() {
             fail(&alloc::format!("cannot confine tracing to the sandbox (Landlock): {error}"));

@@ -128,7 +128,8 @@ fn on_load() {
     if !secure && variables.asks_for_landlock() {
         landlock::apply(&variables);
     }
-    apply(filters, variables.learning() && !secure, !guarded);
+    // Learning, the early phase installed nothing, so the marks cannot meet a filter.
+    apply(filters, variables.learning() && !secure && !guarded, !guarded);
 }
 
 /// Whether the program runs in secure-execution mode (setuid, setgid, file
@@ -170,6 +171,15 @@ pub(crate) fn requested_policies(variables: &Variables) -> Option<Vec<(&'static 
     Some(policies)
 }
 
+/// Marks a point of the library's start-up for sandboxify's learn mode (see
+/// [`sandbox_policy::learn`]). Under learn mode's observer the supervisor
+/// answers the call; without one the kernel fails it with ENOSYS. Either way
+/// nothing happens.
+fn mark_point(marker: u32) {
+    // SAFETY: a system call with no arguments and no effect.
+    unsafe { libc::syscall(libc::c_long::from(marker)) };
+}
+
 /// Installs `filters`; with `mark` (sandboxify's learn mode), marks the
 /// apply point first (see [`sandbox_policy::learn`]); with `confine`, keeps
 /// the program from tracing outside the sandbox first, unless the early
@@ -182,10 +192,7 @@ fn apply(filters: Vec<Filter>, mark: bool, confine: bool) {
         }
     }
     if mark {
-        // Under learn mode's observer the supervisor answers it; without one
-        // the kernel fails it with ENOSYS. Either way nothing happens.
-        // SAFETY: a system call with no arguments and no effect.
-        unsafe { libc::syscall(libc::c_long::from(APPLY_POINT_MARKER)) };
+        mark_point(APPLY_POINT_MARKER);
     }
     for filter in filters {
         let installed = match (&filter.program, filter.reporter) {

@@ -12,9 +12,12 @@
 //! What is recorded is what the same flags need without `--learn`:
 //! - plain: everything from PROGRAM's first instruction on; sandboxify's own
 //!   exec is not (sandboxify's exec gate does not need it);
-//! - `--preload`: in PROGRAM's first process, only what follows
-//!   libsandbox.so's apply point, which the library marks with a call the
-//!   supervisor recognises ([`APPLY_POINT_MARKER`]); in every other process,
+//! - `--preload`: in PROGRAM's first process, only what libsandbox.so's
+//!   filters would see: after the point where it installs its early guard
+//!   ([`GUARD_POINT_MARKER`], made while ld.so relocates it) the calls the
+//!   guard does not let through (the start-up calls in their start-up forms
+//!   are let through: [`start_up_form`]), and after its constructor's apply
+//!   point ([`APPLY_POINT_MARKER`]) everything; in every other process,
 //!   everything, because the filter a process installs applies to its
 //!   children from their first instruction, loader included.
 //!
@@ -28,12 +31,13 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use sandbox_policy::bpf::{self, SeccompData};
 use sandbox_policy::install::Threads;
-use sandbox_policy::learn::{APPLY_POINT_MARKER, observer};
+use sandbox_policy::learn::{APPLY_POINT_MARKER, GUARD_POINT_MARKER, observer, start_up_form};
 use sandbox_policy::notify::{Listener, Notification};
 use sandbox_policy::policy::fallback_of;
 use sandbox_policy::variables::ALLOW;
-use sandbox_policy::{Abi, Syscall, install_with_listener};
+use sandbox_policy::{Abi, Action, Program, Syscall, install_with_listener};
 
 use crate::failure::Failure;
 use crate::launch::Launch;
@@ -43,13 +47,26 @@ use crate::tracer::{self, Tracer};
 struct Recorder {
     /// PROGRAM's first process (its main thread's id).
     first: u32,
-    /// Whether PROGRAM's first process is past its boundary (its exec, or
-    /// with `--preload` the library's apply point).
-    first_started: bool,
+    /// How far PROGRAM's first process is.
+    phase: Phase,
     preload: bool,
+    /// What the library's early guard lets through (see [`start_up_form`]).
+    start_up_form: Program,
     /// Whether sandboxify's own exec has been let through.
     exec_seen: bool,
     calls: BTreeSet<(Abi, u32)>,
+}
+
+/// Where PROGRAM's first process is, as the filters it will run under see it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Before the exec, or with `--preload` before the library's guard:
+    /// nothing of it is PROGRAM's.
+    Loading,
+    /// Under the library's guard: the calls it does not let through are.
+    Guarded,
+    /// Past the exec, or the library's apply point: everything is.
+    Started,
 }
 
 /// How to answer a held call.
@@ -66,19 +83,36 @@ impl Recorder {
         if !self.exec_seen && call.pid == self.first && is_exec {
             // sandboxify's own exec of PROGRAM.
             self.exec_seen = true;
-            self.first_started = !self.preload;
+            self.phase = if self.preload { Phase::Loading } else { Phase::Started };
             return Answer::Run;
         }
-        if call.nr == APPLY_POINT_MARKER {
+        if call.nr == GUARD_POINT_MARKER || call.nr == APPLY_POINT_MARKER {
             if call.pid == self.first {
-                self.first_started = true;
+                self.phase = if call.nr == GUARD_POINT_MARKER { Phase::Guarded } else { Phase::Started };
             }
             return Answer::Fail(libc::ENOSYS);
         }
-        if call.pid != self.first || self.first_started {
+        let recorded = match self.phase {
+            _ if call.pid != self.first => true,
+            Phase::Loading => false,
+            Phase::Guarded => !self.let_through_by_the_guard(abi, call),
+            Phase::Started => true,
+        };
+        if recorded {
             self.calls.insert((abi, call.nr));
         }
         Answer::Run
+    }
+
+    fn let_through_by_the_guard(&self, abi: Abi, call: &Notification) -> bool {
+        let data = SeccompData {
+            nr: call.nr,
+            arch: abi.audit_arch(),
+            instruction_pointer: call.instruction_pointer,
+            args: call.args,
+        };
+        let verdict = bpf::run(self.start_up_form.insns(), &data).map(|verdict| Action::from_ret(verdict.ret));
+        verdict == Ok(Some(Action::Allow))
     }
 
     /// The names of what was recorded, with the older calls libc falls back to.
@@ -312,6 +346,13 @@ fn supervise(tracer: &mut Tracer, children: i32, listener_fd: i32, preload: bool
 
 impl Recorder {
     fn new(first: u32, preload: bool) -> Recorder {
-        Recorder { first, first_started: false, preload, exec_seen: false, calls: BTreeSet::new() }
+        Recorder {
+            first,
+            phase: Phase::Loading,
+            preload,
+            start_up_form: start_up_form(),
+            exec_seen: false,
+            calls: BTreeSet::new(),
+        }
     }
 }

@@ -76,6 +76,32 @@ fn preload_lists_start_at_the_librarys_apply_point() {
     }
 }
 
+/// Code that ld.so runs before the library's constructor (a
+/// DT_PREINIT_ARRAY function, a linked library's constructor) runs under the
+/// library's early guard: a list learned for the library holds its calls,
+/// and needs each of them.
+#[test]
+fn preload_lists_hold_what_runs_under_the_early_guard() {
+    let library = compile("learn-early-lib", &["-shared", "-fPIC"]);
+    let program = compile("learn-early", &[library.to_str().unwrap()]);
+    let free = Run::new(&program, &[]).run();
+    for user in USERS {
+        let file = list_file(&format!("early-{user:?}"));
+        same_run(&learn(&file, true, &program, &[], user), &free);
+        let learned = names(&file);
+        for early_call in ["sysinfo", "statfs"] {
+            assert!(learned.contains(&early_call.to_owned()), "{early_call} not in {learned:?}");
+            let fewer: Vec<&str> = learned.iter().filter(|name| *name != early_call).map(String::as_str).collect();
+            let outcome =
+                Run::new(&program, &[]).preload().env("SECCOMP_SYSCALL_ALLOW", fewer.join(":")).user(user).run();
+            assert!(outcome.killed_by_seccomp(), "{early_call} is needed: {outcome:#?}");
+        }
+        assert!(!learned.contains(&"mmap".to_owned()), "a loader call in {learned:?}");
+        let confined = Run::new(&program, &[]).preload().env("SECCOMP_SYSCALL_ALLOW", list(&file)).user(user).run();
+        same_run(&confined, &free);
+    }
+}
+
 /// Programs that start threads and children, and an interpreter: the
 /// learned list runs each under the library exactly as it runs free.
 #[test]
