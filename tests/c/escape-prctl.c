@@ -16,10 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static void say(const char *what, long result) {
-    printf("%s: %s\n", what, result >= 0 ? "ok" : strerrorname_np(errno));
-    fflush(stdout);
-}
+#include "say.h"
 
 int main(int argc, char **argv) {
     if (argc != 3) return 2;

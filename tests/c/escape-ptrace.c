@@ -24,10 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void say(const char *what, long result) {
-    printf("%s: %s\n", what, result >= 0 ? "ok" : strerrorname_np(errno));
-    fflush(stdout);
-}
+#include "say.h"
 
 static void child(const char *mode, const char *marker) {
     if (ptrace(PTRACE_TRACEME, 0, 0, 0) != 0) _exit(3);
