@@ -497,6 +497,11 @@ impl Policy {
             deny.extend(call.conditional.iter().map(|explained| spell(name, &explained.rule)));
             match call.always.as_ref().map(|explained| explained.rule.action) {
                 Some(Action::Allow) if self.base == Base::AllowList => allow.push(name.to_owned()),
+                // As an allow entry: an unconditional deny entry would win
+                // outright over the conditional rules spelt out above.
+                Some(action) if self.base == Base::AllowList => {
+                    allow.push(spell(name, &Rule { conditions: Vec::new(), action }))
+                }
                 Some(action) => deny.push(spell(name, &Rule { conditions: Vec::new(), action })),
                 None => {}
             }
@@ -720,6 +725,8 @@ pub(crate) mod tests {
             policy(None, Some("uname"), Some("log")),
             policy(Some("read=EPERM:write:@basic-io"), Some("kill=allow:uname"), Some("trap")),
             policy(Some("socket(arg0 == AF_UNIX):clone"), Some("socket(arg0 == AF_INET, arg1 != 3)=EACCES"), None),
+            // Found by fuzzing: a conditional allow entry and an errno for the rest of the call.
+            policy(Some("@system-service=1:kill(arg1 <= 0x9a)"), None, Some("log")),
         ];
         for original in cases {
             let vars = original.variables();
