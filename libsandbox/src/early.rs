@@ -1,13 +1,14 @@
-//! The guard, installed while ld.so relocates this library.
+//! The early phase, run while ld.so relocates this library.
 //!
 //! The constructor installs the policy after the dynamic loader and libc
 //! have started, but ld.so runs program code before any constructor of a
 //! preloaded library: the program's `DT_PREINIT_ARRAY` functions, and the
-//! constructors of the libraries it links. So the policy, with the start-up
-//! calls allowed ([`sandbox_policy::start_up::guard_rules`]), goes in earlier: from
-//! the resolver of an IFUNC of this library, which ld.so calls when it
-//! relocates the library, after every library this one needs and before any
-//! constructor. The constructor then adds the remainder.
+//! constructors of the libraries it links. A policy that allows every
+//! start-up call anyway ([`sandbox_policy::start_up::allows_start_up`]: a
+//! deny list of other calls, say) goes in earlier, whole: from the resolver
+//! of an IFUNC of this library, which ld.so calls when it relocates the
+//! library, after every library this one needs and before any constructor.
+//! Any other policy waits for the constructor (see `start_up` for why).
 //!
 //! The resolver runs before libc's own initialisation: `environ` is not set
 //! yet (the environment is read from the initial stack), and it must not
@@ -21,9 +22,9 @@ use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
 use sandbox_policy::install::Threads;
-use sandbox_policy::learn::GUARD_POINT_MARKER;
+use sandbox_policy::learn::EARLY_POINT_MARKER;
 use sandbox_policy::variables::Variables;
-use sandbox_policy::{Policy, compile_with, install, report, scope, start_up};
+use sandbox_policy::{Policy, Program, compile, install, report, scope, start_up};
 
 use crate::fail::fail;
 use crate::{environment, is_secure, mark_point, requested_policies, runtime};
@@ -46,9 +47,10 @@ unsafe extern "C" {
 pub struct Early {
     /// The variables it read.
     pub variables: Variables,
-    /// The policies, each with the size of the guard installed for it;
-    /// `None` when no guard went in (a policy with `log` actions: permissive
-    /// mode is no boundary, and its reporter cannot start this early).
+    /// The policies, each with the size of its filter if it went in early;
+    /// `None` when it waits for the constructor: one that does not allow
+    /// every start-up call, or one with `log` actions (permissive mode is no
+    /// boundary, and its reporter cannot start this early).
     pub policies: Vec<(&'static str, Policy, Option<usize>)>,
 }
 
@@ -76,26 +78,29 @@ pub fn take() -> Option<Early> {
     (!early.is_null()).then(|| *unsafe { Box::from_raw(early) })
 }
 
-/// Reads the policies as the constructor would, and installs their guards.
-/// A refusal ends the process (125) here, before any program code.
+/// Reads the policies as the constructor would, and installs those that
+/// can be in force before start-up ends. A refusal ends the process (125)
+/// here, before any program code.
 fn guard() -> Option<Early> {
     let variables = environment::initial()?.unwrap_or_else(|error| fail(&error));
     let policies = requested_policies(&variables)?;
-    let guards: Vec<_> =
-        policies.iter().map(|(_, policy)| compile_with(policy, &start_up::guard_rules(policy))).collect();
-    let permissive = guards.iter().any(report::logs);
     if variables.learning() && !is_secure() {
-        mark_point(GUARD_POINT_MARKER);
+        mark_point(EARLY_POINT_MARKER);
     }
-    if !permissive && !guards.is_empty() {
+    let early: Vec<Option<Program>> = policies
+        .iter()
+        .map(|(_, policy)| start_up::allows_start_up(policy).then(|| compile(policy)))
+        .map(|program| program.filter(|program| !report::logs(program)))
+        .collect();
+    if early.iter().any(Option::is_some) {
         if let Err(error) = scope::confine_tracing() {
             fail(&alloc::format!("cannot confine tracing to the sandbox (Landlock): {error}"));
         }
-        for guard in &guards {
-            install(guard, Threads::All).unwrap_or_else(|error| fail(&error));
-        }
     }
-    let sizes = guards.iter().map(|guard| (!permissive).then(|| guard.insns().len()));
+    for program in early.iter().flatten() {
+        install(program, Threads::All).unwrap_or_else(|error| fail(&error));
+    }
+    let sizes = early.iter().map(|program| program.as_ref().map(|program| program.insns().len()));
     let policies = policies.into_iter().zip(sizes).map(|((source, policy), size)| (source, policy, size)).collect();
     Some(Early { variables, policies })
 }

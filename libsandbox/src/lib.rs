@@ -46,7 +46,7 @@ use sandbox_policy::install::Threads;
 use sandbox_policy::learn::APPLY_POINT_MARKER;
 use sandbox_policy::report::{self, Reporter};
 use sandbox_policy::variables::Variables;
-use sandbox_policy::{Policy, Program, compile, file, install, install_with_listener, scope, start_up};
+use sandbox_policy::{Policy, Program, compile, file, install, install_with_listener, scope};
 
 use crate::fail::fail;
 use crate::main_program::Image;
@@ -70,7 +70,7 @@ static IDENTITY: Note = Note {
     name: *b"sandbox\0",
 };
 
-/// A filter to install (none where the early guard was the whole policy),
+/// A filter to install (none where the early phase installed the policy),
 /// with the line to print once it is.
 struct Filter {
     program: Option<Program>,
@@ -92,25 +92,20 @@ fn on_load() {
             None => return,
         },
     };
-    let guarded = policies.iter().any(|(_, _, guard)| guard.is_some());
+    let installed_early = policies.iter().any(|(_, _, installed)| installed.is_some());
     let filters: Vec<Filter> = policies
         .into_iter()
-        .map(|(source, policy, guard)| {
-            let mut program = match guard {
-                Some(_) => start_up::remainder(&policy).map(|remainder| compile(&remainder)),
-                None => Some(compile(&policy)),
-            };
+        .map(|(source, policy, installed)| {
+            let mut program = installed.is_none().then(|| compile(&policy));
             let announcement = variables.verbose().then(|| {
-                let size = match (guard, &program) {
-                    (Some(guard), Some(remainder)) => format!(
-                        "{guard} + {} BPF instructions: the policy with the start-up calls as ld.so loaded the \
-                         library, the rest",
-                        remainder.insns().len()
+                let when = match (installed, &program) {
+                    (Some(size), _) => format!("{size} BPF instructions installed as ld.so loaded the library"),
+                    (None, program) => format!(
+                        "{} BPF instructions installed",
+                        program.as_ref().map_or(0, |program| program.insns().len())
                     ),
-                    (Some(guard), None) => format!("{guard} BPF instructions as ld.so loaded the library"),
-                    (None, program) => format!("{} BPF instructions", program.as_ref().map_or(0, |p| p.insns().len())),
                 };
-                format!("{source}{policy} ({size} installed before the program's constructors and main)")
+                format!("{source}{policy} ({when}, before the program's constructors and main)")
             });
             let mut reporter = None;
             if let Some(logging) = program.as_mut().filter(|program| report::logs(program)) {
@@ -128,8 +123,8 @@ fn on_load() {
     if !secure && variables.asks_for_landlock() {
         landlock::apply(&variables);
     }
-    // Learning, the early phase installed nothing, so the marks cannot meet a filter.
-    apply(filters, variables.learning() && !secure && !guarded, !guarded);
+    // Learning, the early phase installed nothing, so the mark cannot meet a filter.
+    apply(filters, variables.learning() && !secure && !installed_early, !installed_early);
 }
 
 /// Whether the program runs in secure-execution mode (setuid, setgid, file

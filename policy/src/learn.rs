@@ -2,13 +2,15 @@
 //!
 //! `sandboxify --learn` observes a program through a filter that sends every
 //! call to a listener ([`observer`]). For `--preload` the learned list must
-//! fit where libsandbox.so installs its filters: sandboxify sets
+//! fit where libsandbox.so installs a policy: sandboxify sets
 //! [`crate::variables::LEARN`], and the library makes the
-//! [`GUARD_POINT_MARKER`] call where it would install its early guard and the
-//! [`APPLY_POINT_MARKER`] call where its constructor would add the rest,
-//! instead of installing anything. Calls of that process before the first
-//! marker are the loader's and libc's; between the two, those the guard
-//! allows ([`start_up_form`]) are too; everything else is the program's.
+//! [`EARLY_POINT_MARKER`] call while ld.so relocates it (where it installs a
+//! policy that allows every start-up call) and the [`APPLY_POINT_MARKER`]
+//! call in its constructor (where it installs any other), instead of
+//! installing anything. Calls of that process before the first marker are
+//! the loader's; between the two, the start-up calls in the forms
+//! `--preload`'s guard lets through ([`start_up_form`]) are too; everything
+//! else is the program's, and in the list.
 
 use alloc::vec::Vec;
 
@@ -25,9 +27,9 @@ use crate::start_up;
 /// the kernel would without a filter.
 pub const APPLY_POINT_MARKER: u32 = 0x5ec0;
 
-/// The same for the point where the library installs its early guard (see
+/// The same for the library's early point, while ld.so relocates it (see
 /// [`crate::start_up`]).
-pub const GUARD_POINT_MARKER: u32 = 0x5ec1;
+pub const EARLY_POINT_MARKER: u32 = 0x5ec1;
 
 /// A filter that allows exactly the start-up calls in the forms the guard
 /// lets through (whatever the policy), and kills everything else: what a

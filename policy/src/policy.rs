@@ -458,28 +458,6 @@ impl Policy {
             .expect("at least the unconditional action")
     }
 
-    /// The same policy for `syscalls` only: every other call is allowed.
-    pub fn restricted_to(&self, syscalls: &[&'static Syscall]) -> Policy {
-        let default = Explained {
-            rule: Rule { conditions: Vec::new(), action: self.default_action() },
-            why: Why::Added("the policy's default"),
-        };
-        // Under the new base a call with no unconditional rule would be
-        // allowed: spell out this policy's default for it.
-        let mut calls: Vec<CallRules> = syscalls
-            .iter()
-            .map(|&syscall| {
-                let mut rules =
-                    self.call(syscall).cloned().unwrap_or(CallRules { syscall, conditional: Vec::new(), always: None });
-                rules.always.get_or_insert_with(|| default.clone());
-                rules
-            })
-            .collect();
-        calls.sort_by_key(|call| call.syscall.index());
-        calls.dedup_by_key(|call| call.syscall.index());
-        Policy { base: Base::AllowAll, calls, ..self.clone() }
-    }
-
     /// The environment variables that reproduce this policy exactly, for
     /// handing it to another process (`sandboxify --preload` gives it to the
     /// library): every rule spelt out, in order, with exact mode on, since

@@ -1,18 +1,22 @@
 //! The start-up calls, and the guard filter that allows them.
 //!
-//! libsandbox.so applies a policy in its constructor, after the dynamic
-//! loader and libc have started, so that a policy need not list their calls.
-//! Program code can run before that constructor, though: the program's
+//! libsandbox.so applies a policy after the dynamic loader and libc have
+//! started, so that a policy need not list their calls. Program code can run
+//! before the library's constructor, though: the program's
 //! `DT_PREINIT_ARRAY` functions and the constructors of the libraries it
-//! links. A *guard* covers it: the policy with the start-up calls allowed,
-//! installed earlier (by the library while ld.so relocates it, or by
-//! `sandboxify --preload` before its exec): the policy's filter compiled
-//! with [`guard_rules`] in front of its own. The constructor then installs
-//! the [`remainder`]: the policy's own rules for the start-up calls, every
-//! other call allowed. Stacked, the two filters decide every call exactly as
-//! the policy does. Both leave out the start-up calls the policy allows
-//! anyway; when that is all of them, the guard is the policy's own filter
-//! and there is no remainder.
+//! links. Two ways cover it:
+//! - a policy that [allows every start-up call](allows_start_up) anyway, as
+//!   a deny list of other calls does, is installed whole by the library while
+//!   ld.so relocates it, before any such code, at no cost;
+//! - `sandboxify --preload` installs a *guard* before its exec: the policy's
+//!   filter with [`guard_rules`] in front, which allow the start-up calls as
+//!   start-up makes them. The library's policy, stacked on it later, decides
+//!   every call as the policy does (the guard never denies what the policy
+//!   allows).
+//!
+//! Any other policy the library applies in its constructor, as Cloudflare's
+//! does: a guard plus the policy would be two filters, and the kernel runs
+//! every filter for each call it cannot answer from its cache.
 
 use alloc::vec::Vec;
 
@@ -63,17 +67,10 @@ pub fn guard_rules(policy: &Policy) -> Vec<Override> {
     rules
 }
 
-/// What the guard lets through that `policy` does not: the policy's rules
-/// for the start-up calls it does not always allow, every other call
-/// allowed. `None` when the policy always allows every start-up call, so
-/// that its guard already is the policy.
-pub fn remainder(policy: &Policy) -> Option<Policy> {
-    let start_up: Vec<_> = start_up_entries()
-        .iter()
-        .flat_map(|entry| entry.target.syscalls())
-        .filter(|&syscall| !policy.always_allows(syscall))
-        .collect();
-    (!start_up.is_empty()).then(|| policy.restricted_to(&start_up))
+/// Whether `policy` always allows every start-up call, so that it can be
+/// in force before start-up ends: its guard is the policy itself.
+pub fn allows_start_up(policy: &Policy) -> bool {
+    start_up_entries().iter().flat_map(|entry| entry.target.syscalls()).all(|syscall| policy.always_allows(syscall))
 }
 
 #[cfg(test)]
@@ -82,34 +79,24 @@ mod tests {
     use crate::Syscall;
     use crate::policy::tests::policy;
 
-    fn named(names: &[&str]) -> Vec<&'static Syscall> {
-        names.iter().map(|name| Syscall::by_name(name).expect("a known call")).collect()
-    }
-
     #[test]
     fn a_policy_that_allows_every_start_up_call_is_its_own_guard() {
         let deny = policy(None, Some("uname"), None);
-        assert!(remainder(&deny).is_none());
+        assert!(allows_start_up(&deny));
         assert!(guard_rules(&deny).is_empty());
-        // With openat not always allowed, only it is guarded and remains.
+        // With openat not always allowed, only it is guarded.
         let creating = policy(None, Some("uname:openat(arg2 & O_CREAT == O_CREAT)"), None);
+        assert!(!allows_start_up(&creating));
         let guarded: Vec<_> = guard_rules(&creating).iter().map(|rule| rule.nr).collect();
         assert_eq!(guarded, [Syscall::by_name("openat").unwrap().number(Abi::X86_64).unwrap()]);
-        let remaining = remainder(&creating).expect("openat remains");
-        assert_eq!(remaining.calls().iter().map(|call| call.syscall).collect::<Vec<_>>(), named(&["openat"]));
     }
 
     #[test]
-    fn the_remainder_holds_the_start_up_calls_the_policy_does_not_always_allow() {
-        let allow = policy(Some(&START_UP_CALLS.replace(":arch_prctl", "")), None, None);
-        let remainder = remainder(&allow).expect("arch_prctl and the conditional calls remain");
-        let calls: Vec<_> = remainder.calls().iter().map(|call| call.syscall).collect();
-        assert_eq!(calls, {
-            let mut expected = named(&["arch_prctl", "openat", "prctl", "write", "writev"]);
-            expected.sort_by_key(|syscall| syscall.index());
-            expected
-        });
-        assert_eq!(remainder.action_for(Syscall::by_name("arch_prctl").unwrap()), Action::Kill);
-        assert_eq!(remainder.action_for(Syscall::by_name("uname").unwrap()), Action::Allow);
+    fn an_allow_list_allows_start_up_only_with_every_start_up_call_unconditionally() {
+        let unconditional: Vec<&str> = START_UP_CALLS.split(':').map(|item| item.split('(').next().unwrap()).collect();
+        assert!(allows_start_up(&policy(Some(&unconditional.join(":")), None, None)));
+        assert!(!allows_start_up(&policy(Some(START_UP_CALLS), None, None)), "openat only read-only");
+        let without: Vec<&str> = unconditional.iter().copied().filter(|&name| name != "arch_prctl").collect();
+        assert!(!allows_start_up(&policy(Some(&without.join(":")), None, None)));
     }
 }

@@ -13,10 +13,10 @@
 //! - plain: everything from PROGRAM's first instruction on; sandboxify's own
 //!   exec is not (sandboxify's exec gate does not need it);
 //! - `--preload`: in PROGRAM's first process, only what libsandbox.so's
-//!   filters would see: after the point where it installs its early guard
-//!   ([`GUARD_POINT_MARKER`], made while ld.so relocates it) the calls the
-//!   guard does not let through (the start-up calls in their start-up forms
-//!   are let through: [`start_up_form`]), and after its constructor's apply
+//!   filters, or --preload's guard, can see: after the library's early point
+//!   ([`EARLY_POINT_MARKER`], made while ld.so relocates it) the calls the
+//!   guard does not let through (it lets the start-up calls through in their
+//!   start-up forms: [`start_up_form`]), and after its constructor's apply
 //!   point ([`APPLY_POINT_MARKER`]) everything; in every other process,
 //!   everything, because the filter a process installs applies to its
 //!   children from their first instruction, loader included.
@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 use sandbox_policy::bpf::{self, SeccompData};
 use sandbox_policy::install::Threads;
-use sandbox_policy::learn::{APPLY_POINT_MARKER, GUARD_POINT_MARKER, observer, start_up_form};
+use sandbox_policy::learn::{APPLY_POINT_MARKER, EARLY_POINT_MARKER, observer, start_up_form};
 use sandbox_policy::notify::{Listener, Notification};
 use sandbox_policy::policy::fallback_of;
 use sandbox_policy::variables::ALLOW;
@@ -50,7 +50,7 @@ struct Recorder {
     /// How far PROGRAM's first process is.
     phase: Phase,
     preload: bool,
-    /// What the library's early guard lets through (see [`start_up_form`]).
+    /// What --preload's guard lets through (see [`start_up_form`]).
     start_up_form: Program,
     /// Whether sandboxify's own exec has been let through.
     exec_seen: bool,
@@ -60,11 +60,12 @@ struct Recorder {
 /// Where PROGRAM's first process is, as the filters it will run under see it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    /// Before the exec, or with `--preload` before the library's guard:
-    /// nothing of it is PROGRAM's.
+    /// Before the exec, or with `--preload` before the library's early
+    /// point: nothing of it is PROGRAM's.
     Loading,
-    /// Under the library's guard: the calls it does not let through are.
-    Guarded,
+    /// Between the library's early point and its constructor: the calls
+    /// --preload's guard does not let through are.
+    Early,
     /// Past the exec, or the library's apply point: everything is.
     Started,
 }
@@ -86,16 +87,16 @@ impl Recorder {
             self.phase = if self.preload { Phase::Loading } else { Phase::Started };
             return Answer::Run;
         }
-        if call.nr == GUARD_POINT_MARKER || call.nr == APPLY_POINT_MARKER {
+        if call.nr == EARLY_POINT_MARKER || call.nr == APPLY_POINT_MARKER {
             if call.pid == self.first {
-                self.phase = if call.nr == GUARD_POINT_MARKER { Phase::Guarded } else { Phase::Started };
+                self.phase = if call.nr == EARLY_POINT_MARKER { Phase::Early } else { Phase::Started };
             }
             return Answer::Fail(libc::ENOSYS);
         }
         let recorded = match self.phase {
             _ if call.pid != self.first => true,
             Phase::Loading => false,
-            Phase::Guarded => !self.let_through_by_the_guard(abi, call),
+            Phase::Early => !self.let_through_by_the_guard(abi, call),
             Phase::Started => true,
         };
         if recorded {

@@ -169,7 +169,14 @@ fn verbose_prints_the_installed_policy_once() {
         "{}",
         lines[0]
     );
-    assert!(lines[0].ends_with("installed before the program's constructors and main)"), "{}", lines[0]);
+    // A deny list allows every start-up call: it goes in while ld.so loads the library.
+    assert!(
+        lines[0].ends_with(
+            "BPF instructions installed as ld.so loaded the library, before the program's constructors and main)"
+        ),
+        "{}",
+        lines[0]
+    );
 }
 
 /// Every row of the README's table of bad input: status 125, nothing on
@@ -314,7 +321,7 @@ fn static_programs_are_out_of_reach_of_ld_preload() {
     assert_eq!(outcome.stdout, "Linux\n");
 }
 
-/// The early guard runs from the library's IFUNC relocation, which must be
+/// The early phase runs from the library's IFUNC relocation, which must be
 /// the last one ld.so applies, after every call into libc is bound.
 #[test]
 fn the_early_hook_is_the_last_relocation_and_everything_is_bound_first() {
