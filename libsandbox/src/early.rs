@@ -3,12 +3,13 @@
 //! The constructor installs the policy after the dynamic loader and libc
 //! have started, but ld.so runs program code before any constructor of a
 //! preloaded library: the program's `DT_PREINIT_ARRAY` functions, and the
-//! constructors of the libraries it links. A policy that allows every
-//! start-up call anyway ([`sandbox_policy::start_up::allows_start_up`]: a
-//! deny list of other calls, say) goes in earlier, whole: from the resolver
-//! of an IFUNC of this library, which ld.so calls when it relocates the
-//! library, after every library this one needs and before any constructor.
-//! Any other policy waits for the constructor (see `start_up` for why).
+//! constructors of the libraries it links. A deny list that allows every
+//! start-up call ([`sandbox_policy::start_up::allows_start_up`]) goes in
+//! earlier, whole: from the resolver of an IFUNC of this library, which
+//! ld.so calls when it relocates the library, after every library this one
+//! needs and before any constructor. Any other policy, and any policy when
+//! the environment holds an allow list or a policy file, waits for the
+//! constructor (see `start_up` for why).
 //!
 //! The resolver runs before libc's own initialisation: `environ` is not set
 //! yet (the environment is read from the initial stack), and it must not
@@ -83,10 +84,15 @@ pub fn take() -> Option<Early> {
 /// here, before any program code.
 fn guard() -> Option<Early> {
     let variables = environment::initial()?.unwrap_or_else(|error| fail(&error));
-    let policies = requested_policies(&variables)?;
     if variables.learning() && !is_secure() {
         mark_point(EARLY_POINT_MARKER);
     }
+    // An allow list rarely allows every start-up call, and reading it here,
+    // with no malloc yet, costs more than in the constructor: it waits.
+    if variables.allow.is_some() || variables.policy_file.is_some() {
+        return None;
+    }
+    let policies = requested_policies(&variables)?;
     let early: Vec<Option<Program>> = policies
         .iter()
         .map(|(_, policy)| start_up::allows_start_up(policy).then(|| compile(policy)))

@@ -5,9 +5,9 @@
 //! before the library's constructor, though: the program's
 //! `DT_PREINIT_ARRAY` functions and the constructors of the libraries it
 //! links. Two ways cover it:
-//! - a policy that [allows every start-up call](allows_start_up) anyway, as
-//!   a deny list of other calls does, is installed whole by the library while
-//!   ld.so relocates it, before any such code, at no cost;
+//! - a deny list that [allows every start-up call](allows_start_up) is
+//!   installed whole by the library while ld.so relocates it, before any
+//!   such code, at no cost;
 //! - `sandboxify --preload` installs a *guard* before its exec: the policy's
 //!   filter with [`guard_rules`] in front, which allow the start-up calls as
 //!   start-up makes them. The library's policy, stacked on it later, decides

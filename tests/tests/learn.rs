@@ -4,7 +4,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use sandbox_policy::start_up::START_UP_CALLS;
 use sandbox_tests::{Outcome, Run, USERS, User, compile, fresh_dir, sandboxify};
 
 /// Learns `program args` into `file` (with `--preload` when asked), as `user`.
@@ -84,34 +83,35 @@ fn without<'a>(names: &[&'a str], left_out: &str) -> Vec<&'a str> {
 
 /// Code that ld.so runs before the library's constructor (a
 /// DT_PREINIT_ARRAY function, a linked library's constructor) makes calls of
-/// its own. A list learned for the library holds them: a list that also
-/// allows every start-up call goes in before that code runs, and then needs
-/// each of them. Without the start-up calls the list waits for the
-/// constructor, as Cloudflare's library does, and that code's calls need not
-/// be listed.
+/// its own. A list learned for `--preload` holds them: sandboxify's guard
+/// confines that code, so there the list needs each of them. The library
+/// alone applies an allow list in its constructor, as Cloudflare's does, and
+/// that code's calls need not be listed.
 #[test]
 fn preload_lists_hold_what_runs_before_the_constructor() {
     let library = compile("learn-early-lib", &["-shared", "-fPIC"]);
     let program = compile("learn-early", &[library.to_str().unwrap()]);
     let free = Run::new(&program, &[]).run();
-    let start_up: Vec<&str> = START_UP_CALLS.split(':').map(|item| item.split('(').next().unwrap()).collect();
     for user in USERS {
         let file = list_file(&format!("early-{user:?}"));
         same_run(&learn(&file, true, &program, &[], user), &free);
         let learned = names(&file);
-        assert!(!learned.contains(&"mmap".to_owned()), "a loader call in {learned:?}");
-        let run = |names: &[&str]| {
+        let learned: Vec<&str> = learned.iter().map(String::as_str).collect();
+        assert!(!learned.contains(&"mmap"), "a loader call in {learned:?}");
+        let library_run = |names: &[&str]| {
             Run::new(&program, &[]).preload().env("SECCOMP_SYSCALL_ALLOW", names.join(":")).user(user).run()
         };
-        let learned: Vec<&str> = learned.iter().map(String::as_str).collect();
-        same_run(&run(&learned), &free);
-        let early: Vec<&str> = learned.iter().chain(&start_up).copied().collect();
-        same_run(&run(&early), &free);
+        let preload_run = |names: &[&str]| {
+            let args = ["--preload", "--allow", &names.join(":"), program.to_str().unwrap()];
+            Run::new(sandboxify(), &args).user(user).run()
+        };
+        same_run(&library_run(&learned), &free);
+        same_run(&preload_run(&learned), &free);
         for early_call in ["sysinfo", "statfs"] {
             assert!(learned.contains(&early_call), "{early_call} not in {learned:?}");
-            let outcome = run(&without(&early, early_call));
-            assert!(outcome.killed_by_seccomp(), "{early_call} is needed early: {outcome:#?}");
-            same_run(&run(&without(&learned, early_call)), &free);
+            let outcome = preload_run(&without(&learned, early_call));
+            assert!(outcome.killed_by_seccomp(), "{early_call} is needed under the guard: {outcome:#?}");
+            same_run(&library_run(&without(&learned, early_call)), &free);
         }
     }
 }
