@@ -98,14 +98,11 @@ fn on_load() {
         .map(|(source, policy, installed)| {
             let mut program = installed.is_none().then(|| compile(&policy));
             let announcement = variables.verbose().then(|| {
-                let when = match (installed, &program) {
-                    (Some(size), _) => format!("{size} BPF instructions installed as ld.so loaded the library"),
-                    (None, program) => format!(
-                        "{} BPF instructions installed",
-                        program.as_ref().map_or(0, |program| program.insns().len())
-                    ),
+                let (size, when) = match (installed, &program) {
+                    (Some(size), _) => (size, " as ld.so loaded the library"),
+                    (None, program) => (program.as_ref().map_or(0, |program| program.insns().len()), ""),
                 };
-                format!("{source}{policy} ({when}, before the program's constructors and main)")
+                format!("{source}{policy} ({size} BPF instructions installed{when}, before the program's constructors and main)")
             });
             let mut reporter = None;
             if let Some(logging) = program.as_mut().filter(|program| report::logs(program)) {

@@ -49,8 +49,8 @@ fn start_up_entries() -> Vec<Entry> {
 /// The rules that turn `policy`'s filter into its guard, checked before the
 /// policy's own: each start-up call that the policy does not always allow,
 /// allowed as start-up makes it. On i386 only the unconditional ones, as
-/// arguments are laid out differently there. (Rules for the filter rather
-/// than a changed policy: the library builds them on every start.)
+/// arguments are laid out differently there. Used by `sandboxify --preload`,
+/// and by learn mode to tell which calls need no entry.
 pub fn guard_rules(policy: &Policy) -> Vec<Override> {
     let mut rules = Vec::new();
     for entry in start_up_entries() {
