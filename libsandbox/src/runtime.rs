@@ -37,7 +37,10 @@ struct Arena {
 
 const ARENA_BYTES: usize = 8 << 20;
 
-// SAFETY: the memory is only handed out by `allocate`, each range once.
+// SAFETY: the memory is only handed out by `allocate`, each range to one
+// block at a time (a range is reused only once the block on top of it is
+// freed); it is used by one thread: ld.so's while relocating, then the
+// constructor's.
 unsafe impl Sync for Arena {}
 
 static ARENA: Arena = Arena { memory: UnsafeCell::new([0; ARENA_BYTES]), used: AtomicUsize::new(0) };
@@ -77,7 +80,8 @@ impl Arena {
 
 // SAFETY: malloc/posix_memalign return memory suitably aligned for the layout
 // (checked below) or NULL; free and realloc take only pointers they returned;
-// arena memory is aligned as asked, never freed, and copied out on realloc.
+// arena memory is aligned as asked, reused only once freed from the top, and
+// grown in place only on top (else copied out on realloc).
 unsafe impl GlobalAlloc for Malloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if EARLY.load(Ordering::Acquire) {
