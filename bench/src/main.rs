@@ -4,7 +4,9 @@
 //! the noise of a shared machine hits every variant alike; only ratios and
 //! differences within one run mean anything. Nothing here asserts a timing.
 //!
-//! Usage: `cargo build --release && target/release/sandbox-bench [--quick]`
+//! Usage: `cargo build --release && target/release/sandbox-bench [--quick] [SECTION...]`,
+//! where a SECTION (`syscalls`, `start-up`, `sandboxify`, `learn`, `landlock`)
+//! limits the run to those measurements.
 
 use std::env;
 use std::fs;
@@ -350,22 +352,45 @@ fn learning_costs(rounds: usize) {
     println!();
 }
 
+/// The measurements one can ask for by name.
+const SECTIONS: [&str; 5] = ["syscalls", "start-up", "sandboxify", "learn", "landlock"];
+
 fn main() {
-    let quick = env::args().any(|arg| arg == "--quick");
+    let mut quick = false;
+    let mut chosen = Vec::new();
+    for arg in env::args().skip(1) {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            section if SECTIONS.contains(&section) => chosen.push(arg),
+            _ => {
+                eprintln!(
+                    "sandbox-bench: unknown argument {arg:?}; usage: sandbox-bench [--quick] [{}]...",
+                    SECTIONS.join("|")
+                );
+                std::process::exit(2);
+            }
+        }
+    }
+    let runs = |section: &str| chosen.is_empty() || chosen.iter().any(|c| c == section);
     let library = artifact("libsandbox.so");
     let helpers = Helpers::build();
     let (rounds, iterations, spawns) = if quick { (3, "200000", 50) } else { (7, "1000000", 300) };
-    syscall_costs(&helpers, &library, rounds, iterations);
-    startup_costs(&library, spawns);
-    sandboxify_costs(&helpers, spawns);
-    learning_costs(if quick { 1 } else { 3 });
-    let work = helpers.path("landlock");
-    landlock::open_close(
-        &helpers.path("open-close-loop"),
-        &library,
-        &work,
-        rounds,
-        if quick { "20000" } else { "100000" },
-    );
-    landlock::build(&artifact("sandboxify"), &helpers.path("landlock-build"), if quick { 3 } else { 7 });
+    if runs("syscalls") {
+        syscall_costs(&helpers, &library, rounds, iterations);
+    }
+    if runs("start-up") {
+        startup_costs(&library, spawns);
+    }
+    if runs("sandboxify") {
+        sandboxify_costs(&helpers, spawns);
+    }
+    if runs("learn") {
+        learning_costs(if quick { 1 } else { 3 });
+    }
+    if runs("landlock") {
+        let work = helpers.path("landlock");
+        let iterations = if quick { "20000" } else { "100000" };
+        landlock::open_close(&helpers.path("open-close-loop"), &library, &work, rounds, iterations);
+        landlock::build(&artifact("sandboxify"), &helpers.path("landlock-build"), if quick { 3 } else { 7 });
+    }
 }

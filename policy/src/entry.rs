@@ -6,6 +6,7 @@
 //! named constant (`AF_INET`), or several joined by `|`.
 
 use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -31,6 +32,14 @@ pub enum Target {
 }
 
 impl Target {
+    /// The name of the call or group, as an entry writes it.
+    pub fn name(&self) -> &'static str {
+        match *self {
+            Target::Syscall(syscall) => syscall.name(),
+            Target::Group(group) => group.name(),
+        }
+    }
+
     /// The calls named.
     pub fn syscalls(&self) -> Vec<&'static Syscall> {
         match *self {
@@ -49,8 +58,18 @@ pub struct Entry {
     pub conditions: Vec<Condition>,
     /// The action written after `=`, if any.
     pub action: Option<Action>,
-    /// The entry as written, for explanations.
-    pub written: String,
+    /// The entry as written, for explanations, when it is more than the
+    /// target's name (see [`Entry::written`]). Most entries are a bare name,
+    /// and not copying it spares an allocation per entry, which the library
+    /// pays while the program starts.
+    pub written: Option<Box<str>>,
+}
+
+impl Entry {
+    /// The entry as written.
+    pub fn written(&self) -> &str {
+        self.written.as_deref().unwrap_or(self.target.name())
+    }
 }
 
 /// Parses one entry (already trimmed and non-empty).
@@ -60,7 +79,7 @@ pub fn parse_entry(item: &str) -> Result<Entry, ErrorKind> {
         return Err(ErrorKind::EntryTooLong { prefix, len: item.len() });
     }
     let malformed = |reason| ErrorKind::Malformed { entry: item.to_owned(), reason };
-    let (name, conditions, action) = match item.find('(') {
+    let (name, conditions, action) = match item.bytes().position(|byte| byte == b'(') {
         Some(open) => {
             let close = item[open..].find(')').map(|at| open + at).ok_or_else(|| malformed("no ) after ("))?;
             let rest = item[close + 1..].trim_start();
@@ -70,8 +89,8 @@ pub fn parse_entry(item: &str) -> Result<Entry, ErrorKind> {
             };
             (item[..open].trim_end(), Some(&item[open + 1..close]), action)
         }
-        None => match item.split_once('=') {
-            Some((name, action)) => (name.trim_end(), None, Some(action)),
+        None => match item.bytes().position(|byte| byte == b'=') {
+            Some(equals) => (item[..equals].trim_end(), None, Some(&item[equals + 1..])),
             None => (item, None, None),
         },
     };
@@ -95,7 +114,9 @@ pub fn parse_entry(item: &str) -> Result<Entry, ErrorKind> {
         Some("") => return Err(malformed("no action after =")),
         Some(word) => Some(Action::parse(word).ok_or_else(|| ErrorKind::UnknownAction { word: word.to_owned() })?),
     };
-    Ok(Entry { target, conditions, action, written: item.to_owned() })
+    // A bare name is its target's name: nothing to keep.
+    let written = (name.len() != item.len()).then(|| item.into());
+    Ok(Entry { target, conditions, action, written })
 }
 
 fn parse_target(item: &str, name: &str) -> Result<Target, ErrorKind> {

@@ -146,10 +146,20 @@ struct AbiTable {
 
 fn table(policy: &Policy, abi: Abi, overrides: &[Override]) -> AbiTable {
     let default = policy.default_action();
+    // The calls in number order, read off the ABI's table through each
+    // call's place in the policy, rather than sorted.
+    let calls = policy.calls();
+    let mut place = vec![u16::MAX; Syscall::all().len()];
+    for (at, call) in calls.iter().enumerate() {
+        place[call.syscall.index()] = at as u16;
+    }
+    let numbered = (0..=Syscall::max_number(abi)).filter_map(|nr| {
+        let at = place[Syscall::by_number(abi, nr)?.index()];
+        (at != u16::MAX).then(|| (nr, &calls[usize::from(at)]))
+    });
     // Room for the overrides and the two i386 multiplexers.
-    let mut explicit: Vec<(u32, Leaf)> = Vec::with_capacity(policy.calls().len() + overrides.len() + 2);
-    explicit.extend(policy.calls().iter().filter_map(|call| {
-        let nr = call.syscall.number(abi)?;
+    let mut explicit: Vec<(u32, Leaf)> = Vec::with_capacity(calls.len() + overrides.len() + 2);
+    explicit.extend(numbered.map(|(nr, call)| {
         let leaf = if abi == Abi::I386 && !call.conditional.is_empty() {
             // The i386 ABI lays arguments out differently (64-bit values
             // in two registers, other orders): conditions written for
@@ -159,23 +169,25 @@ fn table(policy: &Policy, abi: Abi, overrides: &[Override]) -> AbiTable {
             let rules = call.conditional.iter().map(|explained| explained.rule.clone()).collect();
             Leaf { rules, otherwise: call.always.as_ref().map_or(default, |always| always.rule.action) }
         };
-        Some((nr, leaf))
+        (nr, leaf)
     }));
+    let place = |explicit: &[(u32, Leaf)], nr: u32| explicit.binary_search_by_key(&nr, |&(explicit_nr, _)| explicit_nr);
     if abi == Abi::I386 {
         for line in I386_MULTIPLEXERS.lines() {
             let (multiplexer, leaf) = multiplexer_leaf(policy, line);
             let nr = multiplexer.number(abi).expect("multiplexer exists on i386");
-            explicit.retain(|(explicit_nr, _)| *explicit_nr != nr);
-            explicit.push((nr, leaf));
+            match place(&explicit, nr) {
+                Ok(at) => explicit[at].1 = leaf,
+                Err(at) => explicit.insert(at, (nr, leaf)),
+            }
         }
     }
     for gate in overrides.iter().filter(|o| o.abi == abi) {
-        match explicit.iter_mut().find(|(nr, _)| *nr == gate.nr) {
-            Some((_, leaf)) => leaf.rules.insert(0, gate.rule.clone()),
-            None => explicit.push((gate.nr, Leaf { rules: vec![gate.rule.clone()], otherwise: default })),
+        match place(&explicit, gate.nr) {
+            Ok(at) => explicit[at].1.rules.insert(0, gate.rule.clone()),
+            Err(at) => explicit.insert(at, (gate.nr, Leaf { rules: vec![gate.rule.clone()], otherwise: default })),
         }
     }
-    explicit.sort_by_key(|(nr, _)| *nr);
     AbiTable { explicit, default }
 }
 

@@ -137,19 +137,47 @@ pub fn parse_list(text: Text<'_>) -> Result<Vec<Sourced>, PolicyError> {
     if text.text.len() > MAX_LIST_BYTES {
         return Err(error(ErrorKind::ValueTooLong { len: text.text.len() }));
     }
-    let items = text
-        .text
-        .split(':')
-        .map(|item| item.trim_matches(|c: char| c.is_ascii_whitespace()))
-        .filter(|item| !item.is_empty());
     // Sized up front here and below: libsandbox.so parses while ld.so loads
     // it, from an arena where every copy a growing vector leaves behind
     // costs page faults.
-    let mut entries = Vec::with_capacity(items.clone().count());
-    for item in items {
+    let mut entries = Vec::with_capacity(count_items(text.text));
+    for item in items(text.text) {
         entries.push(Sourced { origin: text.origin.clone(), entry: parse_entry(item).map_err(error)? });
     }
     Ok(entries)
+}
+
+/// The entries of a list: `:`-separated, blanks around them trimmed, empty
+/// ones skipped. Split by byte rather than with `str::split`, whose searcher
+/// costs several times more on lists of short names; a `:` is ASCII, so it
+/// never splits a character.
+fn items(list: &str) -> impl Iterator<Item = &str> {
+    let mut rest = list;
+    core::iter::from_fn(move || {
+        while !rest.is_empty() {
+            let end = rest.bytes().position(|byte| byte == b':').unwrap_or(rest.len());
+            let item = rest[..end].trim_matches(|c: char| c.is_ascii_whitespace());
+            rest = rest.get(end + 1..).unwrap_or_default();
+            if !item.is_empty() {
+                return Some(item);
+            }
+        }
+        None
+    })
+}
+
+/// How many entries [`items`] yields, counted without splitting.
+fn count_items(list: &str) -> usize {
+    let (mut count, mut in_item) = (0, false);
+    for byte in list.bytes() {
+        if byte == b':' {
+            count += usize::from(in_item);
+            in_item = false;
+        } else if !byte.is_ascii_whitespace() {
+            in_item = true;
+        }
+    }
+    count + usize::from(in_item)
 }
 
 /// How an entry came to apply to a call.
@@ -227,55 +255,103 @@ pub struct Policy {
     calls: Vec<CallRules>,
 }
 
-/// What the entries say of one call, before resolution.
-#[derive(Clone)]
+/// What the entries say of one call so far: its rules as they stand, and
+/// what resolving them still needs. Kept small, as the library resolves
+/// while the program starts, where each page of fresh memory is a fault.
 struct Collected {
-    syscall: usize,
-    deny_always: Option<Explained>,
-    deny_if: Vec<Explained>,
-    allow_always: Option<Explained>,
-    allow_if: Vec<Explained>,
+    rules: CallRules,
+    /// The unconditional rule is a deny entry's: it wins outright.
+    always_denied: bool,
+    /// How many conditional rules, at the front, are deny entries'.
+    denied_conditional: usize,
+    /// Whether an allow entry mentions the call.
+    allowed: bool,
 }
 
 impl Collected {
-    fn new(syscall: usize) -> Collected {
-        Collected { syscall, deny_always: None, deny_if: Vec::new(), allow_always: None, allow_if: Vec::new() }
+    fn new(syscall: &'static Syscall) -> Collected {
+        let rules = CallRules { syscall, conditional: Vec::new(), always: None };
+        Collected { rules, always_denied: false, denied_conditional: 0, allowed: false }
     }
 
     fn add(&mut self, explained: Explained, denied: bool) {
-        let (always, conditional) = match denied {
-            true => (&mut self.deny_always, &mut self.deny_if),
-            false => (&mut self.allow_always, &mut self.allow_if),
-        };
-        if explained.rule.conditions.is_empty() {
-            *always = Some(explained); // a later entry wins
-        } else {
-            conditional.push(explained);
+        self.allowed |= !denied;
+        if !explained.rule.conditions.is_empty() {
+            // Deny entries' conditional rules are tried first, each kind in entry order.
+            let at = if denied { self.denied_conditional } else { self.rules.conditional.len() };
+            self.rules.conditional.insert(at, explained);
+            self.denied_conditional += usize::from(denied);
+        } else if denied || !self.always_denied {
+            // A later entry of the same kind wins.
+            self.rules.always = Some(explained);
+            self.always_denied |= denied;
         }
     }
 
     fn allows_something(&self) -> bool {
-        self.allow_always.is_some() || !self.allow_if.is_empty()
+        self.allowed
     }
 
-    fn into_rules(self) -> CallRules {
-        let syscall = &Syscall::all()[self.syscall];
-        match self.deny_always {
-            Some(always) => CallRules { syscall, conditional: Vec::new(), always: Some(always) },
-            None => {
-                let mut conditional = self.deny_if;
-                conditional.extend(self.allow_if);
-                CallRules { syscall, conditional, always: self.allow_always }
-            }
+    fn into_rules(mut self) -> CallRules {
+        if self.always_denied {
+            self.rules.conditional.clear();
         }
+        self.rules
     }
 }
 
-/// A rule for one call, in entry order, before grouping by call.
-struct Event {
-    syscall: usize,
-    explained: Explained,
-    denied: bool,
+/// What the entries say, call by call, in the order the calls come up.
+struct Collector {
+    /// For each call (by index), its place in `collected`; `u16::MAX`: none.
+    place: Vec<u16>,
+    collected: Vec<Collected>,
+}
+
+impl Collector {
+    fn new(capacity: usize) -> Collector {
+        Collector { place: vec![u16::MAX; Syscall::all().len()], collected: Vec::with_capacity(capacity) }
+    }
+
+    fn get(&self, syscall: &Syscall) -> Option<&Collected> {
+        self.collected.get(usize::from(self.place[syscall.index()]))
+    }
+
+    fn add(&mut self, syscall: &'static Syscall, explained: Explained, denied: bool) {
+        let place = &mut self.place[syscall.index()];
+        if *place == u16::MAX {
+            *place = self.collected.len() as u16;
+            self.collected.push(Collected::new(syscall));
+        }
+        self.collected[usize::from(*place)].add(explained, denied);
+    }
+
+    /// Replaces whatever the entries said of `syscall` with `explained`.
+    fn replace(&mut self, syscall: &'static Syscall, explained: Explained, denied: bool) {
+        let place = self.place[syscall.index()];
+        if place != u16::MAX {
+            self.collected[usize::from(place)] = Collected::new(syscall);
+        }
+        self.add(syscall, explained, denied);
+    }
+
+    /// The rules of every call, sorted by call. Each collected call is moved
+    /// once, straight to its rank (a permutation applied in place), and the
+    /// vector is then reused for the rules: sorting would move each several
+    /// times, and a second vector would be fresh memory.
+    fn into_rules(mut self) -> Vec<CallRules> {
+        let mut rank = vec![0u16; self.collected.len()];
+        for (next, &place) in self.place.iter().filter(|&&place| place != u16::MAX).enumerate() {
+            rank[usize::from(place)] = next as u16;
+        }
+        for at in 0..rank.len() {
+            while usize::from(rank[at]) != at {
+                let to = usize::from(rank[at]);
+                self.collected.swap(at, to);
+                rank.swap(at, to);
+            }
+        }
+        self.collected.into_iter().map(Collected::into_rules).collect()
+    }
 }
 
 /// The older call libc falls back to when `newer` fails with ENOSYS, if any
@@ -315,23 +391,27 @@ impl Policy {
         };
 
         // Twice the entries: room for the calls that families and successors add.
-        let mut events = Vec::with_capacity(2 * entries.len());
+        let mut calls = Collector::new(2 * entries.len());
         let mut named = vec![false; Syscall::all().len()];
         for (index, sourced) in entries.iter().enumerate() {
             let entry = &sourced.entry;
+            let denied = index >= allow_entries;
             let rule = Rule { conditions: entry.conditions.clone(), action: action_of(index, entry) };
-            let via = match entry.target {
+            match entry.target {
                 Target::Syscall(syscall) => {
                     named[syscall.index()] = true;
-                    Via::Named
+                    calls.add(syscall, Explained { rule, why: Why::Entry { entry: index, via: Via::Named } }, denied);
                 }
-                Target::Group(group) => Via::Group(group.name()),
-            };
-            for syscall in entry.target.syscalls() {
-                let explained = Explained { rule: rule.clone(), why: Why::Entry { entry: index, via: via.clone() } };
-                events.push(Event { syscall: syscall.index(), explained, denied: index >= allow_entries });
+                Target::Group(group) => {
+                    for syscall in group.syscalls() {
+                        let why = Why::Entry { entry: index, via: Via::Group(group.name()) };
+                        calls.add(syscall, Explained { rule: rule.clone(), why }, denied);
+                    }
+                }
             }
         }
+        // After every entry's own calls: within a call, named and group
+        // rules come before those of other doors and successors.
         if !lists.exact {
             for (index, sourced) in entries.iter().enumerate() {
                 let entry = &sourced.entry;
@@ -342,33 +422,18 @@ impl Policy {
                 let rule = Rule { conditions: Vec::new(), action: action_of(index, entry) };
                 for other in paired(table, syscall).filter(|other| !named[other.index()]) {
                     let why = Why::Entry { entry: index, via: via(syscall.name()) };
-                    events.push(Event {
-                        syscall: other.index(),
-                        explained: Explained { rule: rule.clone(), why },
-                        denied,
-                    });
+                    calls.add(other, Explained { rule: rule.clone(), why }, denied);
                 }
             }
-        }
-
-        // Group by call, keeping entry order within each call.
-        events.sort_by_key(|event| event.syscall);
-        let mut collected: Vec<Collected> = Vec::with_capacity(events.len());
-        for event in events {
-            if collected.last().is_none_or(|last| last.syscall != event.syscall) {
-                collected.push(Collected::new(event.syscall));
-            }
-            collected.last_mut().expect("just pushed").add(event.explained, event.denied);
         }
 
         if !lists.exact {
             let mut enosys = Vec::new();
             if base == Base::AllowList {
-                let find = |syscall: &Syscall| collected.binary_search_by_key(&syscall.index(), |call| call.syscall);
                 for &(newer, older) in &FALLBACK_PAIRS {
                     let (newer, older) = (&Syscall::all()[usize::from(newer)], &Syscall::all()[usize::from(older)]);
-                    let older_allowed = find(older).is_ok_and(|at| collected[at].allows_something());
-                    if find(newer).is_err() && older_allowed {
+                    let older_allowed = calls.get(older).is_some_and(Collected::allows_something);
+                    if calls.get(newer).is_none() && older_allowed {
                         enosys.push((newer, Why::Fallback(older.name())));
                     }
                 }
@@ -381,15 +446,10 @@ impl Policy {
             }
             let rule = Rule { conditions: Vec::new(), action: Action::Errno(libc::ENOSYS as u16) };
             for (syscall, why) in enosys {
-                let mut call = Collected::new(syscall.index());
-                call.add(Explained { rule: rule.clone(), why }, true);
-                match collected.binary_search_by_key(&syscall.index(), |call| call.syscall) {
-                    Ok(at) => collected[at] = call,
-                    Err(at) => collected.insert(at, call),
-                }
+                calls.replace(syscall, Explained { rule: rule.clone(), why }, true);
             }
         }
-        let calls = collected.into_iter().map(Collected::into_rules).collect();
+        let calls = calls.into_rules();
         Policy { base, violation, exact: lists.exact, entries: entries.into(), allow_entries, calls }
     }
 
@@ -511,7 +571,7 @@ impl fmt::Display for Described<'_> {
         match self.why {
             Why::Entry { entry, via } => {
                 let sourced = &self.policy.entries[*entry];
-                write!(f, "{}: {}", sourced.origin, sourced.entry.written)?;
+                write!(f, "{}: {}", sourced.origin, sourced.entry.written())?;
                 match via {
                     Via::Named => Ok(()),
                     Via::Group(group) => write!(f, " (in {group})"),
@@ -568,6 +628,20 @@ pub(crate) mod tests {
     }
 
     const ENOSYS: Action = Action::Errno(libc::ENOSYS as u16);
+
+    proptest::proptest! {
+        /// The byte splitter and its count agree with the plain definition.
+        #[test]
+        fn items_are_the_trimmed_non_empty_pieces(list in "[a-z: \t\n(=)é]{0,40}") {
+            let plain: Vec<&str> = list
+                .split(':')
+                .map(|item| item.trim_matches(|c: char| c.is_ascii_whitespace()))
+                .filter(|item| !item.is_empty())
+                .collect();
+            proptest::prop_assert_eq!(items(&list).collect::<Vec<_>>(), plain.clone());
+            proptest::prop_assert_eq!(count_items(&list), plain.len());
+        }
+    }
 
     #[test]
     fn nothing_set_means_no_policy() {
@@ -681,6 +755,9 @@ pub(crate) mod tests {
         let p = policy(Some("clone:clone3=EPERM"), None, None);
         assert_eq!(action(&p, "clone3"), Action::Errno(1), "listed calls keep their entry");
         assert_eq!(action(&exact(Some("clone"), None), "clone3"), Action::Kill);
+        // An allow entry counts even where a deny entry overrides it.
+        let p = policy(Some("clone"), Some("clone"), None);
+        assert_eq!((action(&p, "clone"), action(&p, "clone3")), (Action::Kill, ENOSYS));
     }
 
     #[test]

@@ -26,6 +26,7 @@ use crate::condition::Rule;
 use crate::entry::{Entry, parse_entry};
 use crate::filter::Override;
 use crate::policy::Policy;
+use crate::syscalls::Syscall;
 
 /// What glibc's dynamic loader and start-up call before the library's
 /// constructor, and what the library calls there (prctl, seccomp, the
@@ -68,16 +69,33 @@ pub fn guard_rules(policy: &Policy) -> Vec<Override> {
 }
 
 /// Whether `policy` always allows every start-up call, so that it can be
-/// in force before start-up ends: its guard is the policy itself.
+/// in force before start-up ends: its guard is the policy itself. Reads the
+/// calls' names only: the library asks while ld.so loads it, where parsing
+/// the conditions too would cost more than the rest of its check.
 pub fn allows_start_up(policy: &Policy) -> bool {
-    start_up_entries().iter().flat_map(|entry| entry.target.syscalls()).all(|syscall| policy.always_allows(syscall))
+    start_up_syscalls().all(|syscall| policy.always_allows(syscall))
+}
+
+/// The start-up calls, read from their entries' names alone.
+fn start_up_syscalls() -> impl Iterator<Item = &'static Syscall> {
+    START_UP_CALLS.split(':').map(|entry| {
+        let name = entry.split_once('(').map_or(entry, |(name, _)| name);
+        Syscall::by_name(name).expect("start-up calls are known")
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Syscall;
+    use crate::entry::Target;
     use crate::policy::tests::policy;
+
+    #[test]
+    fn the_names_read_are_the_entries_targets() {
+        let targets: Vec<Target> = start_up_entries().iter().map(|entry| entry.target).collect();
+        let named: Vec<Target> = start_up_syscalls().map(Target::Syscall).collect();
+        assert_eq!(named, targets);
+    }
 
     #[test]
     fn a_policy_that_allows_every_start_up_call_is_its_own_guard() {

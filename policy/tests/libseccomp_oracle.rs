@@ -106,7 +106,7 @@ fn entries_strategy(max: usize) -> impl Strategy<Value = Vec<Sourced>> {
                     target: Target::Syscall(syscall),
                     conditions: Vec::new(),
                     action,
-                    written: syscall.name().to_owned(),
+                    written: action.map(|action| format!("{}={action}", syscall.name()).into()),
                 };
                 Sourced { origin: Origin::Variable("test"), entry }
             })
