@@ -31,7 +31,7 @@ Exit status:
 /// static programs and for ordinary users. With --unshare-pid or a cgroup
 /// limit, PROGRAM runs in a child process and sandboxify stays outside:
 /// it forwards signals and ends as PROGRAM ends.
-#[derive(Debug, Parser)]
+#[derive(Debug, Default, Parser)]
 #[command(name = "sandboxify", version, after_help = AFTER_HELP)]
 pub struct Args {
     /// Only these system calls may run: NAME[=ACTION] entries separated by ':'
@@ -108,6 +108,51 @@ pub struct Args {
 }
 
 impl Args {
+    /// Parses a command line, `argv[0]` first. The common forms, PROGRAM
+    /// alone or after `--allow`, `--deny` and `--default-action` (each with
+    /// its value as the next argument) and `--`, are read here: building
+    /// clap's command, some sixty options with their help, costs about
+    /// 100 µs, as much as the rest of sandboxify's start-up, and sandboxify
+    /// is one more exec in front of every program it runs. Anything else,
+    /// errors included, goes to clap, which reads these forms alike (tested).
+    pub fn parse_from(argv: Vec<OsString>) -> Result<Args, clap::Error> {
+        match Args::common_form(&argv) {
+            Some(args) => Ok(args),
+            None => Args::try_parse_from(argv),
+        }
+    }
+
+    /// `argv` in a common form, or `None`.
+    fn common_form(argv: &[OsString]) -> Option<Args> {
+        let mut args = Args::default();
+        let mut rest = argv.get(1..)?;
+        loop {
+            let (first, after) = rest.split_first()?;
+            let first = first.as_encoded_bytes();
+            if first == b"--" {
+                rest = after;
+                break;
+            }
+            if !first.starts_with(b"-") {
+                break;
+            }
+            let slot = match first {
+                b"--allow" => &mut args.allow,
+                b"--deny" => &mut args.deny,
+                b"--default-action" => &mut args.default_action,
+                _ => return None,
+            };
+            let (value, after) = after.split_first()?;
+            let value = value.to_str().filter(|value| !value.starts_with('-'))?;
+            if slot.replace(value.to_owned()).is_some() {
+                return None;
+            }
+            rest = after;
+        }
+        args.command = rest.to_vec();
+        (!args.command.is_empty()).then_some(args)
+    }
+
     /// Whether an inspection option asks for a report instead of a run.
     pub fn inspects(&self) -> bool {
         self.check || self.explain || self.dump_bpf || self.list_groups || self.list_syscalls
@@ -122,4 +167,73 @@ impl Args {
 /// The command definition, for man pages and completions.
 pub fn command() -> clap::Command {
     Args::command()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn argv(words: &[&str]) -> Vec<OsString> {
+        std::iter::once("sandboxify").chain(words.iter().copied()).map(OsString::from).collect()
+    }
+
+    /// Whatever the common-form reader accepts, clap reads alike.
+    fn agrees(argv: Vec<OsString>) -> Result<bool, TestCaseError> {
+        let Some(common) = Args::common_form(&argv) else { return Ok(false) };
+        let clap = Args::try_parse_from(argv.clone());
+        prop_assert!(clap.is_ok(), "{argv:?}: clap refuses what the common form reads: {clap:?}");
+        prop_assert_eq!(format!("{common:?}"), format!("{:?}", clap.unwrap()), "{:?}", argv);
+        Ok(true)
+    }
+
+    #[test]
+    fn common_forms_are_read_without_clap() {
+        for words in [
+            &["prog"][..],
+            &["prog", "--allow", "x", "-v", "--", "y"],
+            &["--", "prog"],
+            &["--", "--allow"],
+            &["--", "-"],
+            &["--allow", "read:write", "prog"],
+            &["--deny", "uname", "--default-action", "EPERM", "--", "prog", "arg"],
+            &["--allow", "", "prog"],
+            &["--deny", "a", "--allow", "b", "--default-action", "log", "prog"],
+            &[""],
+        ] {
+            assert!(agrees(argv(words)).unwrap(), "{words:?} is a common form");
+        }
+    }
+
+    #[test]
+    fn other_forms_go_to_clap() {
+        for words in [
+            &[][..],
+            &["--"],
+            &["--allow", "x"],
+            &["--allow"],
+            &["--allow=x", "prog"],
+            &["--allow", "x", "--allow", "y", "prog"],
+            &["--deny", "-x", "prog"],
+            &["--exact", "prog"],
+            &["-", "prog"],
+            &["--help"],
+        ] {
+            assert!(Args::common_form(&argv(words)).is_none(), "{words:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn clap_agrees_with_every_common_form(words in prop::collection::vec(
+            prop::sample::select(vec![
+                "--allow", "--deny", "--default-action", "--", "-", "-x", "--exact", "--preload",
+                "--allow=read", "read:write", "EPERM", "prog", "", " ", "--check",
+            ]),
+            0..7,
+        )) {
+            agrees(argv(&words))?;
+        }
+    }
 }

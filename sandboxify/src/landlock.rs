@@ -11,7 +11,7 @@ use crate::failure::Failure;
 use crate::program::{Executable, inspect};
 
 /// The Landlock options.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Default, clap::Args)]
 #[command(next_help_heading = "Files and network (Landlock)")]
 pub struct LandlockArgs {
     /// Trees PROGRAM may read and execute beneath, ':'-separated (~ expands).

@@ -15,7 +15,6 @@ mod tracer;
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-use clap::Parser;
 use sandbox_policy::file::{self, Files};
 use sandbox_policy::report::{self, Gate, Reporter};
 use sandbox_policy::start_up;
@@ -34,7 +33,7 @@ use crate::launch::Launch;
 /// report an inspection option asks for, or reports why not; returns the
 /// exit status.
 pub fn main() -> i32 {
-    let args = match Args::try_parse() {
+    let args = match Args::parse_from(std::env::args_os().collect()) {
         Ok(args) => args,
         Err(error) => return usage_error(error),
     };
