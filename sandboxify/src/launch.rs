@@ -124,11 +124,13 @@ impl Launch {
         // SAFETY: mallopt only changes allocator settings of this process,
         // which PROGRAM does not inherit through exec.
         unsafe { libc::mallopt(libc::M_ARENA_MAX, 1) };
-        let helper = std::thread::Builder::new().spawn(move || {
-            let failure = answer_gate(main_thread, &display, &path);
-            report_and_exit(&failure);
-        });
-        if let Err(error) = helper {
+        let spawn = || {
+            std::thread::Builder::new().spawn(move || {
+                let failure = answer_gate(main_thread, &display, &path);
+                report_and_exit(&failure);
+            })
+        };
+        if let Err(error) = on_this_cpu(spawn) {
             return Failure::System(format!("cannot start the exec gate's helper thread: {error}"));
         }
         if let Err(failure) = confine_tracing() {
@@ -175,6 +177,30 @@ impl Launch {
     pub(crate) fn exec_failure(&self, errno: i32) -> Failure {
         exec_failure(&self.display, self.path(), errno)
     }
+}
+
+/// Runs `spawn` with the calling thread's CPU mask narrowed to the CPU it
+/// is on, so that the thread it starts, which inherits the mask, runs
+/// beside it: across CPUs, the gate's wake-ups and the exec's ending of
+/// the helper cost inter-processor interrupts, some 50 µs on a VM. The mask
+/// is restored before returning, as PROGRAM inherits it; if it cannot be
+/// narrowed, `spawn` runs as is (only time is lost).
+fn on_this_cpu<T>(spawn: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
+    use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+    use nix::unistd::Pid;
+    // SAFETY: sched_getcpu has no preconditions.
+    let cpu = unsafe { libc::sched_getcpu() };
+    let mut here = CpuSet::new();
+    let saved = match (sched_getaffinity(Pid::from_raw(0)), usize::try_from(cpu)) {
+        (Ok(saved), Ok(cpu)) if here.set(cpu).is_ok() => saved,
+        _ => return spawn(),
+    };
+    if sched_setaffinity(Pid::from_raw(0), &here).is_err() {
+        return spawn();
+    }
+    let spawned = spawn();
+    sched_setaffinity(Pid::from_raw(0), &saved).map_err(std::io::Error::from)?;
+    spawned
 }
 
 /// Keeps PROGRAM from tracing processes outside the sandbox (see

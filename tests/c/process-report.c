@@ -1,7 +1,10 @@
 /* Reports the process as PROGRAM sees it after sandboxify: its ids, its
- * threads and children (the exec gate's helper must be gone) and its
+ * threads and children (the exec gate's helper must be gone), the CPUs it
+ * may run on (the gate narrows sandboxify's own mask for a moment) and its
  * seccomp mode. */
+#define _GNU_SOURCE
 #include <dirent.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +22,8 @@ static int count_entries(const char *path) {
 int main(void) {
     printf("pid %d\nppid %d\npgrp %d\nsid %d\n", (int)getpid(), (int)getppid(), (int)getpgrp(), (int)getsid(0));
     printf("threads %d\n", count_entries("/proc/self/task"));
+    cpu_set_t cpus;
+    printf("cpus %d\n", sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : -1);
     char path[64], children[256] = "";
     snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
     FILE *file = fopen(path, "r");

@@ -93,8 +93,19 @@ fn dynamic_programs_and_exit_statuses() {
     }
 }
 
+/// The CPUs this process may run on (PROGRAM inherits the mask).
+fn our_cpu_count() -> i32 {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it.
+    unsafe {
+        let mut cpus: libc::cpu_set_t = std::mem::zeroed();
+        assert_eq!(libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut cpus), 0);
+        libc::CPU_COUNT(&cpus)
+    }
+}
+
 /// The exec chain: PROGRAM is the process that was started as sandboxify,
 /// with no helper thread or child left, whichever way the exec went.
+
 #[test]
 fn program_replaces_sandboxify_in_the_same_process() {
     let program = compile("process-report", &["-static"]);
@@ -121,6 +132,7 @@ fn program_replaces_sandboxify_in_the_same_process() {
             assert_eq!(report["sid"], our_session.to_string(), "{policy:?}");
             assert_eq!(report["threads"], "1", "{policy:?}: the exec gate's thread is gone");
             assert_eq!(report["children"], "[]", "{policy:?}: no helper process");
+            assert_eq!(report["cpus"], our_cpu_count().to_string(), "{policy:?}: the CPU mask is PROGRAM's own");
             let expected_mode = if policy.is_empty() { "0" } else { "2" };
             assert_eq!(report["Seccomp:"].trim(), expected_mode, "{policy:?}");
         }
