@@ -1,7 +1,6 @@
 //! Classic BPF as seccomp uses it: instructions, a code emitter that resolves
 //! jumps, an interpreter, and the kernel's test for cacheable syscalls.
 
-use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -134,7 +133,8 @@ pub(crate) type Label = usize;
 #[derive(Default)]
 pub(crate) struct Emitter {
     reversed: Vec<Insn>,
-    returns: BTreeMap<u32, Label>,
+    /// The latest `ret` of each value: a handful, so a list beats a map.
+    returns: Vec<(u32, Label)>,
 }
 
 impl Emitter {
@@ -145,12 +145,19 @@ impl Emitter {
 
     /// Emits (or reuses) `ret value`.
     pub(crate) fn ret(&mut self, value: u32) -> Label {
-        if let Some(&label) = self.returns.get(&value) {
+        if let Some(&(_, label)) = self.returns.iter().find(|&&(known, _)| known == value) {
             return label;
         }
         let label = self.push(Insn::stmt(op::RET | op::K, value));
-        self.returns.insert(value, label);
+        self.remember_return(value, label);
         label
+    }
+
+    fn remember_return(&mut self, value: u32, label: Label) {
+        match self.returns.iter_mut().find(|(known, _)| *known == value) {
+            Some(known) => known.1 = label,
+            None => self.returns.push((value, label)),
+        }
     }
 
     /// Emits a non-jump instruction followed by `next`.
@@ -188,7 +195,7 @@ impl Emitter {
         let insn = self.reversed[target];
         if insn.code == op::RET | op::K {
             let label = self.push(insn);
-            self.returns.insert(insn.k, label);
+            self.remember_return(insn.k, label);
             label
         } else {
             let at = self.reversed.len();

@@ -129,13 +129,16 @@ fn parse_target(item: &str, name: &str) -> Result<Target, ErrorKind> {
             .map(Target::Group)
             .ok_or_else(|| ErrorKind::UnknownGroup { name: name.to_owned(), suggestions: Group::suggestions(name) });
     }
+    // Looked up first: a known name is well-formed, so only a miss needs
+    // the check that tells a malformed name from an unknown one.
+    if let Some(syscall) = Syscall::by_name(name) {
+        return Ok(Target::Syscall(syscall));
+    }
     if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
         let reason = "a system call name has only lowercase letters, digits and _";
         return Err(ErrorKind::Malformed { entry: item.to_owned(), reason });
     }
-    Syscall::by_name(name)
-        .map(Target::Syscall)
-        .ok_or_else(|| ErrorKind::UnknownSyscall { name: name.to_owned(), suggestions: Syscall::suggestions(name) })
+    Err(ErrorKind::UnknownSyscall { name: name.to_owned(), suggestions: Syscall::suggestions(name) })
 }
 
 /// A token of a condition.

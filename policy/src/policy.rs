@@ -18,7 +18,6 @@
 
 use alloc::borrow::ToOwned;
 use alloc::format;
-use alloc::rc::Rc;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
@@ -156,7 +155,7 @@ fn items(list: &str) -> impl Iterator<Item = &str> {
     core::iter::from_fn(move || {
         while !rest.is_empty() {
             let end = rest.bytes().position(|byte| byte == b':').unwrap_or(rest.len());
-            let item = rest[..end].trim_matches(|c: char| c.is_ascii_whitespace());
+            let item = rest[..end].trim_ascii();
             rest = rest.get(end + 1..).unwrap_or_default();
             if !item.is_empty() {
                 return Some(item);
@@ -246,9 +245,8 @@ pub struct Policy {
     base: Base,
     violation: Action,
     exact: bool,
-    /// The entries, allow list first, for explanations; shared, as the
-    /// policies derived from this one (see [`crate::start_up`]) keep them.
-    entries: Rc<[Sourced]>,
+    /// The entries, allow list first, for explanations.
+    entries: Vec<Sourced>,
     /// How many of `entries` are allow entries.
     allow_entries: usize,
     /// Sorted by syscall index, one per call mentioned.
@@ -450,7 +448,7 @@ impl Policy {
             }
         }
         let calls = calls.into_rules();
-        Policy { base, violation, exact: lists.exact, entries: entries.into(), allow_entries, calls }
+        Policy { base, violation, exact: lists.exact, entries, allow_entries, calls }
     }
 
     /// The entries the policy was made from, allow list first.
