@@ -14,7 +14,7 @@ use crate::abi::{Abi, X32_SYSCALL_BIT};
 use crate::action::Action;
 use crate::bpf::{self, Emitter, Insn, Label, offset, op};
 use crate::condition::{Comparison, Condition, Field, Rule, Width};
-use crate::policy::Policy;
+use crate::policy::{CallRules, Policy};
 use crate::syscalls::Syscall;
 
 /// A compiled filter, ready to install.
@@ -138,59 +138,6 @@ pub struct Override {
     pub rule: Rule,
 }
 
-/// Leaves by number on one ABI: explicit ones, sorted, and the rest.
-struct AbiTable {
-    explicit: Vec<(u32, Leaf)>,
-    default: Action,
-}
-
-fn table(policy: &Policy, abi: Abi, overrides: &[Override]) -> AbiTable {
-    let default = policy.default_action();
-    // The calls in number order, read off the ABI's table through each
-    // call's place in the policy, rather than sorted.
-    let calls = policy.calls();
-    let mut place = vec![u16::MAX; Syscall::all().len()];
-    for (at, call) in calls.iter().enumerate() {
-        place[call.syscall.index()] = at as u16;
-    }
-    let numbered = (0..=Syscall::max_number(abi)).filter_map(|nr| {
-        let at = place[Syscall::by_number(abi, nr)?.index()];
-        (at != u16::MAX).then(|| (nr, &calls[usize::from(at)]))
-    });
-    // Room for the overrides and the two i386 multiplexers.
-    let mut explicit: Vec<(u32, Leaf)> = Vec::with_capacity(calls.len() + overrides.len() + 2);
-    explicit.extend(numbered.map(|(nr, call)| {
-        let leaf = if abi == Abi::I386 && !call.conditional.is_empty() {
-            // The i386 ABI lays arguments out differently (64-bit values
-            // in two registers, other orders): conditions written for
-            // x86_64 cannot be trusted there, so the strictest action.
-            Leaf::of(policy.strictest_for(call.syscall))
-        } else {
-            let rules = call.conditional.iter().map(|explained| explained.rule.clone()).collect();
-            Leaf { rules, otherwise: call.always.as_ref().map_or(default, |always| always.rule.action) }
-        };
-        (nr, leaf)
-    }));
-    let place = |explicit: &[(u32, Leaf)], nr: u32| explicit.binary_search_by_key(&nr, |&(explicit_nr, _)| explicit_nr);
-    if abi == Abi::I386 {
-        for line in I386_MULTIPLEXERS.lines() {
-            let (multiplexer, leaf) = multiplexer_leaf(policy, line);
-            let nr = multiplexer.number(abi).expect("multiplexer exists on i386");
-            match place(&explicit, nr) {
-                Ok(at) => explicit[at].1 = leaf,
-                Err(at) => explicit.insert(at, (nr, leaf)),
-            }
-        }
-    }
-    for gate in overrides.iter().filter(|o| o.abi == abi) {
-        match place(&explicit, gate.nr) {
-            Ok(at) => explicit[at].1.rules.insert(0, gate.rule.clone()),
-            Err(at) => explicit.insert(at, (gate.nr, Leaf { rules: vec![gate.rule.clone()], otherwise: default })),
-        }
-    }
-    AbiTable { explicit, default }
-}
-
 /// A range of numbers sharing a leaf: from `start` to the next range's start.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Range {
@@ -198,28 +145,72 @@ struct Range {
     leaf: Leaf,
 }
 
+/// The leaves of one ABI's numbers, as ranges of equal leaves, read in one
+/// pass over the ABI's table: each number gets its multiplexer's leaf (on
+/// i386), else its call's, else the policy's default, with the overrides
+/// for it in front.
 fn ranges(policy: &Policy, abi: Abi, overrides: &[Override]) -> Vec<Range> {
-    let table = table(policy, abi, overrides);
-    let mut ranges: Vec<Range> = Vec::with_capacity(2 * table.explicit.len() + 2);
+    let default = policy.default_action();
+    let calls = policy.calls();
+    // Each call's place in the policy, so that a number finds its rules at once.
+    let mut place = vec![u16::MAX; Syscall::all().len()];
+    for (at, call) in calls.iter().enumerate() {
+        place[call.syscall.index()] = at as u16;
+    }
+    let mut multiplexers: Vec<(u32, Leaf)> = match abi {
+        Abi::I386 => I386_MULTIPLEXERS
+            .lines()
+            .map(|line| {
+                let (multiplexer, leaf) = multiplexer_leaf(policy, line);
+                (multiplexer.number(abi).expect("multiplexer exists on i386"), leaf)
+            })
+            .collect(),
+        Abi::X86_64 => Vec::new(),
+    };
+    // In number order; for one number, in the order given (each goes in
+    // front of the previous ones).
+    let mut gates: Vec<&Override> = overrides.iter().filter(|gate| gate.abi == abi).collect();
+    gates.sort_by_key(|gate| gate.nr);
+    let mut gates = gates.into_iter().peekable();
+    let last = gates.clone().map(|gate| gate.nr).fold(Syscall::max_number(abi), u32::max);
+
+    let mut ranges: Vec<Range> = Vec::with_capacity(2 * calls.len() + 4);
     let mut push = |start: u32, leaf: Leaf| match ranges.last() {
         Some(last) if last.leaf == leaf => {}
         _ => ranges.push(Range { start, leaf }),
     };
-    let mut next = 0u32;
-    for (nr, leaf) in table.explicit {
-        if nr > next {
-            push(next, Leaf::of(table.default));
+    for nr in 0..=last {
+        let mut leaf = match multiplexers.iter().position(|&(multiplexer, _)| multiplexer == nr) {
+            Some(at) => multiplexers.swap_remove(at).1,
+            None => Syscall::by_number(abi, nr)
+                .map(|syscall| place[syscall.index()])
+                .filter(|&at| at != u16::MAX)
+                .map_or(Leaf::of(default), |at| call_leaf(policy, abi, &calls[usize::from(at)])),
+        };
+        while let Some(gate) = gates.next_if(|gate| gate.nr == nr) {
+            leaf.rules.insert(0, gate.rule.clone());
         }
         push(nr, leaf);
-        next = nr + 1;
     }
-    push(next, Leaf::of(table.default));
+    push(last + 1, Leaf::of(default));
     if abi == Abi::X86_64 {
         // x32 numbers: an x32 process cannot load this library, and kernels
         // with x32 enabled would otherwise run them under the x86_64 arch.
         push(X32_SYSCALL_BIT, Leaf::of(policy.violation()));
     }
     ranges
+}
+
+/// The leaf of a call the policy has rules for.
+fn call_leaf(policy: &Policy, abi: Abi, call: &CallRules) -> Leaf {
+    if abi == Abi::I386 && !call.conditional.is_empty() {
+        // The i386 ABI lays arguments out differently (64-bit values in two
+        // registers, other orders): conditions written for x86_64 cannot be
+        // trusted there, so the strictest action.
+        return Leaf::of(policy.strictest_for(call.syscall));
+    }
+    let rules = call.conditional.iter().map(|explained| explained.rule.clone()).collect();
+    Leaf { rules, otherwise: call.always.as_ref().map_or(policy.default_action(), |always| always.rule.action) }
 }
 
 /// Emits the checks of one leaf, returning the label of its first instruction.
