@@ -152,10 +152,13 @@ struct Range {
 fn ranges(policy: &Policy, abi: Abi, overrides: &[Override]) -> Vec<Range> {
     let default = policy.default_action();
     let calls = policy.calls();
-    // Each call's place in the policy, so that a number finds its rules at once.
-    let mut place = vec![u16::MAX; Syscall::all().len()];
+    // Each number's place among the policy's calls, so that a number finds
+    // its rules at once, and the many that have none are passed over cheaply.
+    let mut at_number = vec![u16::MAX; Syscall::max_number(abi) as usize + 1];
     for (at, call) in calls.iter().enumerate() {
-        place[call.syscall.index()] = at as u16;
+        if let Some(nr) = call.syscall.number(abi) {
+            at_number[nr as usize] = at as u16;
+        }
     }
     let mut multiplexers: Vec<(u32, Leaf)> = match abi {
         Abi::I386 => I386_MULTIPLEXERS
@@ -179,17 +182,23 @@ fn ranges(policy: &Policy, abi: Abi, overrides: &[Override]) -> Vec<Range> {
         Some(last) if last.leaf == leaf => {}
         _ => ranges.push(Range { start, leaf }),
     };
+    let mut default_run = false;
     for nr in 0..=last {
-        let mut leaf = match multiplexers.iter().position(|&(multiplexer, _)| multiplexer == nr) {
-            Some(at) => multiplexers.swap_remove(at).1,
-            None => Syscall::by_number(abi, nr)
-                .map(|syscall| place[syscall.index()])
-                .filter(|&at| at != u16::MAX)
-                .map_or(Leaf::of(default), |at| call_leaf(policy, abi, &calls[usize::from(at)])),
+        let at = at_number.get(nr as usize).copied().unwrap_or(u16::MAX);
+        let multiplexer = multiplexers.iter().position(|&(multiplexer, _)| multiplexer == nr);
+        let gated = gates.peek().is_some_and(|gate| gate.nr == nr);
+        let mut leaf = match multiplexer {
+            Some(index) => multiplexers.swap_remove(index).1,
+            None if at != u16::MAX => call_leaf(policy, abi, &calls[usize::from(at)]),
+            None if gated => Leaf::of(default),
+            // Most numbers: the default, mostly after another default.
+            None if default_run => continue,
+            None => Leaf::of(default),
         };
         while let Some(gate) = gates.next_if(|gate| gate.nr == nr) {
             leaf.rules.insert(0, gate.rule.clone());
         }
+        default_run = leaf.rules.is_empty() && leaf.otherwise == default;
         push(nr, leaf);
     }
     push(last + 1, Leaf::of(default));
