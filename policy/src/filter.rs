@@ -170,12 +170,12 @@ fn ranges(policy: &Policy, abi: Abi, overrides: &[Override]) -> Vec<Range> {
             .collect(),
         Abi::X86_64 => Vec::new(),
     };
-    // In number order; for one number, in the order given (each goes in
-    // front of the previous ones).
-    let mut gates: Vec<&Override> = overrides.iter().filter(|gate| gate.abi == abi).collect();
-    gates.sort_by_key(|gate| gate.nr);
-    let mut gates = gates.into_iter().peekable();
-    let last = gates.clone().map(|gate| gate.nr).fold(Syscall::max_number(abi), u32::max);
+    // This ABI's overrides in number order; for one number, in the order
+    // given (each goes in front of the previous ones).
+    let mut pending: Vec<&Override> = overrides.iter().filter(|over| over.abi == abi).collect();
+    pending.sort_by_key(|over| over.nr);
+    let mut pending = pending.into_iter().peekable();
+    let last = pending.clone().map(|over| over.nr).fold(Syscall::max_number(abi), u32::max);
 
     let mut ranges: Vec<Range> = Vec::with_capacity(2 * calls.len() + 4);
     let mut push = |start: u32, leaf: Leaf| match ranges.last() {
@@ -186,17 +186,17 @@ fn ranges(policy: &Policy, abi: Abi, overrides: &[Override]) -> Vec<Range> {
     for nr in 0..=last {
         let at = at_number.get(nr as usize).copied().unwrap_or(u16::MAX);
         let multiplexer = multiplexers.iter().position(|&(multiplexer, _)| multiplexer == nr);
-        let gated = gates.peek().is_some_and(|gate| gate.nr == nr);
+        let overridden = pending.peek().is_some_and(|over| over.nr == nr);
         let mut leaf = match multiplexer {
             Some(index) => multiplexers.swap_remove(index).1,
             None if at != u16::MAX => call_leaf(policy, abi, &calls[usize::from(at)]),
-            None if gated => Leaf::of(default),
+            None if overridden => Leaf::of(default),
             // Most numbers: the default, mostly after another default.
             None if default_run => continue,
             None => Leaf::of(default),
         };
-        while let Some(gate) = gates.next_if(|gate| gate.nr == nr) {
-            leaf.rules.insert(0, gate.rule.clone());
+        while let Some(over) = pending.next_if(|over| over.nr == nr) {
+            leaf.rules.insert(0, over.rule.clone());
         }
         default_run = leaf.rules.is_empty() && leaf.otherwise == default;
         push(nr, leaf);
