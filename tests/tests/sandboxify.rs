@@ -312,7 +312,7 @@ fn verbose_reports_once_and_success_is_silent() {
     assert!(
         outcome.stderr.starts_with(
             "sandboxify: SECCOMP_SYSCALL_DENY=execve=kill:execveat=kill:io_uring_enter=ENOSYS:io_uring_register=ENOSYS:\
-             io_uring_setup=ENOSYS SECCOMP_DEFAULT_ACTION=kill SANDBOX_EXACT=1 (40 BPF instructions, installed before \
+             io_uring_setup=ENOSYS SECCOMP_DEFAULT_ACTION=kill SANDBOX_EXACT=1 (36 BPF instructions, installed before \
              exec; its own exec let through once by the exec gate at 0x"
         ),
         "{}",
