@@ -130,8 +130,8 @@ impl Launch {
                 report_and_exit(&failure);
             })
         };
-        if let Err(error) = on_this_cpu(spawn) {
-            return Failure::System(format!("cannot start the exec gate's helper thread: {error}"));
+        if let Err(failure) = on_this_cpu(spawn) {
+            return failure;
         }
         if let Err(failure) = confine_tracing() {
             return failure;
@@ -183,24 +183,32 @@ impl Launch {
 /// is on, so that the thread it starts, which inherits the mask, runs
 /// beside it: across CPUs, the gate's wake-ups and the exec's ending of
 /// the helper cost inter-processor interrupts, some 50 µs on a VM. The mask
-/// is restored before returning, as PROGRAM inherits it; if it cannot be
-/// narrowed, `spawn` runs as is (only time is lost).
-fn on_this_cpu<T>(spawn: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
+/// is restored before returning, as PROGRAM inherits it (if that fails,
+/// PROGRAM does not run); if it cannot be narrowed, `spawn` runs as is
+/// (only time is lost).
+fn on_this_cpu<T>(spawn: impl FnOnce() -> std::io::Result<T>) -> Result<T, Failure> {
     use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
     use nix::unistd::Pid;
+    let started = |spawned: std::io::Result<T>| {
+        spawned.map_err(|error| Failure::System(format!("cannot start the exec gate's helper thread: {error}")))
+    };
     // SAFETY: sched_getcpu has no preconditions.
     let cpu = unsafe { libc::sched_getcpu() };
     let mut here = CpuSet::new();
     let saved = match (sched_getaffinity(Pid::from_raw(0)), usize::try_from(cpu)) {
         (Ok(saved), Ok(cpu)) if here.set(cpu).is_ok() => saved,
-        _ => return spawn(),
+        _ => return started(spawn()),
     };
     if sched_setaffinity(Pid::from_raw(0), &here).is_err() {
-        return spawn();
+        return started(spawn());
     }
     let spawned = spawn();
-    sched_setaffinity(Pid::from_raw(0), &saved).map_err(std::io::Error::from)?;
-    spawned
+    if let Err(error) = sched_setaffinity(Pid::from_raw(0), &saved) {
+        return Err(Failure::System(format!(
+            "cannot restore the CPU mask after starting the exec gate's helper: {error}"
+        )));
+    }
+    started(spawned)
 }
 
 /// Keeps PROGRAM from tracing processes outside the sandbox (see
