@@ -421,6 +421,30 @@ mod tests {
     }
 
     #[test]
+    fn isolated_numbers_are_picked_out_by_equality() {
+        // close (3) and stat (4) are a range of two; getpid (39) and uname
+        // (63) single numbers inside the denied range from 5.
+        let program = compile(&policy(Some("close:stat:getpid:uname"), None, None));
+        let expected =
+            [(2, Action::Kill), (3, Action::Allow), (4, Action::Allow), (5, Action::Kill), (38, Action::Kill)]
+                .into_iter()
+                .chain([
+                    (39, Action::Allow),
+                    (40, Action::Kill),
+                    (62, Action::Kill),
+                    (63, Action::Allow),
+                    (64, Action::Kill),
+                ]);
+        for (nr, action) in expected {
+            assert_eq!(verdict(&program, Abi::X86_64, nr).0, action, "{nr}");
+        }
+        let picked: Vec<u32> =
+            program.insns().iter().filter(|insn| insn.code == op::JMP | op::JEQ | op::K).map(|insn| insn.k).collect();
+        assert!(picked.contains(&39) && picked.contains(&63), "getpid and uname are picked out by jeq: {picked:?}");
+        assert!(!picked.contains(&3) && !picked.contains(&4), "a range of two is bounded: {picked:?}");
+    }
+
+    #[test]
     fn deny_list_covers_both_abis() {
         let program = compile(&policy(None, Some("execve:uname"), None));
         for abi in Abi::ALL {
