@@ -67,13 +67,26 @@ unsafe extern "C" {
     fn sandbox_initial_stack() -> *const usize;
 }
 
-/// Reads the sandbox's variables and removes them from the environment.
-pub fn take() -> Result<Variables, EnvironmentError> {
-    // SAFETY: `environ` is NULL or a NULL-terminated array of NUL-terminated
-    // strings; during start-up nothing else modifies it concurrently.
-    let (variables, found) = read(unsafe { environ })?;
+/// Reads the sandbox's variables from `environment`, the array ld.so hands
+/// the library's constructor, and removes them from it.
+///
+/// The library initialises before libc (see `build.rs`): at start-up libc's
+/// `environ` is still NULL and `environment` is the kernel's array on the
+/// initial stack, which libc adopts right after. Loaded later with dlopen,
+/// `environment` is libc's `environ`.
+pub fn take(environment: *mut *mut c_char) -> Result<Variables, EnvironmentError> {
+    let (variables, found) = read(environment)?;
+    // SAFETY: reads libc's pointer; during start-up nothing modifies it concurrently.
+    let adopted_by_libc = unsafe { environ } == environment;
     for (name, entry) in found {
-        remove(name, entry);
+        if adopted_by_libc {
+            let c_name = CString::new(name).expect("variable names have no NUL");
+            // SAFETY: unsetenv with a valid name.
+            unsafe { libc::unsetenv(c_name.as_ptr()) };
+        } else {
+            remove_from(environment, entry);
+        }
+        scrub(entry);
     }
     Ok(variables)
 }
@@ -135,13 +148,26 @@ fn read(environment: *mut *mut c_char) -> Result<(Variables, Vec<Found>), Enviro
     Ok((variables, found))
 }
 
-/// Removes `name` from `environ` and, where the string is the kernel's copy
-/// on the initial stack, overwrites it, so that `/proc/PID/environ` does not
-/// show it either.
-fn remove(name: &str, entry: *mut c_char) {
-    let c_name = CString::new(name).expect("variable names have no NUL");
-    // SAFETY: unsetenv with a valid name; no other thread uses the environment yet.
-    unsafe { libc::unsetenv(c_name.as_ptr()) };
+/// Removes `entry` from the NULL-terminated `environment`, moving the later
+/// entries down, as unsetenv does in libc's array.
+fn remove_from(environment: *mut *mut c_char, entry: *mut c_char) {
+    let mut slot = environment;
+    // SAFETY: `slot` moves through the array up to its terminator, which
+    // moves down one place with the entries after `entry`.
+    unsafe {
+        while !(*slot).is_null() && *slot != entry {
+            slot = slot.add(1);
+        }
+        while !(*slot).is_null() {
+            *slot = *slot.add(1);
+            slot = slot.add(1);
+        }
+    }
+}
+
+/// Where a removed `entry` is the kernel's copy on the initial stack,
+/// overwrites it, so that `/proc/PID/environ` does not show it either.
+fn scrub(entry: *mut c_char) {
     if is_initial_stack_string(entry) {
         // SAFETY: the string lies in the writable initial stack (checked just
         // above) and is no longer referenced by `environ`.

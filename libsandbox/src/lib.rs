@@ -9,8 +9,12 @@
 //! own ELF file by `patchelf-helper --policy` (see [`main_program`]), and one
 //! from the environment, whose variables it removes. Each becomes a filter;
 //! stacked, the second can only add restrictions to the first. It installs
-//! them at once, in the constructor: ld.so and libc have made their start-up
-//! system calls, and the program's constructors and `main` have not run.
+//! them at once, in the constructor, which ld.so runs before any other
+//! initialisation code (the library is linked with `-z initfirst`): ld.so
+//! has loaded and relocated every object, and no constructor of the
+//! program's or its libraries', no `DT_PREINIT_ARRAY` function, not even
+//! libc's initialisation has run. Some policies go in earlier still, while
+//! ld.so relocates the library (see [`early`]).
 //!
 //! Not later: interposing `__libc_start_main` (minijail's point) saves no
 //! system call on the programs we measured (the learned lists are the same),
@@ -40,6 +44,7 @@ mod runtime;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::ffi::{c_char, c_int};
 
 use sandbox_policy::attached::{self, DT_SANDBOX_POLICY};
 use sandbox_policy::install::Threads;
@@ -79,10 +84,16 @@ struct Filter {
     reporter: Option<Reporter>,
 }
 
-#[ctor::ctor(unsafe)]
-fn on_load() {
+// By hand rather than with the `ctor` crate: glibc calls the functions of
+// `.init_array` with argc, argv and the environment, and before libc's own
+// initialisation that argument is the only way to the environment.
+#[used]
+#[unsafe(link_section = ".init_array")]
+static ON_LOAD: extern "C" fn(c_int, *mut *mut c_char, *mut *mut c_char) = on_load;
+
+extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *mut c_char) {
     let early = early::take();
-    let variables = environment::take().unwrap_or_else(|error| fail(&error));
+    let variables = environment::take(environment).unwrap_or_else(|error| fail(&error));
     // What the early phase read, unless the environment has changed since
     // (the library loaded with dlopen after a setenv).
     let policies = match early {
@@ -102,7 +113,7 @@ fn on_load() {
                     (Some(size), _) => (size, " as ld.so loaded the library"),
                     (None, program) => (program.as_ref().map_or(0, |program| program.insns().len()), ""),
                 };
-                format!("{source}{policy} ({size} BPF instructions installed{when}, before the program's constructors and main)")
+                format!("{source}{policy} ({size} BPF instructions installed{when}, before any constructor)")
             });
             let mut reporter = None;
             if let Some(logging) = program.as_mut().filter(|program| report::logs(program)) {

@@ -1,20 +1,16 @@
-/* A library whose constructor starts a thread, before any preloaded
- * library's late hook runs: the thread must still end up confined. */
+/* A library whose constructor starts a thread: the thread must end up
+ * confined, whichever constructor runs first. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 
-static int go[2];
+#include "waiting-thread.h"
+
 static pthread_t thread;
 
 static void *worker(void *unused) {
     (void)unused;
-    char byte;
-    if (read(go[0], &byte, 1) != 1) return NULL;
-    struct utsname name;
-    uname(&name);
+    if (wait_then_uname() != 0) return NULL;
     FILE *status = fopen("/proc/thread-self/status", "r");
     char line[256];
     while (status && fgets(line, sizeof line, status))

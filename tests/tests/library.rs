@@ -131,8 +131,11 @@ fn int80_execve_is_stopped() {
     }
 }
 
+/// The library's constructor runs before any other (`DF_1_INITFIRST`), so
+/// a thread that a linked library's constructor starts is confined from
+/// its first instruction.
 #[test]
-fn a_thread_started_before_the_filter_is_confined() {
+fn a_thread_started_by_a_constructor_is_confined() {
     let thread_library = compile("early-thread-lib", &["-shared", "-fPIC", "-pthread"]);
     let program = compile("early-thread", &[thread_library.to_str().unwrap(), "-pthread"]);
     for user in USERS {
@@ -142,6 +145,23 @@ fn a_thread_started_before_the_filter_is_confined() {
         let outcome = under_library(&program, &[], &[("SECCOMP_SYSCALL_DENY", "ptrace")], user);
         outcome.assert_success();
         assert_eq!(outcome.stdout, "thread Seccomp:\t2\nthread survived uname\n");
+    }
+}
+
+/// A program that loads the library itself with dlopen has threads running
+/// before the filter: every one is confined (TSYNC).
+#[test]
+fn a_thread_started_before_the_filter_is_confined() {
+    let program = compile("late-load", &["-pthread"]);
+    let library = library();
+    for user in USERS {
+        let run = |variable: &str| Run::new(&program, &[library.to_str().unwrap(), variable]).user(user).run();
+        let outcome = run("SECCOMP_SYSCALL_DENY=uname");
+        outcome.assert_killed();
+        assert_eq!(outcome.stdout, "loaded\n", "{outcome:#?}");
+        let outcome = run("SECCOMP_SYSCALL_DENY=ptrace");
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, "loaded\nthread survived uname\n");
     }
 }
 
@@ -171,9 +191,7 @@ fn verbose_prints_the_installed_policy_once() {
     );
     // A deny list allows every start-up call: it goes in while ld.so loads the library.
     assert!(
-        lines[0].ends_with(
-            "BPF instructions installed as ld.so loaded the library, before the program's constructors and main)"
-        ),
+        lines[0].ends_with("BPF instructions installed as ld.so loaded the library, before any constructor)"),
         "{}",
         lines[0]
     );
