@@ -1,15 +1,15 @@
 //! The early phase, run while ld.so relocates this library.
 //!
-//! The constructor installs the policy after the dynamic loader and libc
-//! have started, but ld.so runs program code before any constructor of a
-//! preloaded library: the program's `DT_PREINIT_ARRAY` functions, and the
-//! constructors of the libraries it links. A deny list that allows every
+//! The constructor runs before any other initialisation code (the library
+//! asks for that with `DF_1_INITFIRST`), but ld.so runs code before any
+//! constructor too: the IFUNC resolvers of the objects it relocates after
+//! this library (the program among them). A deny list that allows every
 //! start-up call ([`sandbox_policy::start_up::allows_start_up`]) goes in
 //! earlier, whole: from the resolver of an IFUNC of this library, which
-//! ld.so calls when it relocates the library, after every library this one
-//! needs and before any constructor. Any other policy, and any policy when
-//! the environment holds an allow list or a policy file, waits for the
-//! constructor (see `start_up` for why).
+//! ld.so calls when it relocates the library. Any other policy, and any
+//! policy when the environment holds an allow list or a policy file, waits
+//! for the constructor (see `start_up` for why). When one waits, the early
+//! phase makes sure no other object asks to be initialised first.
 //!
 //! The resolver runs before libc's own initialisation: `environ` is not set
 //! yet (the environment is read from the initial stack), and it must not
@@ -28,7 +28,7 @@ use sandbox_policy::variables::Variables;
 use sandbox_policy::{Policy, Program, compile, install, report, scope, start_up};
 
 use crate::fail::fail;
-use crate::{environment, is_secure, mark_point, requested_policies, runtime};
+use crate::{environment, is_secure, main_program, mark_point, requested_policies, runtime};
 
 core::arch::global_asm!(
     ".globl sandbox_early_hook",
@@ -70,6 +70,18 @@ extern "C" fn resolve_early_hook() -> extern "C" fn() {
     nothing
 }
 
+/// Ends the process (125) if another object asks ld.so to initialise it
+/// first: its code, and the program's `DT_PREINIT_ARRAY`, would run before
+/// the constructor installs the policy. Nothing has been initialised yet.
+fn ensure_initialised_first() {
+    if let Some(name) = main_program::other_object_initialised_first() {
+        fail(&alloc::format!(
+            "{name} asks to be initialised first (DF_1_INITFIRST), so its code would run before the filter; \
+             sandboxify without --preload confines it"
+        ));
+    }
+}
+
 /// What the early phase did, if anything (see [`Early`]).
 pub fn take() -> Option<Early> {
     // SAFETY: the IFUNC resolved to `nothing`, which takes no arguments.
@@ -90,6 +102,7 @@ fn guard() -> Option<Early> {
     // An allow list rarely allows every start-up call, and reading it here,
     // with no malloc yet, costs more than in the constructor: it waits.
     if variables.allow.is_some() || variables.policy_file.is_some() {
+        ensure_initialised_first();
         return None;
     }
     let policies = requested_policies(&variables)?;
@@ -105,6 +118,9 @@ fn guard() -> Option<Early> {
     }
     for program in early.iter().flatten() {
         install(program, Threads::All).unwrap_or_else(|error| fail(&error));
+    }
+    if early.iter().any(Option::is_none) {
+        ensure_initialised_first();
     }
     let sizes = early.iter().map(|program| program.as_ref().map(|program| program.insns().len()));
     let policies = policies.into_iter().zip(sizes).map(|((source, policy), size)| (source, policy, size)).collect();

@@ -1,16 +1,22 @@
-//! What the library reads from the main program's own dynamic section,
-//! already mapped in memory: a policy recorded in it by `patchelf-helper`.
+//! What the library reads from the dynamic sections of the objects ld.so
+//! has mapped: a policy recorded in the main program by `patchelf-helper`,
+//! and which objects ask to be initialised first.
 //!
 //! Every address is checked to lie inside one of the program's loaded
 //! segments before it is read: the file may have been patched by anyone.
 
+use alloc::string::String;
 use alloc::vec::Vec;
-use core::ffi::{c_int, c_void};
+use core::ffi::{CStr, c_int, c_void};
 use core::mem::size_of;
 
 /// `Elf64_Dyn` tags used here.
 const DT_NULL: i64 = 0;
 const DT_STRTAB: i64 = 5;
+const DT_FLAGS_1: i64 = 0x6fff_fffb;
+/// In `DT_FLAGS_1`: ld.so runs this object's initialisation code before any other's.
+const DF_1_INITFIRST: u64 = 0x20;
+
 /// The main program's loaded segments, for checking every address before reading it.
 pub struct Image {
     bias: usize,
@@ -40,24 +46,56 @@ impl Image {
     }
 }
 
+impl Image {
+    /// The image `dl_iterate_phdr` describes with `info`.
+    fn new(info: &libc::dl_phdr_info) -> Image {
+        let bias = info.dlpi_addr as usize;
+        let mut loads = Vec::new();
+        let mut dynamic = None;
+        for index in 0..info.dlpi_phnum as usize {
+            // SAFETY: dlpi_phdr has dlpi_phnum entries.
+            let header = unsafe { &*info.dlpi_phdr.add(index) };
+            let start = bias + header.p_vaddr as usize;
+            match header.p_type {
+                libc::PT_LOAD => loads.push((start, start + header.p_memsz as usize)),
+                libc::PT_DYNAMIC => dynamic = Some(start),
+                _ => {}
+            }
+        }
+        Image { bias, loads, dynamic }
+    }
+}
+
 unsafe extern "C" fn first_object(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
     // SAFETY: dl_iterate_phdr passes a valid info and our own `data`.
     let (info, image) = unsafe { (&*info, &mut *(data as *mut Option<Image>)) };
-    let bias = info.dlpi_addr as usize;
-    let mut loads = Vec::new();
-    let mut dynamic = None;
-    for index in 0..info.dlpi_phnum as usize {
-        // SAFETY: dlpi_phdr has dlpi_phnum entries.
-        let header = unsafe { &*info.dlpi_phdr.add(index) };
-        let start = bias + header.p_vaddr as usize;
-        match header.p_type {
-            libc::PT_LOAD => loads.push((start, start + header.p_memsz as usize)),
-            libc::PT_DYNAMIC => dynamic = Some(start),
-            _ => {}
-        }
-    }
-    *image = Some(Image { bias, loads, dynamic });
+    *image = Some(Image::new(info));
     1 // The first object is the main program: stop there.
+}
+
+unsafe extern "C" fn initialised_first(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
+    // SAFETY: dl_iterate_phdr passes a valid info and our own `data`.
+    let (info, found) = unsafe { (&*info, &mut *(data as *mut Option<String>)) };
+    let image = Image::new(info);
+    let this_library = other_object_initialised_first as fn() -> Option<String> as usize;
+    let flags = image.dynamic_entries().find(|&(tag, _)| tag == DT_FLAGS_1).map_or(0, |(_, value)| value);
+    if flags & DF_1_INITFIRST == 0 || image.contains(this_library, 1) {
+        return 0;
+    }
+    // SAFETY: dlpi_name is NULL or the NUL-terminated name ld.so keeps for the object.
+    let name = (!info.dlpi_name.is_null()).then(|| unsafe { CStr::from_ptr(info.dlpi_name) }.to_string_lossy());
+    *found = Some(String::from(name.as_deref().filter(|name| !name.is_empty()).unwrap_or("the program")));
+    1
+}
+
+/// The name of a loaded object other than this library that asks ld.so to
+/// run its initialisation code first (`DF_1_INITFIRST`): if there is one,
+/// this library's constructor may not run before every other's.
+pub fn other_object_initialised_first() -> Option<String> {
+    let mut found: Option<String> = None;
+    // SAFETY: the callback only fills `found`, which outlives the call.
+    unsafe { libc::dl_iterate_phdr(Some(initialised_first), &mut found as *mut Option<String> as *mut c_void) };
+    found
 }
 
 impl Image {

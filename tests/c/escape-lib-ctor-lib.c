@@ -1,13 +1,14 @@
 /* A library of the program itself whose constructor creates the directory
- * named by ESCAPE_MARKER: code the program brings along, run by the dynamic
- * loader before the program's own. */
-#include <stdlib.h>
+ * argv[1]: code the program brings along, run by the dynamic loader before
+ * the program's own. The arguments come from the loader's call. */
 #include <sys/syscall.h>
 #include <unistd.h>
 
-__attribute__((constructor)) static void early(void) {
-    const char *marker = getenv("ESCAPE_MARKER");
-    if (marker) syscall(SYS_mkdir, marker, 0755);
+static void early(int argc, char **argv, char **envp) {
+    (void)envp;
+    if (argc > 1) syscall(SYS_mkdir, argv[1], 0755);
 }
+
+__attribute__((section(".init_array"), used)) static void (*const init)(int, char **, char **) = early;
 
 void escape_lib_ctor_linked(void) {}

@@ -1,4 +1,5 @@
-/* A program linked with escape-lib-ctor-lib, whose constructor runs first. */
+/* escape-lib-ctor MARKER: linked with escape-lib-ctor-lib, whose
+ * constructor runs first and creates MARKER. */
 #include <stdio.h>
 
 void escape_lib_ctor_linked(void);
