@@ -28,7 +28,7 @@ use sandbox_policy::variables::Variables;
 use sandbox_policy::{Policy, Program, compile, install, report, scope, start_up};
 
 use crate::fail::fail;
-use crate::{environment, is_secure, main_program, mark_point, requested_policies, runtime};
+use crate::{environment, is_secure, mark_point, objects, requested_policies, runtime};
 
 core::arch::global_asm!(
     ".globl sandbox_early_hook",
@@ -70,11 +70,16 @@ extern "C" fn resolve_early_hook() -> extern "C" fn() {
     nothing
 }
 
-/// Ends the process (125) if another object asks ld.so to initialise it
-/// first: its code, and the program's `DT_PREINIT_ARRAY`, would run before
-/// the constructor installs the policy. Nothing has been initialised yet.
+/// Ends the process (125) if, at start-up, another object asks ld.so to
+/// initialise it first: its code, and the program's `DT_PREINIT_ARRAY`,
+/// would run before the constructor installs the policy. Nothing has been
+/// initialised yet. (Loaded later with dlopen, the library confines the
+/// program from then on, whatever ran before.)
 fn ensure_initialised_first() {
-    if let Some(name) = main_program::other_object_initialised_first() {
+    if environment::libc_started() {
+        return;
+    }
+    if let Some(name) = objects::other_object_initialised_first() {
         fail(&alloc::format!(
             "{name} asks to be initialised first (DF_1_INITFIRST), so its code would run before the filter; \
              sandboxify without --preload confines it"

@@ -91,6 +91,13 @@ pub fn take(environment: *mut *mut c_char) -> Result<Variables, EnvironmentError
     Ok(variables)
 }
 
+/// Whether libc has set `environ`, which it does in its initialisation:
+/// false while ld.so starts the program.
+pub fn libc_started() -> bool {
+    // SAFETY: reads libc's pointer.
+    !unsafe { environ }.is_null()
+}
+
 /// Reads the sandbox's variables from the environment the kernel gave the
 /// program, before libc has set `environ` (while ld.so relocates this
 /// library), and removes nothing. `None` when the initial stack is unknown.

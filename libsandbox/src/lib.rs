@@ -6,7 +6,7 @@
 //! ```
 //!
 //! The constructor gathers up to two policies: one recorded in the program's
-//! own ELF file by `patchelf-helper --policy` (see [`main_program`]), and one
+//! own ELF file by `patchelf-helper --policy` (see [`objects`]), and one
 //! from the environment, whose variables it removes. Each becomes a filter;
 //! stacked, the second can only add restrictions to the first. It installs
 //! them at once, in the constructor, which ld.so runs before any other
@@ -37,7 +37,7 @@ mod environment;
 mod fail;
 mod files;
 mod landlock;
-mod main_program;
+mod objects;
 #[cfg(not(test))]
 mod runtime;
 
@@ -54,7 +54,7 @@ use sandbox_policy::variables::Variables;
 use sandbox_policy::{Policy, Program, compile, file, install, install_with_listener, scope};
 
 use crate::fail::fail;
-use crate::main_program::Image;
+use crate::objects::Image;
 
 /// An ELF note header and its owner's name (see [`attached::LIBRARY_NOTE_OWNER`]).
 #[repr(C, align(4))]

@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use sandbox_tests::{Outcome, Run, USERS, User, compile, library, privileged_copy};
+use sandbox_tests::{Outcome, Run, USERS, User, compile, fresh_dir, library, privileged_copy};
 
 /// The minimal allow list for `uname.c` from the library's apply point on
 /// Debian 12: printf checks stdout with newfstatat and writes it with write.
@@ -145,6 +145,35 @@ fn a_thread_started_by_a_constructor_is_confined() {
         let outcome = under_library(&program, &[], &[("SECCOMP_SYSCALL_DENY", "ptrace")], user);
         outcome.assert_success();
         assert_eq!(outcome.stdout, "thread Seccomp:\t2\nthread survived uname\n");
+    }
+}
+
+/// Another object flagged DF_1_INITFIRST would run its constructor before
+/// the library's: when the policy waits for the constructor (an allow
+/// list), the library refuses before any constructor runs; a deny list,
+/// in force before, lets the program run.
+#[test]
+fn another_object_initialised_first_is_refused_unless_the_policy_is_in_force() {
+    let first = compile("escape-initfirst-lib", &["-shared", "-fPIC", "-Wl,-z,initfirst"]);
+    let program = compile("escape-initfirst", &[first.to_str().unwrap()]);
+    for user in USERS {
+        let dir = fresh_dir(&format!("initfirst-{user:?}"));
+        let marker = dir.join("marker");
+        let marker_arg = [marker.to_str().unwrap()];
+        let outcome = under_library(&program, &marker_arg, &[("SECCOMP_SYSCALL_ALLOW", "@system-service")], user);
+        outcome.assert_code(125);
+        assert_eq!(outcome.stdout, "");
+        let expected = format!(
+            "libsandbox: {} asks to be initialised first (DF_1_INITFIRST), so its code would run before the filter; \
+             sandboxify without --preload confines it\n",
+            first.display()
+        );
+        assert_eq!(outcome.stderr, expected);
+        assert!(!marker.exists(), "its constructor ran");
+        let outcome = under_library(&program, &marker_arg, &[("SECCOMP_SYSCALL_DENY", "uname")], user);
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, "main ran\n");
+        assert!(marker.exists());
     }
 }
 

@@ -2,7 +2,7 @@
 //! has mapped: a policy recorded in the main program by `patchelf-helper`,
 //! and which objects ask to be initialised first.
 //!
-//! Every address is checked to lie inside one of the program's loaded
+//! Every address is checked to lie inside one of the object's loaded
 //! segments before it is read: the file may have been patched by anyone.
 
 use alloc::string::String;
@@ -17,33 +17,11 @@ const DT_FLAGS_1: i64 = 0x6fff_fffb;
 /// In `DT_FLAGS_1`: ld.so runs this object's initialisation code before any other's.
 const DF_1_INITFIRST: u64 = 0x20;
 
-/// The main program's loaded segments, for checking every address before reading it.
+/// A loaded object's segments, for checking every address before reading it.
 pub struct Image {
     bias: usize,
     loads: Vec<(usize, usize)>,
     dynamic: Option<usize>,
-}
-
-impl Image {
-    fn contains(&self, address: usize, len: usize) -> bool {
-        let end = address.checked_add(len);
-        self.loads.iter().any(|&(start, stop)| start <= address && end.is_some_and(|end| end <= stop))
-    }
-
-    /// A dynamic-section address: glibc stores them relocated, but be ready
-    /// for a loader that left them as file addresses.
-    fn address(&self, value: u64) -> usize {
-        let value = value as usize;
-        if value >= self.bias { value } else { value + self.bias }
-    }
-
-    /// Reads a `T` at `address` if it lies inside the image.
-    fn read<T: Copy>(&self, address: usize) -> Option<T> {
-        // SAFETY: the range lies inside a PT_LOAD segment of the main program,
-        // mapped for the whole life of the process; read_unaligned makes no
-        // alignment assumption.
-        self.contains(address, size_of::<T>()).then(|| unsafe { (address as *const T).read_unaligned() })
-    }
 }
 
 impl Image {
@@ -63,6 +41,27 @@ impl Image {
             }
         }
         Image { bias, loads, dynamic }
+    }
+
+    fn contains(&self, address: usize, len: usize) -> bool {
+        let end = address.checked_add(len);
+        self.loads.iter().any(|&(start, stop)| start <= address && end.is_some_and(|end| end <= stop))
+    }
+
+    /// A dynamic-section address: glibc stores them relocated, but be ready
+    /// for a loader that left them as file addresses.
+    fn address(&self, value: u64) -> usize {
+        let value = value as usize;
+        if value >= self.bias { value } else { value + self.bias }
+    }
+
+    /// Reads a `T` at `address` if it lies inside the image.
+    fn read<T: Copy>(&self, address: usize) -> Option<T> {
+        // SAFETY: the range lies inside a PT_LOAD segment of the object, mapped
+        // for the life of the process (the main program) or while
+        // dl_iterate_phdr reports it (it holds ld.so's lock); read_unaligned
+        // makes no alignment assumption.
+        self.contains(address, size_of::<T>()).then(|| unsafe { (address as *const T).read_unaligned() })
     }
 }
 
