@@ -44,7 +44,8 @@ impl fmt::Display for Errno {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Threads {
     /// Every thread of the process (`SECCOMP_FILTER_FLAG_TSYNC`): a thread
-    /// started earlier, by another library's constructor say, is confined too.
+    /// started earlier, by a program that loads libsandbox.so with dlopen
+    /// say, is confined too.
     All,
     /// The calling thread only (its future children inherit the filter).
     Calling,

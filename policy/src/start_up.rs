@@ -1,13 +1,13 @@
 //! The start-up calls, and the guard filter that allows them.
 //!
-//! libsandbox.so applies a policy after the dynamic loader and libc have
-//! started, so that a policy need not list their calls. Program code can run
-//! before the library's constructor, though: the program's
-//! `DT_PREINIT_ARRAY` functions and the constructors of the libraries it
-//! links. Two ways cover it:
+//! libsandbox.so applies a policy in its constructor, once the dynamic
+//! loader has loaded and relocated the program, so that a policy need not
+//! list the loader's calls; ld.so runs that constructor before any other.
+//! Program code can run before it, though: the IFUNC resolvers ld.so calls
+//! while it relocates. Two ways cover it:
 //! - a deny list that [allows every start-up call](allows_start_up) is
-//!   installed whole by the library while ld.so relocates it, before any
-//!   such code, at no cost;
+//!   installed whole by the library while ld.so relocates it, before the
+//!   objects relocated after it (the program's resolvers), at no cost;
 //! - `sandboxify --preload` installs a *guard* before its exec: the policy's
 //!   filter with [`guard_rules`] in front, which allow the start-up calls as
 //!   start-up makes them. The library's policy, stacked on it later, decides
