@@ -14,9 +14,9 @@
 //!   every call as the policy does (the guard never denies what the policy
 //!   allows).
 //!
-//! Any other policy the library applies in its constructor, as Cloudflare's
-//! does: a guard plus the policy would be two filters, and the kernel runs
-//! every filter for each call it cannot answer from its cache.
+//! Any other policy the library applies in its constructor: a guard plus the
+//! policy would be two filters, and the kernel runs every filter for each
+//! call it cannot answer from its cache.
 
 use alloc::vec::Vec;
 
