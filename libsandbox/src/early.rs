@@ -70,15 +70,10 @@ extern "C" fn resolve_early_hook() -> extern "C" fn() {
     nothing
 }
 
-/// Ends the process (125) if, at start-up, another object asks ld.so to
-/// initialise it first: its code, and the program's `DT_PREINIT_ARRAY`,
-/// would run before the constructor installs the policy. Nothing has been
-/// initialised yet. (Loaded later with dlopen, the library confines the
-/// program from then on, whatever ran before.)
+/// Ends the process (125) if another object asks ld.so to initialise it
+/// first: its code, and the program's `DT_PREINIT_ARRAY`, would run before
+/// the constructor installs the policy. Nothing has been initialised yet.
 fn ensure_initialised_first() {
-    if environment::libc_started() {
-        return;
-    }
     if let Some(name) = objects::other_object_initialised_first() {
         fail(&alloc::format!(
             "{name} asks to be initialised first (DF_1_INITFIRST), so its code would run before the filter; \
@@ -98,8 +93,14 @@ pub fn take() -> Option<Early> {
 
 /// Reads the policies as the constructor would, and installs those that
 /// can be in force before start-up ends. A refusal ends the process (125)
-/// here, before any program code.
+/// here, before any program code. Only at start-up: loaded later with
+/// dlopen, the library confines the program from then on, whatever ran
+/// before, and the environment on the initial stack may be stale (libc
+/// copies it on the first setenv that adds a variable).
 fn guard() -> Option<Early> {
+    if environment::libc_started() {
+        return None;
+    }
     let variables = environment::initial()?.unwrap_or_else(|error| fail(&error));
     if variables.learning() && !is_secure() {
         mark_point(EARLY_POINT_MARKER);

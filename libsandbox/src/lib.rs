@@ -95,7 +95,7 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
     let early = early::take();
     let variables = environment::take(environment).unwrap_or_else(|error| fail(&error));
     // What the early phase read, unless the environment has changed since
-    // (the library loaded with dlopen after a setenv).
+    // (program code ran in between: IFUNC resolvers).
     let policies = match early {
         Some(early) if early.variables == variables => early.policies,
         _ => match requested_policies(&variables) {

@@ -148,6 +148,23 @@ fn a_thread_started_by_a_constructor_is_confined() {
     }
 }
 
+/// Once a bug: loaded with dlopen, the library's early phase read the
+/// environment on the initial stack, which libc leaves behind once a setenv
+/// adds a variable, and installed the policy it found there (here a deny of
+/// uname the program has replaced by a deny of ptrace) on top of the
+/// current one. Only the current environment counts.
+#[test]
+fn a_library_loaded_later_reads_the_current_environment() {
+    let program = compile("late-load", &["-pthread"]);
+    let library = library();
+    for user in USERS {
+        let args = [library.to_str().unwrap(), "ADDED=1", "SECCOMP_SYSCALL_DENY=ptrace"];
+        let outcome = Run::new(&program, &args).env("SECCOMP_SYSCALL_DENY", "uname").user(user).run();
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, "loaded\nthread survived uname\n");
+    }
+}
+
 /// Another object flagged DF_1_INITFIRST would run its constructor before
 /// the library's: when the policy waits for the constructor (an allow
 /// list), the library refuses before any constructor runs; a deny list,
