@@ -1,8 +1,8 @@
 /* escape-ifunc MARKER: creates the directory MARKER from an IFUNC resolver
  * of the program, which the dynamic loader calls while it relocates the
- * program: before any constructor, the program's own code nothing else
- * runs earlier. libc is not usable yet, so the resolver makes its system
- * calls itself and finds MARKER in /proc/self/cmdline. */
+ * program, before any constructor runs. libc is not usable yet, so the
+ * resolver makes its system calls itself and finds MARKER in
+ * /proc/self/cmdline. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/syscall.h>
