@@ -61,7 +61,7 @@ pub struct Args {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["allow", "deny", "default_action", "policy", "exact"])]
     pub learn: Option<PathBuf>,
 
-    /// Apply the policy after the dynamic loader and libc have started, by
+    /// Apply the policy once the dynamic loader has loaded PROGRAM, by
     /// preloading libsandbox.so (dynamic programs only); a looser guard
     /// filter is in force from the first instruction in case it fails to load
     #[arg(long)]
