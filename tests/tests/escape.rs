@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, chown};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -785,6 +786,37 @@ fn relocation_time_code_is_confined_by_sandboxify_and_by_early_deny_lists() {
             assert!(marker.exists(), "the library now precedes IFUNC resolvers: update docs/escapes.md");
             outcome.assert_success();
         }
+    }
+}
+
+/// A program that defines the functions a preloaded library calls
+/// (`syscall`, `prctl`) and exports them (`-rdynamic`) takes the library's
+/// calls over: ld.so binds them to the program's definitions, which fake
+/// seccomp() and its probe. That is the program's own loading, out of reach
+/// of any preloaded library (as a libc.so.6 of its own through RUNPATH
+/// would be); sandboxify's filter and --preload's guard go in before the
+/// exec, through no function of the program's. Kept as a test so that
+/// docs/escapes.md stays honest.
+#[test]
+fn a_program_that_takes_over_the_librarys_calls_is_confined_by_sandboxify() {
+    let early =
+        Early { name: "functions of its own", program: compile("escape-interpose", &["-rdynamic"]), args: vec![] };
+    let allow = Policy::allow_all_but("mkdir");
+    for user in USERS {
+        let (marker, outcome) = run_early(&early, None, allow, user);
+        assert!(marker.exists(), "control: {outcome:#?}");
+        for injection in [Sandboxify, SandboxifyPreload] {
+            for policy in [DENY_MKDIR, allow] {
+                let (marker, outcome) = run_early(&early, Some(injection), policy, user);
+                assert!(!marker.exists(), "ESCAPED: {injection:?} under {policy:?} as {user:?}: {outcome:#?}");
+                // Under a deny list the library's early phase calls the
+                // program's syscall() before ld.so has relocated it: SIGSEGV.
+                assert!(outcome.status.signal().is_some() && outcome.stdout.is_empty(), "{outcome:#?}");
+            }
+        }
+        let (marker, outcome) = run_early(&early, Some(Preload), allow, user);
+        assert!(marker.exists(), "the library now resists its program's functions: update docs/escapes.md: {outcome:#?}");
+        outcome.assert_success();
     }
 }
 
