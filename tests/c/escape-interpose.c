@@ -9,11 +9,7 @@
 #include <stdio.h>
 #include <sys/syscall.h>
 
-static long raw_syscall(long number, long a, long b, long c) {
-    long result;
-    __asm__ volatile("syscall" : "=a"(result) : "a"(number), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-    return result;
-}
+#include "raw-syscall.h"
 
 long syscall(long number, ...) {
     va_list arguments;
