@@ -14,15 +14,21 @@
 //! (the root, the directories on the way, the denied entry's directory),
 //! nothing can be created, renamed or removed, and an entry that another
 //! process creates there later cannot be opened by the program.
+//!
+//! With file rules, the devices nearly every program opens and that expose
+//! nothing ([`DEVICES`], and the terminal the program was started on) are
+//! granted too, unless a carve-out names them or the request leaves them
+//! out: a shell redirecting to `/dev/null` must not fail because the rules
+//! forgot it.
 
-use std::fs;
-use std::io;
-use std::os::fd::OwnedFd;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use alloc::borrow::ToOwned;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
 
-use thiserror::Error;
-
+use crate::fs::{self, Errno, Fd};
+use crate::path::Path;
 use crate::request::{Denial, Request};
 
 /// What a grant allows beneath its path.
@@ -49,18 +55,43 @@ impl Rights {
     }
 }
 
+/// The devices granted with file rules unless asked not to: they hold no
+/// data and reach nothing, and programs open them all the time.
+pub const DEVICES: [(&str, Rights); 6] = [
+    ("/dev/null", Rights::ReadWrite),
+    ("/dev/zero", Rights::ReadWrite),
+    ("/dev/full", Rights::ReadWrite),
+    ("/dev/random", Rights::ReadOnly),
+    ("/dev/urandom", Rights::ReadOnly),
+    // The calling process's controlling terminal, whichever it is.
+    ("/dev/tty", Rights::ReadWrite),
+];
+
+/// Why a grant is in the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// A tree of the request, or a part of one around a carve-out.
+    Asked,
+    /// One of [`DEVICES`], or the terminal the program was started on.
+    Device,
+    /// What sandboxify's exec of the program needs.
+    Exec,
+}
+
 /// One rule: `rights` beneath `path`.
 #[derive(Debug)]
 pub struct Grant {
     /// The file or directory, for explanations.
-    pub path: PathBuf,
+    pub path: Path,
     /// What is allowed beneath it.
     pub rights: Rights,
     /// Whether it is a directory (files take file rights only).
     pub directory: bool,
+    /// Why it is granted.
+    pub reason: Reason,
     /// Opened with `O_PATH | O_NOFOLLOW` when the plan was made, so that a
     /// path replaced by a symbolic link since cannot redirect the grant.
-    pub(crate) fd: OwnedFd,
+    pub(crate) fd: Fd,
 }
 
 /// The rules for a request.
@@ -73,18 +104,25 @@ pub struct Plan {
 }
 
 /// A path the plan cannot be made for.
-#[derive(Debug, Error)]
-#[error("{path}: {error}")]
+#[derive(Debug)]
 pub struct PlanError {
     /// The path.
-    pub path: PathBuf,
+    pub path: Path,
     /// Why.
-    pub error: io::Error,
+    pub error: Errno,
 }
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.error)
+    }
+}
+
+impl core::error::Error for PlanError {}
 
 impl Plan {
     /// Expands the carve-outs of `request` into grants, reading the
-    /// directories on the way.
+    /// directories on the way, and adds the devices.
     pub fn new(request: Request) -> Result<Plan, PlanError> {
         let mut grants = Vec::new();
         let trees = request.read_only.iter().map(|path| (path, Rights::ReadOnly));
@@ -94,12 +132,15 @@ impl Plan {
                 grant_tree(root, rights, &request.deny, &mut grants)?;
             }
         }
+        if request.restricts_files && request.devices {
+            grant_devices(&request.deny, &mut grants)?;
+        }
         Ok(Plan { request, grants })
     }
 
     /// Adds the right to read and execute the file at `path`.
     pub fn grant_run(&mut self, path: &Path) -> Result<(), PlanError> {
-        self.grants.push(open(path, Rights::Run)?);
+        self.grants.push(open(path, Rights::Run, Reason::Exec)?);
         Ok(())
     }
 
@@ -109,7 +150,12 @@ impl Plan {
         if self.request.restricts_files {
             out.push_str("files: everything not granted below is denied\n");
             for grant in &self.grants {
-                out.push_str(&format!("  {:<10} {}\n", grant.rights.name(), grant.path.display()));
+                let why = match grant.reason {
+                    Reason::Asked => "",
+                    Reason::Device => " (device every program expects)",
+                    Reason::Exec => " (to start the program)",
+                };
+                out.push_str(&format!("  {:<10} {}{why}\n", grant.rights.name(), grant.path));
             }
             for denial in &self.request.deny {
                 out.push_str(&format!("  {:<10} {} (carved out)\n", "denied", denial.written));
@@ -149,72 +195,89 @@ fn list_ports(ports: &[u16]) -> String {
 fn grant_tree(path: &Path, rights: Rights, denials: &[Denial], grants: &mut Vec<Grant>) -> Result<(), PlanError> {
     let carved = denials.iter().any(|denial| denial.directory.starts_with(path));
     if !carved {
-        grants.push(open(path, rights)?);
+        grants.push(open(path, rights, Reason::Asked)?);
         return Ok(());
     }
-    grants.push(open(path, Rights::ListOnly)?);
-    let error = |error| PlanError { path: path.to_path_buf(), error };
-    let mut entries = fs::read_dir(path).map_err(error)?.collect::<Result<Vec<_>, _>>().map_err(error)?;
-    entries.sort_by_key(fs::DirEntry::file_name);
+    grants.push(open(path, Rights::ListOnly, Reason::Asked)?);
+    let entries = fs::list(path).map_err(|error| PlanError { path: path.clone(), error })?;
     for entry in entries {
-        let name = entry.file_name();
-        let denied = denials.iter().any(|denial| denial.denies(path, &name.to_string_lossy()));
-        if denied || entry.file_type().map_err(error)?.is_symlink() {
+        if entry.symlink || denials.iter().any(|denial| denial.denies(path, &entry.name)) {
             continue;
         }
-        grant_tree(&entry.path(), rights, denials, grants)?;
+        grant_tree(&path.join(&entry.name), rights, denials, grants)?;
     }
     Ok(())
 }
 
-fn open(path: &Path, rights: Rights) -> Result<Grant, PlanError> {
-    let error = |error| PlanError { path: path.to_path_buf(), error };
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(error)?;
-    let directory = file.metadata().map_err(error)?.is_dir();
-    Ok(Grant { path: path.to_path_buf(), rights, directory, fd: file.into() })
+/// Grants [`DEVICES`] and the terminals of standard input, output and
+/// error, those that exist and that no carve-out names.
+fn grant_devices(denials: &[Denial], grants: &mut Vec<Grant>) -> Result<(), PlanError> {
+    let terminals = fs::standard_terminals().into_iter().map(|path| (path, Rights::ReadWrite));
+    let devices = DEVICES.iter().map(|(path, rights)| (Path::from(*path), *rights)).chain(terminals);
+    for (device, rights) in devices {
+        // Absent (a minimal /dev in a new root): nothing to grant.
+        let Ok(device) = fs::canonicalize(&device) else { continue };
+        if denials.iter().any(|denial| denial.covers(&device)) || grants.iter().any(|grant| grant.path == device) {
+            continue;
+        }
+        grants.push(open(&device, rights, Reason::Device)?);
+    }
+    Ok(())
+}
+
+fn open(path: &Path, rights: Rights, reason: Reason) -> Result<Grant, PlanError> {
+    let (fd, directory) = fs::open_path(path).map_err(|error| PlanError { path: path.clone(), error })?;
+    Ok(Grant { path: path.clone(), rights, directory, reason, fd })
 }
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
+    use std::fs as stdfs;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::PathBuf;
+
     use super::*;
     use crate::request::{Setting, Settings};
 
     fn tree(test: &str) -> PathBuf {
         let root = std::env::temp_dir().join(format!("sandbox-landlock-{test}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
+        let _ = stdfs::remove_dir_all(&root);
         for dir in ["home/.ssh", "home/docs", "other"] {
-            fs::create_dir_all(root.join(dir)).unwrap();
+            stdfs::create_dir_all(root.join(dir)).unwrap();
         }
         for file in ["home/.ssh/id_rsa", "home/.ssh/id_rsa.pub", "home/.ssh/config", "home/notes", "other/x"] {
-            fs::write(root.join(file), "").unwrap();
+            stdfs::write(root.join(file), "").unwrap();
         }
         std::os::unix::fs::symlink("/etc", root.join("home/link")).unwrap();
         root
     }
 
-    fn plan(root: &Path, read_write: &str, deny: &str) -> Plan {
+    fn plan(root: &std::path::Path, read_write: &str, deny: &str, devices: bool) -> Plan {
         let settings = Settings {
             read_write: Some(Setting { origin: "RW", value: read_write }),
             deny: Some(Setting { origin: "DENY", value: deny }),
+            devices,
             ..Settings::default()
         };
-        Plan::new(Request::new(&settings, Some(root)).unwrap().unwrap()).unwrap()
+        let home = Path::new(root.as_os_str().as_bytes());
+        Plan::new(Request::new(&settings, Some(&home)).unwrap().unwrap()).unwrap()
     }
 
-    fn grants(plan: &Plan, root: &Path) -> Vec<String> {
-        let root = root.canonicalize().unwrap();
-        let relative = |grant: &Grant| grant.path.strip_prefix(&root).unwrap().display().to_string();
+    fn grants(plan: &Plan, root: &std::path::Path) -> Vec<String> {
+        let root = Path::new(root.canonicalize().unwrap().as_os_str().as_bytes());
+        let relative = |grant: &Grant| {
+            let path = grant.path.lossy();
+            path.strip_prefix(&*root.lossy()).map_or(path.to_string(), |rest| rest.trim_start_matches('/').to_owned())
+        };
         plan.grants.iter().map(|grant| format!("{} {}", grant.rights.name(), relative(grant))).collect()
     }
 
     #[test]
     fn a_carve_out_grants_the_siblings_on_the_way_down() {
         let root = tree("siblings");
-        let plan = plan(&root, "~/home:~/other", "~/home/.ssh/id_rsa*");
+        let plan = plan(&root, "~/home:~/other", "~/home/.ssh/id_rsa*", false);
         assert_eq!(
             grants(&plan, &root),
             [
@@ -227,14 +290,30 @@ mod tests {
             ]
         );
         assert!(!plan.grants[2].directory);
-        fs::remove_dir_all(root).unwrap();
+        stdfs::remove_dir_all(root).unwrap();
     }
 
     #[test]
     fn a_denied_root_is_not_granted_at_all() {
         let root = tree("denied-root");
-        let plan = plan(&root, "~/home/docs:~/other", "~/home/d*");
+        let plan = plan(&root, "~/home/docs:~/other", "~/home/d*", false);
         assert_eq!(grants(&plan, &root), ["read-write other"]);
-        fs::remove_dir_all(root).unwrap();
+        stdfs::remove_dir_all(root).unwrap();
+    }
+
+    #[test]
+    fn devices_are_granted_unless_carved_out_or_left_out() {
+        let root = tree("devices");
+        let with = plan(&root, "~/other", "/dev/zero", true);
+        let granted = grants(&with, &root);
+        for device in ["read-write /dev/null", "read-write /dev/full", "read-only /dev/urandom", "read-write /dev/tty"]
+        {
+            assert!(granted.iter().any(|grant| grant == device), "{device} in {granted:?}");
+        }
+        assert!(!granted.iter().any(|grant| grant.contains("/dev/zero")), "{granted:?}");
+        assert!(with.grants.iter().filter(|grant| grant.reason == Reason::Device).all(|grant| !grant.directory));
+        let without = plan(&root, "~/other", "", false);
+        assert_eq!(grants(&without, &root), ["read-write other"]);
+        stdfs::remove_dir_all(root).unwrap();
     }
 }

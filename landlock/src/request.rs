@@ -1,13 +1,19 @@
 //! What the user asked for, parsed and checked against the filesystem:
 //! `SANDBOX_FS_RO`, `SANDBOX_FS_RW`, `SANDBOX_FS_DENY`, `SANDBOX_NET_CONNECT`,
-//! `SANDBOX_NET_BIND` (or sandboxify's options of the same meaning).
+//! `SANDBOX_NET_BIND`, `SANDBOX_FS_DEVICES` (or sandboxify's options of the
+//! same meaning).
 
-use std::io;
-use std::path::{Component, Path, PathBuf};
+use alloc::borrow::ToOwned;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+use core::ops::RangeInclusive;
 
-use glob::Pattern;
-use sandbox_policy::variables;
-use thiserror::Error;
+use sandbox_policy::variables::{self, LandlockVariables};
+
+use crate::fs::{self, Errno};
+use crate::path::Path;
+use crate::pattern::Pattern;
 
 /// A value and where it came from (a variable or an option), for messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,7 +25,7 @@ pub struct Setting<'a> {
 }
 
 /// The settings before parsing: `None` for what was not set.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Settings<'a> {
     /// Trees to read and execute beneath.
     pub read_only: Option<Setting<'a>>,
@@ -31,34 +37,51 @@ pub struct Settings<'a> {
     pub connect: Option<Setting<'a>>,
     /// TCP ports to bind.
     pub bind: Option<Setting<'a>>,
+    /// With file rules, grant the devices every program expects (see
+    /// [`crate::plan::DEVICES`]).
+    pub devices: bool,
     /// Enforce what the kernel can instead of refusing to run.
     pub best_effort: bool,
 }
 
+impl Default for Settings<'_> {
+    fn default() -> Self {
+        Settings {
+            read_only: None,
+            read_write: None,
+            deny: None,
+            connect: None,
+            bind: None,
+            devices: true,
+            best_effort: false,
+        }
+    }
+}
+
 impl<'a> Settings<'a> {
-    /// The settings held by the Landlock variables, in the order of
-    /// [`variables::LANDLOCK`].
-    pub fn from_variables(values: &'a [Option<String>; 6]) -> Result<Settings<'a>, RequestError> {
+    /// The settings the Landlock variables hold.
+    pub fn from_variables(values: &'a LandlockVariables) -> Result<Settings<'a>, RequestError> {
         let setting =
-            |index: usize| values[index].as_deref().map(|value| Setting { origin: variables::LANDLOCK[index], value });
-        let best_effort = match values[5].as_deref() {
-            None | Some("") | Some("0") => false,
-            Some("1") => true,
-            Some(other) => {
-                return Err(RequestError {
-                    origin: variables::LANDLOCK_BEST_EFFORT,
-                    kind: RequestErrorKind::NotBoolean(other.to_owned()),
-                });
-            }
-        };
+            |origin: &'static str, value: &'a Option<String>| value.as_deref().map(|value| Setting { origin, value });
         Ok(Settings {
-            read_only: setting(0),
-            read_write: setting(1),
-            deny: setting(2),
-            connect: setting(3),
-            bind: setting(4),
-            best_effort,
+            read_only: setting(variables::FS_RO, &values.read_only),
+            read_write: setting(variables::FS_RW, &values.read_write),
+            deny: setting(variables::FS_DENY, &values.deny),
+            connect: setting(variables::NET_CONNECT, &values.connect),
+            bind: setting(variables::NET_BIND, &values.bind),
+            devices: boolean(variables::FS_DEVICES, values.devices.as_deref(), true)?,
+            best_effort: boolean(variables::LANDLOCK_BEST_EFFORT, values.best_effort.as_deref(), false)?,
         })
+    }
+}
+
+/// A `0`/`1` variable: unset or empty means `default`.
+fn boolean(origin: &'static str, value: Option<&str>, default: bool) -> Result<bool, RequestError> {
+    match value {
+        None | Some("") => Ok(default),
+        Some("0") => Ok(false),
+        Some("1") => Ok(true),
+        Some(other) => Err(RequestError::new(origin, RequestErrorKind::NotBoolean(other.to_owned()))),
     }
 }
 
@@ -69,15 +92,17 @@ pub struct Request {
     /// even empty: then nothing is granted).
     pub restricts_files: bool,
     /// Read-only trees, canonical.
-    pub read_only: Vec<PathBuf>,
+    pub read_only: Vec<Path>,
     /// Read-write trees, canonical.
-    pub read_write: Vec<PathBuf>,
+    pub read_write: Vec<Path>,
     /// Carve-outs.
     pub deny: Vec<Denial>,
     /// Ports allowed for `connect`, sorted; `None`: connect not restricted.
     pub connect: Option<Vec<u16>>,
     /// Ports allowed for `bind`, sorted; `None`: bind not restricted.
     pub bind: Option<Vec<u16>>,
+    /// See [`Settings::devices`].
+    pub devices: bool,
     /// See [`Settings::best_effort`].
     pub best_effort: bool,
 }
@@ -86,8 +111,8 @@ pub struct Request {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Denial {
     /// The directory holding the denied entries, canonical.
-    pub directory: PathBuf,
-    /// Matched against entry names (`*`, `?`, `[...]`).
+    pub directory: Path,
+    /// Matched against entry names.
     pub pattern: Pattern,
     /// As written, for explanations.
     pub written: String,
@@ -95,20 +120,18 @@ pub struct Denial {
 
 impl Denial {
     /// Whether the entry `name` of `directory` is denied.
-    pub fn denies(&self, directory: &Path, name: &str) -> bool {
-        self.directory == directory && self.pattern.matches(name)
+    pub fn denies(&self, directory: &Path, name: &[u8]) -> bool {
+        self.directory == *directory && self.pattern.matches(name)
     }
 
-    /// Whether `path` is denied or lies beneath a denied entry.
+    /// Whether the canonical `path` is denied or lies beneath a denied entry.
     pub fn covers(&self, path: &Path) -> bool {
-        let Ok(rest) = path.strip_prefix(&self.directory) else { return false };
-        rest.components().next().is_some_and(|first| self.pattern.matches(&first.as_os_str().to_string_lossy()))
+        path.component_beneath(&self.directory).is_some_and(|first| self.pattern.matches(first))
     }
 }
 
 /// Why a request was refused.
-#[derive(Debug, Error)]
-#[error("{origin}: {kind}")]
+#[derive(Debug)]
 pub struct RequestError {
     /// The variable or option.
     pub origin: &'static str,
@@ -117,30 +140,24 @@ pub struct RequestError {
 }
 
 /// What is wrong with a request.
-#[derive(Debug, Error)]
+#[derive(Debug)]
 pub enum RequestErrorKind {
     /// Neither absolute nor starting with `~`.
-    #[error("\"{0}\" is not an absolute path (start it with / or ~)")]
     Relative(String),
     /// `~` without a home directory to expand it to.
-    #[error("cannot expand \"{0}\": HOME is not set")]
     NoHome(String),
     /// A path that cannot be resolved (a typo must not silently grant or deny nothing).
-    #[error("{path}: {error}")]
     Unresolvable {
-        /// As written.
+        /// As written, or the part that could not be resolved.
         path: String,
         /// Why.
-        error: io::Error,
+        error: Errno,
     },
     /// A carve-out whose parent is not a directory.
-    #[error("{0}: the parent of a denied entry must be a directory")]
     ParentNotDirectory(String),
     /// Wildcards outside the last component.
-    #[error("\"{0}\": wildcards are only allowed in the last component")]
     WildcardNotLast(String),
-    /// A bad glob.
-    #[error("\"{pattern}\": {reason}")]
+    /// A bad pattern.
     BadPattern {
         /// As written.
         pattern: String,
@@ -148,15 +165,45 @@ pub enum RequestErrorKind {
         reason: &'static str,
     },
     /// Denying `/` or `..`: nothing would be left to grant.
-    #[error("\"{0}\" cannot be denied: deny entries name entries of a directory")]
     NothingToCarve(String),
     /// Not a port or range of ports.
-    #[error("bad port \"{0}\": expected a number from 0 to 65535 or a range A-B")]
     BadPort(String),
     /// A `0`/`1` setting with another value.
-    #[error("\"{0}\": expected 0 or 1")]
     NotBoolean(String),
 }
+
+// Display by hand rather than with thiserror: see `sandbox_policy`'s error module.
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.origin, self.kind)
+    }
+}
+
+impl fmt::Display for RequestErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestErrorKind::Relative(path) => write!(f, "\"{path}\" is not an absolute path (start it with / or ~)"),
+            RequestErrorKind::NoHome(path) => write!(f, "cannot expand \"{path}\": HOME is not set"),
+            RequestErrorKind::Unresolvable { path, error } => write!(f, "{path}: {error}"),
+            RequestErrorKind::ParentNotDirectory(path) => {
+                write!(f, "{path}: the parent of a denied entry must be a directory")
+            }
+            RequestErrorKind::WildcardNotLast(path) => {
+                write!(f, "\"{path}\": wildcards are only allowed in the last component")
+            }
+            RequestErrorKind::BadPattern { pattern, reason } => write!(f, "\"{pattern}\": {reason}"),
+            RequestErrorKind::NothingToCarve(path) => {
+                write!(f, "\"{path}\" cannot be denied: deny entries name entries of a directory")
+            }
+            RequestErrorKind::BadPort(port) => {
+                write!(f, "bad port \"{port}\": expected a number from 0 to 65535 or a range A-B")
+            }
+            RequestErrorKind::NotBoolean(value) => write!(f, "\"{value}\": expected 0 or 1"),
+        }
+    }
+}
+
+impl core::error::Error for RequestError {}
 
 impl RequestError {
     fn new(origin: &'static str, kind: RequestErrorKind) -> RequestError {
@@ -172,12 +219,12 @@ impl Request {
         if !restricts_files && settings.connect.is_none() && settings.bind.is_none() {
             return Ok(None);
         }
-        let trees = |setting: Option<Setting<'_>>| -> Result<Vec<PathBuf>, RequestError> {
+        let trees = |setting: Option<Setting<'_>>| -> Result<Vec<Path>, RequestError> {
             let Some(setting) = setting else { return Ok(Vec::new()) };
             items(setting.value)
                 .map(|item| {
                     let path = expand(item, home).map_err(|kind| RequestError::new(setting.origin, kind))?;
-                    path.canonicalize().map_err(|error| {
+                    fs::canonicalize(&path).map_err(|error| {
                         RequestError::new(
                             setting.origin,
                             RequestErrorKind::Unresolvable { path: item.to_owned(), error },
@@ -211,6 +258,7 @@ impl Request {
             deny,
             connect: ports(settings.connect)?,
             bind: ports(settings.bind)?,
+            devices: settings.devices,
             best_effort: settings.best_effort,
         }))
     }
@@ -223,38 +271,36 @@ fn items(value: &str) -> impl Iterator<Item = &str> {
 }
 
 /// `~` and `~/...` expanded; anything else must be absolute.
-fn expand(item: &str, home: Option<&Path>) -> Result<PathBuf, RequestErrorKind> {
+fn expand(item: &str, home: Option<&Path>) -> Result<Path, RequestErrorKind> {
     let rest = match item.strip_prefix('~') {
         Some(rest) if rest.is_empty() || rest.starts_with('/') => rest.trim_start_matches('/'),
-        _ if item.starts_with('/') => return Ok(PathBuf::from(item)),
+        _ if item.starts_with('/') => return Ok(Path::from(item)),
         _ => return Err(RequestErrorKind::Relative(item.to_owned())),
     };
     let home = home.ok_or_else(|| RequestErrorKind::NoHome(item.to_owned()))?;
-    Ok(home.join(rest))
+    Ok(if rest.is_empty() { home.clone() } else { home.join(rest.as_bytes()) })
 }
 
 fn denial(item: &str, home: Option<&Path>) -> Result<Denial, RequestErrorKind> {
     let path = expand(item, home)?;
-    let (Some(parent), Some(Component::Normal(name))) = (path.parent(), path.components().next_back()) else {
+    let Some((parent, name)) = path.split_last() else {
         return Err(RequestErrorKind::NothingToCarve(item.to_owned()));
     };
-    if parent.to_string_lossy().contains(['*', '?', '[']) {
+    if parent.as_bytes().iter().any(|byte| b"*?[".contains(byte)) {
         return Err(RequestErrorKind::WildcardNotLast(item.to_owned()));
     }
-    let name = name.to_string_lossy();
-    let pattern = Pattern::new(&name)
-        .map_err(|error| RequestErrorKind::BadPattern { pattern: item.to_owned(), reason: error.msg })?;
-    let directory = parent
-        .canonicalize()
-        .map_err(|error| RequestErrorKind::Unresolvable { path: parent.display().to_string(), error })?;
-    if !directory.is_dir() {
+    let pattern = Pattern::new(name)
+        .map_err(|error| RequestErrorKind::BadPattern { pattern: item.to_owned(), reason: error.reason() })?;
+    let unresolvable = |error| RequestErrorKind::Unresolvable { path: parent.to_string(), error };
+    let directory = fs::canonicalize(&parent).map_err(unresolvable)?;
+    if !fs::is_dir(&directory).map_err(unresolvable)? {
         return Err(RequestErrorKind::ParentNotDirectory(item.to_owned()));
     }
     Ok(Denial { directory, pattern, written: item.to_owned() })
 }
 
 /// `N` or `A-B` (inclusive).
-fn port_range(item: &str) -> Option<std::ops::RangeInclusive<u16>> {
+fn port_range(item: &str) -> Option<RangeInclusive<u16>> {
     let (first, last) = item.split_once('-').unwrap_or((item, item));
     let parse =
         |text: &str| text.trim().parse::<u16>().ok().filter(|_| text.trim().bytes().all(|b| b.is_ascii_digit()));
@@ -298,8 +344,8 @@ mod tests {
     #[test]
     fn paths_expand_and_resolve() {
         let request =
-            Request::new(&settings(Some("~/:/usr/./bin/:"), None, None), Some(Path::new("/tmp"))).unwrap().unwrap();
-        assert_eq!(request.read_only, [PathBuf::from("/tmp"), PathBuf::from("/usr/bin")]);
+            Request::new(&settings(Some("~/:/usr/./bin/:"), None, None), Some(&Path::from("/tmp"))).unwrap().unwrap();
+        assert_eq!(request.read_only, [Path::from("/tmp"), Path::from("/usr/bin")]);
     }
 
     #[test]
@@ -308,9 +354,10 @@ mod tests {
             ("usr", None, "RO: \"usr\" is not an absolute path (start it with / or ~)"),
             ("~user/x", Some("/tmp"), "RO: \"~user/x\" is not an absolute path (start it with / or ~)"),
             ("~/x", None, "RO: cannot expand \"~/x\": HOME is not set"),
-            ("/nonexistent/x", None, "RO: /nonexistent/x: No such file or directory (os error 2)"),
+            ("/nonexistent/x", None, "RO: /nonexistent/x: ENOENT (No such file or directory)"),
         ] {
-            let error = Request::new(&settings(Some(value), None, None), home.map(Path::new)).unwrap_err();
+            let home = home.map(Path::from);
+            let error = Request::new(&settings(Some(value), None, None), home.as_ref()).unwrap_err();
             assert_eq!(error.to_string(), expected);
         }
     }
@@ -318,16 +365,17 @@ mod tests {
     #[test]
     fn denials_take_a_glob_in_the_last_component_only() {
         let request = Request::new(&settings(None, Some("/etc/pass*:/etc/shadow"), None), None).unwrap().unwrap();
-        assert!(request.deny[0].denies(Path::new("/etc"), "passwd"));
-        assert!(!request.deny[0].denies(Path::new("/etc"), "group"));
-        assert!(request.deny[1].covers(Path::new("/etc/shadow")));
-        assert!(request.deny[0].covers(Path::new("/etc/passwd-/x")));
-        assert!(!request.deny[0].covers(Path::new("/etc")));
+        assert!(request.deny[0].denies(&Path::from("/etc"), b"passwd"));
+        assert!(!request.deny[0].denies(&Path::from("/etc"), b"group"));
+        assert!(request.deny[1].covers(&Path::from("/etc/shadow")));
+        assert!(request.deny[0].covers(&Path::from("/etc/passwd-/x")));
+        assert!(!request.deny[0].covers(&Path::from("/etc")));
         for (value, expected) in [
             ("/et*/passwd", "DENY: \"/et*/passwd\": wildcards are only allowed in the last component"),
             ("/", "DENY: \"/\" cannot be denied: deny entries name entries of a directory"),
-            ("/etc/[x", "DENY: \"/etc/[x\": invalid range pattern"),
-            ("/nonexistent/x", "DENY: /nonexistent: No such file or directory (os error 2)"),
+            ("/etc/..", "DENY: \"/etc/..\" cannot be denied: deny entries name entries of a directory"),
+            ("/etc/[x", "DENY: \"/etc/[x\": a [ without its ] (write [[] for a literal [)"),
+            ("/nonexistent/x", "DENY: /nonexistent: ENOENT (No such file or directory)"),
             ("/etc/passwd/x", "DENY: /etc/passwd/x: the parent of a denied entry must be a directory"),
         ] {
             let error = Request::new(&settings(None, Some(value), None), None).unwrap_err();
@@ -338,20 +386,26 @@ mod tests {
     #[test]
     fn ports_and_ranges() {
         let request = Request::new(&settings(None, None, Some("443:80:8000-8002:80")), None).unwrap().unwrap();
-        assert_eq!(request.connect, Some(vec![80, 443, 8000, 8001, 8002]));
+        assert_eq!(request.connect, Some(alloc::vec![80, 443, 8000, 8001, 8002]));
         for bad in ["http", "65536", "-1", "10-5", "1-", "+80", "8 0"] {
             let error = Request::new(&settings(None, None, Some(bad)), None).unwrap_err();
             assert_eq!(
                 error.to_string(),
-                format!("CONNECT: bad port \"{bad}\": expected a number from 0 to 65535 or a range A-B"),
+                alloc::format!("CONNECT: bad port \"{bad}\": expected a number from 0 to 65535 or a range A-B"),
             );
         }
     }
 
     #[test]
-    fn best_effort_is_zero_or_one() {
-        let values: [Option<String>; 6] = [None, None, None, None, None, Some("yes".into())];
+    fn switches_are_zero_or_one() {
+        let values = LandlockVariables { best_effort: Some("yes".into()), ..LandlockVariables::default() };
         let error = Settings::from_variables(&values).unwrap_err();
         assert_eq!(error.to_string(), "SANDBOX_LANDLOCK_BEST_EFFORT: \"yes\": expected 0 or 1");
+        let values = LandlockVariables { devices: Some("no".into()), ..LandlockVariables::default() };
+        let error = Settings::from_variables(&values).unwrap_err();
+        assert_eq!(error.to_string(), "SANDBOX_FS_DEVICES: \"no\": expected 0 or 1");
+        let values = LandlockVariables { devices: Some("0".into()), ..LandlockVariables::default() };
+        assert!(!Settings::from_variables(&values).unwrap().devices);
+        assert!(Settings::from_variables(&LandlockVariables::default()).unwrap().devices);
     }
 }

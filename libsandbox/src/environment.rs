@@ -91,6 +91,33 @@ pub fn take(environment: *mut *mut c_char) -> Result<Variables, EnvironmentError
     Ok(variables)
 }
 
+/// The value of the variable `name` in the NULL-terminated `environment`.
+pub fn value(environment: *mut *mut c_char, name: &[u8]) -> Option<Vec<u8>> {
+    entries(environment).find_map(|entry| {
+        // SAFETY: every entry is a NUL-terminated string.
+        let bytes = unsafe { CStr::from_ptr(entry) }.to_bytes();
+        bytes.strip_prefix(name).and_then(|rest| rest.strip_prefix(b"=")).map(<[u8]>::to_vec)
+    })
+}
+
+/// The `NAME=VALUE` strings of the NULL-terminated `environment` (none for NULL).
+fn entries(environment: *mut *mut c_char) -> impl Iterator<Item = *mut c_char> {
+    let mut cursor = environment;
+    core::iter::from_fn(move || {
+        if cursor.is_null() {
+            return None;
+        }
+        // SAFETY: `cursor` points into the array, at most at its terminator.
+        let entry = unsafe { *cursor };
+        if entry.is_null() {
+            return None;
+        }
+        // SAFETY: the terminator has not been reached, so the next slot exists.
+        cursor = unsafe { cursor.add(1) };
+        Some(entry)
+    })
+}
+
 /// Whether libc has set `environ`, which it does in its initialisation:
 /// false while ld.so starts the program.
 pub fn libc_started() -> bool {
@@ -122,13 +149,7 @@ type Found = (&'static str, *mut c_char);
 fn read(environment: *mut *mut c_char) -> Result<(Variables, Vec<Found>), EnvironmentError> {
     let mut variables = Variables::default();
     let mut found: Vec<Found> = Vec::new();
-    let mut cursor = environment;
-    while !cursor.is_null() {
-        // SAFETY: `cursor` points into the array, at most at its terminator.
-        let entry = unsafe { *cursor };
-        if entry.is_null() {
-            break;
-        }
+    for entry in entries(environment) {
         // SAFETY: every entry is a NUL-terminated string.
         let bytes = unsafe { CStr::from_ptr(entry) }.to_bytes();
         let name = bytes.split(|&b| b == b'=').next().unwrap_or_default();
@@ -137,7 +158,8 @@ fn read(environment: *mut *mut c_char) -> Result<(Variables, Vec<Found>), Enviro
                 if found.iter().any(|&(seen, _)| seen == known) {
                     return Err(EnvironmentError::Duplicate(known));
                 }
-                let value = &bytes[known.len() + 1..];
+                // An entry without "=" (execve allows it) holds an empty value.
+                let value = bytes.get(known.len() + 1..).unwrap_or_default();
                 let value = String::from_utf8(value.to_vec()).map_err(|_| EnvironmentError::NotUtf8(known))?;
                 variables.set(known, value);
                 found.push((known, entry));
@@ -149,8 +171,6 @@ fn read(environment: *mut *mut c_char) -> Result<(Variables, Vec<Found>), Enviro
             }
             Name::Unrelated => {}
         }
-        // SAFETY: the terminator has not been reached, so the next slot exists.
-        cursor = unsafe { cursor.add(1) };
     }
     Ok((variables, found))
 }

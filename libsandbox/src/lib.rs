@@ -129,7 +129,7 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
     let secure = is_secure();
     // Landlock first: its calls need not be in the seccomp policy.
     if !secure && variables.asks_for_landlock() {
-        landlock::apply(&variables);
+        landlock::apply(&variables, environment);
     }
     // Learning, the early phase installed nothing, so the mark cannot meet a filter.
     apply(filters, variables.learning() && !secure && !installed_early, !installed_early);

@@ -36,15 +36,15 @@ pub const FS_DENY: &str = "SANDBOX_FS_DENY";
 pub const NET_CONNECT: &str = "SANDBOX_NET_CONNECT";
 /// TCP ports the program may bind.
 pub const NET_BIND: &str = "SANDBOX_NET_BIND";
+/// `0`: with file rules, grant none of the devices every program expects
+/// (`/dev/null`, the terminal...) unless the rules do.
+pub const FS_DEVICES: &str = "SANDBOX_FS_DEVICES";
 /// `1`: enforce what the kernel's Landlock can, and say what it cannot,
 /// instead of refusing to run.
 pub const LANDLOCK_BEST_EFFORT: &str = "SANDBOX_LANDLOCK_BEST_EFFORT";
 
-/// The Landlock variables, in the order [`Variables::landlock`] returns them.
-pub const LANDLOCK: [&str; 6] = [FS_RO, FS_RW, FS_DENY, NET_CONNECT, NET_BIND, LANDLOCK_BEST_EFFORT];
-
 /// Every variable the sandbox reads, and removes before the program runs.
-pub const ALL: [&str; 14] = [
+pub const ALL: [&str; 15] = [
     ALLOW,
     DENY,
     DEFAULT_ACTION,
@@ -58,6 +58,7 @@ pub const ALL: [&str; 14] = [
     FS_DENY,
     NET_CONNECT,
     NET_BIND,
+    FS_DEVICES,
     LANDLOCK_BEST_EFFORT,
 ];
 
@@ -119,8 +120,35 @@ pub struct Variables {
     pub learn: Option<String>,
     /// `SANDBOX_REPORT`
     pub report: Option<String>,
-    /// The [`LANDLOCK`] variables, in that order.
-    pub landlock: [Option<String>; 6],
+    /// The Landlock variables.
+    pub landlock: LandlockVariables,
+}
+
+/// Values of the Landlock variables, as read from an environment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LandlockVariables {
+    /// `SANDBOX_FS_RO`
+    pub read_only: Option<String>,
+    /// `SANDBOX_FS_RW`
+    pub read_write: Option<String>,
+    /// `SANDBOX_FS_DENY`
+    pub deny: Option<String>,
+    /// `SANDBOX_NET_CONNECT`
+    pub connect: Option<String>,
+    /// `SANDBOX_NET_BIND`
+    pub bind: Option<String>,
+    /// `SANDBOX_FS_DEVICES`
+    pub devices: Option<String>,
+    /// `SANDBOX_LANDLOCK_BEST_EFFORT`
+    pub best_effort: Option<String>,
+}
+
+impl LandlockVariables {
+    /// Whether any is set (then the Landlock code reads, checks and applies
+    /// them all).
+    pub fn any(&self) -> bool {
+        *self != LandlockVariables::default()
+    }
 }
 
 impl Variables {
@@ -140,10 +168,14 @@ impl Variables {
             EXACT => &mut self.exact,
             LEARN => &mut self.learn,
             REPORT => &mut self.report,
-            _ => {
-                let index = LANDLOCK.iter().position(|known| *known == name);
-                &mut self.landlock[index.unwrap_or_else(|| unreachable!("{name} is not one of variables::ALL"))]
-            }
+            FS_RO => &mut self.landlock.read_only,
+            FS_RW => &mut self.landlock.read_write,
+            FS_DENY => &mut self.landlock.deny,
+            NET_CONNECT => &mut self.landlock.connect,
+            NET_BIND => &mut self.landlock.bind,
+            FS_DEVICES => &mut self.landlock.devices,
+            LANDLOCK_BEST_EFFORT => &mut self.landlock.best_effort,
+            _ => unreachable!("{name} is not one of variables::ALL"),
         };
         *slot = Some(value);
     }
@@ -153,10 +185,9 @@ impl Variables {
         self.allow.is_some() || self.deny.is_some() || self.policy_file.is_some()
     }
 
-    /// Whether any Landlock variable is set (then the Landlock code reads,
-    /// checks and applies them all).
+    /// Whether any Landlock variable is set.
     pub fn asks_for_landlock(&self) -> bool {
-        self.landlock.iter().any(Option::is_some)
+        self.landlock.any()
     }
 
     /// Whether sandboxify's learn mode asks for the apply point to be marked.

@@ -13,9 +13,10 @@ Environment:
   SECCOMP_SYSCALL_ALLOW, SECCOMP_SYSCALL_DENY, SECCOMP_DEFAULT_ACTION,
   SECCOMP_POLICY_FILE, SANDBOX_EXACT and SANDBOX_VERBOSE mean what they mean
   for libsandbox.so, and so do SANDBOX_FS_RO, SANDBOX_FS_RW, SANDBOX_FS_DENY,
-  SANDBOX_NET_CONNECT, SANDBOX_NET_BIND and SANDBOX_LANDLOCK_BEST_EFFORT.
-  Policy options replace the policy variables; each Landlock option replaces
-  its variable. All are removed from PROGRAM's environment.
+  SANDBOX_FS_DEVICES, SANDBOX_NET_CONNECT, SANDBOX_NET_BIND and
+  SANDBOX_LANDLOCK_BEST_EFFORT. Policy options replace the policy variables;
+  each Landlock option replaces its variable (given several times, its
+  values add up). All are removed from PROGRAM's environment.
 
 Exit status:
   125  sandboxify itself failed (bad option or policy, seccomp unavailable,

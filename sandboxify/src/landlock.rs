@@ -1,8 +1,10 @@
 //! Landlock rules for PROGRAM: the `SANDBOX_FS_*` and `SANDBOX_NET_*`
-//! variables, or the options of the same meaning (each option replaces its
-//! variable), enforced just before the exec, with the seccomp filter.
+//! variables, or the options of the same meaning (an option replaces its
+//! variable; an option given several times adds up), enforced just before
+//! the exec, with the seccomp filter.
 
-use std::path::{Path, PathBuf};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 use sandbox_landlock::{Plan, Request, Setting, Settings};
 use sandbox_policy::variables::Variables;
@@ -14,28 +16,34 @@ use crate::program::{Executable, inspect};
 #[derive(Debug, Default, clap::Args)]
 #[command(next_help_heading = "Files and network (Landlock)")]
 pub struct LandlockArgs {
-    /// Trees PROGRAM may read and execute beneath, ':'-separated (~ expands).
-    /// Once any --fs-* option or SANDBOX_FS_* variable is set, every path not
-    /// granted is denied
+    /// Trees PROGRAM may read and execute beneath, ':'-separated (~ expands;
+    /// repeatable). Once any --fs-* option or SANDBOX_FS_* variable is set,
+    /// every path not granted is denied
     #[arg(long, value_name = "PATHS")]
-    pub fs_ro: Option<String>,
+    pub fs_ro: Vec<String>,
 
-    /// Trees PROGRAM may also write, create, remove, rename and truncate beneath
+    /// Trees PROGRAM may also write, create, remove, rename and truncate beneath (repeatable)
     #[arg(long, value_name = "PATHS")]
-    pub fs_rw: Option<String>,
+    pub fs_rw: Vec<String>,
 
     /// Paths, or globs in their last component (~/.ssh/id_rsa*), carved out of
-    /// the granted trees
+    /// the granted trees (repeatable)
     #[arg(long, value_name = "PATHS")]
-    pub fs_deny: Option<String>,
+    pub fs_deny: Vec<String>,
 
-    /// TCP ports PROGRAM may connect to (80:443:8000-8080); others are denied
-    #[arg(long, value_name = "PORTS")]
-    pub net_connect: Option<String>,
+    /// With file rules, do not grant the devices every program expects
+    /// (/dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, /dev/tty and
+    /// the terminal PROGRAM starts on)
+    #[arg(long)]
+    pub fs_no_devices: bool,
 
-    /// TCP ports PROGRAM may bind; others are denied
+    /// TCP ports PROGRAM may connect to (80:443:8000-8080; repeatable); others are denied
     #[arg(long, value_name = "PORTS")]
-    pub net_bind: Option<String>,
+    pub net_connect: Vec<String>,
+
+    /// TCP ports PROGRAM may bind (repeatable); others are denied
+    #[arg(long, value_name = "PORTS")]
+    pub net_bind: Vec<String>,
 
     /// Enforce what this kernel's Landlock can and say what it cannot,
     /// instead of refusing to run
@@ -43,23 +51,19 @@ pub struct LandlockArgs {
     pub landlock_best_effort: bool,
 }
 
-impl LandlockArgs {
-    /// Whether any Landlock option is given.
-    pub fn any(&self) -> bool {
-        self.fs_ro.is_some()
-            || self.fs_rw.is_some()
-            || self.fs_deny.is_some()
-            || self.net_connect.is_some()
-            || self.net_bind.is_some()
-    }
-}
+/// A setting as asked: its origin (option or variable) and its value.
+type Owned = Option<(&'static str, String)>;
 
 /// The Landlock settings asked for, each from its option or else its
 /// variable, owned: with a new root they are planned only once it is built.
 #[derive(Debug)]
 pub struct Asked {
-    /// Read-only, read-write, deny, connect, bind: origin and value.
-    values: [Option<(&'static str, String)>; 5],
+    read_only: Owned,
+    read_write: Owned,
+    deny: Owned,
+    connect: Owned,
+    bind: Owned,
+    devices: bool,
     best_effort: bool,
 }
 
@@ -67,36 +71,46 @@ impl Asked {
     /// What the options and the environment ask for; `None`: nothing.
     pub fn new(args: &LandlockArgs, variables: &Variables) -> Result<Option<Asked>, Failure> {
         let from_variables = Settings::from_variables(&variables.landlock).map_err(sandbox_landlock::Error::from)?;
-        let choose = |origin: &'static str, option: &Option<String>, variable: Option<Setting<'_>>| {
-            option.clone().map(|value| (origin, value)).or(variable.map(|v| (v.origin, v.value.to_owned())))
+        let choose = |origin: &'static str, option: &[String], variable: Option<Setting<'_>>| -> Owned {
+            if option.is_empty() {
+                variable.map(|variable| (variable.origin, variable.value.to_owned()))
+            } else {
+                Some((origin, option.join(":")))
+            }
         };
-        let values = [
-            choose("--fs-ro", &args.fs_ro, from_variables.read_only),
-            choose("--fs-rw", &args.fs_rw, from_variables.read_write),
-            choose("--fs-deny", &args.fs_deny, from_variables.deny),
-            choose("--net-connect", &args.net_connect, from_variables.connect),
-            choose("--net-bind", &args.net_bind, from_variables.bind),
-        ];
-        let best_effort = args.landlock_best_effort || from_variables.best_effort;
-        Ok(values.iter().any(Option::is_some).then_some(Asked { values, best_effort }))
+        let asked = Asked {
+            read_only: choose("--fs-ro", &args.fs_ro, from_variables.read_only),
+            read_write: choose("--fs-rw", &args.fs_rw, from_variables.read_write),
+            deny: choose("--fs-deny", &args.fs_deny, from_variables.deny),
+            connect: choose("--net-connect", &args.net_connect, from_variables.connect),
+            bind: choose("--net-bind", &args.net_bind, from_variables.bind),
+            devices: from_variables.devices && !args.fs_no_devices,
+            best_effort: args.landlock_best_effort || from_variables.best_effort,
+        };
+        let any = [&asked.read_only, &asked.read_write, &asked.deny, &asked.connect, &asked.bind]
+            .iter()
+            .any(|setting| setting.is_some());
+        Ok(any.then_some(asked))
     }
 
     /// Resolves the paths (in the root sandboxify is in at the time),
     /// expands the carve-outs and, given `program`, grants what its exec
     /// needs.
     pub fn plan(&self, program: Option<&Path>) -> Result<Plan, Failure> {
-        let setting =
-            |index: usize| self.values[index].as_ref().map(|(origin, value)| Setting { origin, value: value.as_str() });
+        fn setting(owned: &Owned) -> Option<Setting<'_>> {
+            owned.as_ref().map(|(origin, value)| Setting { origin, value: value.as_str() })
+        }
         let settings = Settings {
-            read_only: setting(0),
-            read_write: setting(1),
-            deny: setting(2),
-            connect: setting(3),
-            bind: setting(4),
+            read_only: setting(&self.read_only),
+            read_write: setting(&self.read_write),
+            deny: setting(&self.deny),
+            connect: setting(&self.connect),
+            bind: setting(&self.bind),
+            devices: self.devices,
             best_effort: self.best_effort,
         };
-        let home = std::env::var_os("HOME").map(PathBuf::from);
-        let request = Request::new(&settings, home.as_deref()).map_err(sandbox_landlock::Error::from)?;
+        let home = std::env::var_os("HOME").map(|home| sandbox_landlock::Path::new(home.as_bytes()));
+        let request = Request::new(&settings, home.as_ref()).map_err(sandbox_landlock::Error::from)?;
         let request = request.expect("Asked holds at least one setting");
         let mut plan = Plan::new(request).map_err(sandbox_landlock::Error::from)?;
         if let Some(program) = program {
@@ -117,7 +131,8 @@ fn grant_exec(plan: &mut Plan, program: &Path) -> Result<(), Failure> {
     }
     let mut file = program.to_path_buf();
     for _ in 0..5 {
-        plan.grant_run(&file).map_err(sandbox_landlock::Error::from)?;
+        let path = sandbox_landlock::Path::new(file.as_os_str().as_bytes());
+        plan.grant_run(&path).map_err(sandbox_landlock::Error::from)?;
         // What the kernel cannot read it will not exec either: the exec reports it.
         let (Ok(Executable::Script { interpreter: Some(next) }) | Ok(Executable::Elf { interpreter: Some(next), .. })) =
             inspect(&file)

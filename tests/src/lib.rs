@@ -190,6 +190,12 @@ impl Run {
         self
     }
 
+    /// Runs in `dir` instead of [`scratch_dir`].
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Run {
+        self.command.current_dir(dir);
+        self
+    }
+
     /// Preloads the built `libsandbox.so`.
     pub fn preload(self) -> Run {
         let library = library();
