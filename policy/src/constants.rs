@@ -187,6 +187,8 @@ constants![
     TIOCLINUX,
     TIOCSCTTY,
     TIOCSTI,
+    WNOHANG,
+    WUNTRACED,
 ];
 
 fn names() -> impl Iterator<Item = &'static str> {

@@ -17,6 +17,8 @@ use alloc::vec::Vec;
 use crate::abi::Abi;
 use crate::action::Action;
 use crate::bpf::{Emitter, offset, op};
+use crate::condition::Field;
+use crate::entry::{Entry, Target, parse_entry};
 use crate::filter::{Program, compile_with};
 use crate::policy::{Lists, Policy};
 use crate::start_up;
@@ -53,6 +55,58 @@ pub fn observer() -> Program {
     Program::from_insns(emitter.finish())
 }
 
+/// An entry learn mode adds to a list because of what it saw: a call made
+/// only on a path that one observed run rarely takes (a race between
+/// threads, a retry), which a call on the ordinary path announces
+/// (`data/companions.tsv`, with the reason and its source for each).
+#[derive(Debug)]
+pub struct Companion {
+    /// The call that brings it; `None`: every list.
+    pub trigger: Option<Entry>,
+    /// The entry added, as written.
+    pub entry: &'static str,
+    /// Why, with the source.
+    pub reason: &'static str,
+}
+
+impl Companion {
+    /// Whether the call `nr` of `abi` with `args` brings this companion.
+    /// Conditions test x86_64's arguments (i386 lays them out otherwise):
+    /// an i386 call brings only companions of unconditional triggers.
+    pub fn brought_by(&self, abi: Abi, nr: u32, args: &[u64; 6]) -> bool {
+        let Some(trigger) = &self.trigger else { return true };
+        let Target::Syscall(syscall) = trigger.target else { return false };
+        if syscall.number(abi) != Some(nr) || (abi != Abi::X86_64 && !trigger.conditions.is_empty()) {
+            return false;
+        }
+        trigger.conditions.iter().all(|condition| match condition.field {
+            Field::Arg(index) => condition.holds(args[usize::from(index)]),
+            Field::InstructionPointer => false,
+        })
+    }
+}
+
+/// The companions of `data/companions.tsv`.
+pub fn companions() -> Vec<Companion> {
+    include_str!("../data/companions.tsv")
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .map(|line| {
+            let mut columns = line.split('\t');
+            let (Some(trigger), Some(entry), Some(reason), None) =
+                (columns.next(), columns.next(), columns.next(), columns.next())
+            else {
+                panic!("data/companions.tsv: not three columns: {line}")
+            };
+            let parse =
+                |text: &str| parse_entry(text).unwrap_or_else(|error| panic!("data/companions.tsv: {text}: {error}"));
+            let trigger = (trigger != "*").then(|| parse(trigger));
+            parse(entry);
+            Companion { trigger, entry, reason }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +127,41 @@ mod tests {
         assert_eq!(decide("write", [2, 0, 0, 0, 0, 0]), Action::Allow);
         assert_eq!(decide("write", [1, 0, 0, 0, 0, 0]), Action::Kill);
         assert_eq!(decide("statfs", [0; 6]), Action::Kill);
+    }
+
+    #[test]
+    fn companions_come_with_their_triggers_and_conditions() {
+        let table = companions();
+        let brought = |abi: Abi, name: &str, args: [u64; 6]| -> Vec<&str> {
+            let nr = Syscall::by_name(name).unwrap().number(abi).unwrap();
+            let mut entries: Vec<&str> = table
+                .iter()
+                .filter(|companion| companion.trigger.is_some() && companion.brought_by(abi, nr, &args))
+                .map(|companion| companion.entry)
+                .collect();
+            entries.sort_unstable();
+            entries
+        };
+        let always: Vec<&str> = table.iter().filter(|c| c.trigger.is_none()).map(|c| c.entry).collect();
+        assert_eq!(always, ["getrandom", "restart_syscall"]);
+        assert_eq!(brought(Abi::X86_64, "clone3", [0; 6]), ["futex", "madvise", "sched_yield"]);
+        let thread = libc::CLONE_THREAD as u64 | libc::CLONE_VM as u64;
+        assert_eq!(brought(Abi::X86_64, "clone", [thread, 0, 0, 0, 0, 0]), ["futex", "sched_yield"]);
+        assert!(brought(Abi::X86_64, "clone", [libc::SIGCHLD as u64, 0, 0, 0, 0, 0]).is_empty());
+        let poll_child = [1234, 0, libc::WNOHANG as u64, 0, 0, 0];
+        assert_eq!(
+            brought(Abi::X86_64, "wait4", poll_child),
+            ["clock_nanosleep", "kill(arg0 >= 1, arg0 <= 0x7fffffff, arg1 == SIGTERM)"]
+        );
+        // Any child (a shell's SIGCHLD handler), or waiting: nothing.
+        assert!(brought(Abi::X86_64, "wait4", [u64::MAX, 0, libc::WNOHANG as u64, 0, 0, 0]).is_empty());
+        assert!(brought(Abi::X86_64, "wait4", [1234, 0, 0, 0, 0, 0]).is_empty());
+        // i386 lays arguments out otherwise: conditional triggers stay quiet.
+        assert!(brought(Abi::I386, "wait4", poll_child).is_empty());
+        assert_eq!(brought(Abi::I386, "rt_sigaction", [0; 6]), ["rt_sigreturn"]);
+        for companion in &table {
+            assert!(!companion.reason.is_empty(), "{}", companion.entry);
+        }
     }
 
     #[test]

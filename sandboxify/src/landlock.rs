@@ -120,6 +120,20 @@ impl Asked {
     }
 }
 
+/// Enforces `rules` on sandboxify's single thread, saying on stderr what a
+/// best-effort request could not enforce, and with `verbose` what is.
+pub fn enforce(rules: &Plan, verbose: bool) -> Result<(), Failure> {
+    let enforced =
+        sandbox_landlock::enforce(rules, &sandbox_landlock::Threads::One).map_err(sandbox_landlock::Error::from)?;
+    for dropped in enforced.dropped {
+        eprintln!("sandboxify: Landlock best effort: not enforced: {dropped}");
+    }
+    if verbose {
+        eprintln!("sandboxify: Landlock: {}", rules.summary());
+    }
+    Ok(())
+}
+
 /// Grants what sandboxify's own exec of `program` needs when files are
 /// restricted: the kernel opens the program, the interpreter of a script
 /// (`#!`, up to the kernel's four levels), and the ELF interpreter (ld.so)

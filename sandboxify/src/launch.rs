@@ -213,7 +213,7 @@ fn on_this_cpu<T>(spawn: impl FnOnce() -> std::io::Result<T>) -> Result<T, Failu
 
 /// Keeps PROGRAM from tracing processes outside the sandbox (see
 /// [`sandbox_policy::scope`]); a kernel without Landlock leaves it as is.
-fn confine_tracing() -> Result<(), Failure> {
+pub(crate) fn confine_tracing() -> Result<(), Failure> {
     scope::confine_tracing()
         .map(drop)
         .map_err(|error| Failure::System(format!("cannot confine tracing to the sandbox (Landlock): {error}")))

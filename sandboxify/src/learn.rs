@@ -23,7 +23,10 @@
 //!
 //! The observed programs run without a vDSO (see [`crate::tracer`]), so that
 //! the calls it would answer unseen are recorded when they are made. Added
-//! to what was seen: the older call libc falls back to for each newer one.
+//! to what was seen: the older call libc falls back to for each newer one,
+//! and the companions of what was seen ([`companions`]): calls made only on
+//! paths that one observed run rarely takes, which the observer's slowness
+//! all but hides (races between threads).
 //! A FILE that exists is merged into, so that several runs can exercise
 //! several code paths.
 
@@ -32,15 +35,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use sandbox_policy::bpf::{self, SeccompData};
+use sandbox_policy::entry::parse_entry;
 use sandbox_policy::install::Threads;
-use sandbox_policy::learn::{APPLY_POINT_MARKER, EARLY_POINT_MARKER, observer, start_up_form};
+use sandbox_policy::learn::{APPLY_POINT_MARKER, Companion, EARLY_POINT_MARKER, companions, observer, start_up_form};
 use sandbox_policy::notify::{Listener, Notification};
 use sandbox_policy::policy::fallback_of;
 use sandbox_policy::variables::ALLOW;
 use sandbox_policy::{Abi, Action, Program, Syscall, install_with_listener};
 
 use crate::failure::Failure;
-use crate::launch::Launch;
+use crate::launch::{Launch, confine_tracing};
 use crate::tracer::{self, Tracer};
 
 /// Records calls as they arrive.
@@ -55,6 +59,9 @@ struct Recorder {
     /// Whether sandboxify's own exec has been let through.
     exec_seen: bool,
     calls: BTreeSet<(Abi, u32)>,
+    /// What may bring companions, and the companions brought.
+    companions: Vec<Companion>,
+    brought: BTreeSet<&'static str>,
 }
 
 /// Where PROGRAM's first process is, as the filters it will run under see it.
@@ -101,6 +108,8 @@ impl Recorder {
         };
         if recorded {
             self.calls.insert((abi, call.nr));
+            let brought = self.companions.iter().filter(|companion| companion.brought_by(abi, call.nr, &call.args));
+            self.brought.extend(brought.map(|companion| companion.entry));
         }
         Answer::Run
     }
@@ -116,8 +125,9 @@ impl Recorder {
         verdict == Ok(Some(Action::Allow))
     }
 
-    /// The names of what was recorded, with the older calls libc falls back to.
-    fn names(&self) -> (BTreeSet<&'static str>, Vec<u32>) {
+    /// The entries for what was recorded: names, with the older calls libc
+    /// falls back to, and the companions; and the numbers of unknown calls.
+    fn entries(&self) -> (BTreeSet<String>, Vec<u32>) {
         let mut names = BTreeSet::new();
         let mut unknown = Vec::new();
         for &(abi, nr) in &self.calls {
@@ -129,13 +139,17 @@ impl Recorder {
                 None => unknown.push(nr),
             }
         }
-        (names, unknown)
+        let always = self.companions.iter().filter(|companion| companion.trigger.is_none());
+        let companions = always.map(|companion| companion.entry).chain(self.brought.iter().copied());
+        let entries = names.into_iter().chain(companions).map(str::to_owned).collect();
+        (entries, unknown)
     }
 }
 
-/// The names an existing learned FILE holds: one `SECCOMP_SYSCALL_ALLOW=`
-/// line of known names, as written by an earlier run.
-fn read_existing(file: &Path) -> Result<BTreeSet<&'static str>, Failure> {
+/// The entries an existing learned FILE holds: one `SECCOMP_SYSCALL_ALLOW=`
+/// line, its value quoted when an entry has conditions, as written by an
+/// earlier run.
+fn read_existing(file: &Path) -> Result<BTreeSet<String>, Failure> {
     let text = match fs::read_to_string(file) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
@@ -143,13 +157,17 @@ fn read_existing(file: &Path) -> Result<BTreeSet<&'static str>, Failure> {
     };
     let not_ours =
         || Failure::Learn(format!("{}: not a list written by --learn; refusing to overwrite it", file.display()));
-    let list = text.strip_suffix('\n').unwrap_or(&text).strip_prefix(&format!("{ALLOW}=")).ok_or_else(not_ours)?;
-    if list.contains('\n') {
+    let value = text.strip_suffix('\n').unwrap_or(&text).strip_prefix(&format!("{ALLOW}=")).ok_or_else(not_ours)?;
+    let list = match value.strip_prefix('\'') {
+        Some(quoted) => quoted.strip_suffix('\'').ok_or_else(not_ours)?,
+        None => value,
+    };
+    if list.contains(['\n', '\'']) {
         return Err(not_ours());
     }
     list.split(':')
-        .filter(|name| !name.is_empty())
-        .map(|name| Syscall::by_name(name).map(Syscall::name).ok_or_else(not_ours))
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| parse_entry(entry).map(|_| entry.to_owned()).map_err(|_| not_ours()))
         .collect()
 }
 
@@ -172,9 +190,14 @@ impl Output {
         Ok(Output { file: file.to_path_buf(), temporary })
     }
 
-    /// Writes `names` and renames the result over FILE.
-    fn write(self, names: &BTreeSet<&str>) -> Result<(), Failure> {
-        let line = format!("{ALLOW}={}\n", names.iter().copied().collect::<Vec<_>>().join(":"));
+    /// Writes `entries` and renames the result over FILE. An entry with
+    /// conditions is left out when the call is allowed outright, and makes
+    /// the value quoted, so that the line can still be sourced.
+    fn write(self, entries: &BTreeSet<String>) -> Result<(), Failure> {
+        let outright = |entry: &String| entry.split_once('(').is_some_and(|(name, _)| entries.contains(name));
+        let list = entries.iter().filter(|entry| !outright(entry)).cloned().collect::<Vec<_>>().join(":");
+        let plain = list.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"_:".contains(&byte));
+        let line = if plain { format!("{ALLOW}={list}\n") } else { format!("{ALLOW}='{list}'\n") };
         fs::write(&self.temporary, line)
             .and_then(|()| fs::rename(&self.temporary, &self.file))
             .map_err(|error| Failure::Learn(format!("cannot write {}: {error}", self.file.display())))
@@ -201,7 +224,14 @@ fn lowest_free_descriptor() -> Result<i32, Failure> {
 }
 
 /// Runs PROGRAM observed, writes `file`, and returns PROGRAM's wait status.
-pub fn learn(file: &Path, preload: bool, launch: Launch) -> Result<i32, Failure> {
+/// PROGRAM runs as it will run confined, so that the paths it takes are
+/// those: in the sandbox's Landlock domain, under `rules` if any.
+pub fn learn(
+    file: &Path,
+    preload: bool,
+    rules: Option<&sandbox_landlock::Plan>,
+    launch: Launch,
+) -> Result<i32, Failure> {
     let existing = read_existing(file)?;
     let output = Output::create(file)?;
     let observer = observer();
@@ -231,6 +261,7 @@ pub fn learn(file: &Path, preload: bool, launch: Launch) -> Result<i32, Failure>
         unsafe { libc::sigprocmask(libc::SIG_SETMASK, &previous_mask, std::ptr::null_mut()) };
         let status = match tracer::become_traced()
             .map_err(|error| error.to_string())
+            .and_then(|()| confine(rules).map_err(|failure| failure.to_string()))
             .and_then(|()| install_with_listener(&observer, Threads::Calling).map_err(|error| error.to_string()))
         {
             Ok(fd) if fd == listener_fd => {
@@ -267,13 +298,27 @@ pub fn learn(file: &Path, preload: bool, launch: Launch) -> Result<i32, Failure>
         // The child failed before PROGRAM ran, and said why.
         return Ok(status);
     }
-    let (mut names, unknown) = recorder.names();
+    let (mut entries, unknown) = recorder.entries();
     if !unknown.is_empty() {
         eprintln!("sandboxify: --learn: calls unknown to this version, left out of {}: {unknown:?}", file.display());
     }
-    names.extend(existing);
-    output.write(&names)?;
+    entries.extend(existing);
+    output.write(&entries)?;
     Ok(status)
+}
+
+/// Puts the calling process where PROGRAM runs when confined: the
+/// sandbox's Landlock domain ([`confine_tracing`]) and `rules`.
+fn confine(rules: Option<&sandbox_landlock::Plan>) -> Result<(), Failure> {
+    if let Some(rules) = rules {
+        crate::landlock::enforce(rules, false)?;
+    }
+    confine_tracing()
+}
+
+/// Whether `fd` is a seccomp user-notification listener.
+fn is_listener(fd: i32) -> bool {
+    fs::read_link(format!("/proc/self/fd/{fd}")).is_ok_and(|target| target.as_os_str() == "anon_inode:seccomp notify")
 }
 
 /// Empties the signalfd.
@@ -298,7 +343,13 @@ fn supervise(tracer: &mut Tracer, children: i32, listener_fd: i32, preload: bool
         // SAFETY: pidfd_getfd copies a descriptor of our own child.
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, listener_fd, 0) } as i32;
         if fd >= 0 {
-            break Listener(fd);
+            // Before the observer goes in, the child may hold something else
+            // at that number for a moment (its Landlock ruleset).
+            if is_listener(fd) {
+                break Listener(fd);
+            }
+            // SAFETY: closes the copy just taken.
+            unsafe { libc::close(fd) };
         }
         drain(children);
         tracer.handle_stops();
@@ -354,6 +405,8 @@ impl Recorder {
             start_up_form: start_up_form(),
             exec_seen: false,
             calls: BTreeSet::new(),
+            companions: companions(),
+            brought: BTreeSet::new(),
         }
     }
 }

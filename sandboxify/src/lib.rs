@@ -192,9 +192,6 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
         let rules = asked.as_ref().map(|asked| asked.plan(None)).transpose()?;
         return inspection(&args, policy.as_ref(), rules.as_ref()).map(Plan::Report);
     }
-    if args.learn.is_some() && asked.is_some() {
-        return Err(Failure::Usage("--learn runs PROGRAM unconfined: it takes no Landlock rules".to_owned()));
-    }
 
     let (name, arguments) = args.command.split_first().expect("clap requires PROGRAM");
     let path_variable = passed_on.iter().find(|(key, _)| key == "PATH").map(|(_, value)| value.as_os_str());
@@ -238,7 +235,7 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     let launch = Launch::new(display, c_path, argv, envp);
     if let Some(file) = args.learn {
         let preload = args.preload;
-        return Ok(Plan::Learn(Box::new(move || learn::learn(&file, preload, launch))));
+        return Ok(Plan::Learn(Box::new(move || learn::learn(&file, preload, rules.as_ref(), launch))));
     }
     if args.inspects() {
         // PROGRAM was checked too: report without running it. With a new
@@ -269,17 +266,9 @@ fn landlock_step(asked: landlock::Asked, rules: Option<sandbox_landlock::Plan>, 
             Ok(rules) => rules,
             Err(failure) => return failure,
         };
-        match sandbox_landlock::enforce(&rules, &sandbox_landlock::Threads::One) {
-            Ok(enforced) => {
-                for dropped in enforced.dropped {
-                    eprintln!("sandboxify: Landlock best effort: not enforced: {dropped}");
-                }
-                if verbose {
-                    eprintln!("sandboxify: Landlock: {}", rules.summary());
-                }
-                exec(launch)
-            }
-            Err(error) => sandbox_landlock::Error::from(error).into(),
+        match landlock::enforce(&rules, verbose) {
+            Ok(()) => exec(launch),
+            Err(failure) => failure,
         }
     })
 }
