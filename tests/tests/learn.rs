@@ -212,6 +212,34 @@ fn learned_lists_hold_on_paths_one_run_rarely_takes() {
     }
 }
 
+/// Learning happens under the Landlock rules of the run it is for, so the
+/// path a program takes when a file is refused is the one learned: here a
+/// fallback to `uname` that the unconfined run never takes.
+#[test]
+fn lists_are_learned_under_the_landlock_rules_given() {
+    let dir = fresh_dir("learn-landlock");
+    let secret = dir.join("secret");
+    fs::write(&secret, "data\n").unwrap();
+    let script = format!("cat {} 2>/dev/null || uname -s", secret.display());
+    let rules = ["--fs-ro", "/", "--fs-deny", secret.to_str().unwrap()];
+    for user in USERS {
+        let file = list_file(&format!("landlock-{user:?}"));
+        let mut argv = vec!["--learn", file.to_str().unwrap()];
+        argv.extend(rules);
+        argv.extend(["/bin/sh", "-c", &script]);
+        let learned = Run::new(sandboxify(), &argv).user(user).run();
+        learned.assert_success();
+        assert_eq!(learned.stdout, "Linux\n");
+        assert!(names(&file).contains(&"uname".to_owned()), "{:?}", names(&file));
+        let list = list(&file);
+        let mut argv = vec!["--allow", &list];
+        argv.extend(rules);
+        argv.extend(["/bin/sh", "-c", &script]);
+        let confined = Run::new(sandboxify(), &argv).user(user).run();
+        same_run(&confined, &learned);
+    }
+}
+
 /// A second run merges into the file: two code paths, one list.
 #[test]
 fn learning_again_merges() {
