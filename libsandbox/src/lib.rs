@@ -104,6 +104,12 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
         },
     };
     let installed_early = policies.iter().any(|(_, _, installed)| installed.is_some());
+    let secure = is_secure();
+    // The caller of a setuid, setgid or file-capability program steers
+    // nothing: not where a report is written (root would append to any
+    // file), not what is printed, not Landlock, not learning. Its variables
+    // were still removed; a policy it asked for was refused above.
+    let variables = if secure { Variables::default() } else { variables };
     let filters: Vec<Filter> = policies
         .into_iter()
         .map(|(source, policy, installed)| {
@@ -118,7 +124,8 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
             let mut reporter = None;
             if let Some(logging) = program.as_mut().filter(|program| report::logs(program)) {
                 *logging = report::with_log_as_notify(logging);
-                let started = Reporter::start("libsandbox: ", variables.report.as_deref(), None);
+                let out = variables.report.as_deref().map_or_else(report::Output::stderr, report::Output::file);
+                let started = out.and_then(|out| Reporter::start("libsandbox: ", out, None));
                 reporter = Some(
                     started.unwrap_or_else(|error| fail(&format!("cannot start the permissive-mode report: {error}"))),
                 );
@@ -126,13 +133,12 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
             Filter { program, announcement, reporter }
         })
         .collect();
-    let secure = is_secure();
     // Landlock first: its calls need not be in the seccomp policy.
-    if !secure && variables.asks_for_landlock() {
+    if variables.asks_for_landlock() {
         landlock::apply(&variables, environment);
     }
     // Learning, the early phase installed nothing, so the mark cannot meet a filter.
-    apply(filters, variables.learning() && !secure && !installed_early, !installed_early);
+    apply(filters, variables.learning() && !installed_early, !installed_early);
 }
 
 /// Whether the program runs in secure-execution mode (setuid, setgid, file

@@ -21,7 +21,17 @@ enum FileError {
     PolicyFile { path: String, source: std::io::Error },
     #[error("cannot write {}: {source}", path.display())]
     Write { path: PathBuf, source: std::io::Error },
+    #[error(
+        "a setuid, setgid or file-capability program must load {name} from a system directory, and none of {} has it: \
+         give its absolute path",
+        TRUSTED_DIRECTORIES.join(", ")
+    )]
+    Untrusted { name: String },
 }
+
+/// Where a bare library name is looked up for a privileged program: the
+/// directories ld.so searches by default, which only root can write to.
+const TRUSTED_DIRECTORIES: [&str; 4] = ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64"];
 
 fn main() -> ExitCode {
     let cli = Cli::parse_args();
@@ -59,7 +69,8 @@ fn policy_text(cli: &Cli) -> Result<Option<String>, FileError> {
 fn process(cli: &Cli, policy: Option<&str>, path: &Path) -> Result<(), FileError> {
     let data = fs::read(path).map_err(FileError::Read)?;
     let remove: Vec<&str> = cli.remove_needed.iter().map(String::as_str).collect();
-    let add: Vec<&str> = cli.add_needed.iter().map(String::as_str).collect();
+    let add = if privileged(path)? { resolved(&cli.add_needed)? } else { cli.add_needed.clone() };
+    let add: Vec<&str> = add.iter().map(String::as_str).collect();
     let policy = match (policy, cli.remove_policy) {
         (Some(text), _) => PolicyEdit::Set(text),
         (None, true) => PolicyEdit::Remove,
@@ -99,6 +110,46 @@ fn process(cli: &Cli, policy: Option<&str>, path: &Path) -> Result<(), FileError
     Ok(())
 }
 
+/// Whether `path` gains privileges when run: setuid, setgid, or file
+/// capabilities.
+fn privileged(path: &Path) -> Result<bool, FileError> {
+    let mode = fs::metadata(path).map_err(FileError::Read)?.mode();
+    if mode & 0o6000 != 0 {
+        return Ok(true);
+    }
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| {
+        FileError::Read(std::io::Error::from(std::io::ErrorKind::InvalidInput))
+    })?;
+    // SAFETY: getxattr with a NUL-terminated path and name, and a zero-sized
+    // buffer: it only returns the value's size, or -1.
+    let size = unsafe {
+        libc::getxattr(c_path.as_ptr(), c"security.capability".as_ptr(), std::ptr::null_mut(), 0)
+    };
+    Ok(size >= 0)
+}
+
+/// `names`, each bare name (no `/`) replaced with its absolute path in the
+/// first of [`TRUSTED_DIRECTORIES`] that holds it. A privileged program
+/// ignores LD_LIBRARY_PATH, but a bare name is still found through the
+/// program's RUNPATH or RPATH, which may name a directory its caller
+/// controls: an absolute path leaves no search.
+fn resolved(names: &[String]) -> Result<Vec<String>, FileError> {
+    names
+        .iter()
+        .map(|name| {
+            if name.contains('/') {
+                return Ok(name.clone());
+            }
+            TRUSTED_DIRECTORIES
+                .iter()
+                .map(|directory| Path::new(directory).join(name))
+                .find(|candidate| candidate.is_file())
+                .map(|found| found.display().to_string())
+                .ok_or_else(|| FileError::Untrusted { name: name.clone() })
+        })
+        .collect()
+}
+
 /// Replaces `target` with `bytes` atomically, with the mode, owner and group
 /// of `original`: a temporary file in the same directory, fsync, rename.
 /// On failure `target` is untouched and the temporary file is removed.
@@ -116,7 +167,7 @@ fn write_replacing(target: &Path, original: &Path, bytes: &[u8]) -> Result<(), F
     };
     let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temp = dir.join(format!(".{name}.patchelf-helper.{}", std::process::id()));
-    let written = write_temp(&temp, bytes, &metadata).and_then(|()| fs::rename(&temp, &target));
+    let written = write_temp(&temp, bytes, &metadata, original).and_then(|()| fs::rename(&temp, &target));
     if let Err(error) = written {
         let _ = fs::remove_file(&temp);
         return Err(fail(error));
@@ -125,15 +176,50 @@ fn write_replacing(target: &Path, original: &Path, bytes: &[u8]) -> Result<(), F
     File::open(&dir).and_then(|d| d.sync_all()).map_err(fail)
 }
 
-/// Creates `temp` with `bytes` and the ownership and mode in `metadata`.
-fn write_temp(temp: &Path, bytes: &[u8], metadata: &Metadata) -> std::io::Result<()> {
+/// Creates `temp` with `bytes`, the ownership and mode in `metadata`, and
+/// the extended attributes of `original` (file capabilities, security
+/// labels): a patched file keeps what it was allowed to do.
+fn write_temp(temp: &Path, bytes: &[u8], metadata: &Metadata, original: &Path) -> std::io::Result<()> {
     let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(temp)?;
     file.write_all(bytes)?;
     let mine = file.metadata()?;
     if (mine.uid(), mine.gid()) != (metadata.uid(), metadata.gid()) {
         std::os::unix::fs::fchown(&file, Some(metadata.uid()), Some(metadata.gid()))?;
     }
-    // After chown, which clears the setuid and setgid bits.
+    // After chown, which clears the setuid and setgid bits and capabilities.
     file.set_permissions(fs::Permissions::from_mode(metadata.mode() & 0o7777))?;
+    copy_extended_attributes(original, &file)?;
     file.sync_all()
+}
+
+/// Copies every extended attribute of `original` to `file`; one that cannot
+/// be copied (a capability, without CAP_SETFCAP) fails the write rather
+/// than leave a program that silently lost it.
+fn copy_extended_attributes(original: &Path, file: &File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let c_path = std::ffi::CString::new(original.as_os_str().as_encoded_bytes())?;
+    let mut names = vec![0u8; 4096];
+    // SAFETY: listxattr writes at most `names.len()` bytes of NUL-separated names.
+    let size = unsafe { libc::listxattr(c_path.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
+    if size < 0 {
+        let error = std::io::Error::last_os_error();
+        // A file system without extended attributes has none to copy.
+        return if error.raw_os_error() == Some(libc::ENOTSUP) { Ok(()) } else { Err(error) };
+    }
+    names.truncate(size as usize);
+    for name in names.split(|&byte| byte == 0).filter(|name| !name.is_empty()) {
+        let name = std::ffi::CString::new(name)?;
+        let mut value = vec![0u8; 65536];
+        // SAFETY: getxattr writes at most `value.len()` bytes into `value`.
+        let length = unsafe { libc::getxattr(c_path.as_ptr(), name.as_ptr(), value.as_mut_ptr().cast(), value.len()) };
+        if length < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: fsetxattr reads `length` bytes of `value` for an open file.
+        let set = unsafe { libc::fsetxattr(file.as_raw_fd(), name.as_ptr(), value.as_ptr().cast(), length as usize, 0) };
+        if set != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }

@@ -18,7 +18,6 @@ use alloc::ffi::CString;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::ffi::CStr;
 use core::fmt::Write as _;
 use core::sync::atomic::{AtomicI32, Ordering};
 
@@ -65,6 +64,37 @@ pub struct Gate {
     pub instruction_pointer: u64,
 }
 
+/// Where a report goes: a file opened before the program runs, or stderr.
+#[derive(Debug)]
+pub struct Output(libc::c_int);
+
+impl Output {
+    /// Opens `path` to append to, creating it (mode 0600), not through a
+    /// symbolic link: opened once, before the program runs, so that it cannot
+    /// point the report elsewhere later, nor be confined away from it.
+    pub fn file(path: &str) -> Result<Output, Errno> {
+        let path = CString::new(path).map_err(|_| Errno(libc::EINVAL))?;
+        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC | libc::O_NOFOLLOW;
+        // SAFETY: open(2) with a NUL-terminated path.
+        let fd = unsafe { libc::open(path.as_ptr(), flags, 0o600) };
+        if fd < 0 { Err(Errno::last()) } else { Ok(Output(fd)) }
+    }
+
+    /// Stderr as it is now.
+    pub fn stderr() -> Result<Output, Errno> {
+        // SAFETY: dup copies stderr.
+        let fd = unsafe { libc::fcntl(libc::STDERR_FILENO, libc::F_DUPFD_CLOEXEC, 0) };
+        if fd < 0 { Err(Errno::last()) } else { Ok(Output(fd)) }
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        // SAFETY: closes the descriptor this value owns.
+        unsafe { libc::close(self.0) };
+    }
+}
+
 /// The confined process's end of a started reporter.
 pub struct Reporter {
     handoff: *mut Handoff,
@@ -73,9 +103,8 @@ pub struct Reporter {
 impl Reporter {
     /// Starts a reporter for the calling process, which is about to install
     /// a filter from [`with_log_as_notify`]. `prefix` starts every line
-    /// (`libsandbox: `); `file` replaces stderr when given.
-    pub fn start(prefix: &'static str, file: Option<&str>, gate: Option<Gate>) -> Result<Reporter, Errno> {
-        let file = file.map(|path| CString::new(path).map_err(|_| Errno(libc::EINVAL))).transpose()?;
+    /// (`libsandbox: `); the report goes to `out`.
+    pub fn start(prefix: &'static str, out: Output, gate: Option<Gate>) -> Result<Reporter, Errno> {
         // SAFETY: an anonymous shared mapping of one page, zero-filled.
         let handoff = unsafe {
             libc::mmap(
@@ -93,8 +122,8 @@ impl Reporter {
         let handoff = handoff.cast::<Handoff>();
         // SAFETY: the mapping is live and large enough; atomics of zeroed memory are valid.
         unsafe { (*handoff).listener.store(-1, Ordering::Release) };
-        // SAFETY: getpid has no preconditions; dup copies stderr for the reporter.
-        let (target, stderr) = unsafe { (libc::getpid(), libc::dup(libc::STDERR_FILENO)) };
+        // SAFETY: getpid has no preconditions.
+        let target = unsafe { libc::getpid() };
         // SAFETY: fork; the children only run the code below and _exit.
         match unsafe { libc::fork() } {
             -1 => return Err(Errno::last()),
@@ -102,18 +131,15 @@ impl Reporter {
                 // SAFETY: fork again so that the reporter is not the program's child.
                 if unsafe { libc::fork() } == 0 {
                     // SAFETY: the handoff page is shared and outlives this process.
-                    serve(unsafe { &*handoff }, target, stderr, prefix, file.as_deref(), gate);
+                    serve(unsafe { &*handoff }, target, out.0, prefix, gate);
                 }
                 // SAFETY: the intermediate child ends at once.
                 unsafe { libc::_exit(0) };
             }
             child => {
                 let mut status = 0;
-                // SAFETY: reaps the intermediate child; closes our copy of stderr.
-                unsafe {
-                    libc::waitpid(child, &mut status, 0);
-                    libc::close(stderr);
-                }
+                // SAFETY: reaps the intermediate child (`out` is closed on return).
+                unsafe { libc::waitpid(child, &mut status, 0) };
             }
         }
         Ok(Reporter { handoff })
@@ -137,7 +163,7 @@ impl Reporter {
 
 /// The reporter process: takes the listener, lets every call run and counts
 /// it, and reports when no confined process is left. Never returns.
-fn serve(handoff: &Handoff, target: i32, stderr: i32, prefix: &str, file: Option<&CStr>, gate: Option<Gate>) -> ! {
+fn serve(handoff: &Handoff, target: i32, out: i32, prefix: &str, gate: Option<Gate>) -> ! {
     // Ctrl-C hits the program's whole process group: the report must survive it.
     // SAFETY: changes this process's dispositions only.
     unsafe {
@@ -174,14 +200,7 @@ fn serve(handoff: &Handoff, target: i32, stderr: i32, prefix: &str, file: Option
     }
     if !counts.is_empty() {
         let text = report(prefix, &counts);
-        let out = match file {
-            // SAFETY: open(2) with a NUL-terminated path.
-            Some(path) => unsafe {
-                libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC, 0o600)
-            },
-            None => stderr,
-        };
-        // SAFETY: writes a live buffer to a descriptor (a failed open gives -1, which fails).
+        // SAFETY: writes a live buffer to the descriptor opened by `start`.
         unsafe { libc::write(out, text.as_ptr().cast(), text.len()) };
     }
     // SAFETY: the reporter is done.

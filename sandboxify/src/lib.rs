@@ -314,11 +314,13 @@ fn seccomp_step(
         // and sandboxify's own exec from the gate, which it does not report.
         let program = report::with_log_as_notify(&program);
         sandbox.allows_reporter()?;
-        let file = variables.report.clone();
+        // Opened now, in sandboxify's own root and before any Landlock rule.
+        let out = variables.report.as_deref().map_or_else(report::Output::stderr, report::Output::file);
+        let out = out.map_err(|error| Failure::System(format!("cannot open the permissive-mode report: {error}")))?;
         return Ok(Box::new(move |launch| {
             // SAFETY: getpid has no preconditions.
             let gate = Gate { pid: unsafe { libc::getpid() } as u32, instruction_pointer: gate };
-            match Reporter::start("sandboxify: ", file.as_deref(), Some(gate)) {
+            match Reporter::start("sandboxify: ", out, Some(gate)) {
                 Ok(reporter) => launch.exec_reported(&program, reporter),
                 Err(error) => Failure::System(format!("cannot start the permissive-mode report: {error}")),
             }

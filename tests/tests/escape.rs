@@ -474,6 +474,36 @@ fn setuid_copy(attached: Option<&str>) -> PathBuf {
     program
 }
 
+/// Under secure execution nothing in the caller's environment steers the
+/// library: an ordinary user runs a setuid-root program with an attached
+/// `log` policy and names a root-only file as the report. Root would append
+/// to (or create) any file so named: the report goes to stderr instead, and
+/// nothing appears there.
+#[test]
+fn the_caller_of_a_setuid_program_cannot_choose_where_root_writes() {
+    let built = patched(&compile("escape-setuid", &[]), Some("deny geteuid=log"));
+    let program = built.with_file_name("escape-setuid-root-report");
+    fs::copy(&built, &program).unwrap();
+    chown(&program, Some(0), Some(0)).unwrap();
+    fs::set_permissions(&program, fs::Permissions::from_mode(0o4755)).unwrap();
+    let root_only = fresh_dir("escape-root-only");
+    fs::set_permissions(&root_only, fs::Permissions::from_mode(0o700)).unwrap();
+    let existing = root_only.join("existing");
+    fs::write(&existing, "root's\n").unwrap();
+    for target in [root_only.join("new"), existing.clone()] {
+        let outcome = Run::new(&program, &["setuid", marker().to_str().unwrap()])
+            .env("SANDBOX_REPORT", &target)
+            .env("SANDBOX_VERBOSE", "1")
+            .user(User::Nobody)
+            .run();
+        assert_eq!(outcome.stdout, "euid before 0\neuid after 65534\n", "{outcome:#?}");
+        assert!(outcome.stderr.contains("libsandbox:   geteuid() ×"), "the report on stderr: {outcome:#?}");
+        assert!(!outcome.stderr.contains("BPF instructions"), "SANDBOX_VERBOSE steered it: {outcome:#?}");
+    }
+    assert!(!root_only.join("new").exists(), "root created the caller's file");
+    assert_eq!(fs::read_to_string(&existing).unwrap(), "root's\n", "root appended to the caller's file");
+}
+
 /// An ordinary user runs a setuid-root program patched with the library and
 /// sets a policy meant to make its privilege drop fail (which would leave it
 /// root): the library refuses the policy and the program never runs. With an

@@ -149,6 +149,55 @@ fn threads_children_and_interpreters() {
     }
 }
 
+/// The report file is opened once, before the program runs, and never
+/// through a symbolic link: one already there is refused (125), and one
+/// the program puts in its place later changes nothing.
+#[test]
+fn the_report_file_cannot_be_redirected() {
+    for user in USERS {
+        let dir = fresh_dir(&format!("report-redirect-{user:?}"));
+        let (report, target) = (dir.join("report"), dir.join("target"));
+        std::os::unix::fs::symlink(&target, &report).unwrap();
+        let library = Run::new("/bin/sh", &["-c", "uname > /dev/null"])
+            .preload()
+            .env("SECCOMP_SYSCALL_DENY", "uname=log")
+            .env("SANDBOX_REPORT", &report)
+            .user(user)
+            .run();
+        library.assert_code(125);
+        assert_eq!(
+            library.stderr,
+            "libsandbox: cannot start the permissive-mode report: ELOOP (Too many levels of symbolic links)\n"
+        );
+        let args = ["--deny", "uname=log", "/bin/sh", "-c", "uname > /dev/null"];
+        let launcher = Run::new(sandboxify(), &args).env("SANDBOX_REPORT", &report).user(user).run();
+        launcher.assert_code(125);
+        assert_eq!(
+            launcher.stderr,
+            "sandboxify: cannot open the permissive-mode report: ELOOP (Too many levels of symbolic links)\n"
+        );
+        assert!(!target.exists());
+        fs::remove_file(&report).unwrap();
+        let swap = "uname > /dev/null; mv report kept; ln -s target report";
+        let outcome = Run::new("/bin/sh", &["-c", swap])
+            .preload()
+            .env("SECCOMP_SYSCALL_DENY", "uname=log")
+            .env("SANDBOX_REPORT", &report)
+            .current_dir(&dir)
+            .user(user)
+            .run();
+        outcome.assert_success();
+        // The reporter writes once the last confined process has ended.
+        let kept = dir.join("kept");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while fs::read_to_string(&kept).unwrap_or_default().is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(fs::read_to_string(&kept).unwrap().contains("uname() ×1"), "{outcome:#?}");
+        assert!(!target.exists(), "the report followed the program's symbolic link");
+    }
+}
+
 /// What a program does only sometimes (a race, a retry) is rarely seen in
 /// one observed run: the observer slows every call, which all but hides
 /// races between threads. The companions of what was seen are added

@@ -448,6 +448,43 @@ fn keeps_mode_owner_and_group() {
     assert_eq!(leftovers, ["setuid-hello"], "temporary files left behind");
 }
 
+/// A setuid, setgid or file-capability program never gets a bare library
+/// name: found in a system directory, the name is recorded as that
+/// absolute path; found in none, the file is refused and left alone. An
+/// ordinary program keeps the name as given. Patching keeps the mode and
+/// the file capabilities (a rewritten file would otherwise lose them).
+#[test]
+fn privileged_programs_get_absolute_library_paths() {
+    let dir = fresh_dir("patchelf-privileged");
+    for (name, mode, capability) in [("setuid", 0o4755, false), ("setgid", 0o2755, false), ("cap", 0o755, true)] {
+        let file = dir.join(name);
+        fs::copy(hello(&[]), &file).unwrap();
+        fs::set_permissions(&file, fs::Permissions::from_mode(mode)).unwrap();
+        if capability {
+            tool("setcap", &["cap_net_bind_service+ep", text(&file)]);
+        }
+        helper(&["--add-needed", "libdl.so.2", text(&file)]).assert_success();
+        assert_eq!(needed(&file)[0], "/lib/x86_64-linux-gnu/libdl.so.2", "{name}");
+        assert_eq!(fs::metadata(&file).unwrap().mode() & 0o7777, mode, "{name}: the mode survives patching");
+        if capability {
+            let (caps, _) = tool("getcap", &[text(&file)]);
+            assert!(caps.contains("cap_net_bind_service=ep"), "the capability survives patching: {caps}");
+        }
+        let before = fs::read(&file).unwrap();
+        let refused = helper(&["--add-needed", "libnowhere-sandbox.so", text(&file)]);
+        refused.assert_code(1);
+        assert!(
+            refused.stderr.contains("must load libnowhere-sandbox.so from a system directory"),
+            "{name}: {refused:#?}"
+        );
+        assert!(fs::read(&file).unwrap() == before, "{name}: a refused file is untouched");
+    }
+    let plain = dir.join("plain");
+    fs::copy(hello(&[]), &plain).unwrap();
+    helper(&["--add-needed", "libdl.so.2", text(&plain)]).assert_success();
+    assert_eq!(needed(&plain)[0], "libdl.so.2");
+}
+
 #[test]
 fn output_option_leaves_input_alone() {
     let dir = fresh_dir("patchelf-output");
