@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let texts: Vec<&str> = text.split('\0').collect();
     let mut files = Chosen { texts: texts.iter(), reads: 0 };
-    let parsed = file::parse_file("/etc/sandbox/app.policy", &mut files);
+    let parsed = file::parse_file(sandbox_policy::Origin::Variable("SECCOMP_POLICY_FILE"), "/etc/sandbox/app.policy", &mut files);
     // Each read is the main file or one level of include.
     assert!(files.reads <= texts.len() + 1);
     match parsed {

@@ -4,14 +4,11 @@ use alloc::ffi::CString;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use sandbox_policy::file::Files;
+use sandbox_policy::file::{Files, MAX_FILE_BYTES, TOO_LARGE};
 use sandbox_policy::install::Errno;
 
 /// Policy files, read with open(2) and read(2).
 pub struct Libc;
-
-/// A policy file far larger than this is a mistake, not a policy.
-const MAX_FILE_BYTES: usize = 1 << 20;
 
 impl Files for Libc {
     fn read(&mut self, path: &str) -> Result<String, String> {
@@ -31,7 +28,7 @@ impl Files for Libc {
                 n if n > 0 => {
                     bytes.extend_from_slice(&chunk[..n as usize]);
                     if bytes.len() > MAX_FILE_BYTES {
-                        break Err("larger than 1 MiB".to_string());
+                        break Err(TOO_LARGE.to_string());
                     }
                 }
                 _ if Errno::last().0 == libc::EINTR => {}

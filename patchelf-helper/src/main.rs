@@ -117,14 +117,11 @@ fn privileged(path: &Path) -> Result<bool, FileError> {
     if mode & 0o6000 != 0 {
         return Ok(true);
     }
-    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| {
-        FileError::Read(std::io::Error::from(std::io::ErrorKind::InvalidInput))
-    })?;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| FileError::Read(std::io::Error::from(std::io::ErrorKind::InvalidInput)))?;
     // SAFETY: getxattr with a NUL-terminated path and name, and a zero-sized
     // buffer: it only returns the value's size, or -1.
-    let size = unsafe {
-        libc::getxattr(c_path.as_ptr(), c"security.capability".as_ptr(), std::ptr::null_mut(), 0)
-    };
+    let size = unsafe { libc::getxattr(c_path.as_ptr(), c"security.capability".as_ptr(), std::ptr::null_mut(), 0) };
     Ok(size >= 0)
 }
 
@@ -216,7 +213,8 @@ fn copy_extended_attributes(original: &Path, file: &File) -> std::io::Result<()>
             return Err(std::io::Error::last_os_error());
         }
         // SAFETY: fsetxattr reads `length` bytes of `value` for an open file.
-        let set = unsafe { libc::fsetxattr(file.as_raw_fd(), name.as_ptr(), value.as_ptr().cast(), length as usize, 0) };
+        let set =
+            unsafe { libc::fsetxattr(file.as_raw_fd(), name.as_ptr(), value.as_ptr().cast(), length as usize, 0) };
         if set != 0 {
             return Err(std::io::Error::last_os_error());
         }

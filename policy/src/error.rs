@@ -72,6 +72,13 @@ pub enum ErrorKind {
     },
     /// A directive with the wrong arguments.
     BadDirective(&'static str),
+    /// A policy file that could not be read.
+    Unreadable {
+        /// The path as given.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// An `@include` that could not be read.
     Include {
         /// The path as written.
@@ -146,6 +153,7 @@ impl fmt::Display for ErrorKind {
                 write!(f, "unknown directive {word:?} (expected allow, deny, default-action, exact or @include)")
             }
             ErrorKind::BadDirective(message) => f.write_str(message),
+            ErrorKind::Unreadable { path, reason } => write!(f, "cannot read {path:?}: {reason}"),
             ErrorKind::Include { path, reason } => write!(f, "cannot include {path:?}: {reason}"),
             ErrorKind::Conflict(message) => f.write_str(message),
             ErrorKind::UnknownSyscall { name, suggestions } => {

@@ -27,6 +27,13 @@ use crate::policy::{Lists, MAX_LIST_BYTES, Sourced, Text, parse_default_action};
 /// bound that stops a cycle.
 pub const MAX_INCLUDE_DEPTH: usize = 8;
 
+/// The largest policy file read: far beyond it is a mistake (`/dev/zero`),
+/// not a policy, and reading on would only exhaust memory.
+pub const MAX_FILE_BYTES: usize = 1 << 20;
+
+/// The refusal of a file larger than [`MAX_FILE_BYTES`].
+pub const TOO_LARGE: &str = "larger than 1 MiB";
+
 /// Reads the files a policy names.
 pub trait Files {
     /// The text of the file at `path` (as joined by [`join`]), or why not.
@@ -54,11 +61,10 @@ pub fn join(from: &str, path: &str) -> String {
 }
 
 /// Parses the file `path`, reading it and its includes through `files`.
-pub fn parse_file(path: &str, files: &mut dyn Files) -> Result<Lists, PolicyError> {
-    let text = files.read(path).map_err(|reason| PolicyError {
-        origin: Origin::Variable(crate::variables::POLICY_FILE),
-        kind: ErrorKind::Include { path: path.to_owned(), reason },
-    })?;
+pub fn parse_file(origin: Origin, path: &str, files: &mut dyn Files) -> Result<Lists, PolicyError> {
+    let text = files
+        .read(path)
+        .map_err(|reason| PolicyError { origin, kind: ErrorKind::Unreadable { path: path.to_owned(), reason } })?;
     let mut lists = Lists::default();
     parse_into(&mut lists, &|line| Origin::File { path: path.to_owned(), line }, path, &text, files, 0)?;
     Ok(lists)
@@ -172,6 +178,8 @@ mod tests {
     use crate::policy::Policy;
     use crate::syscalls::Syscall;
 
+    const ORIGIN: Origin = Origin::Variable(crate::variables::POLICY_FILE);
+
     struct Memory(BTreeMap<&'static str, &'static str>);
 
     impl Files for Memory {
@@ -197,7 +205,7 @@ mod tests {
             ),
             ("/etc/common.policy", "default-action EPERM\nexact\ndeny ptrace\n"),
         ]);
-        let lists = parse_file("/etc/app.policy", &mut files).unwrap();
+        let lists = parse_file(ORIGIN, "/etc/app.policy", &mut files).unwrap();
         assert_eq!(lists.allow.as_ref().unwrap().len(), 4);
         assert_eq!(lists.deny.len(), 2);
         assert_eq!(lists.default_action, Some(Action::Errno(1)));
@@ -211,7 +219,7 @@ mod tests {
 
     #[test]
     fn an_empty_allow_line_declares_an_allow_list() {
-        let lists = parse_file("p", &mut files(&[("p", "allow\ndefault-action log\n")])).unwrap();
+        let lists = parse_file(ORIGIN, "p", &mut files(&[("p", "allow\ndefault-action log\n")])).unwrap();
         assert_eq!(action(&lists, "read"), Action::Log);
     }
 
@@ -229,11 +237,11 @@ mod tests {
         ];
         for (text, message) in cases {
             let mut files = files(&[("p", text), ("loop", "@include loop\n")]);
-            let error = parse_file("p", &mut files).unwrap_err().to_string();
+            let error = parse_file(ORIGIN, "p", &mut files).unwrap_err().to_string();
             assert!(error.starts_with(message), "{text:?}: {error}");
         }
-        let error = parse_file("absent", &mut files(&[])).unwrap_err().to_string();
-        assert_eq!(error, "SECCOMP_POLICY_FILE: cannot include \"absent\": No such file or directory");
+        let error = parse_file(ORIGIN, "absent", &mut files(&[])).unwrap_err().to_string();
+        assert_eq!(error, "SECCOMP_POLICY_FILE: cannot read \"absent\": No such file or directory");
     }
 
     #[test]

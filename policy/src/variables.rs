@@ -62,9 +62,10 @@ pub const ALL: [&str; 15] = [
     LANDLOCK_BEST_EFFORT,
 ];
 
-/// Prefixes of names that can only be the sandbox's: any other name with one
-/// is most likely a typo.
-const OURS: [&[u8]; 4] = [b"SECCOMP_", b"SANDBOX_FS_", b"SANDBOX_NET_", b"SANDBOX_LANDLOCK"];
+/// Prefixes of names that are the sandbox's: any other name with one is
+/// most likely a typo (`SANDBOX_NETCONNECT`), which would otherwise leave
+/// the program less confined than asked without a word.
+const OURS: [&[u8]; 2] = [b"SECCOMP_", b"SANDBOX_"];
 
 /// Origins for error messages, one per policy variable.
 const ALLOW_ORIGIN: Origin = Origin::Variable(ALLOW);
@@ -77,9 +78,9 @@ const EXACT_ORIGIN: Origin = Origin::Variable(EXACT);
 pub enum Name {
     /// One of [`ALL`].
     Known(&'static str),
-    /// Starts with `SECCOMP_` (or `SANDBOX_FS_`, `SANDBOX_NET_`,
-    /// `SANDBOX_LANDLOCK`) but is none of ours: most likely a typo that would
-    /// otherwise leave the program unconfined without a word.
+    /// Starts with `SECCOMP_` or `SANDBOX_` but is none of ours: most likely
+    /// a typo that would otherwise leave the program unconfined without a
+    /// word.
     Unknown,
     /// Nothing to do with the sandbox.
     Unrelated,
@@ -227,7 +228,7 @@ impl Variables {
             );
             return Err(PolicyError { origin: Origin::Variable(POLICY_FILE), kind: ErrorKind::Conflict(message) });
         }
-        let mut lists = file::parse_file(path, files)?;
+        let mut lists = file::parse_file(Origin::Variable(POLICY_FILE), path, files)?;
         lists.exact |= exact;
         Ok((!lists.is_empty()).then_some(lists))
     }
@@ -262,7 +263,10 @@ mod tests {
         assert_eq!(classify(b"SANDBOX_FS_READONLY"), Name::Unknown);
         assert_eq!(classify(b"SANDBOX_NET_CONECT"), Name::Unknown);
         assert_eq!(closest("SANDBOX_NET_CONECT"), NET_CONNECT);
-        assert_eq!(classify(b"SANDBOX_HOME"), Name::Unrelated);
+        assert_eq!(classify(b"SANDBOX_NETCONNECT"), Name::Unknown);
+        assert_eq!(closest("SANDBOX_NETCONNECT"), NET_CONNECT);
+        assert_eq!(classify(b"SANDBOX_HOME"), Name::Unknown);
+        assert_eq!(classify(b"SANDBOXED"), Name::Unrelated);
     }
 
     #[test]

@@ -117,7 +117,14 @@ struct StdFiles;
 
 impl Files for StdFiles {
     fn read(&mut self, path: &str) -> Result<String, String> {
-        std::fs::read_to_string(path).map_err(|error| error.to_string())
+        use std::io::Read;
+        let file = std::fs::File::open(path).map_err(|error| error.to_string())?;
+        let mut bytes = Vec::new();
+        file.take(file::MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(|error| error.to_string())?;
+        if bytes.len() > file::MAX_FILE_BYTES {
+            return Err(file::TOO_LARGE.to_owned());
+        }
+        String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_owned())
     }
 }
 
@@ -126,7 +133,7 @@ impl Files for StdFiles {
 fn policy(args: &Args, variables: &Variables) -> Result<Option<Policy>, Failure> {
     let exact = args.exact || variables.exact()?;
     let lists = if let Some(path) = &args.policy {
-        let mut lists = file::parse_file(&path.to_string_lossy(), &mut StdFiles)?;
+        let mut lists = file::parse_file(Origin::Option("--policy"), &path.to_string_lossy(), &mut StdFiles)?;
         lists.exact |= exact;
         (!lists.is_empty()).then_some(lists)
     } else if args.has_policy_options() {

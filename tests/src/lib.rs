@@ -220,13 +220,19 @@ impl Run {
             // std clears the supplementary groups when root sets a uid.
             self.command.uid(65534).gid(65534);
         }
-        let mut child = self
-            .command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {:?}: {e}", self.command.get_program()));
+        self.command.stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
+        // A program written by this test process can be busy for a moment
+        // (ETXTBSY): another test's fork may still hold its write descriptor.
+        let mut attempts = 0;
+        let mut child = loop {
+            match self.command.spawn() {
+                Err(error) if error.raw_os_error() == Some(libc::ETXTBSY) && attempts < 100 => {
+                    attempts += 1;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                spawned => break spawned.unwrap_or_else(|e| panic!("spawn {:?}: {e}", self.command.get_program())),
+            }
+        };
         let pid = child.id();
         let pipes: [OwnedFd; 2] = [child.stdout.take().unwrap().into(), child.stderr.take().unwrap().into()];
         let readers = pipes.map(|pipe| {

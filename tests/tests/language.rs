@@ -181,7 +181,7 @@ fn policy_files_with_includes() {
     outcome.assert_code(125);
     assert_eq!(
         outcome.stderr,
-        "libsandbox: SECCOMP_POLICY_FILE: cannot include \"/nonexistent.policy\": ENOENT (No such file or directory)\n"
+        "libsandbox: SECCOMP_POLICY_FILE: cannot read \"/nonexistent.policy\": ENOENT (No such file or directory)\n"
     );
 }
 

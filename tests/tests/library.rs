@@ -283,6 +283,10 @@ fn bad_input_stops_the_program_before_it_runs() {
             vec![("SECCOMP_SYSCALL_DENNY", "uname")],
             "unknown variable SECCOMP_SYSCALL_DENNY (did you mean SECCOMP_SYSCALL_DENY?)",
         ),
+        (
+            vec![("SANDBOX_NETCONNECT", "443")],
+            "unknown variable SANDBOX_NETCONNECT (did you mean SANDBOX_NET_CONNECT?)",
+        ),
         (vec![("SECCOMP_DEFAULT_ACTION", "bogus")], r#"SECCOMP_DEFAULT_ACTION: unknown action "bogus""#),
         (
             vec![("SECCOMP_SYSCALL_ALLOW", "@system-servce")],

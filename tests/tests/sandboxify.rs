@@ -198,6 +198,12 @@ fn bad_input_never_runs_the_program() {
         ),
         (vec!["--deny", "uname", "--", "--weird-name"], 127, "sandboxify: --weird-name: not found"),
         (vec!["--preload", "--deny", "uname", program], 125, "sandboxify: --preload: "),
+        // Read up to the library's limit, not until memory runs out.
+        (
+            vec!["--policy", "/dev/zero", program],
+            125,
+            "sandboxify: --policy: cannot read \"/dev/zero\": larger than 1 MiB\n",
+        ),
     ];
     for user in USERS {
         for (args, status, message) in &cases {
@@ -216,6 +222,12 @@ fn bad_input_never_runs_the_program() {
         let outcome = Run::new(sandboxify(), &[program]).env("SECCOMP_SYSCAL_DENY", "uname").user(user).run();
         outcome.assert_code(125);
         assert!(outcome.stderr.contains("unknown variable SECCOMP_SYSCAL_DENY"), "{}", outcome.stderr);
+        let outcome = Run::new(sandboxify(), &[program]).env("SANDBOX_NETCONNECT", "443").user(user).run();
+        outcome.assert_code(125);
+        assert_eq!(
+            outcome.stderr,
+            "sandboxify: unknown variable SANDBOX_NETCONNECT (did you mean SANDBOX_NET_CONNECT?)\n"
+        );
     }
 }
 

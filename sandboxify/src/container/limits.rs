@@ -176,14 +176,29 @@ impl Limits {
                 reasons.push(reason);
             }
         }
-        let used: Vec<String> =
-            rlimits.iter().map(|rlimit| format!("{} as {}={}", rlimit.option, rlimit.name(), rlimit.value)).collect();
+        let used: Vec<String> = rlimits
+            .iter()
+            .map(|rlimit| {
+                format!("{} as {}={} ({})", rlimit.option, rlimit.name(), rlimit.value, weaker(rlimit.resource))
+            })
+            .collect();
         eprintln!(
             "sandboxify: --limits-fallback=rlimit: no cgroup can limit here ({}): {}",
             reasons.join("; "),
             used.join(", ")
         );
         Ok(rlimits)
+    }
+}
+
+/// What a fallback rlimit leaves out of what its cgroup limit covers, said
+/// where the fallback is chosen.
+fn weaker(resource: Resource) -> &'static str {
+    match resource {
+        Resource::RLIMIT_AS => {
+            "per process, not for the processes together; and memfd or shared memory no longer mapped is not counted"
+        }
+        _ => "counts all the processes of the user, not only the sandbox's, unless it has a user namespace of its own",
     }
 }
 
