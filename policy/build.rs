@@ -26,6 +26,9 @@ struct Row {
     name: String,
     numbers: [Option<u32>; 2],
     args: Option<Vec<&'static str>>,
+    /// For each argument as conditions name it, the i386 register that
+    /// carries it alike, or 15 (see `i386_layout`).
+    i386: u32,
 }
 
 fn syscalls() -> Vec<Row> {
@@ -38,7 +41,7 @@ fn syscalls() -> Vec<Row> {
             let number = |field: &str| -> Option<u32> {
                 (field != "-").then(|| field.parse().unwrap_or_else(|_| panic!("{source}:{line}: bad number {field}")))
             };
-            Row { name: fields[0].to_owned(), numbers: [number(fields[1]), number(fields[2])], args: None }
+            Row { name: fields[0].to_owned(), numbers: [number(fields[1]), number(fields[2])], args: None, i386: NO_I386 }
         })
         .collect();
     rows.sort_by(|a, b| a.name.cmp(&b.name));
@@ -61,6 +64,8 @@ fn syscalls() -> Vec<Row> {
                 "int" => "Int",
                 "long" => "Long",
                 "ptr" => "Pointer",
+                "short" => "Short",
+                "mode" => "Mode",
                 other => panic!("{source}:{line}: unknown kind {other}"),
             })
             .collect();
@@ -70,7 +75,55 @@ fn syscalls() -> Vec<Row> {
     for row in &rows {
         assert!(row.numbers[0].is_none() || row.args.is_some(), "{source}: no argument kinds for {}", row.name);
     }
+    i386_layout(&mut rows);
     rows
+}
+
+/// Every argument unmapped: the call's conditions cannot be tested on i386.
+const NO_I386: u32 = 0xff_ffff;
+
+/// Reads `data/syscall-args-i386.tsv`: for each call, which i386 register
+/// carries each argument as its conditions name it, 4 bits per argument
+/// (15: none alike, so conditions on it are not tested there). A call that
+/// x86_64 has too maps its x86_64 arguments where i386 holds the same bits
+/// in one register (`=`); one that only i386 has names its own registers,
+/// and takes its kinds from the table, so that conditions can be written
+/// for it.
+fn i386_layout(rows: &mut [Row]) {
+    let source = "data/syscall-args-i386.tsv";
+    for (line, text) in lines(source) {
+        let fields: Vec<&str> = text.split('\t').collect();
+        assert!(fields.len() == 7, "{source}:{line}: expected 7 tab-separated fields");
+        let (name, kinds, map, widen) = (fields[0], fields[1], fields[2], fields[4]);
+        let row = rows.iter_mut().find(|row| row.name == name).unwrap_or_else(|| panic!("{source}:{line}: unknown {name}"));
+        assert!(row.numbers[1].is_some(), "{source}:{line}: {name} has no i386 number");
+        let kinds: Vec<&str> = kinds.split_whitespace().collect();
+        let mut packed = NO_I386;
+        if row.numbers[0].is_some() {
+            for (index, (register, widen)) in map.split_whitespace().zip(widen.split_whitespace()).enumerate() {
+                if let (Ok(register), "=") = (register.parse::<u32>(), widen) {
+                    packed = packed & !(0xf << (4 * index)) | register << (4 * index);
+                }
+            }
+        } else {
+            let mut args = Vec::new();
+            for (index, kind) in kinds.iter().enumerate() {
+                let (kind, mapped) = match *kind {
+                    "int" => ("Int", true),
+                    "short" => ("Short", true),
+                    "ptr" => ("Pointer", true),
+                    "lo" | "hi" | "-" => ("Long", false),
+                    other => panic!("{source}:{line}: unknown kind {other}"),
+                };
+                args.push(kind);
+                if mapped {
+                    packed = packed & !(0xf << (4 * index)) | (index as u32) << (4 * index);
+                }
+            }
+            row.args = Some(args);
+        }
+        row.i386 = packed;
+    }
 }
 
 fn groups(rows: &[Row]) -> String {
@@ -126,18 +179,132 @@ fn groups(rows: &[Row]) -> String {
 /// In a group's member list, marks an index into GROUPS (else into SYSCALLS).
 const GROUP_BIT: u16 = 0x8000;
 
-/// Argument kinds packed in a u16: the count in the low 3 bits (7: unknown),
-/// then 2 bits per argument (0 int, 1 long, 2 pointer).
-fn packed_args(args: &Option<Vec<&'static str>>) -> u16 {
+/// Argument kinds packed in a u32: the count in the low 3 bits (7: unknown),
+/// then 3 bits per argument (0 int, 1 long, 2 pointer, 3 short, 4 mode).
+fn packed_args(args: &Option<Vec<&'static str>>) -> u32 {
     let Some(kinds) = args else { return 7 };
-    kinds.iter().enumerate().fold(kinds.len() as u16, |packed, (index, kind)| {
+    kinds.iter().enumerate().fold(kinds.len() as u32, |packed, (index, kind)| {
         let code = match *kind {
             "Int" => 0,
             "Long" => 1,
-            _ => 2,
+            "Pointer" => 2,
+            "Short" => 3,
+            _ => 4,
         };
-        packed | code << (3 + 2 * index)
+        packed | code << (3 + 3 * index)
     })
+}
+
+/// `data/families.txt` as tables: every door of every member (members are
+/// doors of each other), sorted by member, each with its test and its
+/// family; the leaks; and each family's source comment.
+fn families(rows: &[Row], index_of: &dyn Fn(&str, &str) -> u16) -> String {
+    let source = "data/families.txt";
+    println!("cargo::rerun-if-changed={source}");
+    let text = fs::read_to_string(source).unwrap();
+    let (mut doors, mut leaks, mut sources) = (Vec::new(), Vec::new(), Vec::<String>::new());
+    let mut comment = String::new();
+    for (number, line) in text.lines().enumerate().map(|(index, line)| (index + 1, line.trim_end())) {
+        if let Some(text) = line.strip_prefix('#') {
+            comment = text.trim().to_owned();
+            continue;
+        }
+        if line.is_empty() {
+            continue;
+        }
+        assert!(!comment.is_empty(), "{source}:{number}: a family needs its source in a comment above it");
+        let family = sources.len() as u16;
+        sources.push(comment.clone());
+        let (line, leaked) = line.split_once(" ~ ").unwrap_or((line, ""));
+        let (members, one_way) = line.split_once(" > ").unwrap_or((line, ""));
+        let members: Vec<u16> = members.split(' ').map(|name| index_of(source, name)).collect();
+        let one_way: Vec<(u16, String)> =
+            tokens(one_way).iter().map(|token| door(rows, index_of, &format!("{source}:{number}"), token)).collect();
+        for &member in &members {
+            let others = members.iter().filter(|&&other| other != member).map(|&other| (other, "Always".to_owned()));
+            for (to, test) in others.chain(one_way.iter().cloned()) {
+                doors.push(format!("Door {{ from: {member}, to: {to}, test: DoorTest::{test}, family: {family} }}"));
+            }
+            for leak in leaked.split(' ').filter(|name| !name.is_empty()) {
+                leaks.push((member, index_of(source, leak), family));
+            }
+        }
+    }
+    // Sorted by member: a member's doors are one run, found by binary search.
+    let member = |door: &String| -> u16 { door.split("from: ").nth(1).unwrap().split(',').next().unwrap().parse().unwrap() };
+    doors.sort_by_key(member);
+    leaks.sort();
+    let mut text = String::new();
+    let mut out = format!("pub(crate) static FAMILY_DOORS: [Door; {}] = [\n", doors.len());
+    for door in &doors {
+        writeln!(out, "    {door},").unwrap();
+    }
+    out.push_str("];\n");
+    writeln!(out, "pub(crate) static FAMILY_LEAKS: [(u16, u16, u16); {}] = {leaks:?};", leaks.len()).unwrap();
+    let mut spans = Vec::new();
+    for comment in &sources {
+        spans.push((text.len() as u32, comment.len() as u32));
+        text.push_str(comment);
+    }
+    writeln!(out, "pub(crate) static FAMILY_SOURCES: [(u32, u32); {}] = {spans:?};", spans.len()).unwrap();
+    writeln!(out, "const FAMILY_SOURCE_TEXT: &str = {text:?};").unwrap();
+    out
+}
+
+/// The space-separated tokens of `text`, a space inside parentheses
+/// belonging to its token.
+fn tokens(text: &str) -> Vec<String> {
+    let mut tokens = vec![String::new()];
+    let mut depth = 0;
+    for c in text.chars() {
+        match c {
+            ' ' if depth == 0 => tokens.push(String::new()),
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        if c != ' ' || depth > 0 {
+            tokens.last_mut().unwrap().push(c);
+        }
+    }
+    tokens.retain(|token| !token.is_empty());
+    tokens
+}
+
+/// One door, `name`, `name=ENOSYS` or `name(argN OP VALUE)` with OP `==`
+/// or `!=`, or `name(argN & MASK == VALUE)`: its call and its test.
+fn door(rows: &[Row], index_of: &dyn Fn(&str, &str) -> u16, at: &str, token: &str) -> (u16, String) {
+    if let Some(name) = token.strip_suffix("=ENOSYS") {
+        return (index_of(at, name), "Enosys".to_owned());
+    }
+    let Some((name, condition)) = token.split_once('(') else { return (index_of(at, token), "Always".to_owned()) };
+    let call = index_of(at, name);
+    let condition = condition.strip_suffix(')').unwrap_or_else(|| panic!("{at}: {token}: no )"));
+    let number = |text: &str| -> u64 {
+        let parsed = match text.strip_prefix("0x") {
+            Some(hex) => u64::from_str_radix(hex, 16),
+            None => text.parse(),
+        };
+        parsed.unwrap_or_else(|_| panic!("{at}: {token}: bad number {text}"))
+    };
+    let words: Vec<&str> = condition.split(' ').collect();
+    let argument = words[0]
+        .strip_prefix("arg")
+        .and_then(|index| index.parse::<u8>().ok())
+        .filter(|&index| index < 6)
+        .unwrap_or_else(|| panic!("{at}: {token}: expected arg0 to arg5"));
+    let row = &rows[usize::from(call)];
+    // A pointer's value may only be told from NULL: what it points to is
+    // read after the filter, but whether the kernel reads at all is not.
+    let pointer = row.args.as_ref().and_then(|kinds| kinds.get(usize::from(argument))) == Some(&"Pointer");
+    assert!(!pointer || matches!(words[1..], ["==" | "!=", "0"]), "{at}: {token}: a condition on a pointer");
+    let test = match words[1..] {
+        ["==", value] => format!("Eq({argument}, {})", number(value)),
+        ["!=", value] => format!("Ne({argument}, {})", number(value)),
+        ["&", mask, "==", value] => format!("Masked({argument}, {}, {})", number(mask), number(value)),
+        _ => panic!("{at}: {token}: expected argN == V, argN != V or argN & M == V"),
+    };
+    (call, test)
 }
 
 fn main() {
@@ -152,12 +319,13 @@ fn main() {
         let number = |n: Option<u32>| n.map_or(u16::MAX, |n| u16::try_from(n).expect("numbers fit in u16"));
         writeln!(
             out,
-            "    Syscall {{ name: ({}, {}), index: {index}, numbers: [{}, {}], args: {} }},",
+            "    Syscall {{ name: ({}, {}), index: {index}, numbers: [{}, {}], args: {}, i386: {:#x} }},",
             names.len(),
             row.name.len(),
             number(row.numbers[0]),
             number(row.numbers[1]),
-            packed_args(&row.args)
+            packed_args(&row.args),
+            row.i386
         )
         .unwrap();
         names.push_str(&row.name);
@@ -192,20 +360,7 @@ fn main() {
         rows.iter().position(|row| row.name == name).unwrap_or_else(|| panic!("{source}: unknown system call {name}"))
             as u16
     };
-    let source = "data/families.txt";
-    let mut families: Vec<(u16, u16)> = Vec::new();
-    for (_, line) in lines(source) {
-        // `MEMBERS > DOORS`: the doors are denied with any member, not the reverse.
-        let (members, doors) = line.split_once(" > ").unwrap_or((line.as_str(), ""));
-        let indices = |names: &str| -> Vec<u16> {
-            names.split(' ').filter(|name| !name.is_empty()).map(|name| index_of(source, name)).collect()
-        };
-        let (members, doors) = (indices(members), indices(doors));
-        for &a in &members {
-            families.extend(members.iter().chain(&doors).filter(|&&b| b != a).map(|&b| (a, b)));
-        }
-    }
-    families.sort();
+    let family_table = families(&rows, &index_of);
     let pairs_of = |source: &str| -> Vec<(u16, u16)> {
         lines(source)
             .into_iter()
@@ -218,12 +373,12 @@ fn main() {
     let mut successors = pairs_of("data/successors.tsv");
     successors.sort();
     let fallbacks = pairs_of("data/fallbacks.tsv");
-    for (name, table) in [("FAMILY_PAIRS", &families), ("SUCCESSOR_PAIRS", &successors), ("FALLBACK_PAIRS", &fallbacks)]
-    {
+    for (name, table) in [("SUCCESSOR_PAIRS", &successors), ("FALLBACK_PAIRS", &fallbacks)] {
         writeln!(out, "pub(crate) static {name}: [(u16, u16); {}] = {table:?};", table.len()).unwrap();
     }
 
     let out_dir = env::var("OUT_DIR").unwrap();
     fs::write(Path::new(&out_dir).join("syscall_table.rs"), out).unwrap();
     fs::write(Path::new(&out_dir).join("group_table.rs"), groups(&rows)).unwrap();
+    fs::write(Path::new(&out_dir).join("family_table.rs"), family_table).unwrap();
 }

@@ -55,8 +55,35 @@ pub enum Width {
     /// An `int` argument: the kernel ignores the high word, so the filter
     /// must too, or a caller could set it to slip past an `==`.
     Bits32,
+    /// A `umode_t` argument: the kernel reads 16 bits.
+    Bits16,
+    /// A permission mode: the kernel keeps the low 12 bits (`07777`).
+    Mode,
     /// A 64-bit argument or the instruction pointer: both words count.
     Bits64,
+}
+
+impl Width {
+    /// The bits of the low word the kernel reads; `None`: both words.
+    pub fn low_mask(self) -> Option<u32> {
+        match self {
+            Width::Bits32 => Some(u32::MAX),
+            Width::Bits16 => Some(0xffff),
+            Width::Mode => Some(0o7777),
+            Width::Bits64 => None,
+        }
+    }
+
+    /// How much of an argument of `kind` the kernel reads.
+    pub fn of(kind: crate::syscalls::ArgKind) -> Width {
+        use crate::syscalls::ArgKind;
+        match kind {
+            ArgKind::Int => Width::Bits32,
+            ArgKind::Short => Width::Bits16,
+            ArgKind::Mode => Width::Mode,
+            ArgKind::Long | ArgKind::Pointer => Width::Bits64,
+        }
+    }
 }
 
 /// One test of a field against a constant.
@@ -66,7 +93,8 @@ pub struct Condition {
     pub field: Field,
     /// How.
     pub comparison: Comparison,
-    /// Against what; for [`Width::Bits32`] it fits in 32 bits, and so does a mask.
+    /// Against what; for a narrower width it fits in the bits the kernel
+    /// reads, and so does a mask.
     pub value: u64,
     /// How much of the field counts.
     pub width: Width,
@@ -75,10 +103,7 @@ pub struct Condition {
 impl Condition {
     /// Evaluates the condition on a field's value, as the filter will.
     pub fn holds(&self, field_value: u64) -> bool {
-        let field_value = match self.width {
-            Width::Bits32 => field_value & 0xffff_ffff,
-            Width::Bits64 => field_value,
-        };
+        let field_value = self.width.low_mask().map_or(field_value, |mask| field_value & u64::from(mask));
         let value = self.value;
         match self.comparison {
             Comparison::Eq => field_value == value,

@@ -207,8 +207,7 @@ fn parse_condition(text: &str, syscall: &'static Syscall) -> Result<Condition, S
                 syscall.name()
             ));
         }
-        Some(ArgKind::Int) => Width::Bits32,
-        Some(ArgKind::Long) => Width::Bits64,
+        Some(kind) => Width::of(kind),
     };
     let value = parse_value(value, width)?;
     let comparison = match (comparison, operator) {
@@ -227,19 +226,21 @@ fn parse_condition(text: &str, syscall: &'static Syscall) -> Result<Condition, S
 /// Parses `term|term|...` into the argument's width; negative numbers are
 /// two's complement in that width.
 fn parse_value(text: &str, width: Width) -> Result<u64, String> {
-    let (low, high): (i128, i128) = match width {
-        Width::Bits32 => (i128::from(i32::MIN), i128::from(u32::MAX)),
-        Width::Bits64 => (i128::from(i64::MIN), i128::from(u64::MAX)),
+    let (low, high, bits): (i128, i128, &str) = match width {
+        Width::Bits32 => (i128::from(i32::MIN), i128::from(u32::MAX), "a 32-bit argument"),
+        Width::Bits16 => (i128::from(i16::MIN), i128::from(u16::MAX), "a 16-bit argument"),
+        // The kernel drops the file-type bits: a value with them could never match.
+        Width::Mode => (0, 0o7777, "a permission mode (0 to 07777: the kernel ignores the other bits)"),
+        Width::Bits64 => (i128::from(i64::MIN), i128::from(u64::MAX), "a 64-bit argument"),
     };
     let mut value = 0u64;
     for term in text.split('|') {
         let number = parse_term(term)?;
         if number < low || number > high {
-            let bits = if width == Width::Bits32 { "a 32-bit" } else { "a 64-bit" };
-            return Err(format!("{term} does not fit {bits} argument"));
+            return Err(format!("{term} does not fit {bits}"));
         }
         let bits = number as u64; // two's complement for negatives
-        value |= if width == Width::Bits32 { bits & 0xffff_ffff } else { bits };
+        value |= width.low_mask().map_or(bits, |mask| bits & u64::from(mask));
     }
     Ok(value)
 }
@@ -305,7 +306,20 @@ mod tests {
         assert_eq!((c.field, c.comparison, c.value, c.width), (Field::Arg(0), Comparison::Eq, 2, Width::Bits32));
         let c = condition("clone(arg0 & CLONE_NEWUSER == CLONE_NEWUSER)");
         assert_eq!(c.comparison, Comparison::MaskedEq(0x1000_0000));
-        assert_eq!((c.value, c.width), (0x1000_0000, Width::Bits64));
+        // The kernel reads clone's flags with lower_32_bits.
+        assert_eq!((c.value, c.width), (0x1000_0000, Width::Bits32));
+        let c = condition("mprotect(arg2 == PROT_EXEC)");
+        assert_eq!(c.width, Width::Bits64);
+        let c = condition("mknod(arg1 & 0xf000 == 0x8000)");
+        assert_eq!((c.value, c.width), (0x8000, Width::Bits16));
+        let c = condition("chmod(arg1 & 0o4000 == 0o4000)");
+        assert_eq!((c.value, c.width), (0o4000, Width::Mode));
+        assert!(c.holds(0o14755), "the kernel ignores the file-type bits");
+        assert_eq!(
+            parse_entry("chmod(arg1 == 0o14755)").unwrap_err().to_string(),
+            "bad condition in \"chmod(arg1 == 0o14755)\": 0o14755 does not fit a permission mode (0 to 07777: \
+             the kernel ignores the other bits)"
+        );
         let c = condition("mmap(arg2 & PROT_WRITE|PROT_EXEC == PROT_WRITE|PROT_EXEC)");
         assert_eq!((c.comparison, c.value), (Comparison::MaskedEq(6), 6));
         let c = condition("openat(arg0 == AT_FDCWD)");

@@ -3,6 +3,7 @@
 //! are read back from the compiled filter itself, so the account cannot
 //! disagree with what the kernel will do.
 
+use alloc::borrow::ToOwned;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -12,6 +13,8 @@ use crate::abi::{Abi, X32_SYSCALL_BIT};
 use crate::action::Action;
 use crate::bpf::{self, Insn, SeccompData, op};
 use crate::filter::{self, compile};
+use crate::entry::Target;
+use crate::families;
 use crate::groups::Group;
 use crate::policy::{Base, Policy};
 use crate::syscalls::{ArgKind, Syscall};
@@ -83,12 +86,62 @@ pub fn explain(policy: &Policy) -> String {
         if filter::is_i386_multiplexer(syscall) {
             let why = "the action of the call its operation argument stands for";
             let _ = writeln!(out, "{nr:>4}  {:<24} {:<10} {why}", syscall.name(), "by operation");
-        } else if policy.call(syscall).is_some_and(|call| !call.conditional.is_empty()) {
-            let why = "the strictest of its rules: i386 lays arguments out differently";
-            let _ = writeln!(out, "{nr:>4}  {:<24} {action:<10} {why}", syscall.name());
+        } else if let Some(call) = policy.call(syscall).filter(|call| !call.conditional.is_empty()) {
+            if filter::conditions_hold_on_i386(call) {
+                let why = "its conditions, on the registers that carry those arguments on i386";
+                let _ = writeln!(out, "{nr:>4}  {:<24} {:<10} {why}", syscall.name(), "by argument");
+            } else {
+                let why = "the strictest of its rules: i386 passes a tested argument otherwise";
+                let _ = writeln!(out, "{nr:>4}  {:<24} {action:<10} {why}", syscall.name());
+            }
         }
     }
+    families(policy, &mut out);
     out
+}
+
+/// What each deny entry also denies through its family, and what reaches
+/// the same effect without being denied, with the kernel source.
+fn families(policy: &Policy, out: &mut String) {
+    if policy.exact() {
+        return;
+    }
+    let mut shown: Vec<&str> = Vec::new();
+    for (index, sourced) in policy.entries().iter().enumerate() {
+        let entry = &sourced.entry;
+        let (Target::Syscall(syscall), true) = (entry.target, entry.conditions.is_empty() && policy.is_deny_entry(index))
+        else {
+            continue;
+        };
+        let doors: Vec<String> = families::doors(syscall)
+            .map(|door| {
+                let conditions: Vec<String> = door.conditions.iter().map(ToString::to_string).collect();
+                match (door.enosys, conditions.is_empty()) {
+                    (true, _) => format!("{} (ENOSYS, so that libc falls back)", door.syscall.name()),
+                    (false, true) => door.syscall.name().to_owned(),
+                    (false, false) => format!("{}({})", door.syscall.name(), conditions.join(", ")),
+                }
+            })
+            .collect();
+        if doors.is_empty() || shown.contains(&syscall.name()) {
+            continue;
+        }
+        shown.push(syscall.name());
+        if shown.len() == 1 {
+            let _ = writeln!(out, "# families (data/families.txt): what a deny entry denies with its call");
+        }
+        let source = families::doors(syscall).next().map(|door| door.source).unwrap_or_default();
+        let _ = writeln!(out, "{}: also {}", syscall.name(), doors.join(", "));
+        let _ = writeln!(out, "    source: {source}");
+        let leaks: Vec<&str> = families::leaks(syscall).map(Syscall::name).collect();
+        if !leaks.is_empty() {
+            let _ = writeln!(
+                out,
+                "    not denied, and reach the same effect in ways a filter cannot tell apart: {}",
+                leaks.join(", ")
+            );
+        }
+    }
 }
 
 /// The program, one instruction per line, jumps shown with absolute targets.
@@ -129,6 +182,8 @@ pub fn list_syscalls() -> String {
             .flat_map(|kinds| kinds.iter())
             .map(|kind| match kind {
                 ArgKind::Int => "int",
+                ArgKind::Short => "short",
+                ArgKind::Mode => "mode",
                 ArgKind::Long => "long",
                 ArgKind::Pointer => "ptr",
             })

@@ -214,14 +214,51 @@ fn ranges(policy: &Policy, abi: Abi, overrides: &[Override]) -> Vec<Range> {
 
 /// The leaf of a call the policy has rules for.
 fn call_leaf(policy: &Policy, abi: Abi, call: &CallRules) -> Leaf {
-    if abi == Abi::I386 && !call.conditional.is_empty() {
-        // The i386 ABI lays arguments out differently (64-bit values in two
-        // registers, other orders): conditions written for x86_64 cannot be
-        // trusted there, so the strictest action.
+    let rules: Option<Vec<Rule>> = match abi {
+        Abi::X86_64 => Some(call.conditional.iter().map(|explained| explained.rule.clone()).collect()),
+        Abi::I386 => call.conditional.iter().map(|explained| on_i386(call.syscall, &explained.rule)).collect(),
+    };
+    let Some(rules) = rules else {
+        // A condition i386 cannot be asked the same way (a 64-bit value
+        // split over two registers, arguments in memory): the strictest
+        // action of the call's rules.
         return Leaf::of(policy.strictest_for(call.syscall));
-    }
-    let rules = call.conditional.iter().map(|explained| explained.rule.clone()).collect();
+    };
     Leaf { rules, otherwise: call.always.as_ref().map_or(policy.default_action(), |always| always.rule.action) }
+}
+
+/// Whether the i386 filter tests `call`'s conditions (on the registers that
+/// carry their arguments) rather than giving it its strictest action.
+pub fn conditions_hold_on_i386(call: &CallRules) -> bool {
+    call.conditional.iter().all(|explained| on_i386(call.syscall, &explained.rule).is_some())
+}
+
+/// `rule` for the i386 call, its conditions moved to the registers that
+/// carry their arguments there (`data/syscall-args-i386.tsv`); `None` if
+/// one cannot be. Every i386 register is 32 bits, and a 64-bit program
+/// making an i386 call (`int 0x80`) can leave anything in the high halves,
+/// which the kernel drops: only low words are compared.
+fn on_i386(syscall: &Syscall, rule: &Rule) -> Option<Rule> {
+    let conditions = rule
+        .conditions
+        .iter()
+        .map(|condition| {
+            let Field::Arg(index) = condition.field else { return None };
+            let register = syscall.i386_register(index)?;
+            let high_bits = |value: u64| value >> 32 != 0;
+            let mask = match condition.comparison {
+                Comparison::MaskedEq(mask) => mask,
+                _ => 0,
+            };
+            // A 64-bit value with high bits cannot be in a 32-bit register.
+            if condition.width == Width::Bits64 && (high_bits(condition.value) || high_bits(mask)) {
+                return None;
+            }
+            let width = if condition.width == Width::Bits64 { Width::Bits32 } else { condition.width };
+            Some(Condition { field: Field::Arg(register), width, ..*condition })
+        })
+        .collect::<Option<Vec<Condition>>>()?;
+    Some(Rule { conditions, action: rule.action })
 }
 
 /// Emits the checks of one leaf, returning the label of its first instruction.
@@ -240,8 +277,8 @@ fn leaf(emitter: &mut Emitter, leaf: &Leaf) -> Label {
 /// Emits a comparison: for 64 bits a test on the high word, then the low
 /// word; for 32 bits the low word alone.
 fn condition_check(emitter: &mut Emitter, condition: &Condition, holds: Label, fails: Label) -> Label {
-    if condition.width == Width::Bits32 {
-        return low_word_check(emitter, condition, holds, fails);
+    if let Some(mask) = condition.width.low_mask() {
+        return low_word_check(emitter, condition, mask, holds, fails);
     }
     let (high, low) = ((condition.value >> 32) as u32, condition.value as u32);
     let field = condition.field;
@@ -273,8 +310,14 @@ fn condition_check(emitter: &mut Emitter, condition: &Condition, holds: Label, f
     }
 }
 
-fn low_word_check(emitter: &mut Emitter, condition: &Condition, holds: Label, fails: Label) -> Label {
+/// A comparison of the bits `width_mask` of the low word: the word is
+/// masked first when the kernel reads fewer than 32 bits of it.
+fn low_word_check(emitter: &mut Emitter, condition: &Condition, width_mask: u32, holds: Label, fails: Label) -> Label {
     let value = condition.value as u32;
+    let load = |emitter: &mut Emitter, next: Label| {
+        let next = if width_mask == u32::MAX { next } else { emitter.stmt(op::ALU | op::AND | op::K, width_mask, next) };
+        emitter.stmt(op::LD | op::W | op::ABS, condition.field.low(), next)
+    };
     let (code, holds, fails) = match condition.comparison {
         Comparison::Eq => (op::JEQ, holds, fails),
         Comparison::Ne => (op::JEQ, fails, holds),
@@ -284,12 +327,12 @@ fn low_word_check(emitter: &mut Emitter, condition: &Condition, holds: Label, fa
         Comparison::Lt => (op::JGE, fails, holds),
         Comparison::MaskedEq(mask) => {
             let test = emitter.jump(op::JEQ, value, holds, fails);
-            let test = emitter.stmt(op::ALU | op::AND | op::K, mask as u32, test);
+            let test = emitter.stmt(op::ALU | op::AND | op::K, mask as u32 & width_mask, test);
             return emitter.stmt(op::LD | op::W | op::ABS, condition.field.low(), test);
         }
     };
     let test = emitter.jump(code, value, holds, fails);
-    emitter.stmt(op::LD | op::W | op::ABS, condition.field.low(), test)
+    load(emitter, test)
 }
 
 /// The most single numbers one run of the search tells apart (see [`runs`]).

@@ -23,6 +23,7 @@ pub mod constants;
 pub mod entry;
 mod error;
 pub mod explain;
+pub mod families;
 pub mod file;
 pub mod filter;
 pub mod groups;

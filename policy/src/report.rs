@@ -240,7 +240,7 @@ fn take_listener(handoff: &Handoff, target: i32) -> Option<Listener> {
 fn integer_args(abi: Abi, nr: u32, args: &[u64; 6]) -> [Option<u32>; 6] {
     let kinds = Syscall::by_number(abi, nr).filter(|_| abi == Abi::X86_64).and_then(Syscall::arg_kinds);
     core::array::from_fn(|index| match kinds.and_then(|kinds| kinds.get(index)) {
-        Some(ArgKind::Int) => Some(args[index] as u32),
+        Some(ArgKind::Int | ArgKind::Short | ArgKind::Mode) => Some(args[index] as u32),
         _ => None,
     })
 }

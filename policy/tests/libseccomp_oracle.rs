@@ -59,8 +59,9 @@ fn libseccomp_program(policy: &Policy) -> Vec<Insn> {
     let mut filter = ScmpFilterContext::new(scmp_action(policy.default_action())).unwrap();
     filter.set_act_badarch(ScmpAction::KillProcess).unwrap();
     filter.add_arch(ScmpArch::X86).unwrap();
-    for call in policy.calls() {
-        assert!(call.conditional.is_empty(), "the strategies make no conditions");
+    // Calls with conditions (the strategies write none, but families add
+    // them) are left to tests/reference.rs: the comparison skips them.
+    for call in policy.calls().iter().filter(|call| call.conditional.is_empty()) {
         let action = policy.action_for(call.syscall);
         if action == policy.default_action() {
             continue;
@@ -133,11 +134,18 @@ fn multiplexer(abi: Abi, nr: u32) -> bool {
     abi == Abi::I386 && (nr == 102 || nr == 117)
 }
 
-/// Numbers the comparison skips: the multiplexers, and calls newer than
-/// libseccomp 2.5.4.
-fn not_comparable(abi: Abi, nr: u32) -> bool {
-    let unknown = Syscall::by_number(abi, nr).is_some_and(|s| libseccomp_number(s.name(), abi).is_none());
-    multiplexer(abi, nr) || unknown
+/// Numbers the comparison skips: the multiplexers, calls newer than
+/// libseccomp 2.5.4, and calls whose verdict depends on their arguments.
+fn not_comparable(policy: &Policy, abi: Abi, nr: u32) -> bool {
+    let syscall = Syscall::by_number(abi, nr);
+    let unknown = syscall.is_some_and(|s| libseccomp_number(s.name(), abi).is_none());
+    multiplexer(abi, nr) || unknown || conditional(policy, abi, nr)
+}
+
+/// Whether the policy has conditional rules for `nr` on `abi`.
+fn conditional(policy: &Policy, abi: Abi, nr: u32) -> bool {
+    let syscall = Syscall::by_number(abi, nr);
+    syscall.and_then(|syscall| policy.call(syscall)).is_some_and(|call| !call.conditional.is_empty())
 }
 
 proptest! {
@@ -149,7 +157,7 @@ proptest! {
         let theirs = libseccomp_program(&policy);
         for abi in Abi::ALL {
             for nr in (0..600).chain([1000, 4096, 0x3fff_ffff]) {
-                if not_comparable(abi, nr) {
+                if not_comparable(&policy, abi, nr) {
                     continue;
                 }
                 let data = SeccompData { nr, arch: abi.audit_arch(), ..SeccompData::default() };
@@ -172,7 +180,7 @@ proptest! {
             // A multiplexer's verdict depends on its operation argument, the
             // probe's on its arguments.
             let probe = |nr| abi == Abi::X86_64 && nr == sandbox_policy::filter::probe::SYSCALL;
-            for nr in (0..600).filter(|&nr| !multiplexer(abi, nr) && !probe(nr)) {
+            for nr in (0..600).filter(|&nr| !multiplexer(abi, nr) && !probe(nr) && !conditional(&policy, abi, nr)) {
                 let data = SeccompData { nr, arch: abi.audit_arch(), ..SeccompData::default() };
                 let allowed = bpf::run(program.insns(), &data).unwrap().ret == Action::Allow.ret();
                 prop_assert_eq!(allowed, bpf::is_cached_allow(program.insns(), abi.audit_arch(), nr));

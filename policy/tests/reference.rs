@@ -26,7 +26,7 @@
 use proptest::prelude::*;
 use sandbox_policy::abi::{AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
 use sandbox_policy::bpf::{self, SeccompData};
-use sandbox_policy::condition::Field;
+use sandbox_policy::condition::{Comparison, Field, Width};
 use sandbox_policy::filter::probe;
 use sandbox_policy::groups::Group;
 use sandbox_policy::start_up;
@@ -91,7 +91,7 @@ fn reference(policy: &Policy, data: &SeccompData) -> Action {
         let member = match syscall.name() {
             "socketcall" => operation.checked_sub(1).and_then(|index| SOCKETCALL.get(index as usize)),
             "ipc" => IPC_OPERATIONS.iter().position(|&op| op == operation & 0xffff).map(|index| &IPC[index]),
-            _ => return own,
+            _ => return i386_conditions(policy, syscall, data).unwrap_or(own),
         };
         return match member {
             Some(name) => {
@@ -115,6 +115,36 @@ fn reference(policy: &Policy, data: &SeccompData) -> Action {
         Some(explained) => explained.rule.action,
         None => policy.action_for(syscall),
     }
+}
+
+/// The README on i386: a call's conditions are tested on the registers
+/// that carry their arguments with the same bits, on the low words (the
+/// kernel drops the rest); `None` when one cannot be (a 64-bit value split
+/// over two registers, arguments in memory, a 64-bit value with high bits),
+/// and the call then gets the strictest action of its rules.
+fn i386_conditions(policy: &Policy, syscall: &Syscall, data: &SeccompData) -> Option<Action> {
+    let Some(rules) = policy.call(syscall) else { return Some(policy.default_action()) };
+    let mut applying = None;
+    for explained in &rules.conditional {
+        let mut holds = true;
+        for condition in &explained.rule.conditions {
+            let Field::Arg(index) = condition.field else { return None };
+            let register = syscall.i386_register(index)?;
+            let mask = match condition.comparison {
+                Comparison::MaskedEq(mask) => mask,
+                _ => 0,
+            };
+            if condition.width == Width::Bits64 && (condition.value >> 32 != 0 || mask >> 32 != 0) {
+                return None;
+            }
+            let low = data.args[usize::from(register)] & 0xffff_ffff;
+            holds &= condition.holds(low);
+        }
+        if holds && applying.is_none() {
+            applying = Some(explained.rule.action);
+        }
+    }
+    Some(applying.unwrap_or_else(|| policy.action_for(syscall)))
 }
 
 /// Values at the edges of 32- and 64-bit comparisons.
@@ -164,12 +194,16 @@ fn condition(syscall: &'static Syscall) -> impl Strategy<Value = Option<String>>
                 return None;
             }
             let (index, kind) = arguments[pick.index(arguments.len())];
-            // An int argument takes 32-bit values, or negative ones down to i32::MIN.
+            // An int argument takes 32-bit values, or negative ones down to
+            // i32::MIN; a short 16-bit ones; a mode the 12 permission bits.
             let number = |value: u64| match kind {
                 ArgKind::Int if negative && value as u32 >= 0x8000_0000 => {
                     format!("-{}", (value as u32).wrapping_neg())
                 }
                 ArgKind::Int => format!("{:#x}", value as u32),
+                ArgKind::Short if negative && value as u16 >= 0x8000 => format!("-{}", (value as u16).wrapping_neg()),
+                ArgKind::Short => format!("{:#x}", value as u16),
+                ArgKind::Mode => format!("{:#o}", value & 0o7777),
                 _ if negative && value >= 1 << 63 => format!("-{}", value.wrapping_neg()),
                 _ => format!("{value:#x}"),
             };

@@ -316,7 +316,13 @@ fn fork_storm_stopped_by_pids_max() {
                 assert_refused(outcome, 125, "does not enforce RLIMIT_NPROC");
                 continue;
             }
-            Mechanism::Rlimit => assert!(limited.report[0].ends_with("--pids-max as RLIMIT_NPROC=16"), "{limited:#?}"),
+            Mechanism::Rlimit => assert!(
+                limited.report[0].ends_with(
+                    "--pids-max as RLIMIT_NPROC=16 (counts all the processes of the user, not only the sandbox's, \
+                     unless it has a user namespace of its own)"
+                ),
+                "{limited:#?}"
+            ),
             _ => assert!(limited.report[0].contains(" pids.max=16"), "{limited:#?}"),
         }
         outcome.assert_success();
@@ -351,7 +357,14 @@ fn memory_hog_stopped_by_memory_max() {
         assert_eq!(outcome.stderr, "", "{limited:#?}");
         match limited.mechanism() {
             Mechanism::Rlimit => {
-                assert!(report.ends_with("--memory-max as RLIMIT_AS=67108864"), "{limited:#?}");
+                // What the fallback leaves out is said where it is chosen.
+                assert!(
+                    report.ends_with(
+                        "--memory-max as RLIMIT_AS=67108864 (per process, not for the processes together; and \
+                         memfd or shared memory no longer mapped is not counted)"
+                    ),
+                    "{limited:#?}"
+                );
                 outcome.assert_code(3);
                 let mebibytes = outcome.stdout.strip_prefix("allocation failed after ").expect("stopped");
                 assert!(mebibytes.trim_end_matches(" MiB\n").parse::<u32>().unwrap() < 64);

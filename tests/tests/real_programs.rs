@@ -199,6 +199,8 @@ fn proc_entries_of_outside_processes_that_tracing_protects_are_refused() {
         readlink /proc/$outside/cwd > /dev/null 2>&1 && echo "outside cwd: read" || echo "outside cwd: refused"
         echo "outside comm: $(ps -o comm= -p "$outside")"
         sleep 5 & inside=$!
+        # Until the child has exec'd sleep.
+        for i in $(seq 500); do [ "$(readlink /proc/$inside/exe)" = /usr/bin/sleep ] && break; done
         echo "inside exe: $(readlink /proc/$inside/exe)"
         kill $inside
     "#;
