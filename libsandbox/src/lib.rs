@@ -176,6 +176,11 @@ pub(crate) fn requested_policies(variables: &Variables) -> Option<Vec<(&'static 
             Ok(None) => {}
             Err(error) => fail(&error),
         }
+        // Landlock rules alone: the program must still not type into the
+        // terminal it shares with the caller.
+        if policies.is_empty() && variables.asks_for_landlock() {
+            policies.push(("", Policy::terminal_guard()));
+        }
     }
     Some(policies)
 }

@@ -14,7 +14,12 @@
 //!   other answer to `clone3` as fatal);
 //! - **io_uring**: `io_uring_setup`, `io_uring_enter` and `io_uring_register`
 //!   get ENOSYS unless an entry names them directly: the operations a ring
-//!   carries never pass through seccomp, so a ring would bypass any list.
+//!   carries never pass through seccomp, so a ring would bypass any list;
+//! - **terminal injection**: `ioctl(TIOCSTI)`, which pushes characters into
+//!   a terminal's input (the caller's shell, after the program ends), gets
+//!   EIO, as from a kernel without `legacy_tiocsti`, and `ioctl(TIOCLINUX)`,
+//!   whose selection paste does the same on a console, EPERM
+//!   ([`TERMINAL_INJECTION`]).
 
 use alloc::borrow::ToOwned;
 use alloc::format;
@@ -41,6 +46,12 @@ pub const MAX_LIST_BYTES: usize = 64 * 1024;
 
 /// The io_uring calls: a ring's operations are never seen by seccomp.
 pub const IO_URING: &str = "io_uring_setup io_uring_enter io_uring_register";
+
+/// The rules that keep a confined program from typing into the terminal it
+/// shares with its caller, as entries: added to every policy that is not
+/// exact, and the whole policy where only other confinement is asked for
+/// ([`Policy::terminal_guard`]).
+pub const TERMINAL_INJECTION: &str = "ioctl(arg1 == TIOCSTI)=EIO:ioctl(arg1 == TIOCLINUX)=EPERM";
 
 fn lookup(name: &str) -> &'static Syscall {
     Syscall::by_name(name).expect("the policy tables name known calls")
@@ -476,9 +487,24 @@ impl Policy {
             for (syscall, why) in enosys {
                 calls.replace(syscall, Explained { rule: rule.clone(), why }, true);
             }
+            for item in TERMINAL_INJECTION.split(':') {
+                let entry = parse_entry(item).expect("the terminal rules parse");
+                let Target::Syscall(syscall) = entry.target else { unreachable!("the terminal rules name ioctl") };
+                let action = entry.action.expect("the terminal rules have actions");
+                let why = Why::Added("terminal injection: it would type into the terminal after the program ends");
+                calls.add(syscall, Explained { rule: Rule { conditions: entry.conditions, action }, why }, true);
+            }
         }
         let calls = calls.into_rules();
         Policy { base, violation, exact: lists.exact, entries, allow_entries, calls }
+    }
+
+    /// The policy of a sandbox asked only for other confinement (Landlock
+    /// rules, namespaces, limits): nothing but [`TERMINAL_INJECTION`].
+    pub fn terminal_guard() -> Policy {
+        let deny = parse_list(Text { origin: &Origin::Variable(DENY), text: TERMINAL_INJECTION })
+            .expect("the terminal rules parse");
+        Policy::new(Lists { allow: None, deny, default_action: None, exact: true })
     }
 
     /// The entries the policy was made from, allow list first.

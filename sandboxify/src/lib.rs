@@ -254,6 +254,9 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
         };
         return inspection(&args, policy.as_ref(), rules.as_ref().or(shown.as_ref())).map(Plan::Report);
     }
+    // Confined otherwise but given no policy: the program must still not
+    // type into the terminal it shares with the caller.
+    let policy = policy.or_else(|| (asked.is_some() || sandbox.confines()).then(Policy::terminal_guard));
     let exec = seccomp_step(policy, &args, &variables, &sandbox)?;
     let exec = match asked {
         None => exec,

@@ -211,6 +211,11 @@ impl Sandbox {
         })
     }
 
+    /// Whether any namespace, new root or limit is asked for.
+    pub fn confines(&self) -> bool {
+        self.caller.is_some()
+    }
+
     /// Whether PROGRAM must be looked up in the new root instead of now.
     pub fn has_new_root(&self) -> bool {
         !self.mounts.is_empty()
