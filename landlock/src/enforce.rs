@@ -28,11 +28,12 @@ const TSYNC: u32 = 1 << 3;
 /// The ABI of [`TSYNC`].
 const ALL_THREADS_ABI: i32 = 8;
 
-/// `struct landlock_ruleset_attr` as of ABI 4 (the kernel reads the size given).
+/// `struct landlock_ruleset_attr` as of ABI 6 (the kernel reads the size given).
 #[repr(C)]
 struct RulesetAttr {
     handled_access_fs: u64,
     handled_access_net: u64,
+    scoped: u64,
 }
 
 /// `struct landlock_path_beneath_attr` (packed in the kernel's header).
@@ -159,8 +160,11 @@ pub fn enforce(plan: &Plan, threads: &Threads) -> Result<Enforced, EnforceError>
             handled_net |= rights::BIND_TCP;
         }
     }
+    // Rules keep what they name inside the sandbox; so do the scopes for
+    // signals and abstract UNIX sockets, which no rule covers.
+    let scoped = if kernel >= rights::SCOPE_ABI { rights::SCOPE_SIGNAL | rights::SCOPE_ABSTRACT_UNIX_SOCKET } else { 0 };
     let enforced = Enforced { kernel_abi: Some(kernel), dropped: shortfall };
-    if handled_fs == 0 && handled_net == 0 {
+    if handled_fs == 0 && handled_net == 0 && scoped == 0 {
         // Best effort, and nothing of the request is known to this kernel.
         return Ok(enforced);
     }
@@ -169,7 +173,7 @@ pub fn enforce(plan: &Plan, threads: &Threads) -> Result<Enforced, EnforceError>
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
         return Err(EnforceError::Kernel { call: "prctl(PR_SET_NO_NEW_PRIVS)", error: Errno::last() });
     }
-    let ruleset = create_ruleset(handled_fs, handled_net)?;
+    let ruleset = create_ruleset(handled_fs, handled_net, scoped)?;
     for grant in &plan.grants {
         let allowed = access(grant.rights, grant.directory) & handled_fs;
         if allowed == 0 {
@@ -199,11 +203,15 @@ pub fn enforce(plan: &Plan, threads: &Threads) -> Result<Enforced, EnforceError>
     Ok(enforced)
 }
 
-fn create_ruleset(handled_fs: u64, handled_net: u64) -> Result<fs::Fd, EnforceError> {
-    let attr = RulesetAttr { handled_access_fs: handled_fs, handled_access_net: handled_net };
-    // Only as much of the struct as the rules need: an ABI 1 to 3 kernel
-    // refuses a larger one.
-    let size = if handled_net == 0 { size_of::<u64>() } else { size_of::<RulesetAttr>() };
+fn create_ruleset(handled_fs: u64, handled_net: u64, scoped: u64) -> Result<fs::Fd, EnforceError> {
+    let attr = RulesetAttr { handled_access_fs: handled_fs, handled_access_net: handled_net, scoped };
+    // Only as much of the struct as the rules need: an older kernel refuses
+    // a larger one.
+    let size = match (handled_net, scoped) {
+        (0, 0) => size_of::<u64>(),
+        (_, 0) => 2 * size_of::<u64>(),
+        _ => size_of::<RulesetAttr>(),
+    };
     // SAFETY: the kernel reads `size` bytes of `attr`, which is at least that large.
     let fd = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, &raw const attr, size, 0u32) };
     if fd < 0 {
@@ -243,6 +251,12 @@ fn missing(plan: &Plan, threads: &Threads, kernel: i32) -> Vec<String> {
     if (plan.request.connect.is_some() || plan.request.bind.is_some()) && kernel < rights::NETWORK_ABI {
         missing.push(format!("TCP port rules (ABI {})", rights::NETWORK_ABI));
     }
+    if kernel < rights::SCOPE_ABI {
+        missing.push(format!(
+            "the scopes that keep signals and abstract UNIX sockets inside the sandbox (ABI {})",
+            rights::SCOPE_ABI
+        ));
+    }
     if let Threads::Several(why) = threads
         && kernel < ALL_THREADS_ABI
     {
@@ -281,14 +295,16 @@ mod tests {
     fn older_abis_are_told_what_they_cannot_enforce() {
         let several = Threads::Several("2 threads run".to_owned());
         assert_eq!(missing(&plan(true, true), &Threads::One, 7), [] as [String; 0]);
+        let scopes = "the scopes that keep signals and abstract UNIX sockets inside the sandbox (ABI 6)";
         assert_eq!(
             missing(&plan(true, true), &Threads::One, 3),
-            ["the ioctl_dev right (ABI 5)", "TCP port rules (ABI 4)"]
+            ["the ioctl_dev right (ABI 5)", "TCP port rules (ABI 4)", scopes]
         );
         assert_eq!(
             missing(&plan(true, false), &Threads::One, 1),
-            ["the refer right (ABI 2)", "the truncate right (ABI 3)", "the ioctl_dev right (ABI 5)"]
+            ["the refer right (ABI 2)", "the truncate right (ABI 3)", "the ioctl_dev right (ABI 5)", scopes]
         );
+        assert_eq!(missing(&plan(false, true), &Threads::One, 5), [scopes]);
         assert_eq!(missing(&plan(false, true), &several, 8), [] as [String; 0]);
         assert_eq!(
             missing(&plan(false, false), &several, 7),

@@ -86,6 +86,13 @@ pub const CONNECT_TCP: u64 = 1 << 1;
 /// The ABI of TCP port rules.
 pub const NETWORK_ABI: i32 = 4;
 
+/// Connecting to an abstract UNIX socket made outside the domain (scope, ABI 6).
+pub const SCOPE_ABSTRACT_UNIX_SOCKET: u64 = 1 << 0;
+/// Signalling a process outside the domain (scope, ABI 6).
+pub const SCOPE_SIGNAL: u64 = 1 << 1;
+/// The ABI of the scopes.
+pub const SCOPE_ABI: i32 = 6;
+
 #[cfg(test)]
 mod tests {
     use super::*;

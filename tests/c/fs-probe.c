@@ -1,7 +1,9 @@
 /* fs-probe OP ARG [OP ARG...]: tries each operation and prints one line per
  * operation, "OP ARG ok" or "OP ARG ENAME". Operations: read FILE, write FILE
  * (append), create FILE (new), remove FILE, mkdir DIR, list DIR, truncate
- * FILE, rename FROM>TO, exec FILE, connect PORT, bind PORT (TCP, 127.0.0.1). */
+ * FILE, rename FROM>TO, exec FILE, connect PORT, bind PORT (TCP, 127.0.0.1),
+ * signal PID (SIGCONT, harmless), abstract NAME (connect to the abstract
+ * UNIX socket NAME). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -11,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -69,6 +74,19 @@ static int run(const char *op, char *arg) {
         waitpid(child, &status, 0);
         if (WIFEXITED(status) && WEXITSTATUS(status) != 0) return errno = WEXITSTATUS(status), -1;
         return 0;
+    }
+    if (!strcmp(op, "signal")) return kill(atoi(arg), SIGCONT);
+    if (!strcmp(op, "abstract")) {
+        struct sockaddr_un address = {.sun_family = AF_UNIX};
+        size_t length = strlen(arg);
+        if (length + 1 > sizeof address.sun_path) return errno = ENAMETOOLONG, -1;
+        memcpy(address.sun_path + 1, arg, length);
+        if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0) return -1;
+        int rc = connect(fd, (struct sockaddr *)&address, offsetof(struct sockaddr_un, sun_path) + 1 + length);
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return rc;
     }
     if (!strcmp(op, "connect")) return tcp(arg, 0);
     if (!strcmp(op, "bind")) return tcp(arg, 1);

@@ -287,6 +287,36 @@ fn repeated_options_add_up() {
     }
 }
 
+/// Rules keep the program's signals and abstract UNIX sockets inside the
+/// sandbox too (Landlock ABI 6's scopes), which no file or port rule
+/// covers: a process started outside cannot be signalled, an abstract
+/// socket made outside cannot be reached.
+#[test]
+fn with_rules_signals_and_abstract_sockets_stay_inside() {
+    use std::os::linux::net::SocketAddrExt;
+    let name = format!("sandbox-tests-{}", std::process::id());
+    let address = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let _listener = std::os::unix::net::UnixListener::bind_addr(&address).unwrap();
+    for via in VIAS {
+        for user in USERS {
+            let mut outside = std::process::Command::new("sleep");
+            outside.arg("30");
+            if user == User::Nobody {
+                std::os::unix::process::CommandExt::uid(&mut outside, 65534);
+            }
+            let mut outside = outside.spawn().unwrap();
+            let pid = outside.id().to_string();
+            let checks = [check("signal", pid.clone(), "EPERM"), check("abstract", name.clone(), "EPERM")];
+            expect(None, &[], user, &all_ok(&checks));
+            for env in [[("SANDBOX_FS_RO", "/")], [("SANDBOX_NET_BIND", "")]] {
+                expect(Some(via), &env, user, &checks);
+            }
+            outside.kill().unwrap();
+            outside.wait().unwrap();
+        }
+    }
+}
+
 /// Two loopback listeners; connect is allowed to one. Bind is allowed on
 /// one free port, not on another.
 #[test]
