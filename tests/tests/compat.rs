@@ -89,6 +89,12 @@ const FS_RO: &str = "/usr:/etc:/lib:/lib64:/bin:/sbin:/proc:/sys:/dev";
 /// multiprocessing needs it.)
 const FS_RW_SYSTEM: &str = "/tmp:/dev/shm";
 
+/// The directories of /usr linked beside the patched copies' BIN.
+const USR_SIBLINGS: [&str; 5] = ["lib", "lib64", "libexec", "include", "share"];
+
+/// How many permissive reruns look for the calls a learned list misses.
+const DIAGNOSIS_RUNS: usize = 10;
+
 const MODES: [&str; 15] = [
     "plain",
     "lib",
@@ -624,6 +630,14 @@ impl<'a> Row<'a> {
         let work = dir.join("work");
         let bin = dir.join("bin");
         make_dir(&bin, User::Root)?;
+        // Laid out like /usr, so that a program that finds its own files
+        // relative to where it runs from (gcc's cc1, in ../lib/gcc) finds
+        // Debian's from a copy in BIN, as from /usr/bin.
+        for sibling in USR_SIBLINGS {
+            let target = Path::new("/usr").join(sibling);
+            std::os::unix::fs::symlink(&target, dir.join(sibling))
+                .map_err(|e| format!("symlink {}: {e}", dir.join(sibling).display()))?;
+        }
         Ok(Row { program, user, tools, dir, work, bin, learned: HashMap::new() })
     }
 
@@ -736,6 +750,10 @@ impl<'a> Row<'a> {
                 let _ = write!(line, " {}", quote(arg));
             }
         }
+        let line = line
+            .replace(&self.tools.library.display().to_string(), "\"$LIB\"")
+            .replace(&self.tools.sandboxify.display().to_string(), "\"$SFY\"")
+            .replace(DENY, "\"$DENY\"");
         format!(
             "{line}\n      (fresh empty work dir{}; CMD: the command of {} in the corpus)",
             if self.program.setup.is_some() { " + setup" } else { "" },
@@ -900,6 +918,60 @@ impl<'a> Row<'a> {
         })
     }
 
+    /// After a learned-list cell failed: which calls outside the list the
+    /// program makes, from reruns in permissive mode with the same list
+    /// (`SECCOMP_DEFAULT_ACTION=log`, `--default-action log`), until one
+    /// names some (at most [`DIAGNOSIS_RUNS`]). The `--preload` list is
+    /// rerun under LD_PRELOAD, which applies it at the same point:
+    /// `sandboxify --preload` in permissive mode spins forever when the list
+    /// allows `wait4`, and writes its report to stderr whatever
+    /// `SANDBOX_REPORT` says.
+    fn diagnose(&mut self, mode: &str, runs: &mut usize) -> String {
+        let preload = mode != "sfy-learn";
+        let Some(Ok(list)) = self.learned.get(&preload).cloned() else {
+            return "no learned list to diagnose".to_owned();
+        };
+        let report = self.dir.join("diagnosis.report");
+        let report_path = report.display().to_string();
+        let mut invocation = match mode {
+            "sfy-learn" => self.sandboxify(&["--allow", &list, "--default-action", "log"]),
+            _ => self.preloaded(&[("SECCOMP_SYSCALL_ALLOW", &list), ("SECCOMP_DEFAULT_ACTION", "log")]),
+        };
+        invocation.env.push(("SANDBOX_REPORT".to_owned(), report_path));
+        for attempt in 1..=DIAGNOSIS_RUNS {
+            let _ = fs::remove_file(&report);
+            *runs += 1;
+            self.observe(&invocation);
+            // The reporter writes once the program has ended (if anything
+            // broke the policy).
+            let deadline = Instant::now() + Duration::from_millis(500);
+            let mut text = String::new();
+            while Instant::now() < deadline {
+                text = fs::read_to_string(&report).unwrap_or_default();
+                if text.contains("add to the allow list: ") {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let mut missing: Vec<&str> = text
+                .lines()
+                .filter_map(|line| line.split_once("add to the allow list: ").map(|(_, calls)| calls.trim()))
+                .flat_map(|calls| calls.split(':'))
+                .filter(|call| !call.is_empty())
+                .collect();
+            missing.sort_unstable();
+            missing.dedup();
+            if !missing.is_empty() {
+                return format!(
+                    "calls outside the learned list, seen in a permissive rerun with it ({}, {attempt} of at most {DIAGNOSIS_RUNS}): {}",
+                    if mode == "sfy-learn" { "sandboxify" } else { "LD_PRELOAD" },
+                    missing.join(":")
+                );
+            }
+        }
+        format!("{DIAGNOSIS_RUNS} permissive reruns with the learned list made no call outside it")
+    }
+
     fn clear_bin(&self) {
         if let Ok(entries) = fs::read_dir(&self.bin) {
             for entry in entries.flatten() {
@@ -958,6 +1030,9 @@ impl<'a> Row<'a> {
                     }
                 }
                 let _ = write!(text, "\n    stderr: {}", tail(&observed.stderr, 10));
+                if learned {
+                    let _ = write!(text, "\n    {}", self.diagnose(mode, runs));
+                }
                 verdict = Verdict::Fail(text);
                 break;
             }
@@ -1273,7 +1348,7 @@ fn main() -> ExitCode {
     table.push('\n');
     let mut failures = Vec::new();
     let mut not_applicable: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut forbidden: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut forbidden: BTreeMap<String, std::collections::BTreeSet<usize>> = BTreeMap::new();
     let (mut ok, mut failed, mut forb, mut na) = (0, 0, 0, 0);
     for (row, result) in rows.iter().zip(&results) {
         let name = label(*row);
@@ -1290,7 +1365,7 @@ fn main() -> ExitCode {
                 Verdict::Forbidden => {
                     forb += 1;
                     let expect = programs[row.0].forbidden.get(&c).unwrap().describe();
-                    forbidden.entry(format!("{}: {expect}", programs[row.0].name)).or_default().push(MODES[c].to_owned());
+                    forbidden.entry(format!("{}: {expect}", programs[row.0].name)).or_default().insert(c);
                 }
                 Verdict::NotApplicable(reason) => {
                     na += 1;
@@ -1309,9 +1384,15 @@ fn main() -> ExitCode {
         println!("  - {reason}: {}{more}", shown.join(", "));
     }
     for (what, modes) in &forbidden {
-        let mut modes = modes.clone();
-        modes.dedup();
+        let modes: Vec<&str> = modes.iter().map(|&c| MODES[c]).collect();
         println!("  forb {what}: {}", modes.join(" "));
+    }
+    if !failures.is_empty() {
+        println!(
+            "\nEach failure says how to reproduce it (cd WORKDIR: kept with SANDBOX_COMPAT_KEEP=1), with\n  LIB={} SFY={} DENY='{DENY}'",
+            tools.library.display(),
+            tools.sandboxify.display()
+        );
     }
     for failure in &failures {
         println!("\n{failure}");
