@@ -535,7 +535,7 @@ impl Tools {
                 return Err(format!(
                     "patchelf-helper refuses {}: {}",
                     original.display(),
-                    outcome.stderr.lines().next().unwrap_or("").trim()
+                    outcome.stderr.lines().next().unwrap_or("").trim().trim_start_matches("patchelf-helper: ")
                 ));
             }
             Ok(output)
@@ -1030,7 +1030,13 @@ impl<'a> Row<'a> {
                     }
                 }
                 let _ = write!(text, "\n    stderr: {}", tail(&observed.stderr, 10));
-                if learned {
+                // A seccomp kill (of the program or of a child it ran), or a
+                // hang (a pool waiting for a killed worker): name the calls.
+                let killed = observed.code == Some(159)
+                    || observed.signal == Some(libc::SIGSYS)
+                    || observed.stderr.contains("Bad system call")
+                    || observed.code.is_none() && observed.signal.is_none();
+                if learned && killed {
                     let _ = write!(text, "\n    {}", self.diagnose(mode, runs));
                 }
                 verdict = Verdict::Fail(text);
