@@ -60,7 +60,15 @@
 //! cell instead of blocking the suite. For `repeat: N` programs, the
 //! learned-list cells (`lib-learn`, `sfy-learn`, `sfy-preload`) run N times
 //! and pass only if every run matches; the list is learned only once per
-//! program, user and kind (the learning run must match the plain run too).
+//! program, user and kind (`lib-learn` and `sfy-preload` share the
+//! `--preload` list; the learning run must match the plain run too). When a
+//! learned list gets the program killed (or hung), permissive reruns with
+//! the same list name the calls it missed. The work directory's files are
+//! compared by relative path, type, mode, owner, size, content hash and
+//! symlink target (not times, not inode numbers); `volatile:` files by all
+//! but their content. BIN sits beside links to /usr's `lib`, `share`...,
+//! so that a copy finds its files relative to itself as from /usr/bin
+//! (gcc's `cc1`).
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
