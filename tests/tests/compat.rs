@@ -87,7 +87,8 @@ use sandbox_tests::{Run, User, artifact, library, sandboxify, scratch_dir, works
 /// The hardening deny list of the `*-deny`, patch and Landlock modes: calls
 /// no program of the corpus needs (a program that does is marked
 /// `forbidden:` for those modes).
-const DENY: &str = "@mount:@module:@reboot:@swap:@raw-io:@clock:@cpu-emulation:@obsolete:kexec_load:bpf:perf_event_open";
+const DENY: &str =
+    "@mount:@module:@reboot:@swap:@raw-io:@clock:@cpu-emulation:@obsolete:kexec_load:bpf:perf_event_open";
 
 /// What the Landlock modes may read and execute.
 const FS_RO: &str = "/usr:/etc:/lib:/lib64:/bin:/sbin:/proc:/sys:/dev";
@@ -128,10 +129,7 @@ const ALIASES: [(&str, &[&str]); 6] = [
     ("@landlock", &["lib-landlock", "sfy-landlock"]),
     ("@patch", &["patch-env", "patch-attached"]),
     ("@lib", &["lib", "lib-deny", "lib-log", "lib-learn", "lib-landlock"]),
-    (
-        "@sfy",
-        &["sfy", "sfy-deny", "sfy-learn", "sfy-preload", "sfy-landlock", "sfy-ns", "sfy-root"],
-    ),
+    ("@sfy", &["sfy", "sfy-deny", "sfy-learn", "sfy-preload", "sfy-landlock", "sfy-ns", "sfy-root"]),
 ];
 
 fn mode_index(name: &str) -> Option<usize> {
@@ -287,8 +285,11 @@ fn parse_corpus(text: &str) -> Result<Vec<Program>, String> {
                 }
             }
             "repeat" => {
-                program.repeat =
-                    value.parse().ok().filter(|n| *n >= 1).ok_or_else(|| format!("line {number}: repeat: a number >= 1"))?
+                program.repeat = value
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| format!("line {number}: repeat: a number >= 1"))?
             }
             "timeout" => {
                 program.timeout = Duration::from_secs(
@@ -307,8 +308,9 @@ fn parse_corpus(text: &str) -> Result<Vec<Program>, String> {
                 let expect = if how.eq_ignore_ascii_case("sigsys") {
                     Expect::Sigsys
                 } else {
-                    let text = errno_text(how)
-                        .ok_or_else(|| format!("line {number}: forbidden: expected sigsys or an errno name, got {how:?}"))?;
+                    let text = errno_text(how).ok_or_else(|| {
+                        format!("line {number}: forbidden: expected sigsys or an errno name, got {how:?}")
+                    })?;
                     Expect::Errno(how.to_owned(), text)
                 };
                 for mode in modes_of(modes, number)? {
@@ -498,13 +500,16 @@ fn quote(word: &str) -> String {
 // ---------------------------------------------------------------------------
 // The tools and the patched copies
 
+/// A patched copy, or why the program cannot have one.
+type Patched = Result<PathBuf, String>;
+
 struct Tools {
     library: PathBuf,
     sandboxify: PathBuf,
     helper: PathBuf,
     hostname: String,
     root: PathBuf,
-    patched: Mutex<HashMap<(String, &'static str), Result<PathBuf, String>>>,
+    patched: Mutex<HashMap<(String, &'static str), Patched>>,
 }
 
 impl Tools {
@@ -559,17 +564,25 @@ impl Tools {
 #[derive(Clone, Debug)]
 enum Verdict {
     Ok,
-    Fail(String),
+    /// What differed, and the symptom (how it ended, the last line of
+    /// stderr) that groups failures of one cause in the summary.
+    Fail(String, String),
     Forbidden,
     NotApplicable(String),
     NotRun,
 }
 
 impl Verdict {
+    /// A failure whose symptom is the first line of its text.
+    fn fail(text: String) -> Verdict {
+        let symptom = text.lines().next().unwrap_or("").chars().take(100).collect();
+        Verdict::Fail(text, symptom)
+    }
+
     fn short(&self) -> &'static str {
         match self {
             Verdict::Ok => "ok",
-            Verdict::Fail(_) => "FAIL",
+            Verdict::Fail(..) => "FAIL",
             Verdict::Forbidden => "forb",
             Verdict::NotApplicable(_) => "-",
             Verdict::NotRun => ".",
@@ -669,7 +682,8 @@ impl<'a> Row<'a> {
         make_dir(&self.work, self.user)?;
         make_dir(&self.work.join("home"), self.user)?;
         if let Some(setup) = &self.program.setup {
-            let mut run = Run::new("/bin/sh", &["-c", setup]).dir(&self.work).user(self.user).timeout(self.program.timeout);
+            let mut run =
+                Run::new("/bin/sh", &["-c", setup]).dir(&self.work).user(self.user).timeout(self.program.timeout);
             for (key, value) in self.base_env() {
                 run = run.env(key, value);
             }
@@ -843,7 +857,7 @@ impl<'a> Row<'a> {
                 ])
             }
             "lib-learn" => {
-                let list = self.learn(true, reference).map_err(Verdict::Fail)?;
+                let list = self.learn(true, reference).map_err(Verdict::fail)?;
                 self.preloaded(&[("SECCOMP_SYSCALL_ALLOW", &list)])
             }
             "patch-env" | "patch-attached" => {
@@ -856,7 +870,7 @@ impl<'a> Row<'a> {
                     let link = self.bin.join(copy.file_name().unwrap());
                     let _ = fs::remove_file(&link);
                     if fs::hard_link(&copy, &link).is_err() {
-                        fs::copy(&copy, &link).map_err(|e| Verdict::Fail(format!("copy {}: {e}", copy.display())))?;
+                        fs::copy(&copy, &link).map_err(|e| Verdict::fail(format!("copy {}: {e}", copy.display())))?;
                     }
                 }
                 let mut invocation = self.plain();
@@ -868,11 +882,11 @@ impl<'a> Row<'a> {
             "sfy" => self.sandboxify(&[]),
             "sfy-deny" => self.sandboxify(&["--deny", DENY]),
             "sfy-learn" => {
-                let list = self.learn(false, reference).map_err(Verdict::Fail)?;
+                let list = self.learn(false, reference).map_err(Verdict::fail)?;
                 self.sandboxify(&["--allow", &list])
             }
             "sfy-preload" => {
-                let list = self.learn(true, reference).map_err(Verdict::Fail)?;
+                let list = self.learn(true, reference).map_err(Verdict::fail)?;
                 self.sandboxify(&["--preload", "--allow", &list])
             }
             "lib-landlock" => self.preloaded(&[
@@ -995,6 +1009,7 @@ impl<'a> Row<'a> {
         }
         let invocation = match self.invocation(mode, reference) {
             Ok(invocation) => invocation,
+            Err(Verdict::Fail(text, symptom)) => return Verdict::Fail(text, format!("{mode}: {symptom}")),
             Err(verdict) => return verdict,
         };
         let learned = matches!(mode, "lib-learn" | "sfy-learn" | "sfy-preload");
@@ -1047,7 +1062,11 @@ impl<'a> Row<'a> {
                 if learned && killed {
                     let _ = write!(text, "\n    {}", self.diagnose(mode, runs));
                 }
-                verdict = Verdict::Fail(text);
+                let last = observed.stderr.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or("(no stderr)");
+                let last: String =
+                    last.replace(&self.work.display().to_string(), "WORKDIR").chars().take(110).collect();
+                let status = observed.status.split(" (signal").next().unwrap_or("");
+                verdict = Verdict::Fail(text, format!("{mode}: {status}: {last}"));
                 break;
             }
         }
@@ -1071,7 +1090,10 @@ impl<'a> Row<'a> {
         }
         let differences = compare(&reference, &again);
         if !differences.is_empty() {
-            problems.push(format!("a second plain run differs (the command is not deterministic): {}", differences.join("; ")));
+            problems.push(format!(
+                "a second plain run differs (the command is not deterministic): {}",
+                differences.join("; ")
+            ));
         }
         if problems.is_empty() {
             cells[0] = Verdict::Ok;
@@ -1081,7 +1103,7 @@ impl<'a> Row<'a> {
                 }
             }
         } else {
-            cells[0] = Verdict::Fail(format!(
+            cells[0] = Verdict::fail(format!(
                 "{}\n    how: {}\n    stdout: {}\n    stderr: {}",
                 problems.join("\n    "),
                 self.reproduce(&plain),
@@ -1325,11 +1347,11 @@ fn main() -> ExitCode {
                         Ok(mut row) => row.run(&selected),
                         Err(error) => {
                             let mut cells = vec![Verdict::NotRun; MODES.len()];
-                            cells[0] = Verdict::Fail(format!("cannot prepare the row: {error}"));
+                            cells[0] = Verdict::fail(format!("cannot prepare the row: {error}"));
                             RowResult { cells, seconds: 0.0, runs: 0 }
                         }
                     };
-                    let failed = result.cells.iter().filter(|c| matches!(c, Verdict::Fail(_))).count();
+                    let failed = result.cells.iter().filter(|c| matches!(c, Verdict::Fail(..))).count();
                     println!(
                         "compat: {:>3}/{} {:<24} {:>6.1} s {:>4} runs {}",
                         n + 1,
@@ -1361,6 +1383,7 @@ fn main() -> ExitCode {
     }
     table.push('\n');
     let mut failures = Vec::new();
+    let mut symptoms: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut not_applicable: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut forbidden: BTreeMap<String, std::collections::BTreeSet<usize>> = BTreeMap::new();
     let (mut ok, mut failed, mut forb, mut na) = (0, 0, 0, 0);
@@ -1372,9 +1395,10 @@ fn main() -> ExitCode {
             let _ = write!(table, " {:<w$}", cell.short(), w = MODES[c].len());
             match cell {
                 Verdict::Ok => ok += 1,
-                Verdict::Fail(text) => {
+                Verdict::Fail(text, symptom) => {
                     failed += 1;
                     failures.push(format!("FAIL {name} [{}] {text}", MODES[c]));
+                    symptoms.entry(symptom.clone()).or_default().push(name.clone());
                 }
                 Verdict::Forbidden => {
                     forb += 1;
@@ -1391,7 +1415,9 @@ fn main() -> ExitCode {
         table.push('\n');
     }
     print!("{table}");
-    println!("\nok: same status, stdout and files as plain; FAIL: different; forb: the policy forbids what the program does, and it failed as the policy says; -: does not apply:");
+    println!(
+        "\nok: same status, stdout and files as plain; FAIL: different; forb: the policy forbids what the program does, and it failed as the policy says; -: does not apply:"
+    );
     for (reason, cells) in &not_applicable {
         let shown: Vec<&str> = cells.iter().take(6).map(String::as_str).collect();
         let more = if cells.len() > 6 { format!(" and {} more", cells.len() - 6) } else { String::new() };
@@ -1410,6 +1436,16 @@ fn main() -> ExitCode {
     }
     for failure in &failures {
         println!("\n{failure}");
+    }
+    if !symptoms.is_empty() {
+        println!("\nThe FAIL cells by symptom (mode: how it ended: last line of stderr):");
+        let mut symptoms: Vec<(String, Vec<String>)> = symptoms.into_iter().collect();
+        symptoms.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+        for (symptom, cells) in &symptoms {
+            let shown: Vec<&str> = cells.iter().take(4).map(String::as_str).collect();
+            let more = if cells.len() > 4 { format!(" and {} more", cells.len() - 4) } else { String::new() };
+            println!("  {:>3} {symptom}\n        {}{more}", cells.len(), shown.join(", "));
+        }
     }
     let runs: usize = results.iter().map(|r| r.runs).sum();
     let mut slowest: Vec<(f64, String)> = rows.iter().zip(&results).map(|(row, r)| (r.seconds, label(*row))).collect();
