@@ -1062,7 +1062,23 @@ impl<'a> Row<'a> {
                 if learned && killed {
                     let _ = write!(text, "\n    {}", self.diagnose(mode, runs));
                 }
-                let last = observed.stderr.lines().rev().find(|line| !line.trim().is_empty()).unwrap_or("(no stderr)");
+                // The first line that says what went wrong, else the last.
+                const TELLING: [&str; 9] = [
+                    "rror",
+                    "fatal",
+                    "denied",
+                    "not permitted",
+                    "Invalid",
+                    "Bad system call",
+                    "cannot",
+                    "failed",
+                    "EXDEV",
+                ];
+                let lines = || observed.stderr.lines().filter(|line| !line.trim().is_empty());
+                let last = lines()
+                    .find(|line| TELLING.iter().any(|word| line.contains(word)))
+                    .or_else(|| lines().next_back())
+                    .unwrap_or("(no stderr)");
                 let last: String =
                     last.replace(&self.work.display().to_string(), "WORKDIR").chars().take(110).collect();
                 let status = observed.status.split(" (signal").next().unwrap_or("");
@@ -1438,7 +1454,7 @@ fn main() -> ExitCode {
         println!("\n{failure}");
     }
     if !symptoms.is_empty() {
-        println!("\nThe FAIL cells by symptom (mode: how it ended: last line of stderr):");
+        println!("\nThe FAIL cells by symptom (mode: how it ended: the telling line of stderr):");
         let mut symptoms: Vec<(String, Vec<String>)> = symptoms.into_iter().collect();
         symptoms.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
         for (symptom, cells) in &symptoms {
