@@ -755,7 +755,7 @@ impl<'a> Row<'a> {
         Ok(files)
     }
 
-    fn reproduce(&self, invocation: &Invocation) -> String {
+    fn reproduce(&self, invocation: &Invocation, mode: &str) -> String {
         let mut line = format!("cd {} && env -i", self.work.display());
         for (key, value) in self.base_env().iter().chain(invocation.env.iter()) {
             let _ = write!(line, " {}={}", key, quote(value));
@@ -776,11 +776,20 @@ impl<'a> Row<'a> {
             .replace(&self.tools.library.display().to_string(), "\"$LIB\"")
             .replace(&self.tools.sandboxify.display().to_string(), "\"$SFY\"")
             .replace(DENY, "\"$DENY\"");
-        format!(
-            "{line}\n      (fresh empty work dir{}; CMD: the command of {} in the corpus)",
-            if self.program.setup.is_some() { " + setup" } else { "" },
+        let mut note = format!(
+            "{line}\n      (fresh work dir with home/{}; CMD: the command of {} in the corpus",
+            if self.program.setup.is_some() { ", after setup:" } else { "" },
             self.program.name
-        )
+        );
+        if mode.starts_with("patch-") {
+            let _ = write!(
+                note,
+                "; BIN/NAME for each NAME of program: made with patchelf-helper --add-needed \"$LIB\"{} --output BIN/NAME /usr/bin/NAME",
+                if mode == "patch-attached" { " --policy \"deny $DENY\"" } else { "" }
+            );
+        }
+        note.push(')');
+        note
     }
 
     fn sandboxify(&self, options: &[&str]) -> Invocation {
@@ -824,7 +833,7 @@ impl<'a> Row<'a> {
                 "the learning run ({}) differs from plain: {}\n    how: {}\n    stderr: {}",
                 if preload { "--learn --preload" } else { "--learn" },
                 differences.join("; "),
-                self.reproduce(&invocation),
+                self.reproduce(&invocation, "learn"),
                 tail(&observed.stderr, 8)
             ))
         } else {
@@ -1046,7 +1055,7 @@ impl<'a> Row<'a> {
             if let Some(problem) = problem {
                 let run = if count > 1 { format!(" (run {attempt} of {count})") } else { String::new() };
                 let mut text = format!("{}{run}: {problem}", observed_summary(&observed));
-                let _ = write!(text, "\n    how: {}", self.reproduce(&invocation));
+                let _ = write!(text, "\n    how: {}", self.reproduce(&invocation, mode));
                 if mode == "lib-log" {
                     if let Ok(report) = fs::read_to_string(self.dir.join("report")) {
                         let _ = write!(text, "\n    report: {}", tail(&report, 4));
@@ -1122,7 +1131,7 @@ impl<'a> Row<'a> {
             cells[0] = Verdict::fail(format!(
                 "{}\n    how: {}\n    stdout: {}\n    stderr: {}",
                 problems.join("\n    "),
-                self.reproduce(&plain),
+                self.reproduce(&plain, "plain"),
                 tail(&reference.stdout, 6),
                 tail(&reference.stderr, 10)
             ));
