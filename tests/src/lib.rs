@@ -190,12 +190,6 @@ impl Run {
         self
     }
 
-    /// Runs in `dir` instead of [`scratch_dir`].
-    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Run {
-        self.command.current_dir(dir);
-        self
-    }
-
     /// Preloads the built `libsandbox.so`.
     pub fn preload(self) -> Run {
         let library = library();
@@ -214,8 +208,21 @@ impl Run {
         self
     }
 
-    /// Runs to completion.
-    pub fn run(mut self) -> Outcome {
+    /// Runs in `dir` instead of [`scratch_dir`].
+    pub fn dir(mut self, dir: impl AsRef<Path>) -> Run {
+        self.command.current_dir(dir);
+        self
+    }
+
+    /// Runs to completion; panics if it does not finish within the timeout.
+    pub fn run(self) -> Outcome {
+        self.try_run().unwrap_or_else(|error| panic!("{error}"))
+    }
+
+    /// Runs to completion, or returns why not: the program could not be
+    /// started, or it (or a process it left holding its output) was still
+    /// running at the timeout, when its whole process group was killed.
+    pub fn try_run(mut self) -> Result<Outcome, String> {
         if self.user == User::Nobody {
             // std clears the supplementary groups when root sets a uid.
             self.command.uid(65534).gid(65534);
@@ -230,7 +237,7 @@ impl Run {
                     attempts += 1;
                     std::thread::sleep(Duration::from_millis(10));
                 }
-                spawned => break spawned.unwrap_or_else(|e| panic!("spawn {:?}: {e}", self.command.get_program())),
+                spawned => break spawned.map_err(|e| format!("spawn {:?}: {e}", self.command.get_program()))?,
             }
         };
         let pid = child.id();
@@ -251,7 +258,8 @@ impl Run {
             if Instant::now() > deadline {
                 // SAFETY: kill(2) on the child's process group, which we created.
                 unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-                panic!("{:?} did not finish within {:?}", self.command.get_program(), self.timeout);
+                let _ = child.wait();
+                return Err(format!("{:?} did not finish within {:?}", self.command.get_program(), self.timeout));
             }
             std::thread::sleep(Duration::from_millis(2));
         };
@@ -262,11 +270,15 @@ impl Run {
             if Instant::now() > deadline {
                 // SAFETY: kill(2) on the child's process group, which we created.
                 unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-                panic!("{:?} left a process holding its output past {:?}", self.command.get_program(), self.timeout);
+                return Err(format!(
+                    "{:?} left a process holding its output past {:?}",
+                    self.command.get_program(),
+                    self.timeout
+                ));
             }
             std::thread::sleep(Duration::from_millis(2));
         }
         let [stdout, stderr] = readers.map(|reader| reader.join().unwrap());
-        Outcome { pid, status, stdout, stderr }
+        Ok(Outcome { pid, status, stdout, stderr })
     }
 }

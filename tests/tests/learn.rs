@@ -183,7 +183,7 @@ fn the_report_file_cannot_be_redirected() {
             .preload()
             .env("SECCOMP_SYSCALL_DENY", "uname=log")
             .env("SANDBOX_REPORT", &report)
-            .current_dir(&dir)
+            .dir(&dir)
             .user(user)
             .run();
         outcome.assert_success();

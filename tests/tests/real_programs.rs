@@ -83,7 +83,7 @@ fn shell(via: Option<Via>, variables: &[(&str, &str)], script: &str, dir: &Path,
     for (name, value) in env {
         run = run.env(name, value);
     }
-    run.env("HOME", dir).env("FOO", "bar baz").current_dir(dir).user(user).run()
+    run.env("HOME", dir).env("FOO", "bar baz").dir(dir).user(user).run()
 }
 
 /// A fresh directory `user` can write to, holding `files`.
