@@ -41,7 +41,12 @@ fn syscalls() -> Vec<Row> {
             let number = |field: &str| -> Option<u32> {
                 (field != "-").then(|| field.parse().unwrap_or_else(|_| panic!("{source}:{line}: bad number {field}")))
             };
-            Row { name: fields[0].to_owned(), numbers: [number(fields[1]), number(fields[2])], args: None, i386: NO_I386 }
+            Row {
+                name: fields[0].to_owned(),
+                numbers: [number(fields[1]), number(fields[2])],
+                args: None,
+                i386: NO_I386,
+            }
         })
         .collect();
     rows.sort_by(|a, b| a.name.cmp(&b.name));
@@ -95,7 +100,8 @@ fn i386_layout(rows: &mut [Row]) {
         let fields: Vec<&str> = text.split('\t').collect();
         assert!(fields.len() == 7, "{source}:{line}: expected 7 tab-separated fields");
         let (name, kinds, map, widen) = (fields[0], fields[1], fields[2], fields[4]);
-        let row = rows.iter_mut().find(|row| row.name == name).unwrap_or_else(|| panic!("{source}:{line}: unknown {name}"));
+        let row =
+            rows.iter_mut().find(|row| row.name == name).unwrap_or_else(|| panic!("{source}:{line}: unknown {name}"));
         assert!(row.numbers[1].is_some(), "{source}:{line}: {name} has no i386 number");
         let kinds: Vec<&str> = kinds.split_whitespace().collect();
         let mut packed = NO_I386;
@@ -231,7 +237,8 @@ fn families(rows: &[Row], index_of: &dyn Fn(&str, &str) -> u16) -> String {
         }
     }
     // Sorted by member: a member's doors are one run, found by binary search.
-    let member = |door: &String| -> u16 { door.split("from: ").nth(1).unwrap().split(',').next().unwrap().parse().unwrap() };
+    let member =
+        |door: &String| -> u16 { door.split("from: ").nth(1).unwrap().split(',').next().unwrap().parse().unwrap() };
     doors.sort_by_key(member);
     leaks.sort();
     let mut text = String::new();

@@ -162,7 +162,8 @@ pub fn enforce(plan: &Plan, threads: &Threads) -> Result<Enforced, EnforceError>
     }
     // Rules keep what they name inside the sandbox; so do the scopes for
     // signals and abstract UNIX sockets, which no rule covers.
-    let scoped = if kernel >= rights::SCOPE_ABI { rights::SCOPE_SIGNAL | rights::SCOPE_ABSTRACT_UNIX_SOCKET } else { 0 };
+    let scoped =
+        if kernel >= rights::SCOPE_ABI { rights::SCOPE_SIGNAL | rights::SCOPE_ABSTRACT_UNIX_SOCKET } else { 0 };
     let enforced = Enforced { kernel_abi: Some(kernel), dropped: shortfall };
     if handled_fs == 0 && handled_net == 0 && scoped == 0 {
         // Best effort, and nothing of the request is known to this kernel.

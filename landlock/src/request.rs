@@ -40,6 +40,9 @@ pub struct Settings<'a> {
     /// With file rules, grant the devices every program expects (see
     /// [`crate::plan::DEVICES`]).
     pub devices: bool,
+    /// IP sockets are TCP only (enforced by seccomp: see
+    /// [`Settings::seccomp_entries`]).
+    pub tcp_only: bool,
     /// Enforce what the kernel can instead of refusing to run.
     pub best_effort: bool,
 }
@@ -53,6 +56,7 @@ impl Default for Settings<'_> {
             connect: None,
             bind: None,
             devices: true,
+            tcp_only: false,
             best_effort: false,
         }
     }
@@ -70,8 +74,51 @@ impl<'a> Settings<'a> {
             connect: setting(variables::NET_CONNECT, &values.connect),
             bind: setting(variables::NET_BIND, &values.bind),
             devices: boolean(variables::FS_DEVICES, values.devices.as_deref(), true)?,
+            tcp_only: boolean(variables::NET_TCP_ONLY, values.tcp_only.as_deref(), false)?,
             best_effort: boolean(variables::LANDLOCK_BEST_EFFORT, values.best_effort.as_deref(), false)?,
         })
+    }
+}
+
+/// What Landlock's TCP port rules leave open and seccomp closes: an MPTCP
+/// socket connects and binds on any port (its protocol, 262, gets
+/// ENOPROTOOPT, as from a kernel with MPTCP off, and programs fall back to
+/// TCP).
+const MPTCP: [&str; 2] =
+    ["socket(arg0 == AF_INET, arg2 == 262)=ENOPROTOOPT", "socket(arg0 == AF_INET6, arg2 == 262)=ENOPROTOOPT"];
+
+/// What `SANDBOX_NET_TCP_ONLY` refuses (EACCES, as Landlock refuses): IP
+/// sockets of every type but stream, stream sockets of another protocol
+/// than TCP (SCTP, MPTCP), and packet sockets.
+const TCP_ONLY: [&str; 13] = [
+    "socket(arg0 == AF_INET, arg1 & 0xf == SOCK_DGRAM)=EACCES",
+    "socket(arg0 == AF_INET, arg1 & 0xf == SOCK_RAW)=EACCES",
+    "socket(arg0 == AF_INET, arg1 & 0xf == SOCK_RDM)=EACCES",
+    "socket(arg0 == AF_INET, arg1 & 0xf == SOCK_SEQPACKET)=EACCES",
+    "socket(arg0 == AF_INET, arg1 & 0xf == 10)=EACCES",
+    "socket(arg0 == AF_INET, arg1 & 0xf == SOCK_STREAM, arg2 > 6)=EACCES",
+    "socket(arg0 == AF_INET6, arg1 & 0xf == SOCK_DGRAM)=EACCES",
+    "socket(arg0 == AF_INET6, arg1 & 0xf == SOCK_RAW)=EACCES",
+    "socket(arg0 == AF_INET6, arg1 & 0xf == SOCK_RDM)=EACCES",
+    "socket(arg0 == AF_INET6, arg1 & 0xf == SOCK_SEQPACKET)=EACCES",
+    "socket(arg0 == AF_INET6, arg1 & 0xf == 10)=EACCES",
+    "socket(arg0 == AF_INET6, arg1 & 0xf == SOCK_STREAM, arg2 > 6)=EACCES",
+    "socket(arg0 == AF_PACKET)=EACCES",
+];
+
+impl Settings<'_> {
+    /// The seccomp entries these settings need besides Landlock: MPTCP
+    /// refused when TCP ports are restricted, and the other IP sockets with
+    /// `tcp_only`.
+    pub fn seccomp_entries(&self) -> Vec<&'static str> {
+        let mut entries = Vec::new();
+        if self.connect.is_some() || self.bind.is_some() || self.tcp_only {
+            entries.extend(MPTCP);
+        }
+        if self.tcp_only {
+            entries.extend(TCP_ONLY);
+        }
+        entries
     }
 }
 

@@ -46,6 +46,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::{c_char, c_int};
 
+use sandbox_landlock::Settings;
 use sandbox_policy::attached::{self, DT_SANDBOX_POLICY};
 use sandbox_policy::install::Threads;
 use sandbox_policy::learn::APPLY_POINT_MARKER;
@@ -176,10 +177,15 @@ pub(crate) fn requested_policies(variables: &Variables) -> Option<Vec<(&'static 
             Ok(None) => {}
             Err(error) => fail(&error),
         }
-        // Landlock rules alone: the program must still not type into the
-        // terminal it shares with the caller.
-        if policies.is_empty() && variables.asks_for_landlock() {
-            policies.push(("", Policy::terminal_guard()));
+        // With Landlock rules and no policy, the program must still not type
+        // into the terminal it shares with the caller; and seccomp closes
+        // what the network rules leave open: a guard of its own.
+        if variables.asks_for_landlock() {
+            let settings = Settings::from_variables(&variables.landlock).unwrap_or_else(|error| fail(&error));
+            let network = settings.seccomp_entries();
+            if policies.is_empty() || !network.is_empty() {
+                policies.push(("", Policy::guard(&network)));
+            }
         }
     }
     Some(policies)

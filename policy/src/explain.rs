@@ -12,9 +12,9 @@ use core::fmt::Write as _;
 use crate::abi::{Abi, X32_SYSCALL_BIT};
 use crate::action::Action;
 use crate::bpf::{self, Insn, SeccompData, op};
-use crate::filter::{self, compile};
 use crate::entry::Target;
 use crate::families;
+use crate::filter::{self, compile};
 use crate::groups::Group;
 use crate::policy::{Base, Policy};
 use crate::syscalls::{ArgKind, Syscall};
@@ -109,7 +109,8 @@ fn families(policy: &Policy, out: &mut String) {
     let mut shown: Vec<&str> = Vec::new();
     for (index, sourced) in policy.entries().iter().enumerate() {
         let entry = &sourced.entry;
-        let (Target::Syscall(syscall), true) = (entry.target, entry.conditions.is_empty() && policy.is_deny_entry(index))
+        let (Target::Syscall(syscall), true) =
+            (entry.target, entry.conditions.is_empty() && policy.is_deny_entry(index))
         else {
             continue;
         };

@@ -78,7 +78,10 @@ pub fn doors(syscall: &Syscall) -> impl Iterator<Item = Denial> {
 pub fn leaks(syscall: &Syscall) -> impl Iterator<Item = &'static Syscall> {
     let index = syscall.index() as u16;
     let start = FAMILY_LEAKS.partition_point(|&(from, _, _)| from < index);
-    FAMILY_LEAKS[start..].iter().take_while(move |&&(from, _, _)| from == index).map(|&(_, leak, _)| &Syscall::all()[usize::from(leak)])
+    FAMILY_LEAKS[start..]
+        .iter()
+        .take_while(move |&&(from, _, _)| from == index)
+        .map(|&(_, leak, _)| &Syscall::all()[usize::from(leak)])
 }
 
 /// The source comment of family `family`.
@@ -112,7 +115,9 @@ mod tests {
     #[test]
     fn the_red_teams_doors_are_in_their_families() {
         let kill = denied("kill");
-        for door in ["tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal", "fcntl(arg1 == 0x8)"] {
+        for door in
+            ["tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal", "fcntl(arg1 == 0x8)"]
+        {
             assert!(kill.iter().any(|denied| denied == door), "{door} in {kill:?}");
         }
         assert_eq!(denied("setxattr"), ["fsetxattr", "lsetxattr", "setxattrat"]);

@@ -315,7 +315,8 @@ fn condition_check(emitter: &mut Emitter, condition: &Condition, holds: Label, f
 fn low_word_check(emitter: &mut Emitter, condition: &Condition, width_mask: u32, holds: Label, fails: Label) -> Label {
     let value = condition.value as u32;
     let load = |emitter: &mut Emitter, next: Label| {
-        let next = if width_mask == u32::MAX { next } else { emitter.stmt(op::ALU | op::AND | op::K, width_mask, next) };
+        let next =
+            if width_mask == u32::MAX { next } else { emitter.stmt(op::ALU | op::AND | op::K, width_mask, next) };
         emitter.stmt(op::LD | op::W | op::ABS, condition.field.low(), next)
     };
     let (code, holds, fails) = match condition.comparison {

@@ -50,7 +50,7 @@ pub const IO_URING: &str = "io_uring_setup io_uring_enter io_uring_register";
 /// The rules that keep a confined program from typing into the terminal it
 /// shares with its caller, as entries: added to every policy that is not
 /// exact, and the whole policy where only other confinement is asked for
-/// ([`Policy::terminal_guard`]).
+/// ([`Policy::guard`]).
 pub const TERMINAL_INJECTION: &str = "ioctl(arg1 == TIOCSTI)=EIO:ioctl(arg1 == TIOCLINUX)=EPERM";
 
 fn lookup(name: &str) -> &'static Syscall {
@@ -334,9 +334,11 @@ impl Collector {
         let stricter_there = self.get(syscall).is_some_and(|collected| {
             collected.always_denied
                 && explained.rule.conditions.is_empty()
-                && collected.rules.always.as_ref().is_some_and(|always| {
-                    always.rule.action.precedence() >= explained.rule.action.precedence()
-                })
+                && collected
+                    .rules
+                    .always
+                    .as_ref()
+                    .is_some_and(|always| always.rule.action.precedence() >= explained.rule.action.precedence())
         });
         if !stricter_there {
             self.add(syscall, explained, true);
@@ -448,7 +450,14 @@ impl Policy {
             for (index, sourced) in entries.iter().enumerate() {
                 let entry = &sourced.entry;
                 let (Target::Syscall(syscall), true) = (entry.target, entry.conditions.is_empty()) else { continue };
-                let why = Why::Entry { entry: index, via: if index >= allow_entries { Via::Family(syscall.name()) } else { Via::Successor(syscall.name()) } };
+                let why = Why::Entry {
+                    entry: index,
+                    via: if index >= allow_entries {
+                        Via::Family(syscall.name())
+                    } else {
+                        Via::Successor(syscall.name())
+                    },
+                };
                 if index < allow_entries {
                     let rule = Rule { conditions: Vec::new(), action: action_of(index, entry) };
                     for other in paired(&SUCCESSOR_PAIRS, syscall).filter(|other| !named[other.index()]) {
@@ -499,11 +508,14 @@ impl Policy {
         Policy { base, violation, exact: lists.exact, entries, allow_entries, calls }
     }
 
-    /// The policy of a sandbox asked only for other confinement (Landlock
-    /// rules, namespaces, limits): nothing but [`TERMINAL_INJECTION`].
-    pub fn terminal_guard() -> Policy {
-        let deny = parse_list(Text { origin: &Origin::Variable(DENY), text: TERMINAL_INJECTION })
-            .expect("the terminal rules parse");
+    /// The filter a sandbox adds to whatever policy it was given: the
+    /// [`TERMINAL_INJECTION`] rules (the whole policy of a sandbox asked only
+    /// for Landlock rules, namespaces or limits), and `entries`, what other
+    /// confinement needs seccomp to close (the network rules'
+    /// `sandbox_landlock::Settings::seccomp_entries`).
+    pub fn guard(entries: &[&str]) -> Policy {
+        let text: String = [TERMINAL_INJECTION].iter().chain(entries).copied().collect::<Vec<_>>().join(":");
+        let deny = parse_list(Text { origin: &Origin::Variable(DENY), text: &text }).expect("the guard's rules parse");
         Policy::new(Lists { allow: None, deny, default_action: None, exact: true })
     }
 

@@ -36,6 +36,9 @@ pub const FS_DENY: &str = "SANDBOX_FS_DENY";
 pub const NET_CONNECT: &str = "SANDBOX_NET_CONNECT";
 /// TCP ports the program may bind.
 pub const NET_BIND: &str = "SANDBOX_NET_BIND";
+/// `1`: IP sockets are TCP only: no UDP, raw, SCTP, MPTCP or packet
+/// sockets (seccomp closes what Landlock's port rules do not cover).
+pub const NET_TCP_ONLY: &str = "SANDBOX_NET_TCP_ONLY";
 /// `0`: with file rules, grant none of the devices every program expects
 /// (`/dev/null`, the terminal...) unless the rules do.
 pub const FS_DEVICES: &str = "SANDBOX_FS_DEVICES";
@@ -44,7 +47,7 @@ pub const FS_DEVICES: &str = "SANDBOX_FS_DEVICES";
 pub const LANDLOCK_BEST_EFFORT: &str = "SANDBOX_LANDLOCK_BEST_EFFORT";
 
 /// Every variable the sandbox reads, and removes before the program runs.
-pub const ALL: [&str; 15] = [
+pub const ALL: [&str; 16] = [
     ALLOW,
     DENY,
     DEFAULT_ACTION,
@@ -58,6 +61,7 @@ pub const ALL: [&str; 15] = [
     FS_DENY,
     NET_CONNECT,
     NET_BIND,
+    NET_TCP_ONLY,
     FS_DEVICES,
     LANDLOCK_BEST_EFFORT,
 ];
@@ -138,6 +142,8 @@ pub struct LandlockVariables {
     pub connect: Option<String>,
     /// `SANDBOX_NET_BIND`
     pub bind: Option<String>,
+    /// `SANDBOX_NET_TCP_ONLY`
+    pub tcp_only: Option<String>,
     /// `SANDBOX_FS_DEVICES`
     pub devices: Option<String>,
     /// `SANDBOX_LANDLOCK_BEST_EFFORT`
@@ -174,6 +180,7 @@ impl Variables {
             FS_DENY => &mut self.landlock.deny,
             NET_CONNECT => &mut self.landlock.connect,
             NET_BIND => &mut self.landlock.bind,
+            NET_TCP_ONLY => &mut self.landlock.tcp_only,
             FS_DEVICES => &mut self.landlock.devices,
             LANDLOCK_BEST_EFFORT => &mut self.landlock.best_effort,
             _ => unreachable!("{name} is not one of variables::ALL"),

@@ -18,7 +18,9 @@ use crate::program::{Executable, inspect};
 pub struct LandlockArgs {
     /// Trees PROGRAM may read and execute beneath, ':'-separated (~ expands;
     /// repeatable). Once any --fs-* option or SANDBOX_FS_* variable is set,
-    /// every path not granted is denied
+    /// reading, writing, executing, creating, removing and renaming outside
+    /// the granted trees are denied (not mode, owner, times or extended
+    /// attributes: see the README's table)
     #[arg(long, value_name = "PATHS")]
     pub fs_ro: Vec<String>,
 
@@ -44,6 +46,11 @@ pub struct LandlockArgs {
     /// TCP ports PROGRAM may bind (repeatable); others are denied
     #[arg(long, value_name = "PORTS")]
     pub net_bind: Vec<String>,
+
+    /// IP sockets are TCP only: UDP, raw, SCTP, MPTCP and packet sockets are
+    /// refused (EACCES), which Landlock's port rules do not cover
+    #[arg(long)]
+    pub net_tcp_only: bool,
 
     /// Enforce what this kernel's Landlock can and say what it cannot,
     /// instead of refusing to run
@@ -107,6 +114,7 @@ impl Asked {
             connect: setting(&self.connect),
             bind: setting(&self.bind),
             devices: self.devices,
+            tcp_only: false,
             best_effort: self.best_effort,
         };
         let home = std::env::var_os("HOME").map(|home| sandbox_landlock::Path::new(home.as_bytes()));
@@ -118,6 +126,23 @@ impl Asked {
         }
         Ok(plan)
     }
+}
+
+/// The seccomp entries the network options and variables need (see
+/// `sandbox_landlock::Settings::seccomp_entries`): MPTCP refused when TCP
+/// ports are restricted, the other IP sockets with `--net-tcp-only`.
+pub fn seccomp_entries(args: &LandlockArgs, variables: &Variables) -> Result<Vec<&'static str>, Failure> {
+    let from_variables = Settings::from_variables(&variables.landlock).map_err(sandbox_landlock::Error::from)?;
+    let given = |option: &[String], variable: Option<Setting<'_>>| {
+        (!option.is_empty() || variable.is_some()).then_some(Setting { origin: "", value: "" })
+    };
+    let settings = Settings {
+        connect: given(&args.net_connect, from_variables.connect),
+        bind: given(&args.net_bind, from_variables.bind),
+        tcp_only: args.net_tcp_only || from_variables.tcp_only,
+        ..Settings::default()
+    };
+    Ok(settings.seccomp_entries())
 }
 
 /// Enforces `rules` on sandboxify's single thread, saying on stderr what a

@@ -20,8 +20,8 @@ use sandbox_policy::report::{self, Gate, Reporter};
 use sandbox_policy::start_up;
 use sandbox_policy::variables::{self, Name, Variables};
 use sandbox_policy::{
-    Action, Comparison, Condition, Field, Origin, Override, Policy, Rule, Settings, Syscall, Text, Width, compile,
-    compile_with, explain,
+    Action, Comparison, Condition, Field, Origin, Override, Policy, Rule, Settings, Syscall, Text, Threads, Width,
+    compile, compile_with, explain, install,
 };
 
 use crate::cli::Args;
@@ -256,8 +256,23 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     }
     // Confined otherwise but given no policy: the program must still not
     // type into the terminal it shares with the caller.
-    let policy = policy.or_else(|| (asked.is_some() || sandbox.confines()).then(Policy::terminal_guard));
+    // Confined otherwise but given no policy, the program must still not
+    // type into the terminal it shares with the caller; and seccomp closes
+    // what the network rules leave open. A guard of its own, installed
+    // before the policy, or the policy where there is none.
+    let network = landlock::seccomp_entries(&args.landlock, &variables)?;
+    let (policy, guard) = match policy {
+        None if asked.is_some() || sandbox.confines() || !network.is_empty() => (Some(Policy::guard(&network)), None),
+        policy => (policy, (!network.is_empty()).then(|| compile(&Policy::guard(&network)))),
+    };
     let exec = seccomp_step(policy, &args, &variables, &sandbox)?;
+    let exec: Exec = match guard {
+        None => exec,
+        Some(guard) => Box::new(move |launch: Launch| match install(&guard, Threads::Calling) {
+            Ok(()) => exec(launch),
+            Err(error) => error.into(),
+        }),
+    };
     let exec = match asked {
         None => exec,
         Some(asked) => landlock_step(asked, rules, variables.verbose(), exec),

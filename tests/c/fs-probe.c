@@ -3,7 +3,9 @@
  * (append), create FILE (new), remove FILE, mkdir DIR, list DIR, truncate
  * FILE, rename FROM>TO, exec FILE, connect PORT, bind PORT (TCP, 127.0.0.1),
  * signal PID (SIGCONT, harmless), abstract NAME (connect to the abstract
- * UNIX socket NAME). */
+ * UNIX socket NAME), socket KIND (tcp, udp, mptcp, sctp, udp6: make one),
+ * chmod FILE (0644), utime FILE, setxattr FILE (user.probe), unix PATH
+ * (connect to the UNIX socket PATH), listen - (on a TCP socket never bound). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -18,6 +20,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -76,6 +80,35 @@ static int run(const char *op, char *arg) {
         return 0;
     }
     if (!strcmp(op, "signal")) return kill(atoi(arg), SIGCONT);
+    if (!strcmp(op, "chmod")) return chmod(arg, 0644);
+    if (!strcmp(op, "utime")) return utimes(arg, NULL);
+    if (!strcmp(op, "setxattr")) return setxattr(arg, "user.probe", "1", 1, 0);
+    if (!strcmp(op, "listen")) {
+        if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0) return -1;
+        int rc = listen(fd, 1);
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return rc;
+    }
+    if (!strcmp(op, "unix")) {
+        struct sockaddr_un address = {.sun_family = AF_UNIX};
+        if (strlen(arg) >= sizeof address.sun_path) return errno = ENAMETOOLONG, -1;
+        strcpy(address.sun_path, arg);
+        if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0) return -1;
+        int rc = connect(fd, (struct sockaddr *)&address, sizeof address);
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return rc;
+    }
+    if (!strcmp(op, "socket")) {
+        int family = strchr(arg, '6') ? AF_INET6 : AF_INET;
+        int type = strncmp(arg, "udp", 3) ? SOCK_STREAM : SOCK_DGRAM;
+        int protocol = !strcmp(arg, "mptcp") ? 262 : !strcmp(arg, "sctp") ? 132 : 0;
+        if (!strcmp(arg, "sctp")) type = SOCK_SEQPACKET;
+        return (fd = socket(family, type, protocol)) < 0 ? -1 : close(fd);
+    }
     if (!strcmp(op, "abstract")) {
         struct sockaddr_un address = {.sun_family = AF_UNIX};
         size_t length = strlen(arg);

@@ -1195,7 +1195,15 @@ fn a_deny_entry_denies_every_call_that_reaches_its_effect() {
     let families: [(&str, &[&str], &[&str]); 6] = [
         (
             "kill",
-            &["tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal", "fcntl-setown", "i386-tkill"],
+            &[
+                "tkill",
+                "tgkill",
+                "rt_sigqueueinfo",
+                "rt_tgsigqueueinfo",
+                "pidfd_send_signal",
+                "fcntl-setown",
+                "i386-tkill",
+            ],
             &[],
         ),
         ("setxattr", &["lsetxattr", "fsetxattr", "setxattrat"], &[]),

@@ -317,6 +317,60 @@ fn with_rules_signals_and_abstract_sockets_stay_inside() {
     }
 }
 
+/// What port rules do not cover, seccomp closes: with TCP ports restricted,
+/// an MPTCP socket (which would connect and bind on any port) gets
+/// ENOPROTOOPT, as from a kernel with MPTCP off, and programs fall back to
+/// TCP; `SANDBOX_NET_TCP_ONLY=1` (`--net-tcp-only`) also refuses UDP and
+/// the other IP sockets but TCP, with EACCES.
+#[test]
+fn what_port_rules_do_not_cover_is_closed() {
+    for via in VIAS {
+        for user in USERS {
+            let sockets = |tcp, udp, mptcp| {
+                [
+                    check("socket", "tcp", tcp),
+                    check("socket", "udp", udp),
+                    check("socket", "udp6", udp),
+                    check("socket", "mptcp", mptcp),
+                ]
+            };
+            expect(None, &[], user, &sockets("ok", "ok", "ok"));
+            expect(Some(via), &[("SANDBOX_NET_CONNECT", "443")], user, &sockets("ok", "ok", "ENOPROTOOPT"));
+            expect(Some(via), &[("SANDBOX_NET_TCP_ONLY", "1")], user, &sockets("ok", "EACCES", "ENOPROTOOPT"));
+        }
+    }
+    let probe = probe(Via::Sandboxify);
+    let outcome = Run::new(sandboxify(), &["--net-tcp-only", probe.to_str().unwrap(), "socket", "udp"]).run();
+    assert_eq!(outcome.stdout, "socket udp EACCES\n", "{outcome:#?}");
+}
+
+/// What Landlock does not cover on this kernel (ABI 7), and the README says
+/// so in its table: changing a file's mode, times or extended attributes
+/// outside the granted trees, connecting to a pathname UNIX socket there
+/// (ABI 9 covers it), and a port taken by `listen()` on a socket never
+/// bound while binds are restricted. Each still works; this test keeps the
+/// table honest, and fails the day a kernel covers one.
+#[test]
+fn what_rules_do_not_cover_still_works() {
+    let path = fresh_dir("landlock-uncovered").join("socket");
+    let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o777)).unwrap();
+    each("uncovered", |via, user, tree| {
+        // Only a file's owner may change its mode.
+        let owner = if user == User::Nobody { 65534 } else { 0 };
+        std::os::unix::fs::chown(tree.path("rw/x"), Some(owner), Some(owner)).unwrap();
+        let checks = [
+            check("chmod", tree.path("rw/x"), "ok"),
+            check("utime", tree.path("rw/x"), "ok"),
+            check("setxattr", tree.path("rw/x"), "ok"),
+            check("unix", path.to_str().unwrap(), "ok"),
+            check("write", tree.path("rw/h"), "EACCES"),
+        ];
+        expect(Some(via), &[("SANDBOX_FS_RO", &tree.path("ro"))], user, &checks);
+        expect(Some(via), &[("SANDBOX_NET_BIND", "80")], user, &[check("listen", "-", "ok")]);
+    });
+}
+
 /// Two loopback listeners; connect is allowed to one. Bind is allowed on
 /// one free port, not on another.
 #[test]

@@ -230,7 +230,7 @@ fn verbose_prints_the_installed_policy_once() {
     assert!(
         lines[0].starts_with(
             "libsandbox: SECCOMP_SYSCALL_DENY=io_uring_enter=ENOSYS:io_uring_register=ENOSYS:io_uring_setup=ENOSYS:\
-             oldolduname=EPERM:olduname=EPERM:pidfd_getfd=kill:process_vm_readv=kill:process_vm_writev=kill:\
+             ioctl(arg1 == 0x5412)=EIO:ioctl(arg1 == 0x541c)=EPERM:oldolduname=EPERM:olduname=EPERM:pidfd_getfd=kill:process_vm_readv=kill:process_vm_writev=kill:\
              ptrace=kill:uname=EPERM SECCOMP_DEFAULT_ACTION=kill SANDBOX_EXACT=1 ("
         ),
         "{}",
