@@ -118,7 +118,9 @@ fn guard() -> Option<Early> {
         .map(|program| program.filter(|program| !report::logs(program)))
         .collect();
     if early.iter().any(Option::is_some) {
-        if let Err(error) = scope::confine_tracing() {
+        // Landlock rules that handle files are in force, or the constructor
+        // enforces them after this.
+        if let Err(error) = scope::confine_tracing(variables.file_rules()) {
             fail(&alloc::format!("cannot confine tracing to the sandbox (Landlock): {error}"));
         }
     }

@@ -139,7 +139,8 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
         landlock::apply(&variables, environment);
     }
     // Learning, the early phase installed nothing, so the mark cannot meet a filter.
-    apply(filters, variables.learning() && !installed_early, !installed_early);
+    let file_rules = variables.file_rules();
+    apply(filters, variables.learning() && !installed_early, !installed_early, file_rules);
 }
 
 /// Whether the program runs in secure-execution mode (setuid, setgid, file
@@ -203,11 +204,11 @@ fn mark_point(marker: u32) {
 /// Installs `filters`; with `mark` (sandboxify's learn mode), marks the
 /// apply point first (see [`sandbox_policy::learn`]); with `confine`, keeps
 /// the program from tracing outside the sandbox first, unless the early
-/// phase did.
-fn apply(filters: Vec<Filter>, mark: bool, confine: bool) {
+/// phase did (`file_rules`: Landlock rules that handle files are in force).
+fn apply(filters: Vec<Filter>, mark: bool, confine: bool, file_rules: bool) {
     if confine && !filters.is_empty() {
         // Its calls come before the filters, so no policy needs to list them.
-        if let Err(error) = scope::confine_tracing() {
+        if let Err(error) = scope::confine_tracing(file_rules) {
             fail(&format!("cannot confine tracing to the sandbox (Landlock): {error}"));
         }
     }

@@ -7,29 +7,52 @@
 //! Landlock forbids all three towards any process outside the caller's
 //! Landlock domain, so a domain of its own closes that door.
 //!
-//! The domain must change nothing else. Landlock needs at least one handled
-//! right, and a domain that handles any filesystem right refuses every
-//! rename or link across directories (EXDEV) unless it also handles and
-//! grants `REFER`. So it handles two rights, making block devices and
-//! reparenting, and grants both beneath `/`. A kernel whose Landlock has no
-//! `REFER` (ABI 1, Linux 5.13 to 5.18) forbids reparenting in any domain:
-//! there the domain is left out, as on a kernel without Landlock, rather
-//! than break `mv`, `git mv` and every atomic file replacement.
+//! The domain must change nothing else, and Landlock needs it to handle
+//! something. Since Landlock ABI 6, a domain can handle a *scope* alone:
+//! this one keeps abstract UNIX sockets made outside the sandbox out of
+//! reach, and handles no filesystem right, so that files, renames across
+//! directories and mounts (a domain handling any filesystem right refuses
+//! every mount, `unshare -m` included) behave as before. Before ABI 6 it
+//! handles two filesystem rights, making block devices and reparenting,
+//! both granted beneath `/` (a domain handling a filesystem right but not
+//! `REFER` refuses every rename or link across directories with EXDEV);
+//! mounts are then refused. A kernel whose Landlock has no `REFER` (ABI 1,
+//! Linux 5.13 to 5.18) forbids reparenting in any domain: there the domain
+//! is left out, as on a kernel without Landlock, rather than break `mv`,
+//! `git mv` and every atomic file replacement.
 //!
 //! What the domain still changes, because Landlock's check for tracing is
 //! also the one for reading another process's `/proc/PID/{exe,cwd,root,fd,
-//! environ,maps}`: those of processes outside the sandbox cannot be read,
-//! even by root (`ps` still lists them; `lsof` says "Permission denied").
-//! The rule is tied to the inode of `/` when the domain is made: beneath a
-//! root the program makes of its own later (`pivot_root` in a container it
-//! starts), block devices and moves across directories are refused.
+//! ...}`: those of processes outside the sandbox cannot be read, even by
+//! root (`ps` still lists them; `lsof` says "Permission denied"); and an
+//! abstract UNIX socket made outside cannot be connected to (X11 clients
+//! fall back to the socket's path).
 //!
 //! Raw system calls rather than the `landlock` crate: this runs in the
 //! `no_std` library on every start, where the crate's std would cost more
 //! than the rest of the sandbox (see `libsandbox`).
 
+use core::sync::atomic::{AtomicBool, Ordering};
+
 use crate::install::Errno;
 
+/// Whether this process already put itself in a Landlock domain (its
+/// Landlock rules): one confines tracing as well as another. And a
+/// scope-only domain must never stack with one that handles files: the
+/// kernel counts every layer as handling `REFER` once any handles a
+/// filesystem right, and the scope-only layer grants it nowhere, so every
+/// link or rename across directories would get EXDEV.
+static IN_DOMAIN: AtomicBool = AtomicBool::new(false);
+
+/// Records that the calling process is now in a Landlock domain of the
+/// sandbox's (Landlock rules were enforced): [`confine_tracing`] then adds
+/// none.
+pub fn note_domain() {
+    IN_DOMAIN.store(true, Ordering::Release);
+}
+
+/// `LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET` (ABI 6).
+const SCOPE_ABSTRACT_UNIX_SOCKET: u64 = 1 << 0;
 /// `LANDLOCK_ACCESS_FS_MAKE_BLOCK`.
 const MAKE_BLOCK: u64 = 1 << 11;
 /// `LANDLOCK_ACCESS_FS_REFER` (ABI 2).
@@ -56,12 +79,29 @@ pub enum Scope {
 }
 
 /// Puts the calling thread (and its future children) in a Landlock domain
-/// of its own. Sets `no_new_privs`, which Landlock requires of an
-/// unprivileged caller and seccomp does too.
-pub fn confine_tracing() -> Result<Scope, Errno> {
+/// of its own, unless the sandbox's Landlock rules put it in one already.
+/// `file_rules_follow`: rules that handle files will be enforced later
+/// (the library's early phase, before its constructor), so the domain must
+/// handle and grant `REFER` rather than a scope alone. Sets
+/// `no_new_privs`, which Landlock requires of an unprivileged caller and
+/// seccomp does too.
+pub fn confine_tracing(file_rules_follow: bool) -> Result<Scope, Errno> {
     // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
         return Err(Errno::last());
+    }
+    if IN_DOMAIN.load(Ordering::Acquire) {
+        return Ok(Scope::Confined);
+    }
+    // `struct landlock_ruleset_attr` as of ABI 6: handled filesystem and
+    // network rights, then scopes.
+    if !file_rules_follow {
+        let scoped: [u64; 3] = [0, 0, SCOPE_ABSTRACT_UNIX_SOCKET];
+        // SAFETY: the kernel reads the three fields of the struct, all initialised.
+        let ruleset = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, &scoped, 24usize, 0u32) };
+        if ruleset >= 0 {
+            return restrict(ruleset as libc::c_int, None);
+        }
     }
     let handled: u64 = MAKE_BLOCK | REFER;
     // SAFETY: the attribute is the first field of `struct landlock_ruleset_attr`
@@ -72,29 +112,42 @@ pub fn confine_tracing() -> Result<Scope, Errno> {
         // that hides Landlock.
         return Ok(Scope::Unavailable);
     }
-    let ruleset = ruleset as libc::c_int;
-    // SAFETY: open(2) with a NUL-terminated path.
-    let root = unsafe { libc::open(c"/".as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-    let result = if root < 0 {
-        Err(Errno::last())
-    } else {
-        let rule = PathBeneath { allowed_access: handled, parent_fd: root };
-        // SAFETY: the kernel reads one packed path-beneath attribute; both
-        // descriptors are open.
-        let added = unsafe { libc::syscall(libc::SYS_landlock_add_rule, ruleset, PATH_BENEATH, &rule, 0u32) };
+    restrict(ruleset as libc::c_int, Some(handled))
+}
+
+/// Restricts the calling thread with `ruleset`, first granting `rights`
+/// beneath `/` if given, and closes it.
+fn restrict(ruleset: libc::c_int, rights: Option<u64>) -> Result<Scope, Errno> {
+    let granted = match rights {
+        None => Ok(()),
+        Some(rights) => grant_beneath_root(ruleset, rights),
+    };
+    let result = granted.and_then(|()| {
         // SAFETY: restricts the calling thread with a ruleset it owns.
-        if added != 0 || unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0u32) } != 0 {
+        if unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0u32) } != 0 {
             Err(Errno::last())
         } else {
             Ok(Scope::Confined)
         }
-    };
-    // SAFETY: closes descriptors this function opened.
-    unsafe {
-        if root >= 0 {
-            libc::close(root);
-        }
-        libc::close(ruleset);
+    });
+    // SAFETY: closes the ruleset this module created.
+    unsafe { libc::close(ruleset) };
+    result
+}
+
+/// Grants `rights` beneath `/` in `ruleset`.
+fn grant_beneath_root(ruleset: libc::c_int, rights: u64) -> Result<(), Errno> {
+    // SAFETY: open(2) with a NUL-terminated path.
+    let root = unsafe { libc::open(c"/".as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+    if root < 0 {
+        return Err(Errno::last());
     }
+    let rule = PathBeneath { allowed_access: rights, parent_fd: root };
+    // SAFETY: the kernel reads one packed path-beneath attribute; both
+    // descriptors are open.
+    let added = unsafe { libc::syscall(libc::SYS_landlock_add_rule, ruleset, PATH_BENEATH, &rule, 0u32) };
+    let result = if added == 0 { Ok(()) } else { Err(Errno::last()) };
+    // SAFETY: closes the descriptor opened above.
+    unsafe { libc::close(root) };
     result
 }

@@ -23,6 +23,10 @@ pub const VERBOSE: &str = "SANDBOX_VERBOSE";
 pub const EXACT: &str = "SANDBOX_EXACT";
 /// Set by `sandboxify --learn --preload`: mark the apply point (see [`crate::learn`]).
 pub const LEARN: &str = "SANDBOX_LEARN";
+/// Set by sandboxify for the library it preloads when it enforced Landlock
+/// rules that handle files: the domain that keeps tracing inside must then
+/// handle and grant reparenting too (see [`crate::scope`]).
+pub const FS_DOMAIN: &str = "SANDBOX_FS_DOMAIN";
 /// A file to append the permissive-mode report to, instead of stderr (see [`crate::report`]).
 pub const REPORT: &str = "SANDBOX_REPORT";
 
@@ -47,7 +51,7 @@ pub const FS_DEVICES: &str = "SANDBOX_FS_DEVICES";
 pub const LANDLOCK_BEST_EFFORT: &str = "SANDBOX_LANDLOCK_BEST_EFFORT";
 
 /// Every variable the sandbox reads, and removes before the program runs.
-pub const ALL: [&str; 16] = [
+pub const ALL: [&str; 17] = [
     ALLOW,
     DENY,
     DEFAULT_ACTION,
@@ -55,6 +59,7 @@ pub const ALL: [&str; 16] = [
     VERBOSE,
     EXACT,
     LEARN,
+    FS_DOMAIN,
     REPORT,
     FS_RO,
     FS_RW,
@@ -123,6 +128,8 @@ pub struct Variables {
     pub exact: Option<String>,
     /// `SANDBOX_LEARN`
     pub learn: Option<String>,
+    /// `SANDBOX_FS_DOMAIN`
+    pub fs_domain: Option<String>,
     /// `SANDBOX_REPORT`
     pub report: Option<String>,
     /// The Landlock variables.
@@ -174,6 +181,7 @@ impl Variables {
             VERBOSE => &mut self.verbose,
             EXACT => &mut self.exact,
             LEARN => &mut self.learn,
+            FS_DOMAIN => &mut self.fs_domain,
             REPORT => &mut self.report,
             FS_RO => &mut self.landlock.read_only,
             FS_RW => &mut self.landlock.read_write,
@@ -196,6 +204,15 @@ impl Variables {
     /// Whether any Landlock variable is set.
     pub fn asks_for_landlock(&self) -> bool {
         self.landlock.any()
+    }
+
+    /// Whether Landlock rules that handle files are, or will be, in force
+    /// (sandboxify's, handed over; or the library's own variables).
+    pub fn file_rules(&self) -> bool {
+        self.fs_domain.as_deref() == Some("1")
+            || self.landlock.read_only.is_some()
+            || self.landlock.read_write.is_some()
+            || self.landlock.deny.is_some()
     }
 
     /// Whether sandboxify's learn mode asks for the apply point to be marked.

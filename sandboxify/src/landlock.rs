@@ -100,6 +100,11 @@ impl Asked {
         Ok(any.then_some(asked))
     }
 
+    /// Whether file rules are asked for.
+    pub fn restricts_files(&self) -> bool {
+        self.read_only.is_some() || self.read_write.is_some() || self.deny.is_some()
+    }
+
     /// Resolves the paths (in the root sandboxify is in at the time),
     /// expands the carve-outs and, given `program`, grants what its exec
     /// needs.

@@ -214,7 +214,8 @@ fn on_this_cpu<T>(spawn: impl FnOnce() -> std::io::Result<T>) -> Result<T, Failu
 /// Keeps PROGRAM from tracing processes outside the sandbox (see
 /// [`sandbox_policy::scope`]); a kernel without Landlock leaves it as is.
 pub(crate) fn confine_tracing() -> Result<(), Failure> {
-    scope::confine_tracing()
+    // Any Landlock rules were enforced already.
+    scope::confine_tracing(false)
         .map(drop)
         .map_err(|error| Failure::System(format!("cannot confine tracing to the sandbox (Landlock): {error}")))
 }

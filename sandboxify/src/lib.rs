@@ -221,7 +221,11 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     if let (Some(policy), true) = (&policy, args.preload && args.learn.is_none()) {
         let library = preload::library(args.library.as_deref())?;
         preload::check_program(&path)?;
-        hand_over_to_library(&mut environment, policy, &library, variables.verbose());
+        hand_over_to_library(&mut environment, policy, &library, &variables);
+    }
+    if args.preload && asked.as_ref().is_some_and(landlock::Asked::restricts_files) {
+        // The library's domain for tracing must then grant reparenting.
+        environment.push((variables::FS_DOMAIN.into(), "1".into()));
     }
 
     let display = name.to_string_lossy().into_owned();
@@ -374,12 +378,15 @@ fn hand_over_to_library(
     environment: &mut Vec<(OsString, OsString)>,
     policy: &Policy,
     library: &std::path::Path,
-    verbose: bool,
+    variables: &Variables,
 ) {
     prepend_preload(environment, library);
     environment.extend(policy.variables().into_iter().map(|(key, value)| (key.into(), value.into())));
-    if verbose {
+    if variables.verbose() {
         environment.push((variables::VERBOSE.into(), "1".into()));
+    }
+    if let Some(report) = &variables.report {
+        environment.push((variables::REPORT.into(), report.into()));
     }
 }
 

@@ -19,13 +19,13 @@
 //!
 //! | variable | effect |
 //! |---|---|
-//! | `SANDBOX_COMPAT_CORPUS=FILE` | run FILE (same format) instead of `tests/compat/programs` |
-//! | `SANDBOX_COMPAT_ONLY=a,b` | only the programs named `a` and `b` |
-//! | `SANDBOX_COMPAT_MODES=lib,sfy-ns` | only these modes (`plain`, the reference, always runs) |
-//! | `SANDBOX_COMPAT_USERS=root` | only these users (`root`, `nobody`) |
-//! | `SANDBOX_COMPAT_REPEAT=N` | run the learned-list cells of `repeat:` programs N times instead |
-//! | `SANDBOX_COMPAT_JOBS=N` | programs run in parallel (default 2; each program's cells run in sequence) |
-//! | `SANDBOX_COMPAT_KEEP=1` | keep the work directories (in `/tmp/sandbox-tests-PID/compat`) |
+//! | `COMPAT_CORPUS=FILE` | run FILE (same format) instead of `tests/compat/programs` |
+//! | `COMPAT_ONLY=a,b` | only the programs named `a` and `b` |
+//! | `COMPAT_MODES=lib,sfy-ns` | only these modes (`plain`, the reference, always runs) |
+//! | `COMPAT_USERS=root` | only these users (`root`, `nobody`) |
+//! | `COMPAT_REPEAT=N` | run the learned-list cells of `repeat:` programs N times instead |
+//! | `COMPAT_JOBS=N` | programs run in parallel (default 2; each program's cells run in sequence) |
+//! | `COMPAT_KEEP=1` | keep the work directories (in `/tmp/sandbox-tests-PID/compat`) |
 //!
 //! Arguments that do not start with `-` are taken as program names too (so
 //! `cargo test --release --workspace NAME` runs only NAME here), and `--list`
@@ -1141,7 +1141,7 @@ impl<'a> Row<'a> {
                 }
             }
         }
-        if std::env::var_os("SANDBOX_COMPAT_KEEP").is_none() {
+        if std::env::var_os("COMPAT_KEEP").is_none() {
             remove_all(&self.dir);
         }
         RowResult { cells, seconds: start.elapsed().as_secs_f64(), runs }
@@ -1252,7 +1252,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let started = Instant::now();
-    let corpus_path = std::env::var_os("SANDBOX_COMPAT_CORPUS")
+    let corpus_path = std::env::var_os("COMPAT_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join("tests/compat/programs"));
     let text = match fs::read_to_string(&corpus_path) {
@@ -1269,7 +1269,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut only = list_from_env("SANDBOX_COMPAT_ONLY").unwrap_or_default();
+    let mut only = list_from_env("COMPAT_ONLY").unwrap_or_default();
     only.extend(args.iter().filter(|arg| !arg.starts_with('-')).cloned());
     if !only.is_empty() {
         for name in &only {
@@ -1280,7 +1280,7 @@ fn main() -> ExitCode {
         programs.retain(|p| only.contains(&p.name));
     }
     let mut selected = vec![true; MODES.len()];
-    if let Some(modes) = list_from_env("SANDBOX_COMPAT_MODES") {
+    if let Some(modes) = list_from_env("COMPAT_MODES") {
         selected = vec![false; MODES.len()];
         selected[0] = true;
         for mode in modes {
@@ -1288,13 +1288,13 @@ fn main() -> ExitCode {
                 Ok(indices) => indices.into_iter().for_each(|i| selected[i] = true),
                 Err(_) if mode == "plain" => {}
                 Err(error) => {
-                    eprintln!("compat: SANDBOX_COMPAT_MODES: {error}");
+                    eprintln!("compat: COMPAT_MODES: {error}");
                     return ExitCode::FAILURE;
                 }
             }
         }
     }
-    let users: Vec<User> = match list_from_env("SANDBOX_COMPAT_USERS") {
+    let users: Vec<User> = match list_from_env("COMPAT_USERS") {
         Some(names) => {
             let mut users = Vec::new();
             for name in names {
@@ -1302,7 +1302,7 @@ fn main() -> ExitCode {
                     "root" => users.push(User::Root),
                     "nobody" => users.push(User::Nobody),
                     other => {
-                        eprintln!("compat: SANDBOX_COMPAT_USERS: unknown user {other:?} (root, nobody)");
+                        eprintln!("compat: COMPAT_USERS: unknown user {other:?} (root, nobody)");
                         return ExitCode::FAILURE;
                     }
                 }
@@ -1311,7 +1311,7 @@ fn main() -> ExitCode {
         }
         None => vec![User::Root, User::Nobody],
     };
-    if let Some(repeat) = std::env::var("SANDBOX_COMPAT_REPEAT").ok().and_then(|v| v.parse::<usize>().ok()) {
+    if let Some(repeat) = std::env::var("COMPAT_REPEAT").ok().and_then(|v| v.parse::<usize>().ok()) {
         for program in &mut programs {
             if program.repeat > 1 {
                 program.repeat = repeat.max(1);
@@ -1319,7 +1319,7 @@ fn main() -> ExitCode {
         }
     }
     let jobs_wanted: usize =
-        std::env::var("SANDBOX_COMPAT_JOBS").ok().and_then(|v| v.parse().ok()).filter(|n| *n >= 1).unwrap_or(2);
+        std::env::var("COMPAT_JOBS").ok().and_then(|v| v.parse().ok()).filter(|n| *n >= 1).unwrap_or(2);
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("compat: must run as root (cells run as root and as nobody)");
         return ExitCode::FAILURE;
@@ -1392,7 +1392,7 @@ fn main() -> ExitCode {
         }
     });
     let results: Vec<RowResult> = results.into_inner().unwrap().into_iter().map(Option::unwrap).collect();
-    if std::env::var_os("SANDBOX_COMPAT_KEEP").is_none() {
+    if std::env::var_os("COMPAT_KEEP").is_none() {
         remove_all(&root);
     }
 
@@ -1454,7 +1454,7 @@ fn main() -> ExitCode {
     }
     if !failures.is_empty() {
         println!(
-            "\nEach failure says how to reproduce it (cd WORKDIR: kept with SANDBOX_COMPAT_KEEP=1), with\n  LIB={} SFY={} DENY='{DENY}'",
+            "\nEach failure says how to reproduce it (cd WORKDIR: kept with COMPAT_KEEP=1), with\n  LIB={} SFY={} DENY='{DENY}'",
             tools.library.display(),
             tools.sandboxify.display()
         );

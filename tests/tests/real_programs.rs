@@ -229,3 +229,15 @@ fn proc_entries_of_outside_processes_that_tracing_protects_are_refused() {
         outside.wait().unwrap();
     }
 }
+
+/// A domain that handles any filesystem right refuses every mount, even in
+/// a mount namespace the program owns: with the domain that keeps tracing
+/// inside the sandbox, `unshare -m` (and every container tool) failed under
+/// every policy. The domain handles a scope alone now (Landlock ABI 6).
+#[test]
+fn mounts_in_a_namespace_of_its_own_still_work() {
+    let script =
+        "unshare -r -m sh -c 'mount -t tmpfs tmpfs /mnt && touch /mnt/x && ls /mnt && umount /mnt && echo done'";
+    let policies: &[&[(&str, &str)]] = &[&[("SECCOMP_SYSCALL_DENY", "")], &[("SECCOMP_SYSCALL_DENY", "uname:ptrace")]];
+    same_everywhere("mounts", &[], script, policies, true);
+}
