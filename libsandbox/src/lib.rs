@@ -217,9 +217,11 @@ fn apply(filters: Vec<Filter>, mark: bool, confine: bool, file_rules: bool) {
     }
     for filter in filters {
         let installed = match (&filter.program, filter.reporter) {
-            (Some(program), Some(reporter)) => {
-                install_with_listener(program, Threads::All).map(|fd| reporter.hand_over(fd))
-            }
+            (Some(program), Some(reporter)) => install_with_listener(program, Threads::All).map(|fd| {
+                if let Err(error) = reporter.hand_over(fd) {
+                    fail(&format!("the permissive-mode reporter cannot take the filter's listener: {error}"));
+                }
+            }),
             (Some(program), None) => install(program, Threads::All),
             (None, _) => Ok(()),
         };

@@ -233,7 +233,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(" 322  execveat                 kill       default: not in the allow list\n"), "{text}");
-        assert!(text.contains(" 359  socket                   kill       the strictest of its rules"), "{text}");
+        assert!(text.contains(" 359  socket                   by argument its conditions, on the registers"), "{text}");
     }
 
     #[test]

@@ -8,10 +8,11 @@
 //! - **successors** (allow entries): an allowed call also allows the call
 //!   that libc now makes in its place (`fstat` → `newfstatat`: glibc ≥ 2.33
 //!   implements `fstat()` with it, so Cloudflare's own example list works);
-//! - **fallbacks** (allow lists): a newer call that is not listed while its
-//!   older equivalent is gets ENOSYS instead of the default action, so libc
-//!   takes its fallback path (`clone3` → `clone`: glibc ≥ 2.34 treats any
-//!   other answer to `clone3` as fatal);
+//! - **fallbacks** (allow lists whose violations are not logged): a newer
+//!   call that is not listed while its older equivalent is gets ENOSYS
+//!   instead of the default action, so libc takes its fallback path
+//!   (`clone3` → `clone`: glibc ≥ 2.34 treats any other answer to `clone3`
+//!   as fatal);
 //! - **io_uring**: `io_uring_setup`, `io_uring_enter` and `io_uring_register`
 //!   get ENOSYS unless an entry names them directly: the operations a ring
 //!   carries never pass through seccomp, so a ring would bypass any list;
@@ -477,7 +478,10 @@ impl Policy {
 
         if !lists.exact {
             let mut enosys = Vec::new();
-            if base == Base::AllowList {
+            // In permissive mode a newer call is logged and runs: ENOSYS
+            // would send the program down another path than it takes
+            // unconfined, which is what permissive mode must not do.
+            if base == Base::AllowList && violation != Action::Log {
                 for &(newer, older) in &FALLBACK_PAIRS {
                     let (newer, older) = (&Syscall::all()[usize::from(newer)], &Syscall::all()[usize::from(older)]);
                     let older_allowed = calls.get(older).is_some_and(Collected::allows_something);

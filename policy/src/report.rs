@@ -50,8 +50,14 @@ pub fn logs(program: &Program) -> bool {
 struct Handoff {
     /// The listener's number in the confined process; -1 until installed.
     listener: AtomicI32,
-    /// Set by the reporter once it holds its own copy.
+    /// Set by the reporter once it holds its own copy (1), or could not
+    /// take it (minus the errno).
     taken: AtomicI32,
+    /// Set by the reporter once it can reach the confined process (1), or
+    /// cannot (minus the errno): before the filter goes in, so that a
+    /// reporter that cannot work is found out while the program can still
+    /// be stopped cleanly.
+    ready: AtomicI32,
 }
 
 /// One exec the reporter lets through unrecorded: sandboxify's own, from its
@@ -142,22 +148,35 @@ impl Reporter {
                 unsafe { libc::waitpid(child, &mut status, 0) };
             }
         }
-        Ok(Reporter { handoff })
+        // SAFETY: the mapping is live; the reporter sets `ready` either way.
+        let handoff_ref = unsafe { &*handoff };
+        loop {
+            match handoff_ref.ready.load(Ordering::Acquire) {
+                0 => core::hint::spin_loop(),
+                1 => return Ok(Reporter { handoff }),
+                failed => return Err(Errno(-failed)),
+            }
+        }
     }
 
     /// Hands the listener to the reporter and closes this process's copy.
     /// Called right after installing the filter: until the reporter holds
     /// the listener, a notified call would wait for it, so this waits
-    /// without making any system call.
-    pub fn hand_over(self, listener: libc::c_int) {
+    /// without making any system call. If the reporter could not take it,
+    /// the error: the caller must stop the program.
+    pub fn hand_over(self, listener: libc::c_int) -> Result<(), Errno> {
         // SAFETY: the mapping stays live for the life of the process.
         let handoff = unsafe { &*self.handoff };
         handoff.listener.store(listener, Ordering::Release);
-        while handoff.taken.load(Ordering::Acquire) == 0 {
-            core::hint::spin_loop();
-        }
-        // SAFETY: closes our copy; the reporter holds its own.
+        let taken = loop {
+            match handoff.taken.load(Ordering::Acquire) {
+                0 => core::hint::spin_loop(),
+                taken => break taken,
+            }
+        };
+        // SAFETY: closes our copy; the reporter holds its own, if any.
         unsafe { libc::close(listener) };
+        if taken < 0 { Err(Errno(-taken)) } else { Ok(()) }
     }
 }
 
@@ -209,17 +228,23 @@ fn serve(handoff: &Handoff, target: i32, out: i32, prefix: &str, gate: Option<Ga
 
 /// Waits for the listener's number, then copies it from the target.
 fn take_listener(handoff: &Handoff, target: i32) -> Option<Listener> {
+    // The reporter runs under whatever filter the confined process already
+    // has (sandboxify --preload's guard, an outer sandbox): a call of its
+    // own that one refuses must stop the program, not hang it.
     // SAFETY: pidfd_open on the confined process, which outlives the hand-off.
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, target, 0) } as i32;
     if pidfd < 0 {
+        handoff.ready.store(-Errno::last().0, Ordering::Release);
         return None;
     }
+    handoff.ready.store(1, Ordering::Release);
     loop {
         let number = handoff.listener.load(Ordering::Acquire);
         if number >= 0 {
             // SAFETY: copies a descriptor of the target, which is waiting for us.
             let fd = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, number, 0) } as i32;
-            handoff.taken.store(1, Ordering::Release);
+            let taken = if fd >= 0 { 1 } else { -Errno::last().0 };
+            handoff.taken.store(taken, Ordering::Release);
             return (fd >= 0).then_some(Listener(fd));
         }
         // The target may end without a filter: then there is nothing to report.

@@ -159,8 +159,13 @@ impl Launch {
         if let Err(failure) = confine_tracing() {
             return failure;
         }
-        match install_with_listener(program, Threads::Calling) {
-            Ok(listener) => reporter.hand_over(listener),
+        match install_with_listener(program, Threads::Calling).map(|listener| reporter.hand_over(listener)) {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                return Failure::System(format!(
+                    "the permissive-mode reporter cannot take the filter's listener: {error}"
+                ));
+            }
             Err(error) => return error.into(),
         }
         // SAFETY: as in exec_gated.

@@ -149,6 +149,40 @@ fn threads_children_and_interpreters() {
     }
 }
 
+/// Under `--preload` the reporter that the library starts runs under
+/// sandboxify's guard: an allow list with `wait4` used to give its
+/// `pidfd_open` ENOSYS (a fallback), and the program spun forever; in
+/// permissive mode no fallback is added now, and a policy that does refuse
+/// the reporter's calls stops the program (125) instead of hanging it. The
+/// report goes where `SANDBOX_REPORT` says on this path too.
+#[test]
+fn permissive_mode_under_preload_reports_or_stops() {
+    for user in USERS {
+        let report = fresh_dir(&format!("report-preload-{user:?}")).join("report");
+        let args = ["--preload", "--allow", "wait4", "--default-action", "log", "/bin/sh", "-c", "echo hi"];
+        let outcome = Run::new(sandboxify(), &args)
+            .env("SANDBOX_REPORT", &report)
+            .user(user)
+            .timeout(std::time::Duration::from_secs(20))
+            .run();
+        outcome.assert_success();
+        assert_eq!((outcome.stdout.as_str(), outcome.stderr.as_str()), ("hi\n", ""), "{outcome:#?}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while fs::read_to_string(&report).unwrap_or_default().is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let text = fs::read_to_string(&report).unwrap();
+        assert!(text.starts_with("libsandbox: permissive mode"), "{text}");
+        let args = ["--preload", "--allow", "pidfd_open=EPERM", "--default-action", "log", "/bin/true"];
+        let outcome = Run::new(sandboxify(), &args).user(user).timeout(std::time::Duration::from_secs(20)).run();
+        outcome.assert_code(125);
+        assert!(
+            outcome.stderr.ends_with("cannot start the permissive-mode report: EPERM (Operation not permitted)\n"),
+            "{outcome:#?}"
+        );
+    }
+}
+
 /// The report file is opened once, before the program runs, and never
 /// through a symbolic link: one already there is refused (125), and one
 /// the program puts in its place later changes nothing.
