@@ -838,8 +838,11 @@ impl<'a> Row<'a> {
             ))
         } else {
             match fs::read_to_string(&file) {
+                // The value is quoted when an entry has conditions (a companion).
                 Ok(text) => match text.trim_end().strip_prefix("SECCOMP_SYSCALL_ALLOW=") {
-                    Some(list) if !text.trim_end().contains('\n') => Ok(list.to_owned()),
+                    Some(list) if !text.trim_end().contains('\n') => {
+                        Ok(list.strip_prefix('\'').and_then(|list| list.strip_suffix('\'')).unwrap_or(list).to_owned())
+                    }
                     _ => Err(format!("{} is not one SECCOMP_SYSCALL_ALLOW= line: {text:?}", file.display())),
                 },
                 Err(error) => Err(format!("no learned list {}: {error}", file.display())),
