@@ -241,3 +241,38 @@ fn mounts_in_a_namespace_of_its_own_still_work() {
     let policies: &[&[(&str, &str)]] = &[&[("SECCOMP_SYSCALL_DENY", "")], &[("SECCOMP_SYSCALL_DENY", "uname:ptrace")]];
     same_everywhere("mounts", &[], script, policies, true);
 }
+
+/// The other thing the tracing domain changes, its scope: an abstract UNIX
+/// socket made outside the sandbox cannot be connected to (EPERM), on
+/// every path; one made inside can.
+#[test]
+fn an_abstract_socket_made_outside_is_out_of_reach() {
+    use std::os::linux::net::SocketAddrExt;
+    let name = format!("sandbox-real-{}", std::process::id());
+    let address = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let _outside = std::os::unix::net::UnixListener::bind_addr(&address).unwrap();
+    let script = format!(
+        r#"python3 -c '
+import socket
+def reach(name):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect("\0" + name); return "reached"
+    except OSError as error:
+        return error.strerror
+inside = socket.socket(socket.AF_UNIX); inside.bind("\0{name}-inside"); inside.listen()
+print("outside:", reach("{name}")); print("inside:", reach("{name}-inside"))'"#
+    );
+    let dir = work_dir("abstract", &[]);
+    for user in USERS {
+        let plain = shell(None, &[], &script, &dir, user);
+        assert_eq!(plain.stdout, "outside: reached\ninside: reached\n", "{plain:#?}");
+        for via in PATHS {
+            let outcome = shell(Some(via), &[("SECCOMP_SYSCALL_DENY", "kexec_load")], &script, &dir, user);
+            assert_eq!(
+                outcome.stdout, "outside: Operation not permitted\ninside: reached\n",
+                "{via:?} {user:?}: {outcome:#?}"
+            );
+        }
+    }
+}
