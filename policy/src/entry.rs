@@ -195,15 +195,20 @@ fn parse_condition(text: &str, syscall: &'static Syscall) -> Result<Condition, S
         .and_then(|digit| digit.parse::<u8>().ok())
         .filter(|&index| index < 6 && argument.len() == 4)
         .ok_or_else(|| format!("{argument:?}: expected arg0 to arg5"))?;
-    let kinds = syscall
-        .arg_kinds()
-        .ok_or_else(|| format!("{} does not exist on x86_64, so its arguments are unknown", syscall.name()))?;
+    let kinds = syscall.arg_kinds().ok_or_else(|| {
+        format!("{} exists neither on x86_64 nor on i386, so its arguments are unknown", syscall.name())
+    })?;
     let width = match kinds.get(usize::from(index)) {
         None => return Err(format!("{} takes {} arguments: there is no {argument}", syscall.name(), kinds.len())),
+        // Whether the kernel reads through a pointer at all is decided by
+        // the pointer's value, NULL or not: that much can be tested.
+        Some(ArgKind::Pointer) if comparison.is_none() && matches!(operator, "==" | "!=") && value == "0" => {
+            Width::Bits64
+        }
         Some(ArgKind::Pointer) => {
             return Err(format!(
                 "{argument} of {} is a pointer: the kernel reads the memory it points to after the filter has run, \
-                 so no condition on it can be trusted",
+                 so no condition on it can be trusted (but whether it is NULL: == 0, != 0)",
                 syscall.name()
             ));
         }
@@ -339,7 +344,7 @@ mod tests {
     #[test]
     fn condition_errors_say_what_is_wrong() {
         let cases = [
-            ("execve(arg0 == 0)", "arg0 of execve is a pointer"),
+            ("execve(arg0 == 4096)", "arg0 of execve is a pointer"),
             ("socket(arg3 == 1)", "socket takes 3 arguments: there is no arg3"),
             ("socket(arg6 == 1)", "\"arg6\": expected arg0 to arg5"),
             ("socket(foo == 1)", "\"foo\": expected arg0 to arg5"),
@@ -350,7 +355,8 @@ mod tests {
             ("socket(arg0 == AF_INET", "no ) after ("),
             ("socket(arg0 == 1)x", "only =ACTION may follow"),
             ("@network-io(arg0 == 1)", "cannot apply to a group"),
-            ("arm_fadvise64_64(arg0 == 1)", "does not exist on x86_64"),
+            ("arm_fadvise64_64(arg0 == 1)", "exists neither on x86_64 nor on i386"),
+            ("prlimit64(arg2 == 1)", "arg2 of prlimit64 is a pointer"),
             ("@network-iox", "unknown group \"@network-iox\""),
             ("@Bad", "a group name is @ and lowercase"),
         ];

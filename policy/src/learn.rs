@@ -127,6 +127,14 @@ mod tests {
         assert_eq!(decide("write", [2, 0, 0, 0, 0, 0]), Action::Allow);
         assert_eq!(decide("write", [1, 0, 0, 0, 0, 0]), Action::Kill);
         assert_eq!(decide("statfs", [0; 6]), Action::Kill);
+        // prlimit64 only to read the caller's own limits.
+        assert_eq!(decide("prlimit64", [0, 3, 0, 0x7ff0_0000, 0, 0]), Action::Allow);
+        assert_eq!(decide("prlimit64", [1234, 3, 0, 0x7ff0_0000, 0, 0]), Action::Kill);
+        assert_eq!(decide("prlimit64", [0, 3, 0x7ff0_0000, 0, 0, 0]), Action::Kill);
+        // arch_prctl only for the thread pointer and the shadow stack.
+        assert_eq!(decide("arch_prctl", [0x1002, 0x7ff0_0000, 0, 0, 0, 0]), Action::Allow);
+        assert_eq!(decide("arch_prctl", [0x3001, 0, 0, 0, 0, 0]), Action::Allow);
+        assert_eq!(decide("arch_prctl", [0x1001, 0, 0, 0, 0, 0]), Action::Kill);
     }
 
     #[test]

@@ -37,11 +37,16 @@ use crate::syscalls::Syscall;
 /// (fstat, statx, readlink, lseek). Conditions keep them to the way start-up
 /// uses them, as program code can run under the guard too: files opened
 /// read-only (no O_WRONLY, O_RDWR, O_CREAT, O_TRUNC or O_APPEND: mask 0x643),
-/// writes to stderr only, prctl only for no_new_privs.
-pub const START_UP_CALLS: &str = "access:arch_prctl:brk:close:exit_group:fstat:futex:getdents64:getrandom:\
+/// writes to stderr only, prctl only for no_new_privs, prlimit64 only to
+/// read the caller's own limits (pid 0, no new limit), arch_prctl only to
+/// set the thread pointer (ARCH_SET_FS, 0x1002) and for the CPU's shadow
+/// stack (glibc 2.28 to 2.38: ARCH_CET_STATUS, 0x3001; later:
+/// ARCH_SHSTK_ENABLE, _DISABLE, _LOCK, _STATUS, 0x5001 to 0x5005).
+pub const START_UP_CALLS: &str = "access:arch_prctl(arg0 == 0x1002):arch_prctl(arg0 == 0x3001):\
+arch_prctl(arg0 >= 0x5001, arg0 <= 0x5005):brk:close:exit_group:fstat:futex:getdents64:getrandom:\
 landlock_add_rule:landlock_create_ruleset:landlock_restrict_self:lseek:mmap:mprotect:munmap:newfstatat:\
-openat(arg2 & 0x643 == 0):prctl(arg0 == PR_SET_NO_NEW_PRIVS):pread64:prlimit64:read:readlink:rseq:seccomp:\
-set_robust_list:set_tid_address:statx:write(arg0 == 2):writev(arg0 == 2)";
+openat(arg2 & 0x643 == 0):prctl(arg0 == PR_SET_NO_NEW_PRIVS):pread64:prlimit64(arg0 == 0, arg2 == 0):read:\
+readlink:rseq:seccomp:set_robust_list:set_tid_address:statx:write(arg0 == 2):writev(arg0 == 2)";
 
 fn start_up_entries() -> Vec<Entry> {
     START_UP_CALLS.split(':').map(|item| parse_entry(item).expect("start-up calls are valid entries")).collect()

@@ -4,7 +4,7 @@
 //! the exec, with the seccomp filter.
 
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sandbox_landlock::{Plan, Request, Setting, Settings};
 use sandbox_policy::variables::Variables;
@@ -72,6 +72,9 @@ pub struct Asked {
     bind: Owned,
     devices: bool,
     best_effort: bool,
+    /// Files sandboxify's exec needs besides PROGRAM's chain: the library
+    /// `--preload` hands the policy to.
+    also_run: Vec<PathBuf>,
 }
 
 impl Asked {
@@ -93,11 +96,18 @@ impl Asked {
             bind: choose("--net-bind", &args.net_bind, from_variables.bind),
             devices: from_variables.devices && !args.fs_no_devices,
             best_effort: args.landlock_best_effort || from_variables.best_effort,
+            also_run: Vec::new(),
         };
         let any = [&asked.read_only, &asked.read_write, &asked.deny, &asked.connect, &asked.bind]
             .iter()
             .any(|setting| setting.is_some());
         Ok(any.then_some(asked))
+    }
+
+    /// Grants reading and executing `path` too when files are restricted
+    /// (the library `--preload` loads: ld.so would skip it otherwise).
+    pub fn also_run(&mut self, path: &Path) {
+        self.also_run.push(path.to_path_buf());
     }
 
     /// Whether file rules are asked for.
@@ -128,6 +138,12 @@ impl Asked {
         let mut plan = Plan::new(request).map_err(sandbox_landlock::Error::from)?;
         if let Some(program) = program {
             grant_exec(&mut plan, program)?;
+        }
+        if plan.request.restricts_files {
+            for path in &self.also_run {
+                let path = sandbox_landlock::Path::new(path.as_os_str().as_bytes());
+                plan.grant_run(&path).map_err(sandbox_landlock::Error::from)?;
+            }
         }
         Ok(plan)
     }

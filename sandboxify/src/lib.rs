@@ -201,6 +201,12 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     }
 
     let (name, arguments) = args.command.split_first().expect("clap requires PROGRAM");
+    // The library --preload loads, which Landlock file rules must grant.
+    let library = args.preload.then(|| preload::library(args.library.as_deref())).transpose()?;
+    let mut asked = asked;
+    if let (Some(asked), Some(library)) = (&mut asked, &library) {
+        asked.also_run(library);
+    }
     let path_variable = passed_on.iter().find(|(key, _)| key == "PATH").map(|(_, value)| value.as_os_str());
     let sandbox = Sandbox::new(&args.container, name, path_variable, variables.verbose())?;
     // In a new root PROGRAM is looked up there, once it is built, and the
@@ -212,16 +218,15 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     };
 
     let mut environment = passed_on;
-    if args.learn.is_some() && args.preload {
-        let library = preload::library(args.library.as_deref())?;
+    if let Some(library) = &library {
         preload::check_program(&path)?;
-        prepend_preload(&mut environment, &library);
-        environment.push((variables::LEARN.into(), "1".into()));
-    }
-    if let (Some(policy), true) = (&policy, args.preload && args.learn.is_none()) {
-        let library = preload::library(args.library.as_deref())?;
-        preload::check_program(&path)?;
-        hand_over_to_library(&mut environment, policy, &library, &variables);
+        preload::check_environment(&environment)?;
+        if args.learn.is_some() {
+            prepend_preload(&mut environment, library);
+            environment.push((variables::LEARN.into(), "1".into()));
+        } else if let Some(policy) = &policy {
+            hand_over_to_library(&mut environment, policy, library, &variables);
+        }
     }
     if args.preload && asked.as_ref().is_some_and(landlock::Asked::restricts_files) {
         // The library's domain for tracing must then grant reparenting.
@@ -258,8 +263,6 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
         };
         return inspection(&args, policy.as_ref(), rules.as_ref().or(shown.as_ref())).map(Plan::Report);
     }
-    // Confined otherwise but given no policy: the program must still not
-    // type into the terminal it shares with the caller.
     // Confined otherwise but given no policy, the program must still not
     // type into the terminal it shares with the caller; and seccomp closes
     // what the network rules leave open. A guard of its own, installed

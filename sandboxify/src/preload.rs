@@ -2,13 +2,18 @@
 //! guard filter in force from the first instruction.
 //!
 //! ld.so only warns when a preload cannot be loaded, and runs the program
-//! anyway. So before the exec sandboxify checks that the library and the
-//! program fit (a 64-bit dynamic program, an x86_64 libsandbox.so), and it
-//! installs a guard: the policy with the calls of the dynamic loader and
-//! libc's start-up allowed (and those the library needs to install its
-//! filter). If the library loads, the two filters stack and the result is
-//! exactly the policy; if it somehow does not, the program still runs under
-//! the guard, never unconfined.
+//! anyway, under the guard alone: looser than the policy. So before the exec
+//! sandboxify refuses (125) every case it knows of where ld.so would not
+//! load the library: a program that is not a 64-bit dynamic glibc program,
+//! a library that is not libsandbox.so, audit libraries (the program's
+//! `DT_AUDIT`, or `LD_AUDIT`), which ld.so loads first and which may refuse
+//! a preload (a new root, where the library could be missing, cannot be
+//! combined with `--preload`); and Landlock file rules grant the library's
+//! file, as they grant the program's. It installs a
+//! guard: the policy with the calls of the dynamic loader and libc's
+//! start-up allowed in the forms start-up makes them (and those the library
+//! needs to install its filter). The library's filter stacked on it gives
+//! exactly the policy.
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +22,7 @@ use goblin::elf::header::{EM_X86_64, ET_DYN};
 use sandbox_policy::attached;
 
 use crate::failure::Failure;
-use crate::program::{Executable, inspect};
+use crate::program::{Executable, inspect, names_audit_libraries};
 
 /// Where the package installs the library.
 pub const INSTALLED_LIBRARY: &str = "/usr/lib/x86_64-linux-gnu/libsandbox.so";
@@ -74,6 +79,26 @@ pub fn check_program(program: &Path) -> Result<(), Failure> {
                 loader.display()
             )))
         }
-        Executable::Elf { .. } => Ok(()),
+        Executable::Elf { .. } => match names_audit_libraries(program) {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(fail(
+                "it names audit libraries (DT_AUDIT), which ld.so loads before any preload and which may refuse \
+                 libsandbox.so; run sandboxify without --preload",
+            )),
+            Err(reason) => Err(fail(&reason)),
+        },
+    }
+}
+
+/// Refuses an environment that names audit libraries (`LD_AUDIT`), which
+/// ld.so loads before any preload and which may refuse libsandbox.so.
+pub fn check_environment(environment: &[(std::ffi::OsString, std::ffi::OsString)]) -> Result<(), Failure> {
+    match environment.iter().find(|(key, value)| key == "LD_AUDIT" && !value.is_empty()) {
+        Some(_) => Err(Failure::Preload(
+            "LD_AUDIT names audit libraries, which ld.so loads before any preload and which may refuse \
+             libsandbox.so: unset it, or run sandboxify without --preload"
+                .to_owned(),
+        )),
+        None => Ok(()),
     }
 }

@@ -132,3 +132,34 @@ pub fn inspect(path: &Path) -> Result<Executable, String> {
     };
     Ok(Executable::Elf { x86_64: is_64 && header.e_machine == EM_X86_64, interpreter })
 }
+
+/// `DT_AUDIT`, `DT_DEPAUDIT`: audit libraries a program names for ld.so.
+const AUDIT_TAGS: [u64; 2] = [0x6fff_fefc, 0x6fff_fefb];
+
+/// Whether the 64-bit ELF program `path` names audit libraries of its own
+/// (`DT_AUDIT`, `DT_DEPAUDIT`), which ld.so loads before any preload and
+/// which may refuse one (`la_objsearch`). Reads the dynamic segment alone.
+pub fn names_audit_libraries(path: &Path) -> Result<bool, String> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = File::open(path).map_err(|error| error.to_string())?;
+    let mut head = vec![0u8; 64];
+    file.read_exact(&mut head).map_err(|error| error.to_string())?;
+    let header = Elf::parse_header(&head).map_err(|_| "not an ELF program".to_owned())?;
+    let mut table = vec![0u8; usize::from(header.e_phnum) * usize::from(header.e_phentsize)];
+    file.seek(SeekFrom::Start(header.e_phoff)).and_then(|_| file.read_exact(&mut table)).map_err(|e| e.to_string())?;
+    let ctx = Ctx::new(Container::Big, Endian::Little);
+    let headers = ProgramHeader::parse(&table, 0, header.e_phnum.into(), ctx)
+        .map_err(|error| format!("unreadable program headers ({error})"))?;
+    let Some(dynamic) = headers.iter().find(|header| header.p_type == goblin::elf::program_header::PT_DYNAMIC) else {
+        return Ok(false);
+    };
+    let mut entries = vec![0u8; usize::try_from(dynamic.p_filesz).map_err(|_| "a huge dynamic segment")?];
+    file.seek(SeekFrom::Start(dynamic.p_offset))
+        .and_then(|_| file.read_exact(&mut entries))
+        .map_err(|e| e.to_string())?;
+    // Each entry is a tag and a value, 8 bytes each, little-endian.
+    Ok(entries
+        .chunks_exact(16)
+        .map(|entry| u64::from_le_bytes(entry[..8].try_into().expect("8 bytes")))
+        .any(|tag| AUDIT_TAGS.contains(&tag)))
+}

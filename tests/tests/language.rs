@@ -206,7 +206,7 @@ fn inspection_runs_nothing() {
     assert_eq!(outcome.stdout, "");
     let outcome = Run::new(sandboxify(), &["--check", "--deny", "socket(arg1 == 0)"]).run();
     outcome.assert_success();
-    let outcome = Run::new(sandboxify(), &["--check", "--deny", "execve(arg0 == 0)"]).run();
+    let outcome = Run::new(sandboxify(), &["--check", "--deny", "execve(arg0 == 4096)"]).run();
     outcome.assert_code(125);
     assert!(outcome.stderr.contains("arg0 of execve is a pointer"), "{}", outcome.stderr);
     // --check with PROGRAM checks PROGRAM too, and still runs nothing.

@@ -294,8 +294,8 @@ fn bad_input_stops_the_program_before_it_runs() {
             r#"SECCOMP_SYSCALL_ALLOW: unknown group "@system-servce" (did you mean "@system-service"?)"#,
         ),
         (
-            vec![("SECCOMP_SYSCALL_DENY", "execve(arg0 == 0)")],
-            r#"SECCOMP_SYSCALL_DENY: bad condition in "execve(arg0 == 0)": arg0 of execve is a pointer"#,
+            vec![("SECCOMP_SYSCALL_DENY", "execve(arg0 == 4096)")],
+            r#"SECCOMP_SYSCALL_DENY: bad condition in "execve(arg0 == 4096)": arg0 of execve is a pointer"#,
         ),
         (
             vec![("SECCOMP_SYSCALL_DENY", "socket(arg0 == AF_INETT)")],
