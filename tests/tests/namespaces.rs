@@ -742,3 +742,40 @@ fn bad_values_are_refused_with_one_line() {
         assert_refused(&run(&args, User::Nobody), 125, token);
     }
 }
+
+/// PROGRAM has no capability with a namespace or a new root, even as root
+/// of its own user namespace (`--map-root`), which would let it remount a
+/// read-only bind read-write: the remount is refused, the root stays
+/// read-only. `--keep-capabilities` keeps them (the control).
+#[test]
+fn a_read_only_root_cannot_be_remounted_read_write() {
+    let remount =
+        "grep CapEff /proc/self/status; mount -o remount,bind,rw / 2>/dev/null && echo remounted || echo refused";
+    for user in USERS {
+        let base = ["--map-root", "--ro-bind", "/", "/", "--unshare-pid", "--proc", "/proc"];
+        let args: Vec<&str> = base.iter().copied().chain(["/bin/sh", "-c", remount]).collect();
+        assert_eq!(output(&args, user), "CapEff:\t0000000000000000\nrefused\n", "{user:?}");
+        let args: Vec<&str> = base.iter().copied().chain(["--keep-capabilities", "/bin/sh", "-c", remount]).collect();
+        let kept = output(&args, user);
+        assert!(kept.ends_with("remounted\n") && !kept.contains("0000000000000000"), "{user:?}: {kept}");
+    }
+}
+
+/// The host's /proc never shows in a new root: bound with the tree that
+/// holds it (`--ro-bind / /`), it is covered (its `/proc/PID/root` of host
+/// processes would reach around the read-only root); bound by itself, it is
+/// refused; `--proc` with `--unshare-pid` gives a fresh one.
+#[test]
+fn the_hosts_proc_never_shows_in_a_new_root() {
+    for user in USERS {
+        let count = "ls /proc | wc -l; ls -d /proc/1/root 2>/dev/null || echo no-host-root";
+        assert_eq!(output(&["--ro-bind", "/", "/", "/bin/sh", "-c", count], user), "0\nno-host-root\n", "{user:?}");
+        let outcome = run(&["--bind", "/proc", "/proc", "/bin/true"], user);
+        assert_refused(&outcome, 125, "the host's proc would reach around the new root");
+        let fresh = output(
+            &["--ro-bind", "/", "/", "--unshare-pid", "--proc", "/proc", "/bin/sh", "-c", "cat /proc/1/comm"],
+            user,
+        );
+        assert_eq!(fresh, "sh\n", "{user:?}");
+    }
+}

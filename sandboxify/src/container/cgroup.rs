@@ -31,7 +31,7 @@ use std::time::Duration;
 use nix::errno::Errno;
 use thiserror::Error;
 
-use super::{SetupError, ToErrno, errno_text, failed};
+use super::{SetupError, ToErrno, errno_text, failed, mountinfo};
 
 /// A cgroup interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -240,45 +240,13 @@ fn v1_dir(memberships: &str, mountinfo: &str, controller: &'static str) -> Resul
 /// whose file system type and super options `wanted` accepts and whose
 /// root holds `own`.
 fn mounted_dir(mountinfo: &str, own: &str, wanted: impl Fn(&str, &str) -> bool) -> Option<PathBuf> {
-    mountinfo.lines().find_map(|line| {
-        // ID PARENT MAJ:MIN ROOT MOUNT-POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER-OPTIONS
-        let (fields, after) = line.split_once(" - ")?;
-        let mut after = after.split(' ');
-        let (fstype, super_options) = (after.next()?, after.nth(1).unwrap_or(""));
-        if !wanted(fstype, super_options) {
+    mountinfo::entries(mountinfo).find_map(|entry| {
+        if !wanted(entry.fstype, entry.super_options) {
             return None;
         }
-        let mut fields = fields.split(' ');
-        let root = unescape(fields.nth(3)?);
-        let mount_point = unescape(fields.next()?);
-        let relative = own.strip_prefix(root.trim_end_matches('/'))?;
-        match relative {
-            "" | "/" => Some(PathBuf::from(mount_point)),
-            _ => Some(Path::new(&mount_point).join(relative.strip_prefix('/')?)),
-        }
+        let relative = Path::new(own).strip_prefix(&entry.root).ok()?;
+        Some(entry.mount_point.join(relative))
     })
-}
-
-/// A mountinfo field, whose blanks and backslashes are octal escapes (`\040`).
-fn unescape(field: &str) -> String {
-    let mut text = String::new();
-    let mut rest = field;
-    while let Some(index) = rest.find('\\') {
-        text.push_str(&rest[..index]);
-        let code = rest.get(index + 1..index + 4).and_then(|digits| u8::from_str_radix(digits, 8).ok());
-        match code {
-            Some(code) => {
-                text.push(code as char);
-                rest = &rest[index + 4..];
-            }
-            None => {
-                text.push('\\');
-                rest = &rest[index + 1..];
-            }
-        }
-    }
-    text.push_str(rest);
-    text
 }
 
 /// This process's cgroup in a hierarchy that has a controller: where a
@@ -609,11 +577,5 @@ mod tests {
         assert!(matches!(v1_dir("4:memory:/mine", subtree, "memory"), Err(V1Missing::NotMounted { .. })));
         // A cgroup2 mount is never a v1 hierarchy, whatever its options.
         assert!(v1_dir("1:pids:/", "41 31 0:38 / /x rw - cgroup2 cgroup2 rw,pids", "pids").is_err());
-    }
-
-    #[test]
-    fn unescapes_mountinfo_fields() {
-        assert_eq!(unescape(r"/a\040b\134c"), r"/a b\c");
-        assert_eq!(unescape(r"/trailing\"), r"/trailing\");
     }
 }

@@ -24,6 +24,7 @@
 
 mod cgroup;
 mod limits;
+mod mountinfo;
 mod mounts;
 mod namespaces;
 mod options;
@@ -269,6 +270,7 @@ impl Sandbox {
             launch.set_path(self.find_program()?);
         }
         limits.apply_rlimits()?;
+        self.namespaces.drop_capabilities()?;
         Ok(())
     }
 

@@ -21,6 +21,12 @@
 //!    directory only holds mount points.
 //! 4. `pivot_root(".", ".")` in it, then the old root, stacked on top, is
 //!    detached with `umount2(MNT_DETACH)`; the working directory is `/`.
+//!
+//! The host's /proc never shows in the new root: its `/proc/PID/root` of
+//! every host process would reach around any read-only bind. A bind of a
+//! proc file system is refused (`--proc` with `--unshare-pid` mounts a
+//! fresh one), and a proc file system bound with the tree that holds it
+//! (`--ro-bind / /`) is covered with an empty read-only tmpfs.
 
 use std::fs;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -30,7 +36,7 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 
-use super::{Mount, SetupError, failed};
+use super::{Mount, SetupError, failed, mountinfo};
 
 /// Where the new root is built before the pivot.
 const STAGING: &str = "/tmp";
@@ -113,6 +119,34 @@ fn clone_sources(mount: &Mount) -> Result<Vec<Tree>, SetupError> {
     }
 }
 
+/// `PROC_SUPER_MAGIC`: a proc file system's type in statfs.
+const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+
+/// Covers with an empty read-only tmpfs every proc file system mounted at
+/// or beneath `target` (the host's, bound with the tree that holds it).
+fn cover_host_proc(target: &Path) -> Result<(), SetupError> {
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").map_err(|error| {
+        failed("cannot read /proc/self/mountinfo")(Errno::from_raw(error.raw_os_error().unwrap_or(0)))
+    })?;
+    let mut covered: Vec<PathBuf> = Vec::new();
+    for entry in mountinfo::entries(&mountinfo) {
+        let point = entry.mount_point;
+        if entry.fstype != "proc" || !point.starts_with(target) || covered.iter().any(|done| point.starts_with(done)) {
+            continue;
+        }
+        mount(
+            Some("tmpfs"),
+            &point,
+            Some("tmpfs"),
+            MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some("mode=0555"),
+        )
+        .map_err(failed(format!("cannot cover the host's proc on {}", inside(&point))))?;
+        covered.push(point);
+    }
+    Ok(())
+}
+
 /// Clones the mount tree at `path`, submounts included, detached.
 fn clone_tree(path: &Path) -> Result<Tree, SetupError> {
     let step = || format!("cannot clone {}", path.display());
@@ -126,6 +160,11 @@ fn clone_tree(path: &Path) -> Result<Tree, SetupError> {
     // SAFETY: a new descriptor, owned by nothing else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) };
     let stat = nix::sys::stat::fstat(&fd).map_err(failed(step()))?;
+    let fs_type = nix::sys::statfs::fstatfs(&fd).map_err(failed(step()))?.filesystem_type();
+    if fs_type.0 as i64 == PROC_SUPER_MAGIC {
+        return Err(failed("it is a proc file system: the host's proc would reach around the new root")(Errno::EPERM)
+            .hint("mount a fresh one: --unshare-pid --proc DST"));
+    }
     Ok(Tree { fd, is_dir: stat.st_mode & libc::S_IFMT == libc::S_IFDIR })
 }
 
@@ -155,7 +194,8 @@ fn attach(entry: &Mount, trees: Vec<Tree>) -> Result<(), SetupError> {
         Mount::Bind { destination, .. } => {
             let tree = trees.into_iter().next().expect("a bind has one source");
             let target = make_mount_point(destination, tree.is_dir)?;
-            move_tree(tree, &target)
+            move_tree(tree, &target)?;
+            cover_host_proc(&target)
         }
         Mount::Tmpfs(destination) => mount_tmpfs(&make_mount_point(destination, true)?, "mode=0755"),
         Mount::Proc(destination) => mount_proc(&make_mount_point(destination, true)?),

@@ -28,6 +28,8 @@ pub struct Namespaces {
     ipc: bool,
     uts: bool,
     hostname: Option<OsString>,
+    /// Whether PROGRAM keeps its capabilities.
+    keep_capabilities: bool,
 }
 
 /// One id mapped to one id: all an ordinary user may map.
@@ -60,7 +62,41 @@ impl Namespaces {
             ipc: options.unshare_ipc,
             uts: options.unshare_uts,
             hostname: options.hostname.clone(),
+            keep_capabilities: options.keep_capabilities,
         }
+    }
+
+    /// Takes every capability away from PROGRAM, where a namespace or a new
+    /// root is set up and `--keep-capabilities` is not given, as bubblewrap
+    /// does: root in a user namespace of its own holds CAP_SYS_ADMIN over the
+    /// mounts made there, and could remount a read-only bind read-write.
+    /// Called last before the exec: the bounding set emptied, so that exec
+    /// grants none even to uid 0, the ambient and inheritable sets cleared.
+    pub fn drop_capabilities(&self) -> Result<(), SetupError> {
+        if self.keep_capabilities || self.flags().is_empty() {
+            return Ok(());
+        }
+        // Up to the kernel's last capability, which refuses the next with
+        // EINVAL (/proc, which says which is last, may be gone by now).
+        for capability in 0..64 {
+            // SAFETY: prctl(PR_CAPBSET_DROP) with an integer argument.
+            if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, capability as libc::c_ulong, 0, 0, 0) } != 0 {
+                match Errno::last() {
+                    Errno::EINVAL if capability > 0 => break,
+                    errno => {
+                        return Err(failed(format!("cannot drop capability {capability} from the bounding set"))(
+                            errno,
+                        )
+                        .hint("--keep-capabilities keeps them all"));
+                    }
+                }
+            }
+        }
+        // SAFETY: prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL) takes integers only.
+        if unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) } != 0 {
+            return Err(failed("cannot clear the ambient capabilities")(Errno::last()));
+        }
+        clear_inheritable()
     }
 
     /// Whether PROGRAM gets a PID namespace.
@@ -114,6 +150,44 @@ impl Mapping {
         write_proc("/proc/self/uid_map", &format!("{} {} 1\n", self.uid_inside, self.uid_outside))?;
         write_proc("/proc/self/gid_map", &format!("{} {} 1\n", self.gid_inside, self.gid_outside))
     }
+}
+
+/// `struct __user_cap_header_struct`.
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+/// `struct __user_cap_data_struct`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// `_LINUX_CAPABILITY_VERSION_3`: two data structs, 64 capabilities.
+const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// Clears this process's inheritable capabilities, which exec would pass
+/// on despite an empty bounding set; the others stay until the exec.
+fn clear_inheritable() -> Result<(), SetupError> {
+    let mut header = CapHeader { version: CAPABILITY_VERSION_3, pid: 0 };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: capget fills two data structs for version 3.
+    if unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) } != 0 {
+        return Err(failed("cannot read the capabilities")(Errno::last()));
+    }
+    for half in &mut data {
+        half.inheritable = 0;
+    }
+    // SAFETY: capset reads two data structs for version 3.
+    if unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) } != 0 {
+        return Err(failed("cannot clear the inheritable capabilities")(Errno::last()));
+    }
+    Ok(())
 }
 
 fn write_proc(path: &str, text: &str) -> Result<(), SetupError> {

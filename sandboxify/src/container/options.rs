@@ -88,6 +88,12 @@ pub struct NamespaceOptions {
     /// The host name in the new UTS namespace
     #[arg(long, value_name = "NAME", requires = "unshare_uts", value_parser = parse_hostname)]
     pub hostname: Option<OsString>,
+
+    /// Keep PROGRAM's capabilities. By default, with a namespace or a new
+    /// root, PROGRAM has none, even as root (with --map-root it could
+    /// otherwise remount a read-only bind read-write)
+    #[arg(long)]
+    pub keep_capabilities: bool,
 }
 
 /// The limit options.
