@@ -819,6 +819,34 @@ fn relocation_time_code_is_confined_by_sandboxify_and_by_early_deny_lists() {
     }
 }
 
+/// A program that names its own audit library (DT_AUDIT): ld.so loads it,
+/// and calls its `la_version`, before any preloaded library, so its code
+/// runs before the library's policy under any policy. sandboxify confines
+/// it; --preload refuses such a program (`preload_never_falls_back_to_its_guard`).
+/// Kept as a test so that docs/escapes.md stays honest.
+#[test]
+fn a_programs_own_audit_library_is_confined_by_sandboxify() {
+    let audit = compile("escape-audit-lib", &["-shared", "-fPIC"]);
+    let early = Early {
+        name: "audit library",
+        program: compile("uname", &[&format!("-Wl,--audit={}", audit.display())]),
+        args: vec![],
+    };
+    for user in USERS {
+        let (marker, outcome) = run_early(&early, None, DENY_MKDIR, user);
+        assert!(marker.exists(), "control: {outcome:#?}");
+        let (marker, outcome) = run_early(&early, Some(Sandboxify), DENY_MKDIR, user);
+        assert!(!marker.exists(), "ESCAPED: sandboxify as {user:?}: {outcome:#?}");
+        outcome.assert_killed();
+        let (marker, outcome) = run_early(&early, Some(SandboxifyPreload), DENY_MKDIR, user);
+        assert!(!marker.exists() && outcome.code() == Some(125), "--preload as {user:?}: {outcome:#?}");
+        for injection in [Preload, Patched, Attached] {
+            let (marker, outcome) = run_early(&early, Some(injection), DENY_MKDIR, user);
+            assert!(marker.exists(), "the library now precedes audit libraries: update docs/escapes.md ({outcome:#?})");
+        }
+    }
+}
+
 /// A program that defines the functions a preloaded library calls
 /// (`syscall`, `prctl`) and exports them (`-rdynamic`) takes the library's
 /// calls over: ld.so binds them to the program's definitions, which fake
