@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
-#[path = "src/name_hash.rs"]
+#[path = "src/tables/name_hash.rs"]
 mod name_hash;
 
 /// Meaningful lines of a data file: (line number, text).

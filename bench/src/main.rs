@@ -16,8 +16,9 @@ use std::time::Instant;
 
 mod landlock;
 
-use sandbox_policy::variables::{ALLOW, DENY, Variables};
-use sandbox_policy::{Abi, Syscall, bpf, compile};
+use sandbox_policy::compile::bpf;
+use sandbox_policy::text::variables::{ALLOW, DENY, Variables};
+use sandbox_policy::{Abi, Syscall, compile};
 
 /// What the measured programs need: the getppid loop (stdio,
 /// /proc/self/status), /bin/true after the library's apply point, and a

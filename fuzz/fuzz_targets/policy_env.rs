@@ -7,8 +7,8 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use sandbox_policy::file::Files;
-use sandbox_policy::variables::{self, Name, Variables};
+use sandbox_policy::text::file::Files;
+use sandbox_policy::text::variables::{self, Name, Variables};
 use sandbox_policy::{Policy, PolicyError};
 
 /// Files whose contents the fuzzer chose, handed out in the order read.

@@ -9,7 +9,7 @@ mod common;
 
 use libfuzzer_sys::fuzz_target;
 use sandbox_policy::Policy;
-use sandbox_policy::file::{self, Files};
+use sandbox_policy::text::file::{self, Files};
 
 /// Files whose contents the fuzzer chose, handed out in the order read.
 struct Chosen<'a> {

@@ -5,7 +5,7 @@
 use alloc::vec::Vec;
 use core::ffi::CStr;
 
-pub use sandbox_policy::install::Errno;
+pub use sandbox_policy::sys::Errno;
 
 use crate::path::Path;
 

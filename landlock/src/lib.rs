@@ -31,7 +31,7 @@ pub use enforce::{EnforceError, Enforced, Threads, enforce, kernel_abi};
 pub use path::Path;
 pub use plan::{Plan, PlanError, Rights};
 pub use request::{Request, RequestError, Setting, Settings};
-use sandbox_policy::variables::LandlockVariables;
+use sandbox_policy::text::variables::LandlockVariables;
 
 /// Anything that stops the rules from being enforced.
 #[derive(Debug)]

@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::ops::RangeInclusive;
 
-use sandbox_policy::variables::{self, LandlockVariables};
+use sandbox_policy::text::variables::{self, LandlockVariables};
 
 use crate::fs::{self, Errno};
 use crate::path::Path;

@@ -4,7 +4,7 @@
 //! asks for that with `DF_1_INITFIRST`), but ld.so runs code before any
 //! constructor too: the IFUNC resolvers of the objects it relocates after
 //! this library (the program among them). A deny list that allows every
-//! start-up call ([`sandbox_policy::start_up::allows_start_up`]) goes in
+//! start-up call ([`sandbox_policy::compile::start_up::allows_start_up`]) goes in
 //! earlier, whole: from the resolver of an IFUNC of this library, which
 //! ld.so calls when it relocates the library. Any other policy, and any
 //! policy when the environment holds an allow list or a policy file, waits
@@ -22,10 +22,12 @@ use alloc::vec::Vec;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 
-use sandbox_policy::install::Threads;
+use sandbox_policy::compile::start_up;
 use sandbox_policy::learn::EARLY_POINT_MARKER;
-use sandbox_policy::variables::Variables;
-use sandbox_policy::{Policy, Program, compile, install, report, scope, start_up};
+use sandbox_policy::sys::install::Threads;
+use sandbox_policy::sys::{report, scope};
+use sandbox_policy::text::variables::Variables;
+use sandbox_policy::{Policy, Program, compile, install};
 
 use crate::fail::fail;
 use crate::{environment, is_secure, mark_point, objects, requested_policies, runtime};

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use core::ffi::{CStr, c_char};
 use core::fmt;
 
-use sandbox_policy::variables::{self, Name, Variables};
+use sandbox_policy::text::variables::{self, Name, Variables};
 
 unsafe extern "C" {
     /// The process environment (`environ(7)`).

@@ -4,8 +4,8 @@ use alloc::ffi::CString;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use sandbox_policy::file::{Files, MAX_FILE_BYTES, TOO_LARGE};
-use sandbox_policy::install::Errno;
+use sandbox_policy::sys::Errno;
+use sandbox_policy::text::file::{Files, MAX_FILE_BYTES, TOO_LARGE};
 
 /// Policy files, read with open(2) and read(2).
 pub struct Libc;

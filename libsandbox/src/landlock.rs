@@ -7,7 +7,7 @@ use alloc::format;
 use core::ffi::c_char;
 
 use sandbox_landlock::Path;
-use sandbox_policy::variables::Variables;
+use sandbox_policy::text::variables::Variables;
 
 use crate::environment;
 use crate::fail::{fail, say};

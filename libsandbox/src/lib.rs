@@ -38,7 +38,6 @@ mod fail;
 mod files;
 mod landlock;
 mod objects;
-#[cfg(not(test))]
 mod runtime;
 
 use alloc::format;
@@ -47,12 +46,14 @@ use alloc::vec::Vec;
 use core::ffi::{c_char, c_int};
 
 use sandbox_landlock::Settings;
-use sandbox_policy::attached::{self, DT_SANDBOX_POLICY};
-use sandbox_policy::install::Threads;
 use sandbox_policy::learn::APPLY_POINT_MARKER;
-use sandbox_policy::report::{self, Reporter};
-use sandbox_policy::variables::Variables;
-use sandbox_policy::{Policy, Program, compile, file, install, install_with_listener, scope};
+use sandbox_policy::sys::install::Threads;
+use sandbox_policy::sys::report::{self, Reporter};
+use sandbox_policy::sys::scope;
+use sandbox_policy::text::attached::{self, DT_SANDBOX_POLICY};
+use sandbox_policy::text::file;
+use sandbox_policy::text::variables::Variables;
+use sandbox_policy::{Policy, Program, compile, install, install_with_listener};
 
 use crate::fail::fail;
 use crate::objects::Image;

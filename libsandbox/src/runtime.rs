@@ -1,4 +1,5 @@
-//! What std would otherwise provide: an allocator and a panic handler.
+//! What std would otherwise provide: an allocator and a panic handler. The
+//! unit tests, which link std, keep the allocator (so they run on it).
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::UnsafeCell;
@@ -148,7 +149,8 @@ unsafe impl GlobalAlloc for FallbackRealloc {
 static ALLOCATOR: Malloc = Malloc;
 
 /// A panic is a bug in the library: stop the program rather than risk
-/// running it unconfined.
+/// running it unconfined. (Unit tests run with std, which has its own.)
+#[cfg(not(test))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     crate::fail::fail(&alloc::format!("internal error: {}", info.message()))
@@ -158,7 +160,9 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 // pads name the personality routine (which std defines) and `_Unwind_Resume`
 // (from libgcc_s, the very library this crate avoids). With panic = "abort"
 // nothing ever unwinds, so neither is ever called: define both as traps,
-// hidden, so that they satisfy the loader without being exported.
+// hidden, so that they satisfy the loader without being exported. (Unit
+// tests link std, which defines both.)
+#[cfg(not(test))]
 core::arch::global_asm!(
     ".globl rust_eh_personality",
     ".hidden rust_eh_personality",

@@ -18,7 +18,7 @@ use goblin::elf::section_header::{SHF_ALLOC, SHT_DYNAMIC, SHT_NOBITS, SHT_STRTAB
 use scroll::Pread;
 use scroll::ctx::SizeWith;
 
-use sandbox_policy::attached::DT_SANDBOX_POLICY;
+use sandbox_policy::text::attached::DT_SANDBOX_POLICY;
 
 use crate::error::{PatchError, Result};
 

@@ -25,7 +25,7 @@ mod layout;
 pub use edit::{Change, DynamicEditor, Entry, Value};
 pub use error::{PatchError, Result};
 pub use layout::{Placement, Plan};
-use sandbox_policy::attached::DT_SANDBOX_POLICY;
+use sandbox_policy::text::attached::DT_SANDBOX_POLICY;
 
 /// The DT_NEEDED names of `data`, in order.
 pub fn needed(data: &[u8]) -> Result<Vec<String>> {
@@ -40,7 +40,7 @@ pub fn edit_needed(data: &[u8], remove: &[&str], add: &[&str]) -> Result<Change>
 }
 
 /// What to do with a policy recorded in the file (see
-/// [`sandbox_policy::attached`]).
+/// [`sandbox_policy::text::attached`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PolicyEdit<'a> {
     /// Leave it as it is.
@@ -75,7 +75,7 @@ pub fn edit(data: &[u8], edits: &Edits<'_>) -> Result<Change> {
     match edits.policy {
         PolicyEdit::Keep => {}
         PolicyEdit::Set(text) => {
-            sandbox_policy::file::parse_attached(text).map_err(|error| PatchError::Policy(error.to_string()))?;
+            sandbox_policy::text::file::parse_attached(text).map_err(|error| PatchError::Policy(error.to_string()))?;
             editor.set_string(DT_SANDBOX_POLICY, text.as_bytes())?;
         }
         PolicyEdit::Remove => {

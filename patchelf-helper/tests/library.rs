@@ -11,7 +11,7 @@ use patchelf_helper::{
     Change, DynamicEditor, Entry, PatchError, Placement, Value, add_needed, attached_policy, needed, remove_needed,
 };
 use proptest::prelude::*;
-use sandbox_policy::attached::DT_SANDBOX_POLICY;
+use sandbox_policy::text::attached::DT_SANDBOX_POLICY;
 use scroll::Pwrite;
 use scroll::ctx::SizeWith;
 

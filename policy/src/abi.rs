@@ -58,3 +58,15 @@ impl fmt::Display for Abi {
         })
     }
 }
+
+/// Offsets of the fields of `struct seccomp_data` that a filter loads.
+pub mod offset {
+    /// `nr`, the system-call number.
+    pub const NR: u32 = 0;
+    /// `arch`, the `AUDIT_ARCH_*` value.
+    pub const ARCH: u32 = 4;
+    /// `instruction_pointer`, low word.
+    pub const IP: u32 = 8;
+    /// `args[0]`, low word; each argument is 8 bytes further.
+    pub const ARGS: u32 = 16;
+}

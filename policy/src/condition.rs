@@ -3,7 +3,7 @@
 
 use core::fmt;
 
-use crate::bpf::offset;
+use crate::abi::offset;
 
 /// A 64-bit field of `struct seccomp_data` a condition can test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -75,8 +75,8 @@ impl Width {
     }
 
     /// How much of an argument of `kind` the kernel reads.
-    pub fn of(kind: crate::syscalls::ArgKind) -> Width {
-        use crate::syscalls::ArgKind;
+    pub fn of(kind: crate::tables::syscalls::ArgKind) -> Width {
+        use crate::tables::syscalls::ArgKind;
         match kind {
             ArgKind::Int => Width::Bits32,
             ArgKind::Short => Width::Bits16,

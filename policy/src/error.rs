@@ -5,9 +5,6 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::entry::MAX_ENTRY_BYTES;
-use crate::policy::MAX_LIST_BYTES;
-
 /// Where a piece of policy text came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -113,11 +110,15 @@ pub enum ErrorKind {
         prefix: String,
         /// Its length in bytes.
         len: usize,
+        /// The longest entry accepted.
+        limit: usize,
     },
     /// A whole value longer than any real policy.
     ValueTooLong {
         /// Its length in bytes.
         len: usize,
+        /// The longest value accepted.
+        limit: usize,
     },
     /// A value that is not UTF-8 (and so cannot hold valid names).
     NotUtf8 {
@@ -165,11 +166,11 @@ impl fmt::Display for ErrorKind {
                  number from 1 to 4095)"
             ),
             ErrorKind::Malformed { entry, reason } => write!(f, "malformed entry {entry:?}: {reason}"),
-            ErrorKind::EntryTooLong { prefix, len } => {
-                write!(f, "entry of {len} bytes is longer than the limit of {MAX_ENTRY_BYTES}: {prefix:?}...")
+            ErrorKind::EntryTooLong { prefix, len, limit } => {
+                write!(f, "entry of {len} bytes is longer than the limit of {limit}: {prefix:?}...")
             }
-            ErrorKind::ValueTooLong { len } => {
-                write!(f, "value of {len} bytes is longer than the limit of {MAX_LIST_BYTES}")
+            ErrorKind::ValueTooLong { len, limit } => {
+                write!(f, "value of {len} bytes is longer than the limit of {limit}")
             }
             ErrorKind::NotUtf8 { lossy } => write!(f, "value is not valid UTF-8: {lossy:?}"),
             ErrorKind::AllowByDefault { word } => {

@@ -11,13 +11,13 @@ use core::fmt::Write as _;
 
 use crate::abi::{Abi, X32_SYSCALL_BIT};
 use crate::action::Action;
-use crate::bpf::{self, Insn, SeccompData, op};
-use crate::entry::Target;
-use crate::families;
-use crate::filter::{self, compile};
-use crate::groups::Group;
-use crate::policy::{Base, Policy};
-use crate::syscalls::{ArgKind, Syscall};
+use crate::compile::bpf::{self, Insn, SeccompData, op};
+use crate::compile::filter::{self, compile};
+use crate::resolve::families;
+use crate::resolve::{Base, Policy};
+use crate::tables::groups::Group;
+use crate::tables::syscalls::{ArgKind, Syscall};
+use crate::text::entry::Target;
 
 /// The action the compiled filter gives `nr` on `abi` with all arguments 0.
 fn filtered(program: &[Insn], abi: Abi, nr: u32) -> Action {
@@ -204,7 +204,7 @@ pub fn list_syscalls() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::tests::policy;
+    use crate::test_support::policy;
 
     #[test]
     fn explains_every_call_with_its_reason() {

@@ -3,7 +3,7 @@
 //! `sandboxify --learn` observes a program through a filter that sends every
 //! call to a listener ([`observer`]). For `--preload` the learned list must
 //! fit where libsandbox.so installs a policy: sandboxify sets
-//! [`crate::variables::LEARN`], and the library makes the
+//! [`crate::text::variables::LEARN`], and the library makes the
 //! [`EARLY_POINT_MARKER`] call while ld.so relocates it (where it installs a
 //! policy that allows every start-up call) and the [`APPLY_POINT_MARKER`]
 //! call in its constructor (where it installs any other), instead of
@@ -15,13 +15,15 @@
 use alloc::vec::Vec;
 
 use crate::abi::Abi;
+use crate::abi::offset;
 use crate::action::Action;
-use crate::bpf::{Emitter, offset, op};
+use crate::compile::bpf::{Emitter, op};
+use crate::compile::filter::{Program, compile_with};
+use crate::compile::start_up;
 use crate::condition::Field;
-use crate::entry::{Entry, Target, parse_entry};
-use crate::filter::{Program, compile_with};
-use crate::policy::{Lists, Policy};
-use crate::start_up;
+use crate::resolve::Policy;
+use crate::text::Lists;
+use crate::text::entry::{Entry, Target, parse_entry};
 
 /// A system-call number no kernel uses (x86_64 stops below 0x200, i386
 /// below 0x200 too, x32 starts at 0x40000000): the library's "apply point
@@ -30,7 +32,7 @@ use crate::start_up;
 pub const APPLY_POINT_MARKER: u32 = 0x5ec0;
 
 /// The same for the library's early point, while ld.so relocates it (see
-/// [`crate::start_up`]).
+/// [`crate::compile::start_up`]).
 pub const EARLY_POINT_MARKER: u32 = 0x5ec1;
 
 /// A filter that allows exactly the start-up calls in the forms the guard
@@ -111,7 +113,7 @@ pub fn companions() -> Vec<Companion> {
 mod tests {
     use super::*;
     use crate::Syscall;
-    use crate::bpf::{SeccompData, run};
+    use crate::compile::bpf::{SeccompData, run};
 
     #[test]
     fn start_up_form_allows_start_up_calls_as_start_up_makes_them() {

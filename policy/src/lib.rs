@@ -1,10 +1,21 @@
 //! Seccomp policies for `libsandbox.so` and `sandboxify`.
 //!
 //! One crate holds what a policy means, so that the preload library and the
-//! launcher can never disagree: text is parsed into a [`Policy`]
-//! ([`Settings::policy`]), compiled into a BPF [`Program`] ([`compile`]) and
-//! installed ([`install`]). Parsing and compiling are pure; only
-//! [`install`] touches the process.
+//! launcher can never disagree. A policy goes through four stages, one
+//! module each, every stage importing only those before it:
+//!
+//! 1. [`text`]: policy text (variables, options, a policy file, an attached
+//!    policy) → [`Lists`] of [`Entry`]s;
+//! 2. [`resolve`]: [`Lists`] → [`Policy`], what each system call gets and
+//!    why (families, successors, fallbacks);
+//! 3. [`compile`]: [`Policy`] → a BPF [`Program`] for every ABI;
+//! 4. [`sys`]: the program installed on the process ([`install`]).
+//!
+//! The first three are pure and forbid `unsafe`; they share the vocabulary
+//! ([`abi`], [`action`], [`condition`], [`error`]) and the [`tables`]
+//! compiled from `policy/data/`. Beside the pipeline: [`explain`] reads a
+//! compiled filter back into words, [`learn`] holds learn mode's filters,
+//! and [`export`] turns a policy back into the variables that reproduce it.
 
 #![cfg_attr(not(test), no_std)]
 #![warn(missing_docs)]
@@ -16,34 +27,27 @@ extern crate alloc;
 
 pub mod abi;
 pub mod action;
-pub mod attached;
-pub mod bpf;
+pub mod compile;
 pub mod condition;
-pub mod constants;
-pub mod entry;
 mod error;
 pub mod explain;
-pub mod families;
-pub mod file;
-pub mod filter;
-pub mod groups;
-pub mod install;
+pub mod export;
 pub mod learn;
-mod name_hash;
-pub mod notify;
-pub mod policy;
-pub mod report;
-pub mod scope;
-pub mod start_up;
-pub mod syscalls;
-pub mod variables;
+pub mod resolve;
+pub mod sys;
+pub mod tables;
+pub mod text;
+
+#[cfg(test)]
+mod test_support;
 
 pub use abi::Abi;
 pub use action::Action;
+pub use compile::filter::{Override, Program, compile, compile_with};
 pub use condition::{Comparison, Condition, Field, Rule, Width};
-pub use entry::Entry;
 pub use error::{ErrorKind, Origin, PolicyError};
-pub use filter::{Override, Program, compile, compile_with};
-pub use install::{InstallError, Threads, install, install_with_listener};
-pub use policy::{Lists, Policy, Settings, Text};
-pub use syscalls::Syscall;
+pub use resolve::Policy;
+pub use sys::install::{InstallError, Threads, install, install_with_listener};
+pub use tables::syscalls::Syscall;
+pub use text::entry::Entry;
+pub use text::{Lists, Settings, Text};

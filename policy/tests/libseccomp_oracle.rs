@@ -5,9 +5,9 @@ use std::io::Read;
 
 use libseccomp::{ScmpAction, ScmpArch, ScmpFilterContext, ScmpSyscall};
 use proptest::prelude::*;
-use sandbox_policy::bpf::{self, Insn, SeccompData};
-use sandbox_policy::entry::Target;
-use sandbox_policy::policy::Sourced;
+use sandbox_policy::compile::bpf::{self, Insn, SeccompData};
+use sandbox_policy::text::Sourced;
+use sandbox_policy::text::entry::Target;
 use sandbox_policy::{Abi, Action, Entry, Lists, Origin, Policy, Syscall, compile};
 
 fn scmp_arch(abi: Abi) -> ScmpArch {
@@ -179,7 +179,7 @@ proptest! {
         for abi in Abi::ALL {
             // A multiplexer's verdict depends on its operation argument, the
             // probe's on its arguments.
-            let probe = |nr| abi == Abi::X86_64 && nr == sandbox_policy::filter::probe::SYSCALL;
+            let probe = |nr| abi == Abi::X86_64 && nr == sandbox_policy::compile::filter::probe::SYSCALL;
             for nr in (0..600).filter(|&nr| !multiplexer(abi, nr) && !probe(nr) && !conditional(&policy, abi, nr)) {
                 let data = SeccompData { nr, arch: abi.audit_arch(), ..SeccompData::default() };
                 let allowed = bpf::run(program.insns(), &data).unwrap().ret == Action::Allow.ret();

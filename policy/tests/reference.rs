@@ -25,12 +25,12 @@
 
 use proptest::prelude::*;
 use sandbox_policy::abi::{AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
-use sandbox_policy::bpf::{self, SeccompData};
+use sandbox_policy::compile::bpf::{self, SeccompData};
+use sandbox_policy::compile::filter::probe;
+use sandbox_policy::compile::start_up;
 use sandbox_policy::condition::{Comparison, Field, Width};
-use sandbox_policy::filter::probe;
-use sandbox_policy::groups::Group;
-use sandbox_policy::start_up;
-use sandbox_policy::syscalls::ArgKind;
+use sandbox_policy::tables::groups::Group;
+use sandbox_policy::tables::syscalls::ArgKind;
 use sandbox_policy::{Abi, Action, Origin, Policy, Settings, Syscall, Text, compile};
 
 /// The calls each i386 multiplexer stands for, by operation: socketcall's

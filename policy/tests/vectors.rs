@@ -1,7 +1,8 @@
 //! Runs the test vectors in `vectors.txt` through the compiled filters.
 
-use sandbox_policy::bpf::{self, SeccompData};
-use sandbox_policy::{Abi, Action, Policy, Syscall, compile, file};
+use sandbox_policy::compile::bpf::{self, SeccompData};
+use sandbox_policy::text::file;
+use sandbox_policy::{Abi, Action, Policy, Syscall, compile};
 
 fn number(text: &str) -> u64 {
     match text.strip_prefix("0x") {
@@ -51,7 +52,7 @@ fn vectors() {
 /// told apart by its high word.
 #[test]
 fn every_argument_is_compared_as_wide_as_the_kernel_reads_it() {
-    use sandbox_policy::syscalls::ArgKind;
+    use sandbox_policy::tables::syscalls::ArgKind;
     let mut checked = 0;
     for syscall in Syscall::all() {
         let (Some(kinds), Some(nr)) = (syscall.arg_kinds(), syscall.number(Abi::X86_64)) else { continue };

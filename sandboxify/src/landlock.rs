@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use sandbox_landlock::{Plan, Request, Setting, Settings};
-use sandbox_policy::variables::Variables;
+use sandbox_policy::text::variables::Variables;
 
 use crate::failure::Failure;
 use crate::program::{Executable, inspect};

@@ -28,10 +28,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
-use sandbox_policy::install::Threads;
-use sandbox_policy::notify::Listener;
-use sandbox_policy::report::Reporter;
-use sandbox_policy::{Abi, Program, install, install_with_listener, scope};
+use sandbox_policy::sys::install::Threads;
+use sandbox_policy::sys::notify::Listener;
+use sandbox_policy::sys::report::Reporter;
+use sandbox_policy::sys::scope;
+use sandbox_policy::{Abi, Program, install, install_with_listener};
 
 use crate::failure::{Failure, describe_errno};
 
@@ -217,7 +218,7 @@ fn on_this_cpu<T>(spawn: impl FnOnce() -> std::io::Result<T>) -> Result<T, Failu
 }
 
 /// Keeps PROGRAM from tracing processes outside the sandbox (see
-/// [`sandbox_policy::scope`]); a kernel without Landlock leaves it as is.
+/// [`sandbox_policy::sys::scope`]); a kernel without Landlock leaves it as is.
 pub(crate) fn confine_tracing() -> Result<(), Failure> {
     // Any Landlock rules were enforced already.
     scope::confine_tracing(false)

@@ -34,13 +34,13 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use sandbox_policy::bpf::{self, SeccompData};
-use sandbox_policy::entry::parse_entry;
-use sandbox_policy::install::Threads;
+use sandbox_policy::compile::bpf::{self, SeccompData};
 use sandbox_policy::learn::{APPLY_POINT_MARKER, Companion, EARLY_POINT_MARKER, companions, observer, start_up_form};
-use sandbox_policy::notify::{Listener, Notification};
-use sandbox_policy::policy::fallback_of;
-use sandbox_policy::variables::ALLOW;
+use sandbox_policy::resolve::fallback_of;
+use sandbox_policy::sys::install::Threads;
+use sandbox_policy::sys::notify::{Listener, Notification};
+use sandbox_policy::text::entry::parse_entry;
+use sandbox_policy::text::variables::ALLOW;
 use sandbox_policy::{Abi, Action, Program, Syscall, install_with_listener};
 
 use crate::failure::Failure;

@@ -15,10 +15,10 @@ mod tracer;
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-use sandbox_policy::file::{self, Files};
-use sandbox_policy::report::{self, Gate, Reporter};
-use sandbox_policy::start_up;
-use sandbox_policy::variables::{self, Name, Variables};
+use sandbox_policy::compile::start_up;
+use sandbox_policy::sys::report::{self, Gate, Reporter};
+use sandbox_policy::text::file::{self, Files};
+use sandbox_policy::text::variables::{self, Name, Variables};
 use sandbox_policy::{
     Action, Comparison, Condition, Field, Origin, Override, Policy, Rule, Settings, Syscall, Text, Threads, Width,
     compile, compile_with, explain, install,

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use goblin::elf::Elf;
 use goblin::elf::header::{EM_X86_64, ET_DYN};
-use sandbox_policy::attached;
+use sandbox_policy::text::attached;
 
 use crate::failure::Failure;
 use crate::program::{Executable, inspect, names_audit_libraries};

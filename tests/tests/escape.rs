@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sandbox_policy::abi::{AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
-use sandbox_policy::bpf::{self, SeccompData};
+use sandbox_policy::compile::bpf::{self, SeccompData};
 use sandbox_policy::{Action, Settings, Text};
 use sandbox_tests::{Outcome, Run, USERS, User, artifact, compile, compile_with, fresh_dir, library, sandboxify};
 

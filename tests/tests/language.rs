@@ -287,7 +287,7 @@ fn attached_policies() {
 #[test]
 fn a_broken_attached_policy_stops_the_program() {
     use patchelf_helper::{Change, DynamicEditor};
-    use sandbox_policy::attached::DT_SANDBOX_POLICY;
+    use sandbox_policy::text::attached::DT_SANDBOX_POLICY;
     let dir = fresh_dir("broken-attached");
     let program = dir.join("probe");
     let library = library();

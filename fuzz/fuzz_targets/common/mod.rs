@@ -5,9 +5,9 @@
 //! every one of those calls the same way.
 
 use sandbox_policy::abi::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
-use sandbox_policy::bpf::{self, SeccompData};
-use sandbox_policy::file::NoFiles;
-use sandbox_policy::variables::Variables;
+use sandbox_policy::compile::bpf::{self, SeccompData};
+use sandbox_policy::text::file::NoFiles;
+use sandbox_policy::text::variables::Variables;
 use sandbox_policy::{Abi, Action, ErrorKind, Policy, Program, Syscall, compile};
 
 /// Arguments that sit on the edges a two-word comparison can get wrong.

@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 
-use crate::syscalls::{Syscall, edit_distance};
+use crate::tables::syscalls::{Syscall, edit_distance};
 
 /// A named set of system calls, with systemd's membership.
 #[derive(Debug)]

@@ -4,7 +4,7 @@
 //! permissive-mode report.
 
 use crate::abi::Abi;
-use crate::install::Errno;
+use crate::sys::Errno;
 
 /// A call held by the kernel until answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use alloc::vec::Vec;
 
 use crate::abi::Abi;
-use crate::name_hash;
+use crate::tables::name_hash;
 
 /// A system call known by name, with its number on each ABI where it exists.
 ///

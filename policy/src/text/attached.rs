@@ -1,7 +1,7 @@
 //! A policy recorded in a program's own ELF file.
 //!
 //! `patchelf-helper --policy` stores policy text (the policy-file format of
-//! [`crate::file`], without `@include`) as a string in the program's
+//! [`crate::text::file`], without `@include`) as a string in the program's
 //! `.dynstr`, under the dynamic tag [`DT_SANDBOX_POLICY`]. libsandbox.so
 //! finds it through the program's own dynamic section, already in memory,
 //! so the policy travels with the binary and costs no file I/O.

@@ -5,9 +5,8 @@ use alloc::format;
 use alloc::string::String;
 
 use crate::error::{ErrorKind, Origin, PolicyError};
-use crate::file::{self, Files};
-use crate::policy::Lists;
-use crate::policy::{Settings, Text};
+use crate::text::file::{self, Files};
+use crate::text::{Lists, Settings, Text};
 
 /// `:`-separated entries that may run (Cloudflare's name).
 pub const ALLOW: &str = "SECCOMP_SYSCALL_ALLOW";
@@ -15,19 +14,19 @@ pub const ALLOW: &str = "SECCOMP_SYSCALL_ALLOW";
 pub const DENY: &str = "SECCOMP_SYSCALL_DENY";
 /// What a violation gets (Cloudflare's name; Cloudflare knew only `log`).
 pub const DEFAULT_ACTION: &str = "SECCOMP_DEFAULT_ACTION";
-/// A policy file: the three settings above in a file (see [`crate::file`]).
+/// A policy file: the three settings above in a file (see [`crate::text::file`]).
 pub const POLICY_FILE: &str = "SECCOMP_POLICY_FILE";
 /// When set to anything but empty or `0`: print the installed policy once on stderr.
 pub const VERBOSE: &str = "SANDBOX_VERBOSE";
-/// `1`: entries mean exactly the calls they name (see [`crate::policy`]).
+/// `1`: entries mean exactly the calls they name (see [`crate::resolve`]).
 pub const EXACT: &str = "SANDBOX_EXACT";
 /// Set by `sandboxify --learn --preload`: mark the apply point (see [`crate::learn`]).
 pub const LEARN: &str = "SANDBOX_LEARN";
 /// Set by sandboxify for the library it preloads when it enforced Landlock
 /// rules that handle files: the domain that keeps tracing inside must then
-/// handle and grant reparenting too (see [`crate::scope`]).
+/// handle and grant reparenting too (see [`crate::sys::scope`]).
 pub const FS_DOMAIN: &str = "SANDBOX_FS_DOMAIN";
-/// A file to append the permissive-mode report to, instead of stderr (see [`crate::report`]).
+/// A file to append the permissive-mode report to, instead of stderr (see [`crate::sys::report`]).
 pub const REPORT: &str = "SANDBOX_REPORT";
 
 /// Paths (`:`-separated, `~` expands) the program may read and execute beneath (Landlock).
@@ -108,7 +107,10 @@ pub fn classify(name: &[u8]) -> Name {
 
 /// The closest variable name to a misspelt one.
 pub fn closest(name: &str) -> &'static str {
-    ALL.iter().copied().min_by_key(|known| crate::syscalls::edit_distance(name, known)).expect("ALL is not empty")
+    ALL.iter()
+        .copied()
+        .min_by_key(|known| crate::tables::syscalls::edit_distance(name, known))
+        .expect("ALL is not empty")
 }
 
 /// Values of the sandbox's variables, as read from an environment.

@@ -22,23 +22,22 @@
 //!   whose selection paste does the same on a console, EPERM
 //!   ([`TERMINAL_INJECTION`]).
 
-use alloc::borrow::ToOwned;
-use alloc::format;
-use alloc::string::{String, ToString};
+#![forbid(unsafe_code)]
+
+pub mod families;
+
+use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
 
 use crate::action::Action;
 use crate::condition::Rule;
-use crate::entry::{Entry, Target, parse_entry};
-use crate::error::{ErrorKind, Origin, PolicyError};
-use crate::families;
-use crate::syscalls::{FALLBACK_PAIRS, SUCCESSOR_PAIRS, Syscall};
-use crate::variables::{ALLOW, DEFAULT_ACTION, DENY, EXACT};
-
-/// The longest list accepted: room for every system call several times over.
-pub const MAX_LIST_BYTES: usize = 64 * 1024;
+use crate::error::{Origin, PolicyError};
+use crate::tables::syscalls::{FALLBACK_PAIRS, SUCCESSOR_PAIRS, Syscall};
+use crate::text::entry::{Entry, Target, parse_entry};
+use crate::text::variables::DENY;
+use crate::text::{Lists, Settings, Sourced, Text, parse_list};
 
 // The tables of other doors (data/families.txt), successors
 // (data/successors.tsv) and fallbacks (data/fallbacks.tsv) are compiled by
@@ -56,140 +55,6 @@ pub const TERMINAL_INJECTION: &str = "ioctl(arg1 == TIOCSTI)=EIO:ioctl(arg1 == T
 
 fn lookup(name: &str) -> &'static Syscall {
     Syscall::by_name(name).expect("the policy tables name known calls")
-}
-
-/// A piece of policy text and where it came from.
-#[derive(Clone, Copy, Debug)]
-pub struct Text<'a> {
-    /// The variable or option that held it, for error messages.
-    pub origin: &'a Origin,
-    /// The text itself.
-    pub text: &'a str,
-}
-
-/// The settings of a policy as an operator wrote them, in the
-/// Cloudflare-compatible form `SECCOMP_SYSCALL_ALLOW`,
-/// `SECCOMP_SYSCALL_DENY` and `SECCOMP_DEFAULT_ACTION` (or options).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Settings<'a> {
-    /// `:`-separated entries that may run; everything else is a violation.
-    pub allow: Option<Text<'a>>,
-    /// `:`-separated entries that are violations; removed from the allow list.
-    pub deny: Option<Text<'a>>,
-    /// What a violation gets: `kill` (the default), `log`, `trap` or an errno.
-    pub default_action: Option<Text<'a>>,
-    /// Entries mean exactly the calls they name: nothing is added.
-    pub exact: bool,
-}
-
-/// An entry and where it was written.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Sourced {
-    /// Where.
-    pub origin: Origin,
-    /// The entry.
-    pub entry: Entry,
-}
-
-/// Parsed lists, from the environment, options, a file or an attached
-/// policy; [`Policy::new`] resolves them.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Lists {
-    /// The allow list, if there is one (empty means nothing may run).
-    pub allow: Option<Vec<Sourced>>,
-    /// The deny list.
-    pub deny: Vec<Sourced>,
-    /// What a violation gets, if set.
-    pub default_action: Option<Action>,
-    /// Entries mean exactly the calls they name.
-    pub exact: bool,
-}
-
-impl Lists {
-    /// Whether there is anything to enforce.
-    pub fn is_empty(&self) -> bool {
-        self.allow.is_none() && self.deny.is_empty()
-    }
-}
-
-impl Settings<'_> {
-    /// Parses the settings into lists. `Ok(None)` when neither list is given:
-    /// there is nothing to enforce (a default action alone is still checked).
-    pub fn lists(&self) -> Result<Option<Lists>, PolicyError> {
-        let default_action = self.default_action.map(parse_default_action).transpose()?;
-        let allow = self.allow.map(parse_list).transpose()?;
-        let deny = self.deny.map(parse_list).transpose()?;
-        if allow.is_none() && deny.is_none() {
-            return Ok(None);
-        }
-        Ok(Some(Lists { allow, deny: deny.unwrap_or_default(), default_action, exact: self.exact }))
-    }
-
-    /// Parses and resolves the settings; `Ok(None)` when there is nothing to enforce.
-    pub fn policy(&self) -> Result<Option<Policy>, PolicyError> {
-        Ok(self.lists()?.map(Policy::new))
-    }
-}
-
-/// Parses an action for violations (any action but `allow`).
-pub fn parse_default_action(text: Text<'_>) -> Result<Action, PolicyError> {
-    let word = text.text.trim();
-    let error = |kind| PolicyError { origin: text.origin.clone(), kind };
-    match Action::parse(word) {
-        Some(Action::Allow) => Err(error(ErrorKind::AllowByDefault { word: word.to_owned() })),
-        Some(action) => Ok(action),
-        None => Err(error(ErrorKind::UnknownAction { word: word.to_owned() })),
-    }
-}
-
-/// Parses a `:`-separated list of entries. Empty entries and blanks around
-/// entries are ignored.
-pub fn parse_list(text: Text<'_>) -> Result<Vec<Sourced>, PolicyError> {
-    let error = |kind| PolicyError { origin: text.origin.clone(), kind };
-    if text.text.len() > MAX_LIST_BYTES {
-        return Err(error(ErrorKind::ValueTooLong { len: text.text.len() }));
-    }
-    // Sized up front here and below: libsandbox.so parses while ld.so loads
-    // it, from an arena where every copy a growing vector leaves behind
-    // costs page faults.
-    let mut entries = Vec::with_capacity(count_items(text.text));
-    for item in items(text.text) {
-        entries.push(Sourced { origin: text.origin.clone(), entry: parse_entry(item).map_err(error)? });
-    }
-    Ok(entries)
-}
-
-/// The entries of a list: `:`-separated, blanks around them trimmed, empty
-/// ones skipped. Split by byte rather than with `str::split`, whose searcher
-/// costs several times more on lists of short names; a `:` is ASCII, so it
-/// never splits a character.
-fn items(list: &str) -> impl Iterator<Item = &str> {
-    let mut rest = list;
-    core::iter::from_fn(move || {
-        while !rest.is_empty() {
-            let end = rest.bytes().position(|byte| byte == b':').unwrap_or(rest.len());
-            let item = rest[..end].trim_ascii();
-            rest = rest.get(end + 1..).unwrap_or_default();
-            if !item.is_empty() {
-                return Some(item);
-            }
-        }
-        None
-    })
-}
-
-/// How many entries [`items`] yields, counted without splitting.
-fn count_items(list: &str) -> usize {
-    let (mut count, mut in_item) = (0, false);
-    for byte in list.bytes() {
-        if byte == b':' {
-            count += usize::from(in_item);
-            in_item = false;
-        } else if !byte.is_ascii_whitespace() {
-            in_item = true;
-        }
-    }
-    count + usize::from(in_item)
 }
 
 /// How an entry came to apply to a call.
@@ -403,6 +268,13 @@ fn paired(table: &'static [(u16, u16)], syscall: &Syscall) -> impl Iterator<Item
         .map(|&(_, other)| &Syscall::all()[usize::from(other)])
 }
 
+impl Settings<'_> {
+    /// Parses and resolves the settings; `Ok(None)` when there is nothing to enforce.
+    pub fn policy(&self) -> Result<Option<Policy>, PolicyError> {
+        Ok(self.lists()?.map(Policy::new))
+    }
+}
+
 impl Policy {
     /// Resolves lists into rules per call: allow entries run (or get their
     /// own action), deny entries are violations (or get their own action)
@@ -588,42 +460,6 @@ impl Policy {
             .expect("at least the unconditional action")
     }
 
-    /// The environment variables that reproduce this policy exactly, for
-    /// handing it to another process (`sandboxify --preload` gives it to the
-    /// library): every rule spelt out, in order, with exact mode on, since
-    /// whatever the policy added is already among the rules.
-    pub fn variables(&self) -> Vec<(&'static str, String)> {
-        let mut allow = Vec::new();
-        let mut deny = Vec::new();
-        let spell = |name: &str, rule: &Rule| -> String {
-            let conditions: Vec<String> = rule.conditions.iter().map(ToString::to_string).collect();
-            let conditions = if conditions.is_empty() { String::new() } else { format!("({})", conditions.join(", ")) };
-            format!("{name}{conditions}={}", rule.action)
-        };
-        for call in &self.calls {
-            let name = call.syscall.name();
-            deny.extend(call.conditional.iter().map(|explained| spell(name, &explained.rule)));
-            match call.always.as_ref().map(|explained| explained.rule.action) {
-                Some(Action::Allow) if self.base == Base::AllowList => allow.push(name.to_owned()),
-                // As an allow entry: an unconditional deny entry would win
-                // outright over the conditional rules spelt out above.
-                Some(action) if self.base == Base::AllowList => {
-                    allow.push(spell(name, &Rule { conditions: Vec::new(), action }))
-                }
-                Some(action) => deny.push(spell(name, &Rule { conditions: Vec::new(), action })),
-                None => {}
-            }
-        }
-        let mut variables = Vec::new();
-        if self.base == Base::AllowList {
-            variables.push((ALLOW, allow.join(":")));
-        }
-        variables.push((DENY, deny.join(":")));
-        variables.push((DEFAULT_ACTION, self.violation.to_string()));
-        variables.push((EXACT, "1".to_owned()));
-        variables
-    }
-
     /// Whether entries meant exactly the calls they named.
     pub fn exact(&self) -> bool {
         self.exact
@@ -657,33 +493,12 @@ impl fmt::Display for Described<'_> {
 }
 
 /// Shows the policy as the variables that reproduce it.
-impl fmt::Display for Policy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let parts: Vec<String> = self.variables().into_iter().map(|(name, value)| format!("{name}={value}")).collect();
-        f.write_str(&parts.join(" "))
-    }
-}
-
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    const ALLOW_ORIGIN: Origin = Origin::Variable("SECCOMP_SYSCALL_ALLOW");
-    const DENY_ORIGIN: Origin = Origin::Variable("SECCOMP_SYSCALL_DENY");
-    const DEFAULT: Origin = Origin::Variable("SECCOMP_DEFAULT_ACTION");
-
-    fn settings<'a>(allow: Option<&'a str>, deny: Option<&'a str>, default: Option<&'a str>) -> Settings<'a> {
-        Settings {
-            allow: allow.map(|text| Text { origin: &ALLOW_ORIGIN, text }),
-            deny: deny.map(|text| Text { origin: &DENY_ORIGIN, text }),
-            default_action: default.map(|text| Text { origin: &DEFAULT, text }),
-            exact: false,
-        }
-    }
-
-    pub(crate) fn policy(allow: Option<&str>, deny: Option<&str>, default: Option<&str>) -> Policy {
-        settings(allow, deny, default).policy().unwrap().unwrap()
-    }
+    use crate::test_support::{policy, settings};
+    use crate::text::MAX_LIST_BYTES;
+    use crate::text::variables::{ALLOW, DEFAULT_ACTION, EXACT};
 
     fn exact(allow: Option<&str>, deny: Option<&str>) -> Policy {
         Settings { exact: true, ..settings(allow, deny, None) }.policy().unwrap().unwrap()
@@ -698,20 +513,6 @@ pub(crate) mod tests {
     }
 
     const ENOSYS: Action = Action::Errno(libc::ENOSYS as u16);
-
-    proptest::proptest! {
-        /// The byte splitter and its count agree with the plain definition.
-        #[test]
-        fn items_are_the_trimmed_non_empty_pieces(list in "[a-z: \t\n(=)é]{0,40}") {
-            let plain: Vec<&str> = list
-                .split(':')
-                .map(|item| item.trim_matches(|c: char| c.is_ascii_whitespace()))
-                .filter(|item| !item.is_empty())
-                .collect();
-            proptest::prop_assert_eq!(items(&list).collect::<Vec<_>>(), plain.clone());
-            proptest::prop_assert_eq!(count_items(&list), plain.len());
-        }
-    }
 
     #[test]
     fn nothing_set_means_no_policy() {
@@ -911,7 +712,7 @@ pub(crate) mod tests {
     fn malformed_and_overlong_entries_are_refused() {
         assert!(error(Some("Read"), None, None).contains(r#"malformed entry "Read""#));
         assert!(error(Some("read write"), None, None).contains("malformed entry"));
-        let long = "a".repeat(crate::entry::MAX_ENTRY_BYTES + 1);
+        let long = "a".repeat(crate::text::entry::MAX_ENTRY_BYTES + 1);
         assert!(error(Some(&long), None, None).contains("longer than the limit of 256"));
         let huge = "read:".repeat(MAX_LIST_BYTES / 5 + 1);
         assert!(error(Some(&huge), None, None).contains("value of"));

@@ -13,10 +13,10 @@ use alloc::vec::Vec;
 
 use crate::action::Action;
 use crate::condition::{Comparison, Condition, Field, Width};
-use crate::constants;
 use crate::error::ErrorKind;
-use crate::groups::Group;
-use crate::syscalls::{ArgKind, Syscall, edit_distance};
+use crate::tables::constants;
+use crate::tables::groups::Group;
+use crate::tables::syscalls::{ArgKind, Syscall, edit_distance};
 
 /// The longest entry accepted. The longest system-call name is 22 bytes and a
 /// few conditions fit easily; far beyond that is a mistake, not a policy.
@@ -76,7 +76,7 @@ impl Entry {
 pub fn parse_entry(item: &str) -> Result<Entry, ErrorKind> {
     if item.len() > MAX_ENTRY_BYTES {
         let prefix: String = item.chars().take(32).collect();
-        return Err(ErrorKind::EntryTooLong { prefix, len: item.len() });
+        return Err(ErrorKind::EntryTooLong { prefix, len: item.len(), limit: MAX_ENTRY_BYTES });
     }
     let malformed = |reason| ErrorKind::Malformed { entry: item.to_owned(), reason };
     let (name, conditions, action) = match item.bytes().position(|byte| byte == b'(') {

@@ -22,11 +22,11 @@ use alloc::vec::Vec;
 
 use crate::abi::Abi;
 use crate::action::Action;
+use crate::compile::filter::Override;
 use crate::condition::Rule;
-use crate::entry::{Entry, parse_entry};
-use crate::filter::Override;
-use crate::policy::Policy;
-use crate::syscalls::Syscall;
+use crate::resolve::Policy;
+use crate::tables::syscalls::Syscall;
+use crate::text::entry::{Entry, parse_entry};
 
 /// What glibc's dynamic loader and start-up call before the library's
 /// constructor, and what the library calls there (prctl, seccomp, the
@@ -92,8 +92,8 @@ fn start_up_syscalls() -> impl Iterator<Item = &'static Syscall> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::Target;
-    use crate::policy::tests::policy;
+    use crate::test_support::policy;
+    use crate::text::entry::Target;
 
     #[test]
     fn the_names_read_are_the_entries_targets() {

@@ -19,9 +19,9 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::entry::parse_entry;
 use crate::error::{ErrorKind, Origin, PolicyError};
-use crate::policy::{Lists, MAX_LIST_BYTES, Sourced, Text, parse_default_action};
+use crate::text::entry::parse_entry;
+use crate::text::{Lists, MAX_LIST_BYTES, Sourced, Text, parse_default_action};
 
 /// How deep `@include`s may nest: far more than any real layout, and the
 /// bound that stops a cycle.
@@ -89,7 +89,7 @@ fn parse_into(
         let origin = origin(index + 1);
         let error = |kind| PolicyError { origin: origin.clone(), kind };
         if line.len() > MAX_LIST_BYTES {
-            return Err(error(ErrorKind::ValueTooLong { len: line.len() }));
+            return Err(error(ErrorKind::ValueTooLong { len: line.len(), limit: MAX_LIST_BYTES }));
         }
         let line = strip_comment(line).trim();
         let (directive, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
@@ -175,10 +175,10 @@ mod tests {
 
     use super::*;
     use crate::action::Action;
-    use crate::policy::Policy;
-    use crate::syscalls::Syscall;
+    use crate::resolve::Policy;
+    use crate::tables::syscalls::Syscall;
 
-    const ORIGIN: Origin = Origin::Variable(crate::variables::POLICY_FILE);
+    const ORIGIN: Origin = Origin::Variable(crate::text::variables::POLICY_FILE);
 
     struct Memory(BTreeMap<&'static str, &'static str>);
 

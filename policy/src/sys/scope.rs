@@ -34,7 +34,7 @@
 
 use core::sync::atomic::{AtomicBool, Ordering};
 
-use crate::install::Errno;
+use crate::sys::Errno;
 
 /// Whether this process already put itself in a Landlock domain (its
 /// Landlock rules): one confines tracing as well as another. And a

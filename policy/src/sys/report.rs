@@ -11,7 +11,7 @@
 //! listener, lets every call run as `log` would, counts them, and when no
 //! confined process is left writes one deduplicated report: to stderr as it
 //! was when the reporter started, or appended to the file named by
-//! [`crate::variables::REPORT`].
+//! [`crate::text::variables::REPORT`].
 
 use alloc::collections::BTreeMap;
 use alloc::ffi::CString;
@@ -23,11 +23,11 @@ use core::sync::atomic::{AtomicI32, Ordering};
 
 use crate::abi::Abi;
 use crate::action::ret;
-use crate::bpf::op;
-use crate::filter::Program;
-use crate::install::Errno;
-use crate::notify::Listener;
-use crate::syscalls::{ArgKind, Syscall};
+use crate::compile::bpf::op;
+use crate::compile::filter::Program;
+use crate::sys::Errno;
+use crate::sys::notify::Listener;
+use crate::tables::syscalls::{ArgKind, Syscall};
 
 /// `program` with every `log` return turned into a notification.
 pub fn with_log_as_notify(program: &Program) -> Program {

@@ -6,6 +6,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::abi::offset;
 use crate::action::ret;
 
 /// One classic BPF instruction, laid out as the kernel's `struct sock_filter`.
@@ -59,18 +60,6 @@ pub mod op {
     pub const A: u16 = 0x10;
     pub const TAX: u16 = 0x00;
     pub const TXA: u16 = 0x80;
-}
-
-/// Offsets of the fields of `struct seccomp_data` that a filter loads.
-pub mod offset {
-    /// `nr`, the system-call number.
-    pub const NR: u32 = 0;
-    /// `arch`, the `AUDIT_ARCH_*` value.
-    pub const ARCH: u32 = 4;
-    /// `instruction_pointer`, low word.
-    pub const IP: u32 = 8;
-    /// `args[0]`, low word; each argument is 8 bytes further.
-    pub const ARGS: u32 = 16;
 }
 
 /// The kernel's limit on filter length (`BPF_MAXINSNS`).

@@ -12,12 +12,13 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
+use crate::abi::offset;
 use crate::abi::{Abi, X32_SYSCALL_BIT};
 use crate::action::Action;
-use crate::bpf::{self, Emitter, Insn, Label, offset, op};
+use crate::compile::bpf::{self, Emitter, Insn, Label, op};
 use crate::condition::{Comparison, Condition, Field, Rule, Width};
-use crate::policy::{CallRules, Policy};
-use crate::syscalls::Syscall;
+use crate::resolve::{CallRules, Policy};
+use crate::tables::syscalls::Syscall;
 
 /// A compiled filter, ready to install.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,7 +30,7 @@ pub struct Program {
 }
 
 impl Program {
-    /// The instructions (with a zero nonce; [`crate::install`] sets one).
+    /// The instructions (with a zero nonce; [`crate::sys::install`] sets one).
     pub fn insns(&self) -> &[Insn] {
         &self.insns
     }
@@ -52,7 +53,7 @@ impl Program {
 
 /// How an installer proves that its filter is in force, and not faked by an
 /// outer filter that answered `seccomp()` with `SECCOMP_RET_ERRNO | 0` (see
-/// [`crate::install`]). Before any rule of the policy, the filter answers
+/// [`crate::sys::install`]). Before any rule of the policy, the filter answers
 /// `getpgrp(nonce, MARK)` with [`CONFIRMED`](probe::CONFIRMED) when `nonce` is
 /// its own, set when it is installed, and with [`OTHER`](probe::OTHER) when not:
 /// ties between stacked filters go to the newest, so only the filter just
@@ -441,9 +442,9 @@ fn probe(emitter: &mut Emitter, search: Label) -> (Label, [Label; 2]) {
 mod tests {
     use super::*;
     use crate::abi::AUDIT_ARCH_X86_64;
-    use crate::bpf::{SeccompData, run};
+    use crate::compile::bpf::{SeccompData, run};
     use crate::error::Origin;
-    use crate::policy::{Settings, Text};
+    use crate::text::{Settings, Text};
 
     fn policy(allow: Option<&str>, deny: Option<&str>, default: Option<&str>) -> Policy {
         let origin = Origin::Variable("test");

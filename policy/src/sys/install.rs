@@ -1,44 +1,9 @@
 //! Installing a compiled filter on the calling process.
 
-use core::ffi::CStr;
 use core::fmt;
 
-use crate::action::Action;
-use crate::filter::{Program, probe};
-
-/// The `errno` of a failed system call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Errno(pub i32);
-
-impl Errno {
-    /// The calling thread's current `errno`.
-    pub fn last() -> Errno {
-        // SAFETY: __errno_location returns this thread's errno slot.
-        Errno(unsafe { *libc::__errno_location() })
-    }
-}
-
-unsafe extern "C" {
-    /// glibc's untranslated description of an errno (2.32 and later), or
-    /// NULL. Not strerror: that reads the locale, which libc has not set up
-    /// yet when libsandbox.so installs its guard (see its `early` module).
-    fn strerrordesc_np(errnum: libc::c_int) -> *const libc::c_char;
-}
-
-/// `EPERM (Operation not permitted)`.
-impl fmt::Display for Errno {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // SAFETY: strerrordesc_np takes any number and returns NULL or a static string.
-        let description = unsafe { strerrordesc_np(self.0) };
-        match u16::try_from(self.0).map(Action::Errno) {
-            // SAFETY: non-NULL, so a NUL-terminated string of glibc's table.
-            Ok(name) if !description.is_null() => {
-                write!(f, "{name} ({})", unsafe { CStr::from_ptr(description) }.to_string_lossy())
-            }
-            _ => write!(f, "errno {}", self.0),
-        }
-    }
-}
+use super::Errno;
+use crate::compile::filter::{Program, probe};
 
 /// Which threads a filter is installed on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

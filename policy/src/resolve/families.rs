@@ -9,7 +9,7 @@
 use alloc::vec::Vec;
 
 use crate::condition::{Comparison, Condition, Field, Width};
-use crate::syscalls::Syscall;
+use crate::tables::syscalls::Syscall;
 
 /// How a door is denied with its family.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,9 +120,9 @@ mod tests {
     fn every_door_of_every_family_is_denied_with_it() {
         use crate::abi::Abi;
         use crate::action::Action;
-        use crate::bpf::{SeccompData, run};
+        use crate::compile::bpf::{SeccompData, run};
         use crate::condition::Comparison;
-        use crate::policy::tests::policy;
+        use crate::test_support::policy;
         let mut checked = 0;
         for door in FAMILY_DOORS.iter() {
             let from = &Syscall::all()[usize::from(door.from)];
