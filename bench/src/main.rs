@@ -127,7 +127,7 @@ impl Variant {
         let (allow, deny) = self.policy.clone()?;
         let variables = Variables { allow, deny, ..Variables::default() };
         let policy = variables.settings().policy().expect("benchmark policies are valid")?;
-        let program = compile(&policy);
+        let program = compile(&policy).expect("benchmark policies fit the kernel's limit");
         let worst = (0..=Syscall::max_number(Abi::X86_64) + 1)
             .map(|nr| {
                 let data = bpf::SeccompData { nr, arch: Abi::X86_64.audit_arch(), ..Default::default() };

@@ -116,7 +116,10 @@ fn guard() -> Option<Early> {
     let policies = requested_policies(&variables)?;
     let early: Vec<Option<Program>> = policies
         .iter()
-        .map(|(_, policy)| start_up::allows_start_up(policy).then(|| compile(policy)))
+        .map(|(source, policy)| {
+            let compiled = start_up::allows_start_up(policy).then(|| compile(policy)).transpose();
+            compiled.unwrap_or_else(|error| fail(&alloc::format!("{source}{error}")))
+        })
         .map(|program| program.filter(|program| !report::logs(program)))
         .collect();
     if early.iter().any(Option::is_some) {

@@ -115,7 +115,8 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
     let filters: Vec<Filter> = policies
         .into_iter()
         .map(|(source, policy, installed)| {
-            let mut program = installed.is_none().then(|| compile(&policy));
+            let compiled = installed.is_none().then(|| compile(&policy)).transpose();
+            let mut program = compiled.unwrap_or_else(|error| fail(&format!("{source}{error}")));
             let announcement = variables.verbose().then(|| {
                 let (size, when) = match (installed, &program) {
                     (Some(size), _) => (size, " as ld.so loaded the library"),

@@ -75,7 +75,12 @@ pub fn edit(data: &[u8], edits: &Edits<'_>) -> Result<Change> {
     match edits.policy {
         PolicyEdit::Keep => {}
         PolicyEdit::Set(text) => {
-            sandbox_policy::text::file::parse_attached(text).map_err(|error| PatchError::Policy(error.to_string()))?;
+            // Refused now, not when the program starts: a policy that does
+            // not parse, or whose filter the kernel would not take.
+            let lists = sandbox_policy::text::file::parse_attached(text)
+                .map_err(|error| PatchError::Policy(error.to_string()))?;
+            sandbox_policy::compile(&sandbox_policy::Policy::new(lists))
+                .map_err(|error| PatchError::Policy(error.to_string()))?;
             editor.set_string(DT_SANDBOX_POLICY, text.as_bytes())?;
         }
         PolicyEdit::Remove => {

@@ -12,7 +12,7 @@ use core::fmt::Write as _;
 use crate::abi::{Abi, X32_SYSCALL_BIT};
 use crate::action::Action;
 use crate::compile::bpf::{self, Insn, SeccompData, op};
-use crate::compile::filter::{self, compile};
+use crate::compile::filter::{self, FilterTooLong, compile};
 use crate::resolve::families;
 use crate::resolve::{Base, Policy};
 use crate::tables::groups::Group;
@@ -27,9 +27,9 @@ fn filtered(program: &[Insn], abi: Abi, nr: u32) -> Action {
 }
 
 /// Every x86_64 call with its action and where it comes from; then what
-/// differs on i386.
-pub fn explain(policy: &Policy) -> String {
-    let program = compile(policy);
+/// differs on i386. Refused for a policy the kernel would refuse.
+pub fn explain(policy: &Policy) -> Result<String, FilterTooLong> {
+    let program = compile(policy)?;
     let insns = program.insns();
     let mut out = String::new();
     let (base, default_reason) = match policy.base() {
@@ -97,7 +97,7 @@ pub fn explain(policy: &Policy) -> String {
         }
     }
     families(policy, &mut out);
-    out
+    Ok(out)
 }
 
 /// What each deny entry also denies through its family, and what reaches
@@ -209,7 +209,7 @@ mod tests {
     #[test]
     fn explains_every_call_with_its_reason() {
         let p = policy(Some("@basic-io:exit_group:clone"), Some("socket(arg0 == AF_INET)=EACCES:write=EPERM"), None);
-        let text = explain(&p);
+        let text = explain(&p).unwrap();
         assert!(text.starts_with("# allow list; violations get kill; not exact\n"), "{text}");
         assert!(
             text.contains(
@@ -239,7 +239,7 @@ mod tests {
     #[test]
     fn disassembly_shows_absolute_targets() {
         let p = policy(None, Some("uname"), None);
-        let text = disassemble(compile(&p).insns());
+        let text = disassemble(compile(&p).unwrap().insns());
         assert!(text.starts_with("   0: ld  arch\n   1: jeq 0xc000003e, +0, +"), "{text}");
         assert!(text.contains("ret kill"), "{text}");
     }

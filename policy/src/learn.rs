@@ -41,6 +41,7 @@ pub const EARLY_POINT_MARKER: u32 = 0x5ec1;
 pub fn start_up_form() -> Program {
     let nothing = Policy::new(Lists { allow: Some(Vec::new()), deny: Vec::new(), default_action: None, exact: true });
     compile_with(&nothing, &start_up::guard_rules(&nothing))
+        .expect("the start-up calls' rules are a few dozen instructions")
 }
 
 /// The filter of learn mode: every call of both ABIs goes to the listener;

@@ -43,7 +43,7 @@ mod test_support;
 
 pub use abi::Abi;
 pub use action::Action;
-pub use compile::filter::{Override, Program, compile, compile_with};
+pub use compile::filter::{FilterTooLong, Override, Program, compile, compile_with};
 pub use condition::{Comparison, Condition, Field, Rule, Width};
 pub use error::{ErrorKind, Origin, PolicyError};
 pub use resolve::Policy;

@@ -153,7 +153,7 @@ proptest! {
 
     #[test]
     fn filters_agree_with_libseccomp(policy in policy_strategy()) {
-        let ours = compile(&policy);
+        let ours = compile(&policy).unwrap();
         let theirs = libseccomp_program(&policy);
         for abi in Abi::ALL {
             for nr in (0..600).chain([1000, 4096, 0x3fff_ffff]) {
@@ -175,7 +175,7 @@ proptest! {
 
     #[test]
     fn allowed_calls_stay_cacheable(policy in policy_strategy()) {
-        let program = compile(&policy);
+        let program = compile(&policy).unwrap();
         for abi in Abi::ALL {
             // A multiplexer's verdict depends on its operation argument, the
             // probe's on its arguments.

@@ -316,7 +316,7 @@ proptest! {
         extra in prop::collection::vec(prop::array::uniform6(value()), 4),
     ) {
         let policy = parse(&written);
-        let program = compile(&policy);
+        let program = compile(&policy).unwrap();
         let sets = argument_sets(&policy, &extra);
         for abi in Abi::ALL {
             let numbers = (0..=Syscall::max_number(abi) + 3).chain([1000, 0x3fff_ffff, 0x4000_0000, 0x4000_003b, u32::MAX]);
@@ -360,8 +360,8 @@ proptest! {
     #[test]
     fn the_guard_stacked_with_the_policy_is_the_policy(written in written()) {
         let policy = parse(&written);
-        let exact = compile(&policy);
-        let guard = sandbox_policy::compile_with(&policy, &start_up::guard_rules(&policy));
+        let exact = compile(&policy).unwrap();
+        let guard = sandbox_policy::compile_with(&policy, &start_up::guard_rules(&policy)).unwrap();
         let whole = start_up::allows_start_up(&policy);
         let sets = argument_sets(&policy, &[]);
         for abi in Abi::ALL {
@@ -391,7 +391,7 @@ fn a_multiplexer_allowed_through_a_group_still_honours_a_deny() {
         exact: false,
     };
     let policy = parse(&written);
-    let program = compile(&policy);
+    let program = compile(&policy).unwrap();
     const SYS_SOCKET: u64 = 1;
     const SHMGET: u64 = 23;
     for (nr, operation) in [(102, SYS_SOCKET), (117, SHMGET)] {
@@ -403,5 +403,39 @@ fn a_multiplexer_allowed_through_a_group_still_honours_a_deny() {
         };
         let ret = bpf::run(program.insns(), &data).unwrap().ret;
         assert_eq!(Action::from_ret(ret), Some(Action::Kill), "i386 {nr}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Lists up to and past the byte limit, most of their entries with
+    /// conditions: every one is parsed into a policy or refused with an
+    /// error, and every policy compiles (alone, as `--preload`'s guard,
+    /// and for `--explain`) within the kernel's limit or is refused with
+    /// its length; nothing panics.
+    #[test]
+    fn long_lists_compile_or_are_refused_with_their_length(
+        entries in prop::collection::vec(entry(), 1000..3500),
+        allow in any::<bool>(),
+    ) {
+        let list = entries.join(":");
+        let origin = Origin::Variable("test");
+        let text = Some(Text { origin: &origin, text: &list });
+        let settings = if allow { Settings { allow: text, ..Settings::default() } } else { Settings { deny: text, ..Settings::default() } };
+        let policy = match settings.policy() {
+            Ok(policy) => policy.expect("a list is set"),
+            Err(error) => {
+                prop_assert_eq!(error.to_string().lines().count(), 1);
+                return Ok(());
+            }
+        };
+        for compiled in [compile(&policy), sandbox_policy::compile_with(&policy, &start_up::guard_rules(&policy))] {
+            match compiled {
+                Ok(program) => prop_assert!(program.insns().len() <= bpf::MAX_INSNS),
+                Err(error) => prop_assert!(error.instructions > error.limit && error.limit == bpf::MAX_INSNS),
+            }
+        }
+        prop_assert_eq!(sandbox_policy::explain::explain(&policy).is_ok(), compile(&policy).is_ok());
     }
 }

@@ -24,7 +24,7 @@ fn vectors() {
         let at = format!("vectors.txt:{}", index + 1);
         if let Some(directives) = line.strip_prefix("policy ") {
             let lists = file::parse_attached(&directives.replace(';', "\n")).unwrap_or_else(|e| panic!("{at}: {e}"));
-            program = Some(compile(&Policy::new(lists)));
+            program = Some(compile(&Policy::new(lists)).unwrap());
             continue;
         }
         let (call, expected) = line.split_once(" -> ").unwrap_or_else(|| panic!("{at}: no ->"));
@@ -65,7 +65,7 @@ fn every_argument_is_compared_as_wide_as_the_kernel_reads_it() {
                 ArgKind::Pointer => continue,
             };
             let policy = format!("deny {}(arg{index} == 5)=EPERM", syscall.name());
-            let program = compile(&Policy::new(file::parse_attached(&policy).unwrap()));
+            let program = compile(&Policy::new(file::parse_attached(&policy).unwrap())).unwrap();
             let verdict = |value: u64| {
                 let mut args = [0; 6];
                 args[index] = value;

@@ -1,6 +1,6 @@
 //! Everything that stops sandboxify from running PROGRAM, with its exit status.
 
-use sandbox_policy::{InstallError, PolicyError};
+use sandbox_policy::{FilterTooLong, InstallError, PolicyError};
 use thiserror::Error;
 
 use crate::container::SetupError;
@@ -14,6 +14,9 @@ pub enum Failure {
     /// A bad policy, from an option or the environment.
     #[error("{0}")]
     Policy(#[from] PolicyError),
+    /// A policy whose filter the kernel would refuse.
+    #[error("{0}")]
+    FilterTooLong(#[from] FilterTooLong),
     /// An environment the sandbox will not guess about.
     #[error("{0}")]
     Environment(String),

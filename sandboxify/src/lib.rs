@@ -173,14 +173,14 @@ fn inspection(args: &Args, policy: Option<&Policy>, rules: Option<&sandbox_landl
         )
     };
     if args.dump_bpf {
-        report.push_str(&explain::disassemble(compile(policy.ok_or_else(nothing)?).insns()));
+        report.push_str(&explain::disassemble(compile(policy.ok_or_else(nothing)?)?.insns()));
     }
     if args.explain {
         if policy.is_none() && rules.is_none() {
             return Err(nothing());
         }
         if let Some(policy) = policy {
-            report.push_str(&explain::explain(policy));
+            report.push_str(&explain::explain(policy)?);
         }
         if let Some(rules) = rules {
             report.push_str(&sandbox_landlock::explain(rules));
@@ -270,7 +270,7 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     let network = landlock::seccomp_entries(&args.landlock, &variables)?;
     let (policy, guard) = match policy {
         None if asked.is_some() || sandbox.confines() || !network.is_empty() => (Some(Policy::guard(&network)), None),
-        policy => (policy, (!network.is_empty()).then(|| compile(&Policy::guard(&network)))),
+        policy => (policy, (!network.is_empty()).then(|| compile(&Policy::guard(&network))).transpose()?),
     };
     let exec = seccomp_step(policy, &args, &variables, &sandbox)?;
     let exec: Exec = match guard {
@@ -325,7 +325,7 @@ fn seccomp_step(
     if !exec_allowed {
         rules.push(exec_gate(gate));
     }
-    let program = compile_with(&policy, &rules);
+    let program = compile_with(&policy, &rules)?;
     if variables.verbose() {
         let (role, start_up) = match args.preload {
             true => ("guard until libsandbox.so applies the policy: ", " with the start-up calls allowed"),

@@ -145,7 +145,15 @@ pub fn names_audit_libraries(path: &Path) -> Result<bool, String> {
     let mut head = vec![0u8; 64];
     file.read_exact(&mut head).map_err(|error| error.to_string())?;
     let header = Elf::parse_header(&head).map_err(|_| "not an ELF program".to_owned())?;
-    let mut table = vec![0u8; usize::from(header.e_phnum) * usize::from(header.e_phentsize)];
+    // Sizes are checked against the file before anything is allocated: a
+    // hostile file may claim gigabytes.
+    let length = file.metadata().map_err(|error| error.to_string())?.len();
+    let within = |offset: u64, size: u64, what: &str| match offset.checked_add(size) {
+        Some(end) if end <= length => usize::try_from(size).map_err(|_| format!("{what} too large")),
+        _ => Err(format!("{what} past the end of the file")),
+    };
+    let table_size = u64::from(header.e_phnum) * u64::from(header.e_phentsize);
+    let mut table = vec![0u8; within(header.e_phoff, table_size, "program headers")?];
     file.seek(SeekFrom::Start(header.e_phoff)).and_then(|_| file.read_exact(&mut table)).map_err(|e| e.to_string())?;
     let ctx = Ctx::new(Container::Big, Endian::Little);
     let headers = ProgramHeader::parse(&table, 0, header.e_phnum.into(), ctx)
@@ -153,7 +161,7 @@ pub fn names_audit_libraries(path: &Path) -> Result<bool, String> {
     let Some(dynamic) = headers.iter().find(|header| header.p_type == goblin::elf::program_header::PT_DYNAMIC) else {
         return Ok(false);
     };
-    let mut entries = vec![0u8; usize::try_from(dynamic.p_filesz).map_err(|_| "a huge dynamic segment")?];
+    let mut entries = vec![0u8; within(dynamic.p_offset, dynamic.p_filesz, "dynamic segment")?];
     file.seek(SeekFrom::Start(dynamic.p_offset))
         .and_then(|_| file.read_exact(&mut entries))
         .map_err(|e| e.to_string())?;
@@ -162,4 +170,40 @@ pub fn names_audit_libraries(path: &Path) -> Result<bool, String> {
         .chunks_exact(16)
         .map(|entry| u64::from_le_bytes(entry[..8].try_into().expect("8 bytes")))
         .any(|tag| AUDIT_TAGS.contains(&tag)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A copy of /bin/true with its dynamic segment's size, or its count
+    /// of program headers, made huge: refused with a reason, nothing
+    /// allocated for it.
+    #[test]
+    fn hostile_sizes_are_refused_before_anything_is_allocated() {
+        let original = std::fs::read("/bin/true").unwrap();
+        let elf = Elf::parse(&original).unwrap();
+        let dynamic = elf.program_headers.iter().position(|header| header.p_type == 2).expect("a dynamic program");
+        let phoff = elf.header.e_phoff as usize;
+        let entsize = usize::from(elf.header.e_phentsize);
+        let dir = std::env::temp_dir().join(format!("sandboxify-hostile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // p_filesz of the PT_DYNAMIC header (offset 32 in an Elf64_Phdr).
+        let mut huge_dynamic = original.clone();
+        let at = phoff + dynamic * entsize + 32;
+        huge_dynamic[at..at + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        // e_phnum (offset 56 in the Elf64_Ehdr) and e_phentsize (54) at their largest.
+        let mut huge_table = original.clone();
+        huge_table[54..58].copy_from_slice(&[0xff, 0xff, 0xff, 0xff]);
+        for (name, bytes, expected) in [
+            ("dynamic", huge_dynamic, "dynamic segment past the end of the file"),
+            ("table", huge_table, "program headers past the end of the file"),
+        ] {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            assert_eq!(names_audit_libraries(&path), Err(expected.to_owned()), "{name}");
+        }
+        assert_eq!(names_audit_libraries(Path::new("/bin/true")), Ok(false));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -318,7 +318,7 @@ fn x32_numbers_are_violations_in_the_filter() {
     ];
     for (settings, violation) in cases {
         let policy = settings.policy().unwrap().unwrap();
-        let program = sandbox_policy::compile(&policy);
+        let program = sandbox_policy::compile(&policy).unwrap();
         for nr in [0, 59, 83, 520, 545, 0x3fff_ffff] {
             let data = SeccompData { nr: X32_SYSCALL_BIT | nr, arch: AUDIT_ARCH_X86_64, ..SeccompData::default() };
             let ret = bpf::run(program.insns(), &data).unwrap().ret;

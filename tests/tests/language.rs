@@ -282,26 +282,86 @@ fn attached_policies() {
     assert_eq!(Run::new(&program, &["getppid"]).run().stdout, "getppid: ok\n");
 }
 
+/// A copy of the probe at `path` with the library and `policy` recorded
+/// as they are, unchecked: as something other than patchelf-helper might.
+fn with_attached_policy(policy: &[u8], path: &Path) -> PathBuf {
+    use patchelf_helper::{Change, DynamicEditor};
+    use sandbox_policy::text::attached::DT_SANDBOX_POLICY;
+    let original = fs::read(probe()).unwrap();
+    let mut editor = DynamicEditor::new(&original).unwrap();
+    editor.add_needed(library().to_str().unwrap()).unwrap();
+    editor.set_string(DT_SANDBOX_POLICY, policy).unwrap();
+    let Change::Patched { bytes, .. } = editor.apply().unwrap() else { panic!("nothing patched") };
+    fs::write(path, bytes).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+    path.to_owned()
+}
+
 /// A recorded policy that does not parse (written by something other than
 /// patchelf-helper, which checks) stops the program.
 #[test]
 fn a_broken_attached_policy_stops_the_program() {
-    use patchelf_helper::{Change, DynamicEditor};
-    use sandbox_policy::text::attached::DT_SANDBOX_POLICY;
-    let dir = fresh_dir("broken-attached");
-    let program = dir.join("probe");
-    let library = library();
-    let original = fs::read(probe()).unwrap();
-    let mut editor = DynamicEditor::new(&original).unwrap();
-    editor.add_needed(library.to_str().unwrap()).unwrap();
-    editor.set_string(DT_SANDBOX_POLICY, b"deny uname\nallow frob").unwrap();
-    let Change::Patched { bytes, .. } = editor.apply().unwrap() else { panic!("nothing patched") };
-    fs::write(&program, bytes).unwrap();
-    fs::set_permissions(&program, fs::Permissions::from_mode(0o755)).unwrap();
+    let program = with_attached_policy(b"deny uname\nallow frob", &fresh_dir("broken-attached").join("probe"));
     for user in USERS {
         let outcome = Run::new(&program, &["uname"]).user(user).run();
         outcome.assert_code(125);
         assert_eq!(outcome.stdout, "");
         assert_eq!(outcome.stderr, "libsandbox: attached policy:2: unknown system call \"frob\"\n");
+    }
+}
+
+/// A policy within every byte limit whose filter is longer than the kernel
+/// takes (3,000 conditions on one call: about 12,000 instructions, where the
+/// limit is 4,096) is refused with one line and status 125 on every path,
+/// before the program runs; patchelf-helper refuses to record it.
+#[test]
+fn a_policy_too_long_for_the_kernel_is_refused_on_every_path() {
+    let entries: Vec<String> = (0..3000).map(|value| format!("read(arg0 == {value})")).collect();
+    let deny = entries.join(":");
+    let dir = fresh_dir("too-long");
+    let policy_file = dir.join("long.policy");
+    fs::write(&policy_file, format!("deny {}\n", entries.join(" "))).unwrap();
+    let refused = |outcome: &Outcome, prefix: &str, path: &str| {
+        outcome.assert_code(125);
+        assert_eq!(outcome.stdout, "", "{path}: the program never runs");
+        let line = outcome.stderr.strip_prefix(prefix).unwrap_or_else(|| panic!("{path}: {}", outcome.stderr));
+        assert!(
+            line.starts_with("the policy compiles to ") && line.contains("more than the kernel's limit of 4096"),
+            "{path}: {line}"
+        );
+        assert_eq!(line.lines().count(), 1, "{path}: one line: {line}");
+    };
+    let patched = dir.join("probe");
+    fs::copy(probe(), &patched).unwrap();
+    patch(&["--add-needed", library().to_str().unwrap()], &patched).assert_success();
+    let dynamic = probe();
+    let (dynamic, policy_file) = (dynamic.to_str().unwrap(), policy_file.to_str().unwrap());
+    for user in USERS {
+        refused(&preloaded(&[("SECCOMP_SYSCALL_DENY", &deny)], &["getppid"], user), "libsandbox: ", "deny list");
+        let allow = format!("{deny}:exit_group:write");
+        refused(&preloaded(&[("SECCOMP_SYSCALL_ALLOW", &allow)], &["getppid"], user), "libsandbox: ", "allow list");
+        let outcome = Run::new(&patched, &["getppid"]).env("SECCOMP_SYSCALL_DENY", &deny).user(user).run();
+        refused(&outcome, "libsandbox: ", "patched");
+        refused(&launched(&["--deny", &deny], &["getppid"], user), "sandboxify: ", "sandboxify static");
+        refused(&launched(&["--policy", policy_file], &["getppid"], user), "sandboxify: ", "sandboxify --policy");
+        for args in [
+            &["--deny", &deny, dynamic, "getppid"][..],
+            &["--preload", "--deny", &deny, dynamic, "getppid"],
+            &["--explain", "--deny", &deny],
+            &["--dump-bpf", "--deny", &deny],
+        ] {
+            refused(&Run::new(sandboxify(), args).user(user).run(), "sandboxify: ", args[0]);
+        }
+    }
+    // Recorded in the program: patchelf-helper refuses it, and one recorded
+    // by other means stops the program.
+    let before = fs::read(&patched).unwrap();
+    let outcome = patch(&["--policy", &fs::read_to_string(policy_file).unwrap()], &patched);
+    outcome.assert_code(1);
+    assert!(outcome.stderr.contains("invalid policy: the policy compiles to "), "{}", outcome.stderr);
+    assert_eq!(fs::read(&patched).unwrap(), before, "nothing written");
+    let attached = with_attached_policy(fs::read_to_string(policy_file).unwrap().as_bytes(), &dir.join("attached"));
+    for user in USERS {
+        refused(&Run::new(&attached, &["getppid"]).user(user).run(), "libsandbox: attached policy: ", "attached");
     }
 }

@@ -11,6 +11,7 @@
 
 use alloc::vec;
 use alloc::vec::Vec;
+use core::fmt;
 
 use crate::abi::offset;
 use crate::abi::{Abi, X32_SYSCALL_BIT};
@@ -388,13 +389,36 @@ fn run(emitter: &mut Emitter, ranges: &[Range]) -> Label {
     next
 }
 
+/// A policy whose filter is longer than the kernel accepts: the lists fit
+/// their byte limits, but their conditions compile to too many instructions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FilterTooLong {
+    /// The length of the compiled filter.
+    pub instructions: usize,
+    /// The kernel's limit (`BPF_MAXINSNS`).
+    pub limit: usize,
+}
+
+impl fmt::Display for FilterTooLong {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the policy compiles to {} BPF instructions, more than the kernel's limit of {}: name fewer calls \
+             with conditions, or allow or deny a call whole instead of value by value",
+            self.instructions, self.limit
+        )
+    }
+}
+
+impl core::error::Error for FilterTooLong {}
+
 /// Compiles `policy` for every ABI; any other arch kills the process.
-pub fn compile(policy: &Policy) -> Program {
+pub fn compile(policy: &Policy) -> Result<Program, FilterTooLong> {
     compile_with(policy, &[])
 }
 
 /// Compiles `policy` with `overrides` checked first for their calls.
-pub fn compile_with(policy: &Policy, overrides: &[Override]) -> Program {
+pub fn compile_with(policy: &Policy, overrides: &[Override]) -> Result<Program, FilterTooLong> {
     let mut emitter = Emitter::default();
     let unknown_arch = emitter.ret(Action::Kill.ret());
     let mut otherwise = unknown_arch;
@@ -414,9 +438,11 @@ pub fn compile_with(policy: &Policy, overrides: &[Override]) -> Program {
     }
     emitter.stmt(op::LD | op::W | op::ABS, offset::ARCH, otherwise);
     let insns = emitter.finish();
-    assert!(insns.len() <= bpf::MAX_INSNS, "policies are far below the kernel's limit");
+    if insns.len() > bpf::MAX_INSNS {
+        return Err(FilterTooLong { instructions: insns.len(), limit: bpf::MAX_INSNS });
+    }
     let nonce_at = nonce_labels.map(|labels: [Label; 2]| labels.map(|label| insns.len() - 1 - label));
-    Program { insns, nonce_at }
+    Ok(Program { insns, nonce_at })
 }
 
 /// Emits the [`probe`] in front of `search` (which expects the number
@@ -473,7 +499,7 @@ mod tests {
         let origin = Origin::Variable("test");
         let text = Text { origin: &origin, text: "close:stat:getpid:uname" };
         let exact = Settings { allow: Some(text), deny: None, default_action: None, exact: true };
-        let program = compile(&exact.policy().unwrap().unwrap());
+        let program = compile(&exact.policy().unwrap().unwrap()).unwrap();
         let expected =
             [(2, Action::Kill), (3, Action::Allow), (4, Action::Allow), (5, Action::Kill), (38, Action::Kill)]
                 .into_iter()
@@ -495,7 +521,7 @@ mod tests {
 
     #[test]
     fn deny_list_covers_both_abis() {
-        let program = compile(&policy(None, Some("execve:uname"), None));
+        let program = compile(&policy(None, Some("execve:uname"), None)).unwrap();
         for abi in Abi::ALL {
             assert_eq!(verdict(&program, abi, nr("execve", abi)).0, Action::Kill, "{abi}");
             assert_eq!(verdict(&program, abi, nr("uname", abi)).0, Action::Kill, "{abi}");
@@ -505,18 +531,18 @@ mod tests {
 
     #[test]
     fn x32_numbers_are_violations_even_under_a_deny_list() {
-        let program = compile(&policy(None, Some("uname"), None));
+        let program = compile(&policy(None, Some("uname"), None)).unwrap();
         for nr in [X32_SYSCALL_BIT, X32_SYSCALL_BIT | 59, X32_SYSCALL_BIT | 520, u32::MAX] {
             assert_eq!(verdict(&program, Abi::X86_64, nr).0, Action::Kill, "{nr:#x}");
         }
         assert_eq!(verdict(&program, Abi::X86_64, X32_SYSCALL_BIT - 1).0, Action::Allow);
-        let logged = compile(&policy(None, Some("uname"), Some("log")));
+        let logged = compile(&policy(None, Some("uname"), Some("log"))).unwrap();
         assert_eq!(verdict(&logged, Abi::X86_64, X32_SYSCALL_BIT | 59).0, Action::Log);
     }
 
     #[test]
     fn other_arches_are_killed() {
-        let program = compile(&policy(None, Some(""), Some("log")));
+        let program = compile(&policy(None, Some(""), Some("log"))).unwrap();
         for arch in [0, 0xc000_00b7 /* aarch64 */, 0x4000_003e /* x86_64 without 64-bit flag */] {
             let data = SeccompData { nr: 39, arch, ..SeccompData::default() };
             assert_eq!(run(program.insns(), &data).unwrap().ret, Action::Kill.ret(), "{arch:#x}");
@@ -541,17 +567,17 @@ mod tests {
 
     #[test]
     fn each_multiplexed_operation_gets_the_action_of_its_call() {
-        let program = compile(&policy(None, Some("connect=EACCES"), None));
+        let program = compile(&policy(None, Some("connect=EACCES"), None)).unwrap();
         assert_eq!(multiplexed(&program, "socketcall", SYS_CONNECT), Action::Errno(libc::EACCES as u16));
         assert_eq!(multiplexed(&program, "socketcall", SYS_SOCKET), Action::Allow);
         // The kernel reads only ipc's low 16 bits as the operation.
-        let program = compile(&policy(None, Some("shmat"), None));
+        let program = compile(&policy(None, Some("shmat"), None)).unwrap();
         for version in [0, 1 << 16, 0xffff << 16] {
             assert_eq!(multiplexed(&program, "ipc", SHMAT | version), Action::Kill);
         }
         assert_eq!(multiplexed(&program, "ipc", SHMGET), Action::Allow);
         // Naming the call is enough under an allow list; others stay killed.
-        let program = compile(&policy(Some("socket:connect"), None, None));
+        let program = compile(&policy(Some("socket:connect"), None, None)).unwrap();
         assert_eq!(multiplexed(&program, "socketcall", SYS_SOCKET), Action::Allow);
         assert_eq!(multiplexed(&program, "socketcall", SYS_CONNECT), Action::Allow);
         assert_eq!(multiplexed(&program, "socketcall", 5), Action::Kill);
@@ -562,21 +588,21 @@ mod tests {
     /// call the policy denies, nor the other way round.
     #[test]
     fn a_named_multiplexer_and_its_calls_take_the_stricter_action() {
-        let program = compile(&policy(Some("@system-service"), Some("socket:shmget"), None));
+        let program = compile(&policy(Some("@system-service"), Some("socket:shmget"), None)).unwrap();
         assert_eq!(multiplexed(&program, "socketcall", SYS_SOCKET), Action::Kill);
         assert_eq!(multiplexed(&program, "socketcall", SYS_CONNECT), Action::Allow);
         assert_eq!(multiplexed(&program, "ipc", SHMGET), Action::Kill);
         assert_eq!(multiplexed(&program, "ipc", SHMAT), Action::Allow);
-        let program = compile(&policy(Some("socketcall"), None, None));
+        let program = compile(&policy(Some("socketcall"), None, None)).unwrap();
         assert_eq!(multiplexed(&program, "socketcall", SYS_SOCKET), Action::Kill);
-        let program = compile(&policy(None, Some("socketcall"), None));
+        let program = compile(&policy(None, Some("socketcall"), None)).unwrap();
         assert_eq!(multiplexed(&program, "socketcall", SYS_SOCKET), Action::Kill);
         assert_eq!(multiplexed(&program, "ipc", SHMAT), Action::Allow);
     }
 
     #[test]
     fn empty_allow_list_in_log_mode_logs_everything_but_io_uring() {
-        let program = compile(&policy(Some(""), None, Some("log")));
+        let program = compile(&policy(Some(""), None, Some("log"))).unwrap();
         for nr in 0..=Syscall::max_number(Abi::X86_64) + 5 {
             let io_uring = Syscall::by_number(Abi::X86_64, nr).is_some_and(|s| s.name().starts_with("io_uring_"));
             let expected = if io_uring { Action::Errno(libc::ENOSYS as u16) } else { Action::Log };
@@ -650,7 +676,7 @@ mod tests {
                 let policy = policy(None, Some("uname"), None);
                 let getppid = nr("getppid", Abi::X86_64);
                 let rule = Rule { conditions: conditions.clone(), action: Action::Errno(7) };
-                let program = compile_with(&policy, &[Override { abi: Abi::X86_64, nr: getppid, rule }]);
+                let program = compile_with(&policy, &[Override { abi: Abi::X86_64, nr: getppid, rule }]).unwrap();
                 let data = SeccompData { nr: getppid, arch: Abi::X86_64.audit_arch(), instruction_pointer, args };
                 let all_hold = conditions.iter().all(|c| c.holds(field_value(&data, c.field)));
                 let expected = if all_hold { Action::Errno(7) } else { Action::Allow };
@@ -674,7 +700,7 @@ mod tests {
             .take(250)
             .collect();
         let policy = policy(Some(&names.join(":")), None, None);
-        let program = compile(&policy);
+        let program = compile(&policy).unwrap();
         for nr in 0..=Syscall::max_number(Abi::X86_64) {
             let (action, steps) = verdict(&program, Abi::X86_64, nr);
             assert!(steps <= 20, "nr {nr}: {steps} steps");
@@ -690,7 +716,10 @@ mod tests {
 
     #[test]
     fn only_the_nonce_set_at_install_confirms_the_probe() {
-        for program in [compile(&policy(Some("read"), None, None)), compile(&policy(None, Some("getpgrp"), None))] {
+        for program in [
+            compile(&policy(Some("read"), None, None)).unwrap(),
+            compile(&policy(None, Some("getpgrp"), None)).unwrap(),
+        ] {
             let installed = program.with_nonce(0x1234_5678_9abc_def0).unwrap();
             let probe = |nonce: u64, mark: u64| {
                 let data = SeccompData {

@@ -126,7 +126,7 @@ mod tests {
         let mut checked = 0;
         for door in FAMILY_DOORS.iter() {
             let from = &Syscall::all()[usize::from(door.from)];
-            let program = crate::compile(&policy(None, Some(from.name()), None));
+            let program = crate::compile(&policy(None, Some(from.name()), None)).unwrap();
             let denial = doors(from).find(|denial| denial.syscall.index() == usize::from(door.to)).unwrap();
             for abi in Abi::ALL {
                 let Some(nr) = denial.syscall.number(abi) else { continue };

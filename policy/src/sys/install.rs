@@ -122,8 +122,11 @@ fn load(program: &Program, flags: libc::c_ulong) -> Result<libc::c_long, Install
     let nonce = nonce();
     let probed = program.with_nonce(nonce);
     let insns = probed.as_deref().unwrap_or(program.insns());
+    // compile() never makes a program longer than the kernel takes; were one
+    // longer still than the length field holds, the kernel's own answer.
+    let len = libc::c_ushort::try_from(insns.len()).map_err(|_| InstallError::Refused(Errno(libc::EINVAL)))?;
     let fprog = libc::sock_fprog {
-        len: insns.len() as libc::c_ushort,
+        len,
         // `Insn` is `#[repr(C)]` with the fields of `struct sock_filter`.
         filter: insns.as_ptr() as *mut libc::sock_filter,
     };
