@@ -8,6 +8,8 @@
 //! where a SECTION (`syscalls`, `start-up`, `sandboxify`, `learn`, `landlock`)
 //! limits the run to those measurements.
 
+#![forbid(unsafe_code)]
+
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -16,6 +16,8 @@
 //! }
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod cli;
 mod edit;
 mod elf;

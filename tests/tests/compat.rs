@@ -1323,6 +1323,7 @@ fn main() -> ExitCode {
     }
     let jobs_wanted: usize =
         std::env::var("COMPAT_JOBS").ok().and_then(|v| v.parse().ok()).filter(|n| *n >= 1).unwrap_or(2);
+    // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         eprintln!("compat: must run as root (cells run as root and as nobody)");
         return ExitCode::FAILURE;

@@ -5,6 +5,8 @@
 //! line), into OUTDIR. DATE (YYYY-MM-DD) goes into each page's title line.
 //! `packaging/build-deb` runs it and puts the files where Debian wants them.
 
+#![forbid(unsafe_code)]
+
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::Path;

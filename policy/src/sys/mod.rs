@@ -39,9 +39,10 @@ impl fmt::Display for Errno {
         // SAFETY: strerrordesc_np takes any number and returns NULL or a static string.
         let description = unsafe { strerrordesc_np(self.0) };
         match u16::try_from(self.0).map(Action::Errno) {
-            // SAFETY: non-NULL, so a NUL-terminated string of glibc's table.
             Ok(name) if !description.is_null() => {
-                write!(f, "{name} ({})", unsafe { CStr::from_ptr(description) }.to_string_lossy())
+                // SAFETY: non-NULL, so a NUL-terminated string of glibc's table.
+                let description = unsafe { CStr::from_ptr(description) };
+                write!(f, "{name} ({})", description.to_string_lossy())
             }
             _ => write!(f, "errno {}", self.0),
         }
