@@ -1,6 +1,7 @@
-//! Turns the tables in `data/` into sorted static Rust tables, so that
-//! resolving a name at start-up is a binary search over constant data with
-//! no parsing, and a mistake in the data fails the build.
+//! Turns the tables in `data/` into static Rust tables, so that nothing is
+//! parsed at start-up (a name is found through a hash table built here, a
+//! family's doors through sorted pairs), and a mistake in the data fails
+//! the build.
 
 use std::collections::BTreeMap;
 use std::env;
@@ -10,6 +11,13 @@ use std::path::Path;
 
 #[path = "src/tables/name_hash.rs"]
 mod name_hash;
+// Shared with the crate, which reads what this packs; some of it is for
+// reading only.
+#[path = "src/tables/packing.rs"]
+#[allow(dead_code)]
+mod packing;
+
+use packing::{ArgKind, ArgKinds, I386Registers};
 
 /// Meaningful lines of a data file: (line number, text).
 fn lines(path: &str) -> Vec<(usize, String)> {
@@ -25,10 +33,10 @@ fn lines(path: &str) -> Vec<(usize, String)> {
 struct Row {
     name: String,
     numbers: [Option<u32>; 2],
-    args: Option<Vec<&'static str>>,
+    args: Option<Vec<ArgKind>>,
     /// For each argument as conditions name it, the i386 register that
-    /// carries it alike, or 15 (see `i386_layout`).
-    i386: u32,
+    /// carries it alike (see `i386_layout`).
+    i386: I386Registers,
 }
 
 fn syscalls() -> Vec<Row> {
@@ -45,7 +53,7 @@ fn syscalls() -> Vec<Row> {
                 name: fields[0].to_owned(),
                 numbers: [number(fields[1]), number(fields[2])],
                 args: None,
-                i386: NO_I386,
+                i386: I386Registers::UNMAPPED,
             }
         })
         .collect();
@@ -63,16 +71,9 @@ fn syscalls() -> Vec<Row> {
             .find(|row| row.name == name)
             .unwrap_or_else(|| panic!("{source}:{line}: unknown system call {name}"));
         assert!(row.args.is_none(), "{source}:{line}: {name} listed twice");
-        let kinds: Vec<&'static str> = kinds
+        let kinds: Vec<ArgKind> = kinds
             .split_whitespace()
-            .map(|kind| match kind {
-                "int" => "Int",
-                "long" => "Long",
-                "ptr" => "Pointer",
-                "short" => "Short",
-                "mode" => "Mode",
-                other => panic!("{source}:{line}: unknown kind {other}"),
-            })
+            .map(|kind| ArgKind::from_word(kind).unwrap_or_else(|| panic!("{source}:{line}: unknown kind {kind}")))
             .collect();
         assert!(kinds.len() <= 6, "{source}:{line}: more than 6 arguments");
         row.args = Some(kinds);
@@ -83,9 +84,6 @@ fn syscalls() -> Vec<Row> {
     i386_layout(&mut rows);
     rows
 }
-
-/// Every argument unmapped: the call's conditions cannot be tested on i386.
-const NO_I386: u32 = 0xff_ffff;
 
 /// Reads `data/syscall-args-i386.tsv`: for each call, which i386 register
 /// carries each argument as its conditions name it, 4 bits per argument
@@ -104,31 +102,32 @@ fn i386_layout(rows: &mut [Row]) {
             rows.iter_mut().find(|row| row.name == name).unwrap_or_else(|| panic!("{source}:{line}: unknown {name}"));
         assert!(row.numbers[1].is_some(), "{source}:{line}: {name} has no i386 number");
         let kinds: Vec<&str> = kinds.split_whitespace().collect();
-        let mut packed = NO_I386;
+        let mut registers = I386Registers::UNMAPPED;
         if row.numbers[0].is_some() {
             for (index, (register, widen)) in map.split_whitespace().zip(widen.split_whitespace()).enumerate() {
                 if let (Ok(register), "=") = (register.parse::<u32>(), widen) {
-                    packed = packed & !(0xf << (4 * index)) | register << (4 * index);
+                    registers = registers.with(index, register);
                 }
             }
         } else {
             let mut args = Vec::new();
             for (index, kind) in kinds.iter().enumerate() {
+                // `lo`, `hi`: half of a 64-bit value; `-`: no register alike.
                 let (kind, mapped) = match *kind {
-                    "int" => ("Int", true),
-                    "short" => ("Short", true),
-                    "ptr" => ("Pointer", true),
-                    "lo" | "hi" | "-" => ("Long", false),
-                    other => panic!("{source}:{line}: unknown kind {other}"),
+                    "lo" | "hi" | "-" => (ArgKind::Long, false),
+                    word => (
+                        ArgKind::from_word(word).unwrap_or_else(|| panic!("{source}:{line}: unknown kind {word}")),
+                        true,
+                    ),
                 };
                 args.push(kind);
                 if mapped {
-                    packed = packed & !(0xf << (4 * index)) | (index as u32) << (4 * index);
+                    registers = registers.with(index, index as u32);
                 }
             }
             row.args = Some(args);
         }
-        row.i386 = packed;
+        row.i386 = registers;
     }
 }
 
@@ -184,22 +183,6 @@ fn groups(rows: &[Row]) -> String {
 
 /// In a group's member list, marks an index into GROUPS (else into SYSCALLS).
 const GROUP_BIT: u16 = 0x8000;
-
-/// Argument kinds packed in a u32: the count in the low 3 bits (7: unknown),
-/// then 3 bits per argument (0 int, 1 long, 2 pointer, 3 short, 4 mode).
-fn packed_args(args: &Option<Vec<&'static str>>) -> u32 {
-    let Some(kinds) = args else { return 7 };
-    kinds.iter().enumerate().fold(kinds.len() as u32, |packed, (index, kind)| {
-        let code = match *kind {
-            "Int" => 0,
-            "Long" => 1,
-            "Pointer" => 2,
-            "Short" => 3,
-            _ => 4,
-        };
-        packed | code << (3 + 3 * index)
-    })
-}
 
 /// `data/families.txt` as tables: every door of every member (members are
 /// doors of each other), sorted by member, each with its test and its
@@ -303,7 +286,7 @@ fn door(rows: &[Row], index_of: &dyn Fn(&str, &str) -> u16, at: &str, token: &st
     let row = &rows[usize::from(call)];
     // A pointer's value may only be told from NULL: what it points to is
     // read after the filter, but whether the kernel reads at all is not.
-    let pointer = row.args.as_ref().and_then(|kinds| kinds.get(usize::from(argument))) == Some(&"Pointer");
+    let pointer = row.args.as_ref().and_then(|kinds| kinds.get(usize::from(argument))) == Some(&ArgKind::Pointer);
     assert!(!pointer || matches!(words[1..], ["==" | "!=", "0"]), "{at}: {token}: a condition on a pointer");
     let test = match words[1..] {
         ["==", value] => format!("Eq({argument}, {})", number(value)),
@@ -331,8 +314,8 @@ fn main() {
             row.name.len(),
             number(row.numbers[0]),
             number(row.numbers[1]),
-            packed_args(&row.args),
-            row.i386
+            row.args.as_deref().map_or(ArgKinds::UNKNOWN, ArgKinds::pack),
+            row.i386.packed()
         )
         .unwrap();
         names.push_str(&row.name);

@@ -8,4 +8,5 @@
 pub mod constants;
 pub mod groups;
 pub(crate) mod name_hash;
+mod packing;
 pub mod syscalls;
