@@ -1,5 +1,7 @@
 //! Paths as the kernel takes and gives them: bytes, UTF-8 or not.
 
+#![forbid(unsafe_code)]
+
 use alloc::borrow::Cow;
 use alloc::ffi::CString;
 use alloc::string::String;

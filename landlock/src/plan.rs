@@ -21,6 +21,8 @@
 //! out: a shell redirecting to `/dev/null` must not fail because the rules
 //! forgot it.
 
+#![forbid(unsafe_code)]
+
 use alloc::borrow::ToOwned;
 use alloc::format;
 use alloc::string::{String, ToString};

@@ -3,6 +3,8 @@
 //! `SANDBOX_NET_BIND`, `SANDBOX_FS_DEVICES` (or sandboxify's options of the
 //! same meaning).
 
+#![forbid(unsafe_code)]
+
 use alloc::borrow::ToOwned;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;

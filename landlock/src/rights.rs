@@ -1,6 +1,8 @@
 //! Landlock's access rights, as the kernel numbers them
 //! (`include/uapi/linux/landlock.h`), each with the ABI that brought it.
 
+#![forbid(unsafe_code)]
+
 /// Execute a file.
 pub const EXECUTE: u64 = 1 << 0;
 /// Open a file for writing.

@@ -1,5 +1,7 @@
 //! The system-call ABIs a filter has to cover on an x86_64 kernel.
 
+#![forbid(unsafe_code)]
+
 use core::fmt;
 
 /// `AUDIT_ARCH_X86_64`: what `seccomp_data.arch` holds for the native ABI.

@@ -1,5 +1,7 @@
 //! What the filter does with a system call.
 
+#![forbid(unsafe_code)]
+
 use core::fmt;
 
 /// An action a rule can give a system call, in the kernel's terms.

@@ -1,6 +1,8 @@
 //! Conditions on the fields of `seccomp_data` beyond the number: arguments
 //! and the instruction pointer, compared as 64-bit values on two 32-bit words.
 
+#![forbid(unsafe_code)]
+
 use core::fmt;
 
 use crate::abi::offset;

@@ -1,5 +1,7 @@
 //! Errors in policy text, each naming where it came from and the offending token.
 
+#![forbid(unsafe_code)]
+
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;

@@ -3,6 +3,8 @@
 //! are read back from the compiled filter itself, so the account cannot
 //! disagree with what the kernel will do.
 
+#![forbid(unsafe_code)]
+
 use alloc::borrow::ToOwned;
 use alloc::format;
 use alloc::string::{String, ToString};

@@ -2,6 +2,8 @@
 //! another process (`sandboxify --preload` gives them to the library), and
 //! the same text as the policy's `Display`.
 
+#![forbid(unsafe_code)]
+
 use alloc::borrow::ToOwned;
 use alloc::format;
 use alloc::string::{String, ToString};

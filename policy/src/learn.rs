@@ -12,6 +12,8 @@
 //! `--preload`'s guard lets through ([`start_up_form`]) are too; everything
 //! else is the program's, and in the list.
 
+#![forbid(unsafe_code)]
+
 use alloc::vec::Vec;
 
 use crate::abi::Abi;
