@@ -381,7 +381,7 @@ proptest! {
 }
 
 /// Once a hole: allowing socketcall or ipc through a group let a denied call
-/// run through `int 0x80` (see tests/tests/escape.rs).
+/// run through `int 0x80` (see tests/tests/escape/abi.rs).
 #[test]
 fn a_multiplexer_allowed_through_a_group_still_honours_a_deny() {
     let written = Written {

@@ -1,0 +1,113 @@
+//! An outer filter (a container runtime, or a hostile parent) that makes
+//! the calls the sandbox needs fail, or fakes their success: the program
+//! never runs.
+
+use std::path::{Path, PathBuf};
+
+use sandbox_tests::{Outcome, Run, USERS, User, compile, library, sandboxify};
+
+use crate::common::Injection::{self, Attached, Patched, Preload, Sandboxify, SandboxifyPreload, SandboxifyStatic};
+use crate::common::{marker, patched};
+
+/// An outer filter (a container runtime, or a hostile parent) makes the
+/// calls the sandbox needs fail: seccomp() with EPERM, EACCES or ENOSYS,
+/// prctl(PR_SET_NO_NEW_PRIVS) with EPERM. The target, `mkdir MARKER` under a
+/// deny list of mkdir, must never run: status 125, no marker.
+#[test]
+fn a_filter_that_cannot_be_installed_never_runs_the_program() {
+    let wrapper = compile("outer-filter", &["-static"]);
+    let seccomp = libc::SYS_seccomp.to_string();
+    let prctl = libc::SYS_prctl.to_string();
+    let refusals = [
+        (libc::EPERM, seccomp.as_str()),
+        (libc::EACCES, seccomp.as_str()),
+        (libc::ENOSYS, seccomp.as_str()),
+        (libc::EPERM, prctl.as_str()),
+    ];
+    let mkdir = Path::new("/usr/bin/mkdir");
+    for (errno, calls) in refusals {
+        for user in USERS {
+            // The control: under the outer filter alone, the target runs.
+            let marker = marker();
+            let outcome = Run::new(&wrapper, &[&errno.to_string(), calls, "/usr/bin/mkdir", marker.to_str().unwrap()])
+                .user(user)
+                .run();
+            assert!(marker.exists(), "control: {outcome:#?}");
+            for injection in [Preload, Patched, Attached, Sandboxify, SandboxifyPreload] {
+                let (marker, outcome) = outer_filtered(&wrapper, (errno, calls), injection, mkdir, user);
+                assert!(!marker.exists(), "ESCAPED: {errno} on {calls} via {injection:?} as {user:?}: {outcome:#?}");
+                assert_eq!(outcome.code(), Some(125), "{errno} on {calls} via {injection:?}: {outcome:#?}");
+            }
+        }
+    }
+}
+
+/// Runs `target MARKER` under a deny list of mkdir through `injection`,
+/// inside `outer-filter ERRNO CALLS`.
+fn outer_filtered(
+    wrapper: &Path,
+    outer: (i32, &str),
+    injection: Injection,
+    target: &Path,
+    user: User,
+) -> (PathBuf, Outcome) {
+    let marker = marker();
+    let marker_arg = marker.to_str().unwrap().to_owned();
+    let library = library();
+    let sandboxify = sandboxify();
+    let patched_target;
+    let mut command: Vec<String> = Vec::new();
+    let mut env: Vec<(&str, &str)> = vec![("SECCOMP_SYSCALL_DENY", "mkdir")];
+    match injection {
+        Preload => {
+            env.push(("LD_PRELOAD", library.to_str().unwrap()));
+            command.push(target.to_str().unwrap().to_owned());
+        }
+        Patched => {
+            patched_target = patched(target, None);
+            command.push(patched_target.to_str().unwrap().to_owned());
+        }
+        Attached => {
+            env.clear();
+            patched_target = patched(target, Some("deny mkdir"));
+            command.push(patched_target.to_str().unwrap().to_owned());
+        }
+        Sandboxify | SandboxifyPreload => {
+            env.clear();
+            command.push(sandboxify.to_str().unwrap().to_owned());
+            if injection == SandboxifyPreload {
+                command.extend(["--preload".to_owned(), "--library".to_owned(), library.to_str().unwrap().to_owned()]);
+            }
+            command.extend(["--deny".to_owned(), "mkdir".to_owned(), target.to_str().unwrap().to_owned()]);
+        }
+        SandboxifyStatic => unreachable!("the target is dynamic"),
+    }
+    command.push(marker_arg);
+    let prefix = [outer.0.to_string(), outer.1.to_owned()];
+    let args: Vec<&str> = prefix.iter().chain(&command).map(String::as_str).collect();
+    let mut run = Run::new(wrapper, &args);
+    for (key, value) in env {
+        run = run.env(key, value);
+    }
+    (marker, run.user(user).run())
+}
+
+/// Once a hole (fixed): an outer filter that answers seccomp() with SECCOMP_RET_ERRNO and
+/// errno 0 makes the call return 0 without installing anything. The library
+/// and sandboxify take that for success and run the program unconfined.
+#[test]
+fn a_faked_seccomp_success_never_runs_the_program() {
+    let wrapper = compile("outer-filter", &["-static"]);
+    let seccomp = libc::SYS_seccomp.to_string();
+    let mkdir = Path::new("/usr/bin/mkdir");
+    let mut escaped = Vec::new();
+    for injection in [Preload, Patched, Attached, Sandboxify, SandboxifyPreload] {
+        for user in USERS {
+            let (marker, outcome) = outer_filtered(&wrapper, (0, &seccomp), injection, mkdir, user);
+            if marker.exists() || outcome.code() != Some(125) {
+                escaped.push(format!("{injection:?} as {user:?}: {:?} marker {}", outcome.status, marker.exists()));
+            }
+        }
+    }
+    assert!(escaped.is_empty(), "ran unconfined:\n{}", escaped.join("\n"));
+}
