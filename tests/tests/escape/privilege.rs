@@ -4,23 +4,17 @@
 //! the program privileged.
 
 use std::fs;
-use std::os::unix::fs::{PermissionsExt, chown};
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use sandbox_tests::{Run, User, compile, fresh_dir, sandboxify};
+use sandbox_tests::{Run, User, compile, fresh_dir, privileged_copy, sandboxify};
 
 use crate::common::{marker, patched};
 
 /// The setuid-root program that drops to nobody, patched to load the
 /// library, made setuid root, owned by root.
-fn setuid_copy(attached: Option<&str>) -> PathBuf {
-    let built = patched(&compile("escape-setuid", &[]), attached);
-    let program =
-        built.with_file_name(format!("escape-setuid-root{}", if attached.is_some() { "-attached" } else { "" }));
-    fs::copy(&built, &program).unwrap();
-    chown(&program, Some(0), Some(0)).unwrap();
-    fs::set_permissions(&program, fs::Permissions::from_mode(0o4755)).unwrap();
-    program
+fn setuid_copy(attached: Option<&str>, name: &str) -> PathBuf {
+    privileged_copy(&patched(&compile("escape-setuid", &[]), attached), name, 0o4755)
 }
 
 /// Under secure execution nothing in the caller's environment steers the
@@ -30,11 +24,7 @@ fn setuid_copy(attached: Option<&str>) -> PathBuf {
 /// nothing appears there.
 #[test]
 fn the_caller_of_a_setuid_program_cannot_choose_where_root_writes() {
-    let built = patched(&compile("escape-setuid", &[]), Some("deny geteuid=log"));
-    let program = built.with_file_name("escape-setuid-root-report");
-    fs::copy(&built, &program).unwrap();
-    chown(&program, Some(0), Some(0)).unwrap();
-    fs::set_permissions(&program, fs::Permissions::from_mode(0o4755)).unwrap();
+    let program = setuid_copy(Some("deny geteuid=log"), "escape-setuid-root-report");
     let root_only = fresh_dir("escape-root-only");
     fs::set_permissions(&root_only, fs::Permissions::from_mode(0o700)).unwrap();
     let existing = root_only.join("existing");
@@ -73,8 +63,8 @@ fn a_setuid_program_cannot_be_made_to_keep_root() {
             .run();
         assert!(marker.exists(), "control: {outcome:#?}");
     }
-    let program = setuid_copy(None);
-    let with_attached = setuid_copy(Some("deny uname"));
+    let program = setuid_copy(None, "escape-setuid-root");
+    let with_attached = setuid_copy(Some("deny uname"), "escape-setuid-root-attached");
     for drop in drops {
         // Without a policy it runs as designed: root, then nobody.
         let not_made = marker();
@@ -119,13 +109,8 @@ fn a_setuid_program_cannot_be_made_to_keep_root() {
 #[test]
 fn setgid_and_file_capability_programs_refuse_a_callers_policy() {
     let built = patched(&compile("escape-setuid", &[]), None);
-    let setgid = built.with_file_name("escape-setgid-root");
-    fs::copy(&built, &setgid).unwrap();
-    chown(&setgid, Some(0), Some(0)).unwrap();
-    fs::set_permissions(&setgid, fs::Permissions::from_mode(0o2755)).unwrap();
-    let capable = built.with_file_name("escape-cap-setuid");
-    fs::copy(&built, &capable).unwrap();
-    fs::set_permissions(&capable, fs::Permissions::from_mode(0o755)).unwrap();
+    let setgid = privileged_copy(&built, "escape-setgid-root", 0o2755);
+    let capable = privileged_copy(&built, "escape-cap-setuid", 0o755);
     let setcap = std::process::Command::new("setcap").arg("cap_setuid+ep").arg(&capable).status();
     assert!(setcap.expect("setcap (libcap2-bin) is installed").success());
     for program in [&setgid, &capable] {
