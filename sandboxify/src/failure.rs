@@ -1,9 +1,8 @@
 //! Everything that stops sandboxify from running PROGRAM, with its exit status.
 
+use nix::errno::Errno;
 use sandbox_policy::{FilterTooLong, InstallError, PolicyError};
 use thiserror::Error;
-
-use crate::container::SetupError;
 
 /// A reason PROGRAM did not run. Each is reported as one line.
 #[derive(Debug, Error)]
@@ -74,4 +73,43 @@ impl Failure {
 /// `strerror` text for an errno.
 pub fn describe_errno(errno: i32) -> String {
     std::io::Error::from_raw_os_error(errno).to_string()
+}
+
+/// Why the sandbox could not be set up. Each is one line; sandboxify exits
+/// 125 and PROGRAM never runs.
+#[derive(Debug, Error)]
+pub enum SetupError {
+    /// A system call of the setup failed.
+    #[error("{step}: {}{}", errno_text(*.errno), .hint.map(|hint| format!("; {hint}")).unwrap_or_default())]
+    Call {
+        /// What was being done, with the option it serves.
+        step: String,
+        /// How it failed.
+        errno: Errno,
+        /// What the user can do about it, when the errno alone does not say.
+        hint: Option<&'static str>,
+    },
+    /// A limit that cannot be enforced as asked.
+    #[error("{option}: {reason}")]
+    Limit {
+        /// The option, such as `--memory-max`.
+        option: &'static str,
+        /// Why, and what would work.
+        reason: String,
+    },
+}
+
+impl SetupError {
+    /// Adds what the user can do about it.
+    pub(crate) fn hint(self, text: &'static str) -> SetupError {
+        match self {
+            SetupError::Call { step, errno, .. } => SetupError::Call { step, errno, hint: Some(text) },
+            other => other,
+        }
+    }
+}
+
+/// `EPERM (Operation not permitted)`.
+pub(crate) fn errno_text(errno: Errno) -> String {
+    format!("{errno:?} ({})", errno.desc())
 }

@@ -35,53 +35,14 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 use nix::errno::Errno;
-use thiserror::Error;
 
 use crate::failure::Failure;
+pub use crate::failure::SetupError;
 use crate::launch::Launch;
 use crate::program;
 use limits::Limits;
 use namespaces::Namespaces;
 pub use options::{CpuMax, LimitOptions, Mount, NamespaceOptions, Options};
-
-/// Why the sandbox could not be set up. Each is one line; sandboxify exits
-/// 125 and PROGRAM never runs.
-#[derive(Debug, Error)]
-pub enum SetupError {
-    /// A system call of the setup failed.
-    #[error("{step}: {}{}", errno_text(*.errno), .hint.map(|hint| format!("; {hint}")).unwrap_or_default())]
-    Call {
-        /// What was being done, with the option it serves.
-        step: String,
-        /// How it failed.
-        errno: Errno,
-        /// What the user can do about it, when the errno alone does not say.
-        hint: Option<&'static str>,
-    },
-    /// A limit that cannot be enforced as asked.
-    #[error("{option}: {reason}")]
-    Limit {
-        /// The option, such as `--memory-max`.
-        option: &'static str,
-        /// Why, and what would work.
-        reason: String,
-    },
-}
-
-impl SetupError {
-    /// Adds what the user can do about it.
-    fn hint(self, text: &'static str) -> SetupError {
-        match self {
-            SetupError::Call { step, errno, .. } => SetupError::Call { step, errno, hint: Some(text) },
-            other => other,
-        }
-    }
-}
-
-/// `EPERM (Operation not permitted)`.
-fn errno_text(errno: Errno) -> String {
-    format!("{errno:?} ({})", errno.desc())
-}
 
 /// An error that carries an errno.
 trait ToErrno {

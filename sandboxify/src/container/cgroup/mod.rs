@@ -36,7 +36,8 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 use thiserror::Error;
 
-use super::{ToErrno, errno_text};
+use super::ToErrno;
+use crate::failure::errno_text;
 pub use lifecycle::Cgroups;
 
 /// A cgroup interface.
