@@ -4,9 +4,11 @@
 //! the noise of a shared machine hits every variant alike; only ratios and
 //! differences within one run mean anything. Nothing here asserts a timing.
 //!
-//! Usage: `cargo build --release && target/release/sandbox-bench [--quick] [SECTION...]`,
-//! where a SECTION (`syscalls`, `start-up`, `sandboxify`, `learn`, `landlock`)
-//! limits the run to those measurements.
+//! Usage: `cargo build --release && target/release/sandbox-bench [--quick]
+//! [--cloudflare DIR] [SECTION...]`, where a SECTION (`syscalls`, `start-up`,
+//! `sandboxify`, `memory`, `learn`, `landlock`) limits the run to those
+//! measurements, and DIR holds Cloudflare's `libsandbox.so` and `sandboxify`
+//! to measure alongside.
 
 #![forbid(unsafe_code)]
 
@@ -17,6 +19,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 mod landlock;
+mod start_up;
 
 use sandbox_policy::compile::bpf;
 use sandbox_policy::text::variables::{ALLOW, DENY, Variables};
@@ -46,13 +49,20 @@ const NEEDED: [&str; 17] = [
 ];
 /// Left out of generated allow lists, so that sandboxify must use its exec gate.
 const NEVER: [&str; 2] = ["execve", "execveat"];
+/// The highest x86_64 number in generated allow lists: libseccomp 2.5.4,
+/// which Cloudflare's tool is built with, knows no call past it.
+const NEWEST: u32 = 450;
 
 /// An allow list of `size` entries: what the test programs need, then other
 /// calls in alphabetical order, which scatters their numbers (the worst case
-/// for the filter's search, unlike a run of neighbours).
+/// for the filter's search, unlike a run of neighbours), among the calls
+/// any libseccomp knows, so that Cloudflare's library takes the same list.
 fn allow_list(size: usize) -> String {
     let mut names: Vec<&str> = NEEDED.to_vec();
-    for syscall in Syscall::all().iter().filter(|s| s.number(Abi::X86_64).is_some() && !NEVER.contains(&s.name())) {
+    for syscall in Syscall::all()
+        .iter()
+        .filter(|s| s.number(Abi::X86_64).is_some_and(|nr| nr <= NEWEST) && !NEVER.contains(&s.name()))
+    {
         if names.len() == size {
             break;
         }
@@ -161,9 +171,14 @@ impl Helpers {
             ("one-insn-filter", include_str!("../c/one-insn-filter.c"), &["-O2", "-static"][..]),
             ("true-static", include_str!("../c/true-static.c"), &["-O2", "-static"][..]),
             ("open-close-loop", include_str!("../c/open-close-loop.c"), &["-O2"][..]),
+            ("memory", include_str!("../c/memory.c"), &["-O2"][..]),
+            ("empty-preload.so", include_str!("../c/empty-preload.c"), &["-O2", "-shared", "-fPIC"][..]),
+            ("deny-preload.so", include_str!("../c/deny-preload.c"), &["-O2", "-shared", "-fPIC"][..]),
+            ("exec-nolibc", include_str!("../c/exec-nolibc.c"), &["-O2", "-static", "-nostdlib"][..]),
+            ("exec-glibc", include_str!("../c/exec-glibc.c"), &["-O2", "-static"][..]),
         ];
         for (name, source, flags) in sources {
-            let source_path = dir.join(format!("{name}.c"));
+            let source_path = dir.join(format!("{}.c", name.trim_end_matches(".so")));
             fs::write(&source_path, source).unwrap();
             let status = Command::new("cc").args(flags).arg("-o").arg(dir.join(name)).arg(&source_path).status();
             assert!(status.is_ok_and(|s| s.success()), "cc {name}.c failed (is build-essential installed?)");
@@ -263,60 +278,6 @@ fn syscall_costs(helpers: &Helpers, library: &Path, rounds: usize, iterations: &
     println!();
 }
 
-/// Spawns `program` under each variant, interleaved, and prints the medians.
-fn spawn_costs(title: &str, program: &Path, variants: &[Variant], rounds: usize, target: &str) {
-    let mut samples = vec![Vec::new(); variants.len()];
-    for _ in 0..rounds {
-        for (variant, samples) in variants.iter().zip(&mut samples) {
-            let mut command = variant.command(program, &[]);
-            command.stdout(Stdio::null()).stderr(Stdio::null());
-            let start = Instant::now();
-            let status = command.status().unwrap();
-            samples.push(start.elapsed().as_secs_f64() * 1e6);
-            assert!(status.success(), "{}: {} failed: {status:?}", variant.label, program.display());
-        }
-    }
-    let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
-    println!("{title}: spawn + wait, median of {rounds} interleaved rounds");
-    println!("{:<32} {:>9} {:>10}", "variant", "µs", "+µs");
-    for (variant, &us) in variants.iter().zip(&medians) {
-        println!("{:<32} {us:>9.1} {:>+10.1}", variant.label, us - medians[0]);
-    }
-    println!("({target})");
-    println!();
-}
-
-fn startup_costs(library: &Path, rounds: usize) {
-    let variants = [
-        Variant::plain("plain"),
-        Variant::library("library, no policy", library, None, None),
-        Variant::library("library, deny list", library, None, Some("uname".to_owned())),
-        Variant::library("library, 60-entry allow", library, Some(allow_list(60)), None),
-        Variant::library("library, 250-entry allow", library, Some(allow_list(250)), None),
-    ];
-    let target = "targets: deny list ≤ +150 µs, 250-entry allow list ≤ +300 µs";
-    spawn_costs("Start-up of /bin/true with libsandbox.so", Path::new("/bin/true"), &variants, rounds, target);
-}
-
-fn sandboxify_costs(helpers: &Helpers, rounds: usize) {
-    let sandboxify = artifact("sandboxify");
-    let allow = allow_list(250);
-    let variants = [
-        Variant::plain("static program, direct"),
-        Variant::sandboxify("sandboxify, no policy", &sandboxify, &[]),
-        Variant::sandboxify("sandboxify, deny list", &sandboxify, &["--deny", "uname"]),
-        Variant::sandboxify("sandboxify, 250-entry allow (gate)", &sandboxify, &["--allow", &allow]),
-    ];
-    let target = "targets: no policy ≤ +400 µs, 250-entry allow list ≤ +700 µs";
-    spawn_costs(
-        "Start-up of a static program under sandboxify",
-        &helpers.path("true-static"),
-        &variants,
-        rounds,
-        target,
-    );
-}
-
 /// Learning is a one-off, but on real workloads: sandboxify --learn against
 /// `strace -f -c` on a syscall-heavy one, interleaved.
 fn learning_costs(rounds: usize) {
@@ -356,22 +317,30 @@ fn learning_costs(rounds: usize) {
 }
 
 /// The measurements one can ask for by name.
-const SECTIONS: [&str; 5] = ["syscalls", "start-up", "sandboxify", "learn", "landlock"];
+const SECTIONS: [&str; 6] = ["syscalls", "start-up", "sandboxify", "memory", "learn", "landlock"];
+
+fn usage(problem: &str) -> ! {
+    eprintln!(
+        "sandbox-bench: {problem}; usage: sandbox-bench [--quick] [--cloudflare DIR] [{}]...",
+        SECTIONS.join("|")
+    );
+    std::process::exit(2);
+}
 
 fn main() {
     let mut quick = false;
+    let mut cloudflare = None;
     let mut chosen = Vec::new();
-    for arg in env::args().skip(1) {
+    let mut args = env::args().skip(1);
+    while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
-            section if SECTIONS.contains(&section) => chosen.push(arg),
-            _ => {
-                eprintln!(
-                    "sandbox-bench: unknown argument {arg:?}; usage: sandbox-bench [--quick] [{}]...",
-                    SECTIONS.join("|")
-                );
-                std::process::exit(2);
+            "--cloudflare" => {
+                let dir = args.next().unwrap_or_else(|| usage("--cloudflare needs a directory"));
+                cloudflare = Some(start_up::Cloudflare::new(Path::new(&dir)).unwrap_or_else(|error| usage(&error)));
             }
+            section if SECTIONS.contains(&section) => chosen.push(arg),
+            _ => usage(&format!("unknown argument {arg:?}")),
         }
     }
     let runs = |section: &str| chosen.is_empty() || chosen.iter().any(|c| c == section);
@@ -382,10 +351,13 @@ fn main() {
         syscall_costs(&helpers, &library, rounds, iterations);
     }
     if runs("start-up") {
-        startup_costs(&library, spawns);
+        start_up::library(&helpers, &library, cloudflare.as_ref(), spawns);
     }
     if runs("sandboxify") {
-        sandboxify_costs(&helpers, spawns);
+        start_up::sandboxify(&helpers, cloudflare.as_ref(), spawns);
+    }
+    if runs("memory") {
+        start_up::memory(&helpers, &library);
     }
     if runs("learn") {
         learning_costs(if quick { 1 } else { 3 });
