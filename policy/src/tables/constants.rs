@@ -1,14 +1,33 @@
 //! Named constants a condition may use as a value (`socket(arg0 == AF_INET)`),
 //! taken from the `libc` crate so that they cannot drift from the kernel's.
 
-/// Defines `NAMES` (space-separated) and `VALUES` (same order) from
-/// `libc::NAME`: strings and integers only, so that the tables need no
-/// relocation when the library is loaded.
+/// Defines `NAMES` (space-separated), `VALUES` (same order) from
+/// `libc::NAME` and `STARTS`, where each name begins in `NAMES` (computed
+/// at compile time, so that a lookup is a binary search): strings and
+/// integers only, so that the tables need no relocation when the library
+/// is loaded.
 macro_rules! constants {
     ($($name:ident),* $(,)?) => {
         const NAMES: &str = concat!($(stringify!($name), " "),*);
-        static VALUES: [i128; [$(stringify!($name)),*].len()] = [$(libc::$name as i128),*];
+        const COUNT: usize = [$(stringify!($name)),*].len();
+        static VALUES: [i128; COUNT] = [$(libc::$name as i128),*];
+        static STARTS: [u16; COUNT + 1] = starts();
     };
+}
+
+/// Where each name of `NAMES` begins, and one past the last.
+const fn starts() -> [u16; COUNT + 1] {
+    let bytes = NAMES.as_bytes();
+    let mut starts = [0; COUNT + 1];
+    let (mut at, mut name) = (0, 1);
+    while at < bytes.len() {
+        if bytes[at] == b' ' {
+            starts[name] = (at + 1) as u16;
+            name += 1;
+        }
+        at += 1;
+    }
+    starts
 }
 
 // Sorted by name (checked by a test).
@@ -191,13 +210,27 @@ constants![
     WUNTRACED,
 ];
 
+/// The name at `index`.
+fn name(index: usize) -> &'static str {
+    &NAMES[usize::from(STARTS[index])..usize::from(STARTS[index + 1]) - 1]
+}
+
 fn names() -> impl Iterator<Item = &'static str> {
-    NAMES.split_terminator(' ')
+    (0..COUNT).map(name)
 }
 
 /// The value of a named constant.
-pub fn lookup(name: &str) -> Option<i128> {
-    names().position(|known| known == name).map(|index| VALUES[index])
+pub fn lookup(wanted: &str) -> Option<i128> {
+    let (mut low, mut high) = (0, COUNT);
+    while low < high {
+        let middle = (low + high) / 2;
+        match name(middle).cmp(wanted) {
+            core::cmp::Ordering::Less => low = middle + 1,
+            core::cmp::Ordering::Greater => high = middle,
+            core::cmp::Ordering::Equal => return Some(VALUES[middle]),
+        }
+    }
+    None
 }
 
 /// Every named constant with its value, sorted by name.
@@ -220,5 +253,7 @@ mod tests {
         assert_eq!(lookup("O_WRONLY"), Some(1));
         assert_eq!(lookup("PROT_EXEC"), Some(4));
         assert_eq!(lookup("AF_INETX"), None);
+        assert_eq!(lookup(""), None);
+        assert!(all().all(|(name, value)| lookup(name) == Some(value)), "every name is found by the search");
     }
 }
