@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use syscalls::{Sysno, syscall};
+
 use super::Errno;
 use crate::compile::filter::{Program, probe};
 
@@ -94,8 +96,8 @@ fn thread_name(thread: &Option<libc::c_long>) -> alloc::string::String {
 /// Asks the filter just installed to confirm itself (see [`probe`]).
 fn confirms(nonce: u64) -> bool {
     // SAFETY: getpgrp ignores its arguments; the filter answers this call itself.
-    let rc = unsafe { libc::syscall(libc::c_long::from(probe::SYSCALL), nonce, probe::MARK) };
-    rc == -1 && Errno::last().0 == i32::from(probe::CONFIRMED)
+    let answer = unsafe { syscall!(Sysno::getpgrp, nonce, probe::MARK) };
+    answer == Err(syscalls::Errno::new(i32::from(probe::CONFIRMED)))
 }
 
 /// A nonce for the probe, different for every filter of the process: from
@@ -104,20 +106,21 @@ fn confirms(nonce: u64) -> bool {
 fn nonce() -> u64 {
     let mut nonce = 0u64;
     // SAFETY: getrandom writes at most the 8 bytes it is given.
-    let rc = unsafe { libc::getrandom((&raw mut nonce).cast(), 8, libc::GRND_NONBLOCK) };
-    if rc != 8 {
+    let read = unsafe { syscall!(Sysno::getrandom, &raw mut nonce, 8, libc::GRND_NONBLOCK) };
+    if read != Ok(8) {
         let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
         // SAFETY: clock_gettime writes one timespec.
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+        let _ = unsafe { syscall!(Sysno::clock_gettime, libc::CLOCK_MONOTONIC, &raw mut now) };
         nonce = (now.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(now.tv_nsec as u64);
     }
     nonce
 }
 
+// Raw system calls: the launcher has no libc (see `Errno`'s `From`).
 fn load(program: &Program, flags: libc::c_ulong) -> Result<libc::c_long, InstallError> {
     // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
-    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-        return Err(InstallError::NoNewPrivs(Errno::last()));
+    if let Err(error) = unsafe { syscall!(Sysno::prctl, libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } {
+        return Err(InstallError::NoNewPrivs(error.into()));
     }
     let nonce = nonce();
     let probed = program.with_nonce(nonce);
@@ -132,22 +135,19 @@ fn load(program: &Program, flags: libc::c_ulong) -> Result<libc::c_long, Install
     };
     // SAFETY: `fprog` points to `insns`, which outlives the call; the kernel
     // copies the program before returning.
-    let rc = unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, flags, &fprog) };
-    match rc {
+    let rc = unsafe { syscall!(Sysno::seccomp, libc::SECCOMP_SET_MODE_FILTER, flags, &raw const fprog) };
+    match rc.map(|value| value as libc::c_long).map_err(Errno::from) {
         // TSYNC reports the thread it could not synchronise as a positive id;
         // NEW_LISTENER returns the new descriptor.
-        tid if tid > 0 && flags & libc::SECCOMP_FILTER_FLAG_TSYNC != 0 && flags & TSYNC_ESRCH == 0 => {
+        Ok(tid) if tid > 0 && flags & libc::SECCOMP_FILTER_FLAG_TSYNC != 0 && flags & TSYNC_ESRCH == 0 => {
             Err(InstallError::ThreadSync(Some(tid)))
         }
-        ok if ok >= 0 && (probed.is_none() || confirms(nonce)) => Ok(ok),
-        ok if ok >= 0 => Err(InstallError::NotInForce),
-        _ if flags & TSYNC_ESRCH != 0 && Errno::last().0 == libc::ESRCH => Err(InstallError::ThreadSync(None)),
-        _ => {
-            let error = Errno::last();
-            Err(match error.0 {
-                libc::ENOSYS | libc::EINVAL => InstallError::Unavailable(error),
-                _ => InstallError::Refused(error),
-            })
-        }
+        Ok(ok) if probed.is_none() || confirms(nonce) => Ok(ok),
+        Ok(_) => Err(InstallError::NotInForce),
+        Err(Errno(libc::ESRCH)) if flags & TSYNC_ESRCH != 0 => Err(InstallError::ThreadSync(None)),
+        Err(error) => Err(match error.0 {
+            libc::ENOSYS | libc::EINVAL => InstallError::Unavailable(error),
+            _ => InstallError::Refused(error),
+        }),
     }
 }

@@ -26,6 +26,14 @@ impl Errno {
     }
 }
 
+/// Raw system calls return their error rather than set `errno`, which
+/// lives in libc's thread-local storage: the launcher has none.
+impl From<syscalls::Errno> for Errno {
+    fn from(errno: syscalls::Errno) -> Errno {
+        Errno(errno.into_raw())
+    }
+}
+
 unsafe extern "C" {
     /// glibc's untranslated description of an errno (2.32 and later), or
     /// NULL. Not strerror: that reads the locale, which libc has not set up

@@ -30,9 +30,12 @@
 //!
 //! Raw system calls rather than the `landlock` crate: this runs in the
 //! `no_std` library on every start, where the crate's std would cost more
-//! than the rest of the sandbox (see `libsandbox`).
+//! than the rest of the sandbox (see `libsandbox`), and in the launcher,
+//! which has no libc.
 
 use core::sync::atomic::{AtomicBool, Ordering};
+
+use syscalls::{Sysno, syscall};
 
 use crate::sys::Errno;
 
@@ -87,9 +90,7 @@ pub enum Scope {
 /// seccomp does too.
 pub fn confine_tracing(file_rules_follow: bool) -> Result<Scope, Errno> {
     // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
-    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-        return Err(Errno::last());
-    }
+    unsafe { syscall!(Sysno::prctl, libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }?;
     if IN_DOMAIN.load(Ordering::Acquire) {
         return Ok(Scope::Confined);
     }
@@ -98,56 +99,46 @@ pub fn confine_tracing(file_rules_follow: bool) -> Result<Scope, Errno> {
     if !file_rules_follow {
         let scoped: [u64; 3] = [0, 0, SCOPE_ABSTRACT_UNIX_SOCKET];
         // SAFETY: the kernel reads the three fields of the struct, all initialised.
-        let ruleset = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, &scoped, 24usize, 0u32) };
-        if ruleset >= 0 {
-            return restrict(ruleset as libc::c_int, None);
+        let ruleset = unsafe { syscall!(Sysno::landlock_create_ruleset, &raw const scoped, 24, 0) };
+        if let Ok(ruleset) = ruleset {
+            return restrict(ruleset, None);
         }
     }
     let handled: u64 = MAKE_BLOCK | REFER;
     // SAFETY: the attribute is the first field of `struct landlock_ruleset_attr`
     // (ABI 1's whole struct), read by the kernel for the size given.
-    let ruleset = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, &handled, 8usize, 0u32) };
-    if ruleset < 0 {
+    match unsafe { syscall!(Sysno::landlock_create_ruleset, &raw const handled, 8, 0) } {
+        Ok(ruleset) => restrict(ruleset, Some(handled)),
         // ENOSYS, EOPNOTSUPP, EINVAL (ABI 1: no REFER), or an outer filter
         // that hides Landlock.
-        return Ok(Scope::Unavailable);
+        Err(_) => Ok(Scope::Unavailable),
     }
-    restrict(ruleset as libc::c_int, Some(handled))
 }
 
 /// Restricts the calling thread with `ruleset`, first granting `rights`
 /// beneath `/` if given, and closes it.
-fn restrict(ruleset: libc::c_int, rights: Option<u64>) -> Result<Scope, Errno> {
+fn restrict(ruleset: usize, rights: Option<u64>) -> Result<Scope, Errno> {
     let granted = match rights {
         None => Ok(()),
         Some(rights) => grant_beneath_root(ruleset, rights),
     };
-    let result = granted.and_then(|()| {
-        // SAFETY: restricts the calling thread with a ruleset it owns.
-        if unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0u32) } != 0 {
-            Err(Errno::last())
-        } else {
-            Ok(Scope::Confined)
-        }
-    });
+    // SAFETY: restricts the calling thread with a ruleset it owns.
+    let result = granted.and_then(|()| Ok(unsafe { syscall!(Sysno::landlock_restrict_self, ruleset, 0) }?));
     // SAFETY: closes the ruleset this module created.
-    unsafe { libc::close(ruleset) };
-    result
+    let _ = unsafe { syscall!(Sysno::close, ruleset) };
+    result.map(|_| Scope::Confined)
 }
 
 /// Grants `rights` beneath `/` in `ruleset`.
-fn grant_beneath_root(ruleset: libc::c_int, rights: u64) -> Result<(), Errno> {
-    // SAFETY: open(2) with a NUL-terminated path.
-    let root = unsafe { libc::open(c"/".as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
-    if root < 0 {
-        return Err(Errno::last());
-    }
-    let rule = PathBeneath { allowed_access: rights, parent_fd: root };
+fn grant_beneath_root(ruleset: usize, rights: u64) -> Result<(), Errno> {
+    let flags = libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC;
+    // SAFETY: openat(2) with a NUL-terminated path.
+    let root = unsafe { syscall!(Sysno::openat, libc::AT_FDCWD, c"/".as_ptr(), flags) }?;
+    let rule = PathBeneath { allowed_access: rights, parent_fd: root as i32 };
     // SAFETY: the kernel reads one packed path-beneath attribute; both
     // descriptors are open.
-    let added = unsafe { libc::syscall(libc::SYS_landlock_add_rule, ruleset, PATH_BENEATH, &rule, 0u32) };
-    let result = if added == 0 { Ok(()) } else { Err(Errno::last()) };
+    let added = unsafe { syscall!(Sysno::landlock_add_rule, ruleset, PATH_BENEATH, &raw const rule, 0) };
     // SAFETY: closes the descriptor opened above.
-    unsafe { libc::close(root) };
-    result
+    let _ = unsafe { syscall!(Sysno::close, root) };
+    added.map(drop).map_err(Errno::from)
 }
