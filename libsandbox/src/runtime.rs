@@ -2,8 +2,9 @@
 //! unit tests, which link std, keep the allocator (so they run on it).
 
 use core::alloc::{GlobalAlloc, Layout};
-use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
+
+use sandbox_arena::Arena;
 
 // Link glibc explicitly: the `libc` crate leaves that to std when its `std`
 // feature is on, which feature unification can turn on from any crate in the
@@ -25,105 +26,8 @@ pub fn allocate_early(early: bool) {
     EARLY.store(early, Ordering::Release);
 }
 
-/// Memory for the early phase: handed out in order, like a stack; the block
-/// on top can grow in place and is taken back when freed, which covers
-/// growing vectors and temporaries. It comes in chunks mapped when first
-/// needed, each twice as large as the one before, so that a process maps
-/// only what its policy needs (a one-entry deny list fits in the first)
-/// and one with no policy maps nothing. Chunks are never unmapped: what the
-/// early phase allocates outlives it. Single-threaded: ld.so relocates the
-/// library before any thread exists.
-struct Arena {
-    /// The chunks mapped so far, as (start, length); the last is in use.
-    chunks: UnsafeCell<[(usize, usize); MAX_CHUNKS]>,
-    count: AtomicUsize,
-    /// The first free byte of the last chunk.
-    top: AtomicUsize,
-}
-
-/// The first chunk's length: the early phase of a short deny list needs a
-/// fraction of it.
-const FIRST_CHUNK: usize = 128 << 10;
-/// Chunks double, so this many cover more memory than any policy needs.
-const MAX_CHUNKS: usize = 20;
-
-// SAFETY: the memory is only handed out by `allocate`, each range to one
-// block at a time (a range is reused only once the block on top of it is
-// freed), and the chunk list only grows; both are used by one thread:
-// ld.so's while relocating, then the constructor's.
-unsafe impl Sync for Arena {}
-
-static ARENA: Arena =
-    Arena { chunks: UnsafeCell::new([(0, 0); MAX_CHUNKS]), count: AtomicUsize::new(0), top: AtomicUsize::new(0) };
-
-impl Arena {
-    fn chunks(&self) -> &[(usize, usize)] {
-        // SAFETY: see the impl of Sync: entries below `count` are written
-        // once, before `count` grows past them, by the only thread.
-        let chunks = unsafe { &*self.chunks.get() };
-        &chunks[..self.count.load(Ordering::Acquire)]
-    }
-
-    fn contains(&self, ptr: *mut u8) -> bool {
-        self.chunks().iter().any(|&(start, length)| (start..start + length).contains(&(ptr as usize)))
-    }
-
-    fn allocate(&self, layout: Layout) -> *mut u8 {
-        if let Some(&(chunk, length)) = self.chunks().last() {
-            let start = self.top.load(Ordering::Relaxed).next_multiple_of(layout.align());
-            if start + layout.size() <= chunk + length {
-                return self.resize(start, layout.size());
-            }
-        }
-        self.grow(layout)
-    }
-
-    /// Maps a new chunk large enough for `layout` and allocates it there.
-    fn grow(&self, layout: Layout) -> *mut u8 {
-        let count = self.count.load(Ordering::Relaxed);
-        let previous = self.chunks().last().map_or(FIRST_CHUNK / 2, |&(_, length)| length);
-        let needed = (layout.size() + layout.align()).next_multiple_of(4096);
-        let length = (2 * previous).max(needed);
-        if count == MAX_CHUNKS {
-            return core::ptr::null_mut();
-        }
-        let protection = libc::PROT_READ | libc::PROT_WRITE;
-        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
-        // SAFETY: an anonymous mapping at an address the kernel chooses
-        // touches no existing memory.
-        let chunk = unsafe { libc::mmap(core::ptr::null_mut(), length, protection, flags, -1, 0) };
-        if chunk == libc::MAP_FAILED {
-            return core::ptr::null_mut();
-        }
-        // SAFETY: see the impl of Sync; `count` < MAX_CHUNKS.
-        unsafe { (*self.chunks.get())[count] = (chunk as usize, length) };
-        self.count.store(count + 1, Ordering::Release);
-        let start = (chunk as usize).next_multiple_of(layout.align());
-        self.resize(start, layout.size())
-    }
-
-    /// Makes the block at `start` (at or past the top, in the last chunk)
-    /// `size` bytes long, if the chunk has room.
-    fn resize(&self, start: usize, size: usize) -> *mut u8 {
-        match self.chunks().last() {
-            Some(&(chunk, length)) if start + size <= chunk + length => {
-                self.top.store(start + size, Ordering::Relaxed);
-                start as *mut u8
-            }
-            _ => core::ptr::null_mut(),
-        }
-    }
-
-    /// Whether the block at `ptr` of `size` bytes is the one on top.
-    fn is_top(&self, ptr: *mut u8, size: usize) -> bool {
-        ptr as usize + size == self.top.load(Ordering::Relaxed)
-    }
-
-    /// Takes back the block on top, which starts at `ptr`.
-    fn pop(&self, ptr: *mut u8) {
-        self.top.store(ptr as usize, Ordering::Relaxed);
-    }
-}
+/// Allocations of the early phase (see [`sandbox_arena`]).
+static ARENA: Arena = Arena::new();
 
 // SAFETY: malloc/posix_memalign return memory suitably aligned for the layout
 // (checked below) or NULL; free and realloc take only pointers they returned;
@@ -150,18 +54,15 @@ unsafe impl GlobalAlloc for Malloc {
         if !ARENA.contains(ptr) {
             // SAFETY: see the impl.
             unsafe { libc::free(ptr.cast()) }
-        } else if ARENA.is_top(ptr, layout.size()) {
-            ARENA.pop(ptr);
+        } else {
+            ARENA.release(ptr, layout.size());
         }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let grown = match EARLY.load(Ordering::Acquire) && ARENA.is_top(ptr, layout.size()) {
-            true => ARENA.resize(ptr as usize, new_size),
-            false => core::ptr::null_mut(),
-        };
-        if !grown.is_null() {
-            grown
+        if EARLY.load(Ordering::Acquire) && ARENA.contains(ptr) {
+            // SAFETY: see the impl; the arena grows its top block in place.
+            unsafe { ARENA.realloc(ptr, layout, new_size) }
         } else if ARENA.contains(ptr) || EARLY.load(Ordering::Acquire) {
             // SAFETY: see the impl; the default allocates, copies and deallocates.
             unsafe { GlobalAlloc::realloc(&FallbackRealloc, ptr, layout, new_size) }
