@@ -109,13 +109,12 @@ pub struct Args {
 }
 
 impl Args {
-    /// Parses a command line, `argv[0]` first. The common forms, PROGRAM
-    /// alone or after `--allow`, `--deny` and `--default-action` (each with
-    /// its value as the next argument) and `--`, are read here: building
-    /// clap's command, some sixty options with their help, costs about
-    /// 100 µs, as much as the rest of sandboxify's start-up, and sandboxify
-    /// is one more exec in front of every program it runs. Anything else,
-    /// errors included, goes to clap, which reads these forms alike (tested).
+    /// Parses a command line, `argv[0]` first. The common forms (see
+    /// [`sandbox_launcher::common_form`]), which the launcher hands over
+    /// only when it cannot run PROGRAM itself, are read without clap:
+    /// building clap's command, some sixty options with their help, costs
+    /// about 100 µs. Anything else, errors included, goes to clap, which
+    /// reads these forms alike (tested).
     pub fn parse_from(argv: Vec<OsString>) -> Result<Args, clap::Error> {
         match Args::common_form(&argv) {
             Some(args) => Ok(args),
@@ -125,33 +124,15 @@ impl Args {
 
     /// `argv` in a common form, or `None`.
     fn common_form(argv: &[OsString]) -> Option<Args> {
-        let mut args = Args::default();
-        let mut rest = argv.get(1..)?;
-        loop {
-            let (first, after) = rest.split_first()?;
-            let first = first.as_encoded_bytes();
-            if first == b"--" {
-                rest = after;
-                break;
-            }
-            if !first.starts_with(b"-") {
-                break;
-            }
-            let slot = match first {
-                b"--allow" => &mut args.allow,
-                b"--deny" => &mut args.deny,
-                b"--default-action" => &mut args.default_action,
-                _ => return None,
-            };
-            let (value, after) = after.split_first()?;
-            let value = value.to_str().filter(|value| !value.starts_with('-'))?;
-            if slot.replace(value.to_owned()).is_some() {
-                return None;
-            }
-            rest = after;
-        }
-        args.command = rest.to_vec();
-        (!args.command.is_empty()).then_some(args)
+        let words: Vec<&[u8]> = argv.get(1..)?.iter().map(|word| word.as_encoded_bytes()).collect();
+        let form = sandbox_launcher::common_form(&words)?;
+        Some(Args {
+            allow: form.allow.map(str::to_owned),
+            deny: form.deny.map(str::to_owned),
+            default_action: form.default_action.map(str::to_owned),
+            command: argv[1 + form.program..].to_vec(),
+            ..Args::default()
+        })
     }
 
     /// Whether an inspection option asks for a report instead of a run.

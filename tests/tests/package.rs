@@ -18,9 +18,10 @@ const EXECUTABLE: &str = "-rwxr-xr-x";
 const DATA: &str = "-rw-r--r--";
 
 /// Every file in the package, with its mode (all are owned by root:root).
-const FILES: [(&str, &str); 16] = [
+const FILES: [(&str, &str); 17] = [
     ("/usr/bin/patchelf-helper", EXECUTABLE),
     ("/usr/bin/sandboxify", EXECUTABLE),
+    ("/usr/bin/sandboxify-full", EXECUTABLE),
     ("/usr/lib/x86_64-linux-gnu/libsandbox.so", DATA),
     ("/usr/share/bash-completion/completions/patchelf-helper", DATA),
     ("/usr/share/bash-completion/completions/sandboxify", DATA),

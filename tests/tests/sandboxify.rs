@@ -356,14 +356,3 @@ fn an_exec_from_the_gate_address_fails_once_the_gate_is_gone() {
         assert_eq!(outcome.stdout, format!("execve from the gate returned {}\n", -libc::ENOSYS), "{user:?}");
     }
 }
-
-/// sandboxify is one exec in front of every program it runs: it is linked
-/// statically (tools/linker-gcc) so that no dynamic loading adds to that.
-#[test]
-fn sandboxify_is_statically_linked() {
-    let output = Command::new("readelf").args(["-lW"]).arg(sandboxify()).output().unwrap();
-    let headers = String::from_utf8(output.stdout).unwrap();
-    assert!(headers.contains("LOAD"), "{headers}");
-    assert!(!headers.contains("INTERP"), "sandboxify has a dynamic loader:\n{headers}");
-    assert!(!headers.contains("DYNAMIC"), "sandboxify has a dynamic section:\n{headers}");
-}

@@ -1,0 +1,214 @@
+//! The common forms, run without the full program: read the policy, find
+//! PROGRAM, confine tracing, install the filter, exec. Each step that can
+//! fail does so before anything changes, and then hands over to the full
+//! program (by returning), which reads everything again and reports the
+//! problem as it always has; only an exec that fails after the filter is
+//! in force is reported here.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ffi::c_char;
+use core::ptr;
+
+use sandbox_policy::sys::install::Threads;
+use sandbox_policy::sys::{report, scope};
+use sandbox_policy::text::file::NoFiles;
+use sandbox_policy::text::variables::{self, ALLOW, DEFAULT_ACTION, DENY, EXACT, Name, Variables};
+use sandbox_policy::{Action, Origin, Policy, Settings, Syscall, Text, compile, install};
+use syscalls::{Errno, Sysno, syscall};
+
+use crate::Stack;
+use crate::runtime::{bytes, exit, say};
+
+/// The variables the launcher reads itself; any other of the sandbox's
+/// (Landlock rules, a policy file, verbose or report settings) is for the
+/// full program.
+const HANDLED: [&str; 4] = [ALLOW, DENY, DEFAULT_ACTION, EXACT];
+
+/// `AT_SECURE`: set for setuid, setgid and file-capability programs.
+const AT_SECURE: usize = 23;
+
+/// Runs PROGRAM if the command line and environment are in a common form
+/// and everything checks out; returns, having changed nothing, otherwise.
+pub fn run(stack: &Stack) {
+    if stack.auxiliary(AT_SECURE).is_none_or(|secure| secure != 0) {
+        return;
+    }
+    // SAFETY: argv holds argc NUL-terminated strings.
+    let args: Vec<&[u8]> = (1..stack.argc).map(|at| unsafe { bytes(*stack.argv.add(at)) }).collect();
+    let Some(form) = sandbox_launcher::common_form(&args) else { return };
+    let Some((variables, passed_on)) = environment(stack) else { return };
+    let Some(policy) = policy(&form, &variables) else { return };
+    let Some(path) = find(args[form.program], &passed_on) else { return };
+    // argv from PROGRAM on, NULL-terminated as the kernel's array is.
+    // SAFETY: `form.program` < argc - 1, so the slot is in the array.
+    let argv = unsafe { stack.argv.add(1 + form.program) };
+    let mut envp = passed_on;
+    envp.push(ptr::null());
+    let Some(policy) = policy else {
+        // No policy: nothing to install (as the full program does).
+        exec(&path, argv, &envp)
+    };
+    // execve's arguments are all pointers, which no condition may test, so
+    // its unconditional action is what the filter gives this exec. Where it
+    // is not allowed, the full program's exec gate lets it through.
+    let execve = Syscall::by_name("execve").expect("execve is in the table");
+    if policy.action_for(execve) != Action::Allow {
+        return;
+    }
+    let Ok(program) = compile(&policy) else { return };
+    if report::logs(&program) {
+        // Permissive mode: its reporter is the full program's.
+        return;
+    }
+    if scope::confine_tracing(false).is_err() || install(&program, Threads::All).is_err() {
+        // Nothing the program can see has changed but no_new_privs and
+        // perhaps a Landlock domain that confines nothing else; the full
+        // program sets both again and says why it cannot install.
+        return;
+    }
+    exec(&path, argv, &envp)
+}
+
+/// The sandbox's variables, and the rest of the environment (what PROGRAM
+/// gets), if every sandbox variable is one the launcher handles, set once,
+/// in UTF-8.
+fn environment(stack: &Stack) -> Option<(Variables, Vec<*const c_char>)> {
+    let mut variables = Variables::default();
+    let mut seen: Vec<&str> = Vec::new();
+    let mut passed_on = Vec::new();
+    let mut entry = stack.envp;
+    loop {
+        // SAFETY: the environment is a NULL-terminated array of strings.
+        let string = unsafe { *entry };
+        if string.is_null() {
+            return Some((variables, passed_on));
+        }
+        // SAFETY: not the terminator, so the next slot exists.
+        entry = unsafe { entry.add(1) };
+        // SAFETY: each entry is a NUL-terminated string on the initial stack.
+        let text = unsafe { bytes(string) };
+        let name = text.split(|&byte| byte == b'=').next().unwrap_or(text);
+        match variables::classify(name) {
+            Name::Unrelated => passed_on.push(string),
+            Name::Known(known) if HANDLED.contains(&known) && !seen.contains(&known) => {
+                seen.push(known);
+                let value = core::str::from_utf8(text.get(name.len() + 1..)?).ok()?;
+                variables.set(known, String::from(value));
+            }
+            Name::Known(_) | Name::Unknown => return None,
+        }
+    }
+}
+
+/// The policy the options ask for, else the variables; `Some(None)` for no
+/// policy at all, `None` for an error (the full program reports it).
+fn policy(form: &sandbox_launcher::CommonForm<'_>, variables: &Variables) -> Option<Option<Policy>> {
+    let exact = variables.exact().ok()?;
+    let lists = if form.allow.is_some() || form.deny.is_some() || form.default_action.is_some() {
+        const ALLOW_OPTION: Origin = Origin::Option("--allow");
+        const DENY_OPTION: Origin = Origin::Option("--deny");
+        const DEFAULT_ACTION_OPTION: Origin = Origin::Option("--default-action");
+        fn text<'a>(origin: &'a Origin, text: Option<&'a str>) -> Option<Text<'a>> {
+            text.map(|text| Text { origin, text })
+        }
+        let settings = Settings {
+            allow: text(&ALLOW_OPTION, form.allow),
+            deny: text(&DENY_OPTION, form.deny),
+            default_action: text(&DEFAULT_ACTION_OPTION, form.default_action),
+            exact,
+        };
+        settings.lists().ok()?
+    } else {
+        variables.lists(&mut NoFiles).ok()?
+    };
+    Some(lists.map(Policy::new))
+}
+
+/// PROGRAM's path, NUL-terminated: `name` if it holds a `/`, else the first
+/// runnable file of that name in PATH (glibc's default without one). `None`
+/// if that is not a runnable program file, or anything is unclear: the full
+/// program then reports 126 or 127, or finds what the launcher could not.
+fn find(name: &[u8], environment: &[*const c_char]) -> Option<Vec<u8>> {
+    if name.is_empty() {
+        return None;
+    }
+    if name.contains(&b'/') {
+        return runnable(with_nul(&[name])).then(|| with_nul(&[name]));
+    }
+    let path = environment
+        .iter()
+        // SAFETY: the environment's entries are NUL-terminated strings.
+        .map(|&entry| unsafe { bytes(entry) })
+        .find_map(|entry| entry.strip_prefix(b"PATH="))
+        .unwrap_or(b"/bin:/usr/bin");
+    for directory in path.split(|&byte| byte == b':') {
+        // An empty entry means the current directory, as for execvp.
+        let directory: &[u8] = if directory.is_empty() { b"." } else { directory };
+        let candidate = with_nul(&[directory, b"/", name]);
+        match status(&candidate) {
+            Err(Errno::ENOENT) => continue,
+            Ok(_) if runnable(candidate.clone()) => return Some(candidate),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// `parts` joined, with a NUL at the end.
+fn with_nul(parts: &[&[u8]]) -> Vec<u8> {
+    let mut joined: Vec<u8> = parts.concat();
+    joined.push(0);
+    joined
+}
+
+/// `struct stat`'s `st_mode` (x86_64 layout: at byte 24 of 144).
+fn status(path: &[u8]) -> Result<u32, Errno> {
+    let mut stat = [0u64; 18];
+    // SAFETY: newfstatat writes one struct stat (144 bytes) for a NUL-terminated path.
+    unsafe { syscall!(Sysno::newfstatat, -100isize, path.as_ptr(), stat.as_mut_ptr(), 0) }?;
+    Ok(stat[3] as u32)
+}
+
+/// Whether `path` (NUL-terminated) is a file this process may execute and
+/// the kernel can: not a directory, executable, and an ELF file or a
+/// script (else execve could fail after the filter is in, where the
+/// launcher can no longer hand over).
+fn runnable(path: Vec<u8>) -> bool {
+    const S_IFMT: u32 = 0o170000;
+    const S_IFDIR: u32 = 0o040000;
+    let Ok(mode) = status(&path) else { return false };
+    if mode & S_IFMT == S_IFDIR || mode & 0o111 == 0 {
+        return false;
+    }
+    const X_OK: usize = 1;
+    // SAFETY: faccessat with a NUL-terminated path.
+    if unsafe { syscall!(Sysno::faccessat, -100isize, path.as_ptr(), X_OK) }.is_err() {
+        return false;
+    }
+    const O_RDONLY_CLOEXEC: usize = 0o2000000;
+    // SAFETY: openat with a NUL-terminated path.
+    let Ok(file) = (unsafe { syscall!(Sysno::openat, -100isize, path.as_ptr(), O_RDONLY_CLOEXEC) }) else {
+        // Executable but not readable: the kernel can still run an ELF file.
+        return true;
+    };
+    let mut start = [0u8; 4];
+    // SAFETY: reads at most four bytes into the buffer.
+    let read = unsafe { syscall!(Sysno::read, file, start.as_mut_ptr(), start.len()) };
+    // SAFETY: closes the descriptor opened above.
+    let _ = unsafe { syscall!(Sysno::close, file) };
+    read == Ok(4) && (start == *b"\x7fELF" || start.starts_with(b"#!"))
+}
+
+/// Replaces the launcher with PROGRAM; reports a failure (the filter, if
+/// any, is in force: write and exit may be denied, and SIGSYS reports it).
+fn exec(path: &[u8], argv: *const *const c_char, envp: &[*const c_char]) -> ! {
+    // SAFETY: a NUL-terminated path and NULL-terminated arrays of strings,
+    // alive across the call.
+    let error = unsafe { syscall!(Sysno::execve, path.as_ptr(), argv, envp.as_ptr()) };
+    let errno = error.err().map_or(0, |errno| errno.into_raw());
+    let program = &path[..path.len() - 1];
+    let action = Action::Errno(errno as u16);
+    say(&[program, b": cannot run: ", alloc::format!("{action}").as_bytes()]);
+    exit(if errno == 2 { 127 } else { 126 })
+}
