@@ -19,9 +19,12 @@ fn launcher_alone() -> PathBuf {
     copy
 }
 
+/// Variables set for a run.
+type Environment = Vec<(&'static str, &'static str)>;
+
 /// The command lines both programs are compared on, with the environment
 /// each is given: common forms (run by the launcher) and others (handed over).
-fn cases() -> Vec<(Vec<&'static str>, Vec<(&'static str, &'static str)>)> {
+fn cases() -> Vec<(Vec<&'static str>, Environment)> {
     vec![
         (vec!["true"], vec![]),
         (vec!["--deny", "uname", "uname"], vec![]),
