@@ -2,8 +2,11 @@
 //! PROGRAM, confine tracing, install the filter, exec. Each step that can
 //! fail does so before anything changes, and then hands over to the full
 //! program (by returning), which reads everything again and reports the
-//! problem as it always has; only an exec that fails after the filter is
-//! in force is reported here.
+//! problem as it always has. An exec that fails once the filter is in
+//! force (a script whose interpreter is missing) hands over too: the
+//! filter lets execs through (the launcher installs no other), so the full
+//! program runs under it, fails the same way and reports it, unless the
+//! policy denies what it needs for that, and SIGSYS says it instead.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -18,7 +21,7 @@ use sandbox_policy::{Action, Origin, Policy, Settings, Syscall, Text, compile, i
 use syscalls::{Errno, Sysno, syscall};
 
 use crate::Stack;
-use crate::runtime::{bytes, exit, say};
+use crate::runtime::bytes;
 
 /// The variables the launcher reads itself; any other of the sandbox's
 /// (Landlock rules, a policy file, verbose or report settings) is for the
@@ -47,7 +50,8 @@ pub fn run(stack: &Stack) {
     envp.push(ptr::null());
     let Some(policy) = policy else {
         // No policy: nothing to install (as the full program does).
-        exec(&path, argv, &envp)
+        exec(&path, argv, &envp);
+        return;
     };
     // execve's arguments are all pointers, which no condition may test, so
     // its unconditional action is what the filter gives this exec. Where it
@@ -67,7 +71,7 @@ pub fn run(stack: &Stack) {
         // program sets both again and says why it cannot install.
         return;
     }
-    exec(&path, argv, &envp)
+    exec(&path, argv, &envp);
 }
 
 /// The sandbox's variables, and the rest of the environment (what PROGRAM
@@ -200,15 +204,9 @@ fn runnable(path: Vec<u8>) -> bool {
     read == Ok(4) && (start == *b"\x7fELF" || start.starts_with(b"#!"))
 }
 
-/// Replaces the launcher with PROGRAM; reports a failure (the filter, if
-/// any, is in force: write and exit may be denied, and SIGSYS reports it).
-fn exec(path: &[u8], argv: *const *const c_char, envp: &[*const c_char]) -> ! {
+/// Replaces the launcher with PROGRAM; returns if the kernel refuses.
+fn exec(path: &[u8], argv: *const *const c_char, envp: &[*const c_char]) {
     // SAFETY: a NUL-terminated path and NULL-terminated arrays of strings,
     // alive across the call.
-    let error = unsafe { syscall!(Sysno::execve, path.as_ptr(), argv, envp.as_ptr()) };
-    let errno = error.err().map_or(0, |errno| errno.into_raw());
-    let program = &path[..path.len() - 1];
-    let action = Action::Errno(errno as u16);
-    say(&[program, b": cannot run: ", alloc::format!("{action}").as_bytes()]);
-    exit(if errno == 2 { 127 } else { 126 })
+    let _ = unsafe { syscall!(Sysno::execve, path.as_ptr(), argv, envp.as_ptr()) };
 }

@@ -13,7 +13,8 @@
 //! gate or a reporter), it hands, untouched, to the full program
 //! `sandboxify-full` next to it, which behaves exactly as sandboxify
 //! always has. Nothing the launcher does before that exec changes the
-//! process.
+//! process, but for one case: an exec of PROGRAM that fails once the
+//! filter is in (see [`fast`]).
 
 #![no_std]
 #![no_main]

@@ -5,6 +5,7 @@
 //! unconfined.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -25,7 +26,14 @@ type Environment = Vec<(&'static str, &'static str)>;
 /// The command lines both programs are compared on, with the environment
 /// each is given: common forms (run by the launcher) and others (handed over).
 fn cases() -> Vec<(Vec<&'static str>, Environment)> {
+    // A script whose interpreter is missing: its exec fails once the filter is in.
+    let script = fresh_dir("launcher-script").join("orphan");
+    fs::write(&script, "#!/nonexistent/interpreter\n").unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let script: &'static str = script.into_os_string().into_string().unwrap().leak();
     vec![
+        (vec!["--deny", "uname", script], vec![]),
+        (vec![script], vec![]),
         (vec!["true"], vec![]),
         (vec!["--deny", "uname", "uname"], vec![]),
         (vec!["--deny", "uname=EPERM", "uname"], vec![]),
