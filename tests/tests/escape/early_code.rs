@@ -5,7 +5,6 @@
 //! functions of its own that take the library's calls over, and such code
 //! using the start-up calls that --preload's guard allows.
 
-use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 
 use sandbox_tests::{Outcome, Run, USERS, User, compile, library, sandboxify};
