@@ -1,9 +1,14 @@
 //! What the launcher (`sandboxify`, see `main.rs`) and the full program
-//! (`sandboxify-full`) must read alike: the common forms of the command
-//! line, which the launcher handles itself.
+//! (`sandboxify-full`) share: the common forms of the command line, which
+//! the launcher handles itself, and the exec gate's instruction and rule
+//! (see [`gate`]).
 
 #![no_std]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
+
+extern crate alloc;
+
+pub mod gate;
 
 /// A command line in a common form: PROGRAM alone, or after `--allow`,
 /// `--deny` and `--default-action` (each at most once, with its value as

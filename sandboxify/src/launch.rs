@@ -6,8 +6,8 @@
 //!
 //! - the filter sends execve to a user-notification listener, but only when
 //!   it comes from one instruction address: the `syscall` in
-//!   [`sandboxify_gated_execve`] below; from anywhere else execve gets the
-//!   policy's own action (kill, errno...);
+//!   [`gate::gated_execve`] (shared with the launcher); from anywhere else
+//!   execve gets the policy's own action (kill, errno...);
 //! - a helper *thread* of sandboxify, started before the filter and not
 //!   confined by it (the filter goes on the calling thread only), holds the
 //!   listener. It answers exactly one notification, after checking that it
@@ -28,6 +28,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
+use sandbox_launcher::gate;
 use sandbox_policy::sys::install::Threads;
 use sandbox_policy::sys::notify::Listener;
 use sandbox_policy::sys::report::Reporter;
@@ -35,36 +36,6 @@ use sandbox_policy::sys::scope;
 use sandbox_policy::{Abi, Program, install, install_with_listener};
 
 use crate::failure::{Failure, describe_errno};
-
-core::arch::global_asm!(
-    ".pushsection .text.sandboxify_gated_execve,\"ax\",@progbits",
-    ".globl sandboxify_gated_execve",
-    ".hidden sandboxify_gated_execve",
-    ".type sandboxify_gated_execve, @function",
-    "sandboxify_gated_execve:",
-    "mov eax, {execve}",
-    "syscall",
-    ".globl sandboxify_gated_execve_return",
-    ".hidden sandboxify_gated_execve_return",
-    "sandboxify_gated_execve_return:",
-    "ret",
-    ".size sandboxify_gated_execve, . - sandboxify_gated_execve",
-    ".popsection",
-    execve = const libc::SYS_execve,
-);
-
-unsafe extern "C" {
-    /// execve(2) through one fixed `syscall` instruction; returns `-errno`.
-    fn sandboxify_gated_execve(path: *const c_char, argv: *const *const c_char, envp: *const *const c_char) -> isize;
-    /// The address right after that instruction: what seccomp reports as
-    /// the call's `instruction_pointer`.
-    static sandboxify_gated_execve_return: u8;
-}
-
-/// The instruction pointer seccomp sees for the gate's execve.
-pub fn gate_address() -> u64 {
-    &raw const sandboxify_gated_execve_return as u64
-}
 
 /// PROGRAM, its arguments and its environment, ready for execve: everything
 /// is allocated before the filter goes in, because afterwards the calling
@@ -145,8 +116,8 @@ impl Launch {
         GATE_LISTENER.store(listener, Ordering::Release);
         // SAFETY: the pointers are NUL-terminated strings and NULL-terminated
         // arrays owned by `self`, alive across the call.
-        let result = unsafe { sandboxify_gated_execve(self.path.as_ptr(), self.argv.as_ptr(), self.envp.as_ptr()) };
-        GATE_EXEC_ERRNO.store(-result as i32, Ordering::Release);
+        let errno = unsafe { gate::gated_execve(self.path.as_ptr(), self.argv.as_ptr(), self.envp.as_ptr()) };
+        GATE_EXEC_ERRNO.store(errno, Ordering::Release);
         // The helper reports the failure and ends the process.
         loop {
             std::hint::spin_loop();
@@ -170,8 +141,8 @@ impl Launch {
             Err(error) => return error.into(),
         }
         // SAFETY: as in exec_gated.
-        let result = unsafe { sandboxify_gated_execve(self.path.as_ptr(), self.argv.as_ptr(), self.envp.as_ptr()) };
-        self.exec_failure(-result as i32)
+        let errno = unsafe { gate::gated_execve(self.path.as_ptr(), self.argv.as_ptr(), self.envp.as_ptr()) };
+        self.exec_failure(errno)
     }
 
     pub(crate) fn execve(&self) -> i32 {
@@ -262,7 +233,7 @@ fn answer_gate(main_thread: u32, display: &str, path: &Path) -> Failure {
     let genuine = notification.pid == main_thread
         && notification.nr == libc::SYS_execve as u32
         && notification.abi == Some(Abi::X86_64)
-        && notification.instruction_pointer == gate_address();
+        && notification.instruction_pointer == gate::address();
     let answered = if genuine { listener.run(notification.id) } else { listener.fail(notification.id, libc::EPERM) };
     if let Err(error) = answered {
         return Failure::System(format!("exec gate: cannot answer the notification: {error}"));

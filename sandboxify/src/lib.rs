@@ -20,8 +20,7 @@ use sandbox_policy::sys::report::{self, Gate, Reporter};
 use sandbox_policy::text::file::{self, Files};
 use sandbox_policy::text::variables::{self, Name, Variables};
 use sandbox_policy::{
-    Action, Comparison, Condition, Field, Origin, Override, Policy, Rule, Settings, Syscall, Text, Threads, Width,
-    compile, compile_with, explain, install,
+    Action, Origin, Policy, Settings, Syscall, Text, Threads, compile, compile_with, explain, install,
 };
 
 use crate::cli::Args;
@@ -319,11 +318,11 @@ fn seccomp_step(
     // its unconditional action is what the filter will give sandboxify's exec.
     let execve = Syscall::by_name("execve").expect("execve is in the table");
     let exec_allowed = matches!(policy.action_for(execve), Action::Allow | Action::Log);
-    let gate = launch::gate_address();
+    let gate = sandbox_launcher::gate::address();
     // With --preload, the guard: the start-up calls allowed until the library applies the policy.
     let mut rules = if args.preload { start_up::guard_rules(&policy) } else { Vec::new() };
     if !exec_allowed {
-        rules.push(exec_gate(gate));
+        rules.push(sandbox_launcher::gate::rule());
     }
     let program = compile_with(&policy, &rules)?;
     if variables.verbose() {
@@ -363,17 +362,6 @@ fn seccomp_step(
     } else {
         Box::new(move |launch| launch.exec_gated(&program))
     })
-}
-
-/// The rule that sends execve from the gate's address to the listener.
-fn exec_gate(gate: u64) -> Override {
-    let from_gate =
-        Condition { field: Field::InstructionPointer, comparison: Comparison::Eq, value: gate, width: Width::Bits64 };
-    Override {
-        abi: sandbox_policy::Abi::X86_64,
-        nr: libc::SYS_execve as u32,
-        rule: Rule { conditions: vec![from_gate], action: Action::Notify },
-    }
 }
 
 /// Adds what libsandbox.so needs to apply `policy` in PROGRAM.

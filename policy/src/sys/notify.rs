@@ -1,7 +1,10 @@
 //! Seccomp user notifications: the side of a listener descriptor that
 //! receives the calls a filter sends it ([`crate::Action::Notify`]) and
 //! answers them. Used by sandboxify's exec gate, its learn mode and the
-//! permissive-mode report.
+//! permissive-mode report; with raw system calls, for the launcher, which
+//! has no libc.
+
+use syscalls::{Sysno, syscall};
 
 use crate::abi::Abi;
 use crate::sys::Errno;
@@ -35,7 +38,7 @@ impl Listener {
     /// a round trip (Linux 6.6+; older kernels refuse, which costs only time).
     pub fn prefer_sync_wake_up(self) {
         // SAFETY: SET_FLAGS takes an integer flag.
-        unsafe { libc::ioctl(self.0, libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS, SYNC_WAKE_UP) };
+        let _ = unsafe { syscall!(Sysno::ioctl, self.0, libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS, SYNC_WAKE_UP) };
     }
 
     /// Waits for the next held call.
@@ -44,12 +47,10 @@ impl Listener {
         let mut raw: libc::seccomp_notif = unsafe { core::mem::zeroed() };
         loop {
             // SAFETY: RECV fills `raw`, a live seccomp_notif.
-            if unsafe { libc::ioctl(self.0, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut raw) } == 0 {
-                break;
-            }
-            let error = Errno::last();
-            if error.0 != libc::EINTR {
-                return Err(error);
+            match unsafe { syscall!(Sysno::ioctl, self.0, libc::SECCOMP_IOCTL_NOTIF_RECV, &raw mut raw) } {
+                Ok(_) => break,
+                Err(syscalls::Errno::EINTR) => continue,
+                Err(error) => return Err(error.into()),
             }
         }
         let data = raw.data;
@@ -76,11 +77,10 @@ impl Listener {
     fn respond(self, id: u64, error: i32, flags: u32) -> Result<(), Errno> {
         let response = libc::seccomp_notif_resp { id, val: 0, error, flags };
         // SAFETY: SEND reads `response`, a live seccomp_notif_resp.
-        match unsafe { libc::ioctl(self.0, libc::SECCOMP_IOCTL_NOTIF_SEND, &response) } {
-            0 => Ok(()),
+        match unsafe { syscall!(Sysno::ioctl, self.0, libc::SECCOMP_IOCTL_NOTIF_SEND, &raw const response) } {
             // The caller died meanwhile: nothing left to answer.
-            _ if Errno::last().0 == libc::ENOENT => Ok(()),
-            _ => Err(Errno::last()),
+            Ok(_) | Err(syscalls::Errno::ENOENT) => Ok(()),
+            Err(error) => Err(error.into()),
         }
     }
 
@@ -90,11 +90,11 @@ impl Listener {
         let mut poll = libc::pollfd { fd: self.0, events: libc::POLLIN, revents: 0 };
         loop {
             // SAFETY: poll on one live pollfd.
-            match unsafe { libc::poll(&mut poll, 1, -1) } {
-                n if n > 0 && poll.revents & libc::POLLIN != 0 => return Ok(true),
-                n if n > 0 => return Ok(false),
-                _ if Errno::last().0 == libc::EINTR => continue,
-                _ => return Err(Errno::last()),
+            match unsafe { syscall!(Sysno::poll, &raw mut poll, 1, -1isize) } {
+                Ok(n) if n > 0 && poll.revents & libc::POLLIN != 0 => return Ok(true),
+                Ok(n) if n > 0 => return Ok(false),
+                Ok(_) | Err(syscalls::Errno::EINTR) => continue,
+                Err(error) => return Err(error.into()),
             }
         }
     }
