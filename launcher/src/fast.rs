@@ -13,15 +13,16 @@ use alloc::vec::Vec;
 use core::ffi::c_char;
 use core::ptr;
 
+use sandbox_launcher::gate;
 use sandbox_policy::sys::install::Threads;
 use sandbox_policy::sys::{report, scope};
 use sandbox_policy::text::file::NoFiles;
 use sandbox_policy::text::variables::{self, ALLOW, DEFAULT_ACTION, DENY, EXACT, Name, Variables};
-use sandbox_policy::{Action, Origin, Policy, Settings, Syscall, Text, compile, install};
+use sandbox_policy::{Action, Origin, Policy, Settings, Syscall, Text, compile_with, install};
 use syscalls::{Errno, Sysno, syscall};
 
-use crate::Stack;
 use crate::runtime::bytes;
+use crate::{Stack, gated};
 
 /// The variables the launcher reads itself; any other of the sandbox's
 /// (Landlock rules, a policy file, verbose or report settings) is for the
@@ -55,14 +56,17 @@ pub fn run(stack: &Stack) {
     };
     // execve's arguments are all pointers, which no condition may test, so
     // its unconditional action is what the filter gives this exec. Where it
-    // is not allowed, the full program's exec gate lets it through.
+    // is not allowed, the exec goes through the gate.
     let execve = Syscall::by_name("execve").expect("execve is in the table");
-    if policy.action_for(execve) != Action::Allow {
-        return;
-    }
-    let Ok(program) = compile(&policy) else { return };
+    let gated = policy.action_for(execve) != Action::Allow;
+    let rules = if gated { alloc::vec![gate::rule()] } else { Vec::new() };
+    let Ok(program) = compile_with(&policy, &rules) else { return };
     if report::logs(&program) {
         // Permissive mode: its reporter is the full program's.
+        return;
+    }
+    if gated {
+        gated::exec(stack, &program, &path, argv, &envp);
         return;
     }
     if scope::confine_tracing(false).is_err() || install(&program, Threads::All).is_err() {

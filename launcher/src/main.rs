@@ -9,8 +9,8 @@
 //! ([`sandbox_launcher::common_form`] with the policy variables), and
 //! compiles, installs and execs with the policy crate and raw system calls
 //! (see [`fast`]). Everything else, and every case it is unsure of (an
-//! error to report, a PROGRAM it cannot find, a policy that needs the exec
-//! gate or a reporter), it hands, untouched, to the full program
+//! error to report, a PROGRAM it cannot find, a policy with a reporter),
+//! it hands, untouched, to the full program
 //! `sandboxify-full` next to it, which behaves exactly as sandboxify
 //! always has. Nothing the launcher does before that exec changes the
 //! process, but for one case: an exec of PROGRAM that fails once the
@@ -22,6 +22,7 @@
 extern crate alloc;
 
 mod fast;
+mod gated;
 mod runtime;
 
 use core::ffi::c_char;

@@ -11,6 +11,10 @@ use std::process::Command;
 
 use sandbox_tests::{Outcome, Run, USERS, User, artifact, compile, fresh_dir, sandboxify};
 
+/// What the static glibc `uname.c` calls from its first instruction on
+/// (no execve: the launcher's own goes through its gate).
+const GLIBC_STATIC_MINIMAL: &str = "arch_prctl:brk:exit_group:getrandom:mprotect:newfstatat:prlimit64:readlink:rseq:set_robust_list:set_tid_address:uname:write";
+
 /// A copy of the launcher alone in a directory of its own, with no
 /// `sandboxify-full` beside it: what it runs, it runs by itself.
 fn launcher_alone() -> PathBuf {
@@ -33,6 +37,9 @@ fn cases() -> Vec<(Vec<&'static str>, Environment)> {
     let script: &'static str = script.into_os_string().into_string().unwrap().leak();
     vec![
         (vec!["--deny", "uname", script], vec![]),
+        (vec!["--allow", "read", script], vec![]),
+        (vec!["--deny", "execve", "uname", "-s"], vec![]),
+        (vec!["--deny", "execve", "sh", "-c", "exec true"], vec![]),
         (vec![script], vec![]),
         (vec!["true"], vec![]),
         (vec!["--deny", "uname", "uname"], vec![]),
@@ -103,6 +110,15 @@ fn the_launcher_alone_confines_the_common_forms() {
         assert_eq!(outcome.stdout, "confined\n");
         let outcome = run(&launcher, &["--allow", "@system-service", "--deny", "uname", "uname"], &[], user);
         outcome.assert_killed();
+        // A policy that stops exec: the launcher's own goes through its gate,
+        // and no other does.
+        let outcome = run(&launcher, &["--allow", GLIBC_STATIC_MINIMAL, static_uname], &[], user);
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, "Linux\n");
+        run(&launcher, &["--deny", "execve", "sh", "-c", "exec true"], &[], user).assert_killed();
+        let outcome = run(&launcher, &["--deny", "execve", "uname", "-s"], &[], user);
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, "Linux\n");
         // The filter is in force in PROGRAM, once, with no_new_privs, and
         // the policy's variables are gone from its environment.
         let status =
@@ -126,7 +142,6 @@ fn without_the_full_program_nothing_else_runs() {
     let touch = format!("touch {}", marker.display());
     for user in USERS {
         for (args, env) in [
-            (vec!["--allow", "read", "sh", "-c", &touch], vec![]),
             (vec!["--deny", "nonsense", "sh", "-c", &touch], vec![]),
             (vec!["--deny", "uname", "sh", "-c", &touch], vec![("SANDBOX_FS_RO", "/")]),
             (vec!["--deny", "uname", "sh", "-c", &touch], vec![("SECCOMP_SYSCALL_DNEY", "uname")]),

@@ -6,7 +6,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use sandbox_tests::{Outcome, Run, USERS, User, compile, compile_with, fresh_dir, library, sandboxify};
+use sandbox_tests::{Outcome, Run, USERS, User, artifact, compile, compile_with, fresh_dir, library, sandboxify};
 
 /// What the static glibc `uname.c` calls from its first instruction on
 /// Debian 12 (glibc 2.36): no execve, which is sandboxify's own.
@@ -340,19 +340,51 @@ fn verbose_reports_once_and_success_is_silent() {
 fn an_exec_from_the_gate_address_fails_once_the_gate_is_gone() {
     // A static PIE, loaded far from sandboxify's fixed addresses.
     let program = compile("gate-replay", &["-static-pie"]);
-    let probe = Run::new("setarch", &["-R", sandboxify().to_str().unwrap(), "--deny", "execve", "/bin/true"])
+    let full = artifact("sandboxify-full");
+    let probe = Run::new("setarch", &["-R", full.to_str().unwrap(), "--deny", "execve", "/bin/true"])
         .env("SANDBOX_VERBOSE", "1")
         .run();
     probe.assert_success();
-    let gate = probe.stderr.split("exec gate at ").nth(1).expect("verbose names the gate").trim_end_matches(")\n");
-    for user in USERS {
-        let outcome = Run::new(
-            "setarch",
-            &["-R", sandboxify().to_str().unwrap(), "--deny", "execve", program.to_str().unwrap(), gate],
-        )
-        .user(user)
-        .run();
-        outcome.assert_success();
-        assert_eq!(outcome.stdout, format!("execve from the gate returned {}\n", -libc::ENOSYS), "{user:?}");
+    let full_gate = probe.stderr.split("exec gate at ").nth(1).expect("verbose names the gate").trim_end_matches(")\n");
+    // Both programs have a gate: the full program's, and the launcher's own.
+    for (sandboxify, gate) in [(full, full_gate.to_owned()), (sandboxify(), format!("{:#x}", launcher_gate()))] {
+        for user in USERS {
+            let outcome = Run::new(
+                "setarch",
+                &["-R", sandboxify.to_str().unwrap(), "--deny", "execve", program.to_str().unwrap(), &gate],
+            )
+            .user(user)
+            .run();
+            outcome.assert_success();
+            let expected = format!("execve from the gate returned {}\n", -libc::ENOSYS);
+            assert_eq!(outcome.stdout, expected, "{} {user:?}", sandboxify.display());
+        }
     }
+}
+
+/// The launcher's gate address (it prints nothing, even verbose: that is
+/// the full program's): the address after the only `mov eax, 59 (execve);
+/// syscall; ret` in its file, translated through its LOAD segments.
+fn launcher_gate() -> u64 {
+    let launcher = sandboxify();
+    let bytes = std::fs::read(&launcher).unwrap();
+    let pattern = b"\xb8\x3b\x00\x00\x00\x0f\x05\xc3";
+    let found: Vec<usize> =
+        bytes.windows(pattern.len()).enumerate().filter(|(_, w)| w == pattern).map(|(at, _)| at).collect();
+    assert_eq!(found.len(), 1, "the gate's instructions are not unique in the launcher");
+    let output = Command::new("readelf").args(["-lW"]).arg(&launcher).output().unwrap();
+    let headers = String::from_utf8(output.stdout).unwrap();
+    for line in headers.lines().filter(|line| line.trim_start().starts_with("LOAD")) {
+        let fields: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .take(5)
+            .map(|f| u64::from_str_radix(f.trim_start_matches("0x"), 16).unwrap())
+            .collect();
+        let (offset, address, size) = (fields[0], fields[1], fields[3]);
+        if (offset..offset + size).contains(&(found[0] as u64)) {
+            return address + (found[0] as u64 - offset) + 7;
+        }
+    }
+    panic!("the gate is in no LOAD segment:\n{headers}");
 }

@@ -1,0 +1,167 @@
+//! The exec gate's helper, as the full program has it (sandboxify's
+//! `launch` module and README, "How sandboxify's own exec gets through"),
+//! without libc: a thread made with a raw clone(), on the launcher's CPU,
+//! not bound by the filter (it goes on the calling thread only), answers
+//! the one notification of the main thread's execve from the gate's
+//! instruction ([`sandbox_launcher::gate`]) with "continue", and the exec
+//! ends it. Whatever goes wrong after the thread starts (a notification
+//! that is not the gate's, an exec that fails) ends with the helper, which
+//! is unconfined, exec'ing the full program: that ends the main thread, and
+//! the full program reads everything again and reports.
+
+use core::ffi::c_char;
+use core::sync::atomic::{AtomicI32, AtomicPtr, AtomicU32, Ordering};
+
+use sandbox_launcher::gate;
+use sandbox_policy::sys::install::Threads;
+use sandbox_policy::sys::notify::Listener;
+use sandbox_policy::sys::scope;
+use sandbox_policy::{Abi, Program, install_with_listener};
+use syscalls::{Sysno, syscall};
+
+use crate::Stack;
+use crate::runtime::exec_full_program;
+
+/// The listener, handed from the main thread to the helper; -1 until set.
+static LISTENER: AtomicI32 = AtomicI32::new(-1);
+/// The errno of a failed gated exec; 0 until then.
+static EXEC_ERRNO: AtomicI32 = AtomicI32::new(0);
+/// The main thread's id: the only caller the gate lets through.
+static MAIN_THREAD: AtomicU32 = AtomicU32::new(0);
+/// The launcher's initial stack, for the hand-over.
+static STACK: AtomicPtr<Stack> = AtomicPtr::new(core::ptr::null_mut());
+
+/// The helper's stack: it makes a few system calls, or execs.
+const HELPER_STACK: usize = 64 << 10;
+
+/// Installs `program` (whose only way through for execve is the gate) and
+/// execs PROGRAM through the gate. Returns, having changed nothing PROGRAM
+/// could see, if the helper cannot start, tracing cannot be confined or
+/// the filter cannot be installed: the caller hands over.
+pub fn exec(stack: &Stack, program: &Program, path: &[u8], argv: *const *const c_char, envp: &[*const c_char]) {
+    let helper_stack = alloc::vec![0u8; HELPER_STACK].leak();
+    // SAFETY: getpid has no preconditions; the main thread's id is the pid.
+    let Ok(main_thread) = (unsafe { syscall!(Sysno::getpid) }) else { return };
+    MAIN_THREAD.store(main_thread as u32, Ordering::Release);
+    STACK.store(core::ptr::from_ref(stack).cast_mut(), Ordering::Release);
+    let started = on_this_cpu(|| {
+        let top = (helper_stack.as_mut_ptr() as usize + helper_stack.len()) & !15;
+        // SAFETY: `top` ends a stack no one else uses, which lives for the
+        // rest of the process; `answer_gate` never returns.
+        unsafe { spawn(top, answer_gate) }
+    });
+    if !started {
+        return;
+    }
+    if scope::confine_tracing(false).is_err() {
+        return;
+    }
+    let Ok(listener) = install_with_listener(program, Threads::Calling) else { return };
+    // From here: no allocation, no system call but the exec.
+    LISTENER.store(listener, Ordering::Release);
+    // SAFETY: a NUL-terminated path and NULL-terminated arrays of strings,
+    // alive across the call.
+    let errno = unsafe { gate::gated_execve(path.as_ptr().cast(), argv, envp.as_ptr()) };
+    EXEC_ERRNO.store(errno.max(1), Ordering::Release);
+    // The helper hands over, which ends this thread.
+    loop {
+        core::hint::spin_loop();
+    }
+}
+
+/// The clone() flags of a thread: the same memory, files, filesystem
+/// information, signal handlers and thread group.
+const THREAD: usize = 0x100 | 0x200 | 0x400 | 0x800 | 0x10000 | 0x40000;
+
+/// Starts `helper` on a new thread of this process with the stack ending at
+/// `top`; whether it started.
+///
+/// # Safety
+///
+/// `top` must be 16-byte aligned and end memory that only the new thread
+/// uses, for as long as it runs; `helper` must not return.
+unsafe fn spawn(top: usize, helper: extern "C" fn() -> !) -> bool {
+    let result: isize;
+    // SAFETY: clone() with a thread's flags and a fresh stack; in the new
+    // thread (rax = 0) only `helper` runs, on that stack, and never
+    // returns; the caller's thread goes on with rax = the new thread's id.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "xor ebp, ebp",
+            "call r12",
+            "ud2",
+            "2:",
+            inlateout("rax") Sysno::clone as isize => result,
+            in("rdi") THREAD,
+            in("rsi") top,
+            in("rdx") 0,
+            in("r10") 0,
+            in("r8") 0,
+            in("r12") helper,
+            lateout("rcx") _,
+            lateout("r11") _,
+        );
+    }
+    result > 0
+}
+
+/// Runs `start` with the calling thread's CPU mask narrowed to the CPU it
+/// is on, so that the thread it starts, which inherits the mask, runs
+/// beside it (across CPUs, the gate's wake-ups cost inter-processor
+/// interrupts, some 50 µs on a VM); restores the mask after. If the mask
+/// cannot be narrowed, `start` runs as is; if it cannot be restored, the
+/// launcher hands over (PROGRAM would inherit it).
+fn on_this_cpu(start: impl FnOnce() -> bool) -> bool {
+    let mut mask = [0u64; 16];
+    // SAFETY: sched_getaffinity writes at most the buffer's size.
+    let Ok(size) = (unsafe { syscall!(Sysno::sched_getaffinity, 0, core::mem::size_of_val(&mask), mask.as_mut_ptr()) })
+    else {
+        return start();
+    };
+    let mut cpu = 0u32;
+    // SAFETY: getcpu writes one unsigned int; the other pointers are NULL.
+    if unsafe { syscall!(Sysno::getcpu, &raw mut cpu, 0, 0) }.is_err() || cpu as usize >= 64 * mask.len() {
+        return start();
+    }
+    let mut this_cpu = [0u64; 16];
+    this_cpu[cpu as usize / 64] = 1 << (cpu % 64);
+    // SAFETY: sched_setaffinity reads `size` bytes of a live mask.
+    let narrowed = unsafe { syscall!(Sysno::sched_setaffinity, 0, size, this_cpu.as_ptr()) }.is_ok();
+    let started = start();
+    // SAFETY: as above, with the mask read before.
+    let restored = !narrowed || unsafe { syscall!(Sysno::sched_setaffinity, 0, size, mask.as_ptr()) }.is_ok();
+    started && restored
+}
+
+/// The helper thread: lets the main thread's execve through the gate, once,
+/// and is ended by that exec; on anything else it hands over.
+extern "C" fn answer_gate() -> ! {
+    let listener = loop {
+        let listener = LISTENER.load(Ordering::Acquire);
+        if listener >= 0 {
+            break Listener(listener);
+        }
+        // SAFETY: sched_yield has no arguments.
+        let _ = unsafe { syscall!(Sysno::sched_yield) };
+    };
+    listener.prefer_sync_wake_up();
+    let answered = listener.receive().is_ok_and(|notification| {
+        let genuine = notification.pid == MAIN_THREAD.load(Ordering::Acquire)
+            && notification.nr == Sysno::execve as u32
+            && notification.abi == Some(Abi::X86_64)
+            && notification.instruction_pointer == gate::address();
+        let answer = if genuine { listener.run(notification.id) } else { listener.fail(notification.id, 1) };
+        genuine && answer.is_ok()
+    });
+    // The exec ends this thread; it comes back to the main thread only on failure.
+    while answered && EXEC_ERRNO.load(Ordering::Acquire) == 0 {
+        let pause = [0i64, 200_000];
+        // SAFETY: nanosleep reads one timespec.
+        let _ = unsafe { syscall!(Sysno::nanosleep, pause.as_ptr(), 0) };
+    }
+    // SAFETY: set before this thread started, and the stack lives as long as the process.
+    exec_full_program(unsafe { &*STACK.load(Ordering::Acquire) })
+}
