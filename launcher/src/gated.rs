@@ -1,7 +1,6 @@
 //! The exec gate's helper, as the full program has it (sandboxify's
 //! `launch` module and README, "How sandboxify's own exec gets through"),
-//! without libc: a thread made with a raw clone(), on the launcher's CPU,
-//! not bound by the filter (it goes on the calling thread only), answers
+//! without libc: a thread made with a raw clone(), not bound by the filter (it goes on the calling thread only), answers
 //! the one notification of the main thread's execve from the gate's
 //! instruction ([`sandbox_launcher::gate`]) with "continue", and the exec
 //! ends it. Whatever goes wrong after the thread starts (a notification
@@ -44,13 +43,14 @@ pub fn exec(stack: &Stack, program: &Program, path: &[u8], argv: *const *const c
     let Ok(main_thread) = (unsafe { syscall!(Sysno::getpid) }) else { return };
     MAIN_THREAD.store(main_thread as u32, Ordering::Release);
     STACK.store(core::ptr::from_ref(stack).cast_mut(), Ordering::Release);
-    let started = on_this_cpu(|| {
-        let top = (helper_stack.as_mut_ptr() as usize + helper_stack.len()) & !15;
-        // SAFETY: `top` ends a stack no one else uses, which lives for the
-        // rest of the process; `answer_gate` never returns.
-        unsafe { spawn(top, answer_gate) }
-    });
-    if !started {
+    // Not pinned to this CPU as the full program's helper is: measured on
+    // the CI machine, the helper then takes the CPU from the main thread at
+    // every yield while the filter is installed, which costs more (+60 µs)
+    // than the wake-up across CPUs saves.
+    let top = (helper_stack.as_mut_ptr() as usize + helper_stack.len()) & !15;
+    // SAFETY: `top` ends a stack no one else uses, which lives for the rest
+    // of the process; `answer_gate` never returns.
+    if !unsafe { spawn(top, answer_gate) } {
         return;
     }
     if scope::confine_tracing(false).is_err() {
@@ -106,34 +106,6 @@ unsafe fn spawn(top: usize, helper: extern "C" fn() -> !) -> bool {
         );
     }
     result > 0
-}
-
-/// Runs `start` with the calling thread's CPU mask narrowed to the CPU it
-/// is on, so that the thread it starts, which inherits the mask, runs
-/// beside it (across CPUs, the gate's wake-ups cost inter-processor
-/// interrupts, some 50 µs on a VM); restores the mask after. If the mask
-/// cannot be narrowed, `start` runs as is; if it cannot be restored, the
-/// launcher hands over (PROGRAM would inherit it).
-fn on_this_cpu(start: impl FnOnce() -> bool) -> bool {
-    let mut mask = [0u64; 16];
-    // SAFETY: sched_getaffinity writes at most the buffer's size.
-    let Ok(size) = (unsafe { syscall!(Sysno::sched_getaffinity, 0, core::mem::size_of_val(&mask), mask.as_mut_ptr()) })
-    else {
-        return start();
-    };
-    let mut cpu = 0u32;
-    // SAFETY: getcpu writes one unsigned int; the other pointers are NULL.
-    if unsafe { syscall!(Sysno::getcpu, &raw mut cpu, 0, 0) }.is_err() || cpu as usize >= 64 * mask.len() {
-        return start();
-    }
-    let mut this_cpu = [0u64; 16];
-    this_cpu[cpu as usize / 64] = 1 << (cpu % 64);
-    // SAFETY: sched_setaffinity reads `size` bytes of a live mask.
-    let narrowed = unsafe { syscall!(Sysno::sched_setaffinity, 0, size, this_cpu.as_ptr()) }.is_ok();
-    let started = start();
-    // SAFETY: as above, with the mask read before.
-    let restored = !narrowed || unsafe { syscall!(Sysno::sched_setaffinity, 0, size, mask.as_ptr()) }.is_ok();
-    started && restored
 }
 
 /// The helper thread: lets the main thread's execve through the gate, once,
