@@ -6,7 +6,6 @@
 //! segments before it is read: the file may have been patched by anyone.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::ffi::{CStr, c_int, c_void};
 use core::mem::size_of;
 
@@ -17,35 +16,37 @@ const DT_FLAGS_1: i64 = 0x6fff_fffb;
 /// In `DT_FLAGS_1`: ld.so runs this object's initialisation code before any other's.
 const DF_1_INITFIRST: u64 = 0x20;
 
-/// A loaded object's segments, for checking every address before reading it.
-pub struct Image {
+/// A loaded object's segments, for checking every address before reading
+/// it: its program headers, read in place (nothing is allocated, so that a
+/// process with no policy maps no memory for the early phase).
+pub struct Image<'a> {
     bias: usize,
-    loads: Vec<(usize, usize)>,
+    headers: &'a [libc::Elf64_Phdr],
     dynamic: Option<usize>,
 }
 
-impl Image {
-    /// The image `dl_iterate_phdr` describes with `info`.
-    fn new(info: &libc::dl_phdr_info) -> Image {
+impl Image<'_> {
+    /// The image `dl_iterate_phdr` describes with `info`, whose program
+    /// headers ld.so keeps mapped while the object is loaded.
+    ///
+    /// # Safety
+    ///
+    /// The image must not be used after the object is unloaded (the main
+    /// program never is), nor, for another object, after the callback.
+    unsafe fn new(info: &libc::dl_phdr_info) -> Image<'static> {
         let bias = info.dlpi_addr as usize;
-        let mut loads = Vec::new();
-        let mut dynamic = None;
-        for index in 0..info.dlpi_phnum as usize {
-            // SAFETY: dlpi_phdr has dlpi_phnum entries.
-            let header = unsafe { &*info.dlpi_phdr.add(index) };
-            let start = bias + header.p_vaddr as usize;
-            match header.p_type {
-                libc::PT_LOAD => loads.push((start, start + header.p_memsz as usize)),
-                libc::PT_DYNAMIC => dynamic = Some(start),
-                _ => {}
-            }
-        }
-        Image { bias, loads, dynamic }
+        // SAFETY: dlpi_phdr has dlpi_phnum entries, mapped as the caller says.
+        let headers = unsafe { core::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum)) };
+        let dynamic = headers.iter().find(|header| header.p_type == libc::PT_DYNAMIC);
+        Image { bias, headers, dynamic: dynamic.map(|header| bias + header.p_vaddr as usize) }
     }
 
     fn contains(&self, address: usize, len: usize) -> bool {
         let end = address.checked_add(len);
-        self.loads.iter().any(|&(start, stop)| start <= address && end.is_some_and(|end| end <= stop))
+        self.headers.iter().filter(|header| header.p_type == libc::PT_LOAD).any(|header| {
+            let start = self.bias + header.p_vaddr as usize;
+            start <= address && end.is_some_and(|end| end <= start + header.p_memsz as usize)
+        })
     }
 
     /// A dynamic-section address: glibc stores them relocated, but be ready
@@ -68,14 +69,16 @@ impl Image {
 unsafe extern "C" fn first_object(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
     // SAFETY: dl_iterate_phdr passes a valid info and our own `data`.
     let (info, image) = unsafe { (&*info, &mut *(data as *mut Option<Image>)) };
-    *image = Some(Image::new(info));
+    // SAFETY: the main program stays loaded for the life of the process.
+    *image = Some(unsafe { Image::new(info) });
     1 // The first object is the main program: stop there.
 }
 
 unsafe extern "C" fn initialised_first(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
     // SAFETY: dl_iterate_phdr passes a valid info and our own `data`.
     let (info, found) = unsafe { (&*info, &mut *(data as *mut Option<String>)) };
-    let image = Image::new(info);
+    // SAFETY: used within this callback only, while ld.so holds the object.
+    let image = unsafe { Image::new(info) };
     let this_library = other_object_initialised_first as fn() -> Option<String> as usize;
     let flags = image.dynamic_entries().find(|&(tag, _)| tag == DT_FLAGS_1).map_or(0, |(_, value)| value);
     if flags & DF_1_INITFIRST == 0 || image.contains(this_library, 1) {
@@ -97,24 +100,13 @@ pub fn other_object_initialised_first() -> Option<String> {
     found
 }
 
-impl Image {
+impl Image<'static> {
     /// The main program: the first object `dl_iterate_phdr` reports.
-    pub fn main_program() -> Option<Image> {
+    pub fn main_program() -> Option<Image<'static>> {
         let mut image: Option<Image> = None;
         // SAFETY: the callback only fills `image`, which outlives the call.
         unsafe { libc::dl_iterate_phdr(Some(first_object), &mut image as *mut Option<Image> as *mut c_void) };
         image
-    }
-
-    /// The dynamic entries, up to DT_NULL.
-    fn dynamic_entries(&self) -> impl Iterator<Item = (i64, u64)> + '_ {
-        let mut entry = self.dynamic;
-        core::iter::from_fn(move || {
-            let at = entry?;
-            let (tag, value): (i64, u64) = self.read(at)?;
-            entry = (tag != DT_NULL).then_some(at + 16);
-            (tag != DT_NULL).then_some((tag, value))
-        })
     }
 
     /// The string a dynamic entry with `tag` points to in DT_STRTAB, if the
@@ -128,7 +120,20 @@ impl Image {
             len += 1;
         }
         // SAFETY: every byte up to the terminator was checked to lie in a
-        // segment mapped for the life of the process.
+        // segment of the main program, mapped for the life of the process.
         Some(unsafe { core::slice::from_raw_parts(start as *const u8, len) })
+    }
+}
+
+impl Image<'_> {
+    /// The dynamic entries, up to DT_NULL.
+    fn dynamic_entries(&self) -> impl Iterator<Item = (i64, u64)> + '_ {
+        let mut entry = self.dynamic;
+        core::iter::from_fn(move || {
+            let at = entry?;
+            let (tag, value): (i64, u64) = self.read(at)?;
+            entry = (tag != DT_NULL).then_some(at + 16);
+            (tag != DT_NULL).then_some((tag, value))
+        })
     }
 }
