@@ -11,7 +11,10 @@
 //! allocated outlives the phase that allocated it.
 //!
 //! Single-threaded: both users allocate from one thread only (ld.so's
-//! while relocating, then the constructor's; the launcher's only thread).
+//! while relocating, then the constructor's; the launcher's main thread).
+//!
+//! The crate also gives both programs the two unwinding symbols that code
+//! without std lacks (see the end of this file).
 
 #![no_std]
 
@@ -153,6 +156,28 @@ unsafe impl GlobalAlloc for Arena {
         moved
     }
 }
+
+// The precompiled `core` and `alloc` are built for unwinding: their landing
+// pads name the personality routine (which std defines) and `_Unwind_Resume`
+// (from libgcc_s, which neither program links). With panic = "abort"
+// nothing ever unwinds, so neither is ever called: both are traps, hidden
+// (libsandbox.so exports neither) and weak. Not in this crate's own tests,
+// which link std: with std in the same (LTO) module, the assembler refuses
+// a second definition, weak or not; so no program with std may use this
+// crate.
+#[cfg(not(test))]
+core::arch::global_asm!(
+    ".weak rust_eh_personality",
+    ".hidden rust_eh_personality",
+    ".type rust_eh_personality, @function",
+    "rust_eh_personality:",
+    "ud2",
+    ".weak _Unwind_Resume",
+    ".hidden _Unwind_Resume",
+    ".type _Unwind_Resume, @function",
+    "_Unwind_Resume:",
+    "ud2",
+);
 
 #[cfg(test)]
 mod tests {

@@ -181,19 +181,3 @@ pub unsafe extern "C" fn bcmp(left: *const u8, right: *const u8, count: usize) -
     // SAFETY: the caller's contract, passed on.
     unsafe { memcmp(left, right, count) }
 }
-
-// The precompiled `core` and `alloc` are built for unwinding: their landing
-// pads name the personality routine and `_Unwind_Resume`. With panic =
-// "abort" nothing ever unwinds, so neither is ever called: traps.
-core::arch::global_asm!(
-    ".globl rust_eh_personality",
-    ".hidden rust_eh_personality",
-    ".type rust_eh_personality, @function",
-    "rust_eh_personality:",
-    "ud2",
-    ".globl _Unwind_Resume",
-    ".hidden _Unwind_Resume",
-    ".type _Unwind_Resume, @function",
-    "_Unwind_Resume:",
-    "ud2",
-);

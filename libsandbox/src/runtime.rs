@@ -107,22 +107,6 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     crate::fail::fail(&alloc::format!("internal error: {}", info.message()))
 }
 
-// The precompiled `core` and `alloc` are built for unwinding: their landing
-// pads name the personality routine (which std defines) and `_Unwind_Resume`
-// (from libgcc_s, the very library this crate avoids). With panic = "abort"
-// nothing ever unwinds, so neither is ever called: define both as traps,
-// hidden, so that they satisfy the loader without being exported. (Unit
-// tests link std, which defines both.)
-#[cfg(not(test))]
-core::arch::global_asm!(
-    ".globl rust_eh_personality",
-    ".hidden rust_eh_personality",
-    ".type rust_eh_personality, @function",
-    "rust_eh_personality:",
-    "ud2",
-    ".globl _Unwind_Resume",
-    ".hidden _Unwind_Resume",
-    ".type _Unwind_Resume, @function",
-    "_Unwind_Resume:",
-    "ud2",
-);
+// The unwinding symbols the precompiled `core` and `alloc` name: see
+// `sandbox_arena`, which defines them for both programs without std.
+use sandbox_arena as _;
