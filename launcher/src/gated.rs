@@ -1,9 +1,9 @@
 //! The exec gate's helper, as the full program has it (sandboxify's
 //! `launch` module and README, "How sandboxify's own exec gets through"),
-//! without libc: a thread made with a raw clone(), not bound by the filter (it goes on the calling thread only), answers
-//! the one notification of the main thread's execve from the gate's
-//! instruction ([`sandbox_launcher::gate`]) with "continue", and the exec
-//! ends it. Whatever goes wrong after the thread starts (a notification
+//! without libc: a thread made with a raw clone(), not bound by the filter
+//! (it goes on the calling thread only), answers the one notification of
+//! the main thread's execve from the gate's instruction
+//! ([`sandbox_launcher::gate`]) with "continue", and the exec ends it. Whatever goes wrong after the thread starts (a notification
 //! that is not the gate's, an exec that fails) ends with the helper, which
 //! is unconfined, exec'ing the full program: that ends the main thread, and
 //! the full program reads everything again and reports.
