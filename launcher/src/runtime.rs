@@ -18,7 +18,7 @@ const FAILURE: i32 = 125;
 
 /// Writes `parts` to stderr as one line (one write, so that lines from
 /// several processes do not interleave).
-pub fn say(parts: &[&[u8]]) {
+fn say(parts: &[&[u8]]) {
     let mut line = alloc::vec::Vec::new();
     line.extend_from_slice(b"sandboxify: ");
     for part in parts {
@@ -30,7 +30,7 @@ pub fn say(parts: &[&[u8]]) {
 }
 
 /// Ends the process with `status`.
-pub fn exit(status: i32) -> ! {
+fn exit(status: i32) -> ! {
     // SAFETY: exit_group takes an integer and does not return.
     let _ = unsafe { syscall!(Sysno::exit_group, status) };
     unreachable!("exit_group returned")
