@@ -66,7 +66,7 @@ pub fn run(stack: &Stack) {
         return;
     }
     if gated {
-        gated::exec(stack, &program, &path, argv, &envp);
+        gated::exec(stack, &program, args[form.program], &path, argv, &envp);
         return;
     }
     if scope::confine_tracing(false).is_err() || install(&program, Threads::All).is_err() {
@@ -180,8 +180,9 @@ fn status(path: &[u8]) -> Result<u32, Errno> {
 
 /// Whether `path` (NUL-terminated) is a file this process may execute and
 /// the kernel can: not a directory, executable, and an ELF file or a
-/// script (else execve could fail after the filter is in, where the
-/// launcher can no longer hand over).
+/// script whose interpreter exists. Else execve could fail after the
+/// filter is in, where the launcher can report less than the full program
+/// (see [`gated`]).
 fn runnable(path: Vec<u8>) -> bool {
     const S_IFMT: u32 = 0o170000;
     const S_IFDIR: u32 = 0o040000;
@@ -200,12 +201,24 @@ fn runnable(path: Vec<u8>) -> bool {
         // Executable but not readable: the kernel can still run an ELF file.
         return true;
     };
-    let mut start = [0u8; 4];
-    // SAFETY: reads at most four bytes into the buffer.
+    // The kernel reads at most 256 bytes of a `#!` line.
+    let mut start = [0u8; 256];
+    // SAFETY: reads at most the buffer's length.
     let read = unsafe { syscall!(Sysno::read, file, start.as_mut_ptr(), start.len()) };
     // SAFETY: closes the descriptor opened above.
     let _ = unsafe { syscall!(Sysno::close, file) };
-    read == Ok(4) && (start == *b"\x7fELF" || start.starts_with(b"#!"))
+    let start = match read {
+        Ok(length) => &start[..length],
+        Err(_) => return false,
+    };
+    if start.starts_with(b"\x7fELF") {
+        return true;
+    }
+    let Some(line) = start.strip_prefix(b"#!") else { return false };
+    // The interpreter: the first word, up to a blank or the end of the line.
+    let line = line.iter().position(|&byte| byte != b' ' && byte != b'\t').map_or(&line[..0], |at| &line[at..]);
+    let end = line.iter().position(|&byte| matches!(byte, b' ' | b'\t' | b'\n' | 0)).unwrap_or(line.len());
+    !line[..end].is_empty() && status(&with_nul(&[&line[..end]])).is_ok()
 }
 
 /// Replaces the launcher with PROGRAM; returns if the kernel refuses.

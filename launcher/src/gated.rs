@@ -23,8 +23,6 @@ use crate::runtime::exec_full_program;
 
 /// The listener, handed from the main thread to the helper; -1 until set.
 static LISTENER: AtomicI32 = AtomicI32::new(-1);
-/// The errno of a failed gated exec; 0 until then.
-static EXEC_ERRNO: AtomicI32 = AtomicI32::new(0);
 /// The main thread's id: the only caller the gate lets through.
 static MAIN_THREAD: AtomicU32 = AtomicU32::new(0);
 /// The launcher's initial stack, for the hand-over.
@@ -37,8 +35,22 @@ const HELPER_STACK: usize = 64 << 10;
 /// execs PROGRAM through the gate. Returns, having changed nothing PROGRAM
 /// could see, if the helper cannot start, tracing cannot be confined or
 /// the filter cannot be installed: the caller hands over.
-pub fn exec(stack: &Stack, program: &Program, path: &[u8], argv: *const *const c_char, envp: &[*const c_char]) {
-    let helper_stack = alloc::vec![0u8; HELPER_STACK].leak();
+pub fn exec(
+    stack: &Stack,
+    program: &Program,
+    name: &[u8],
+    path: &[u8],
+    argv: *const *const c_char,
+    envp: &[*const c_char],
+) {
+    // Not zeroed: the arena's chunks come zeroed from the kernel, and
+    // writing 64 KiB would fault in sixteen pages the helper never uses.
+    let layout = core::alloc::Layout::from_size_align(HELPER_STACK, 16).expect("a valid layout");
+    // SAFETY: a non-zero size; the block is never freed (the helper runs on it until the exec).
+    let helper_stack = unsafe { alloc::alloc::alloc(layout) };
+    if helper_stack.is_null() {
+        return;
+    }
     // SAFETY: getpid has no preconditions; the main thread's id is the pid.
     let Ok(main_thread) = (unsafe { syscall!(Sysno::getpid) }) else { return };
     MAIN_THREAD.store(main_thread as u32, Ordering::Release);
@@ -47,7 +59,7 @@ pub fn exec(stack: &Stack, program: &Program, path: &[u8], argv: *const *const c
     // the CI machine, the helper then takes the CPU from the main thread at
     // every yield while the filter is installed, which costs more (+60 µs)
     // than the wake-up across CPUs saves.
-    let top = (helper_stack.as_mut_ptr() as usize + helper_stack.len()) & !15;
+    let top = (helper_stack as usize + HELPER_STACK) & !15;
     // SAFETY: `top` ends a stack no one else uses, which lives for the rest
     // of the process; `answer_gate` never returns.
     if !unsafe { spawn(top, answer_gate) } {
@@ -62,11 +74,45 @@ pub fn exec(stack: &Stack, program: &Program, path: &[u8], argv: *const *const c
     // SAFETY: a NUL-terminated path and NULL-terminated arrays of strings,
     // alive across the call.
     let errno = unsafe { gate::gated_execve(path.as_ptr().cast(), argv, envp.as_ptr()) };
-    EXEC_ERRNO.store(errno.max(1), Ordering::Release);
-    // The helper hands over, which ends this thread.
-    loop {
-        core::hint::spin_loop();
+    // The helper is gone (or hands over, which ends this thread): report
+    // under the filter, allocating nothing.
+    let errno = sandbox_policy::Action::Errno(errno as u16);
+    let mut line = [0u8; 512];
+    let mut length = 0;
+    let name = &name[..name.len().min(400)];
+    for part in [b"sandboxify: ".as_slice(), name, b": the exec failed: "] {
+        line[length..length + part.len()].copy_from_slice(part);
+        length += part.len();
     }
+    let end = line.len() - 1;
+    length += write_display(&mut line[length..end], &errno);
+    line[length] = b'\n';
+    // SAFETY: writes bytes from a live buffer; exit_group does not return.
+    unsafe {
+        let _ = syscall!(Sysno::write, 2, line.as_ptr(), length + 1);
+        let _ = syscall!(Sysno::exit_group, 126);
+    }
+    // A policy that fails exit_group with an errno: end by a fault, which
+    // no filter can refuse and no signal disposition can ignore.
+    // SAFETY: ud2 raises SIGILL and never returns.
+    unsafe { core::arch::asm!("ud2", options(noreturn)) }
+}
+
+/// Writes `value`'s text into `buffer`, as much as fits; returns its length.
+fn write_display(buffer: &mut [u8], value: &dyn core::fmt::Display) -> usize {
+    struct Into<'a>(&'a mut [u8], usize);
+    impl core::fmt::Write for Into<'_> {
+        fn write_str(&mut self, text: &str) -> core::fmt::Result {
+            let room = self.0.len() - self.1;
+            let take = text.len().min(room);
+            self.0[self.1..self.1 + take].copy_from_slice(&text.as_bytes()[..take]);
+            self.1 += take;
+            Ok(())
+        }
+    }
+    let mut into = Into(buffer, 0);
+    let _ = core::fmt::write(&mut into, format_args!("{value}"));
+    into.1
 }
 
 /// The clone() flags of a thread: the same memory, files, filesystem
@@ -128,11 +174,9 @@ extern "C" fn answer_gate() -> ! {
         let answer = if genuine { listener.run(notification.id) } else { listener.fail(notification.id, 1) };
         genuine && answer.is_ok()
     });
-    // The exec ends this thread; it comes back to the main thread only on failure.
-    while answered && EXEC_ERRNO.load(Ordering::Acquire) == 0 {
-        let pause = [0i64, 200_000];
-        // SAFETY: nanosleep reads one timespec.
-        let _ = unsafe { syscall!(Sysno::nanosleep, pause.as_ptr(), 0) };
+    if answered {
+        // SAFETY: ends this thread only; its stack is never reused.
+        let _ = unsafe { syscall!(Sysno::exit, 0) };
     }
     // SAFETY: set before this thread started, and the stack lives as long as the process.
     exec_full_program(unsafe { &*STACK.load(Ordering::Acquire) })

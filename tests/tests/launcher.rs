@@ -133,6 +133,25 @@ fn the_launcher_alone_confines_the_common_forms() {
     }
 }
 
+/// An exec that fails once the gate has let it through (the gate's helper
+/// is gone by then) is reported by the launcher under the filter: one line
+/// naming the errno and status 126, or SIGSYS where the policy denies
+/// `write`. A missing `#!` interpreter is found before and handed over.
+#[test]
+fn an_exec_that_fails_past_the_gate_is_reported_under_the_filter() {
+    let dir = fresh_dir("launcher-late-failure");
+    let script = dir.join("not-an-interpreter");
+    fs::write(&script, "#!/etc/passwd\n").unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let script = script.to_str().unwrap();
+    for user in USERS {
+        let outcome = run(&sandboxify(), &["--deny", "execve", script], &[], user);
+        outcome.assert_code(126);
+        assert_eq!(outcome.stderr, format!("sandboxify: {script}: the exec failed: EACCES\n"), "{user:?}");
+        run(&sandboxify(), &["--allow", "read", script], &[], user).assert_killed();
+    }
+}
+
 /// Whatever the launcher does not run itself, it hands over: without the
 /// full program that fails with 125 and one line, and nothing runs.
 #[test]
