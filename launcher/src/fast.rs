@@ -2,11 +2,12 @@
 //! PROGRAM, confine tracing, install the filter, exec. Each step that can
 //! fail does so before anything changes, and then hands over to the full
 //! program (by returning), which reads everything again and reports the
-//! problem as it always has. An exec that fails once the filter is in
-//! force (a script whose interpreter is missing) hands over too: the
-//! filter lets execs through (the launcher installs no other), so the full
-//! program runs under it, fails the same way and reports it, unless the
-//! policy denies what it needs for that, and SIGSYS says it instead.
+//! problem as it always has. An exec that fails once a filter that lets
+//! execs through is in force hands over too: the full program runs under
+//! it, fails the same way and reports it, unless the policy denies what it
+//! needs for that, and SIGSYS says it instead. Past the exec gate, the
+//! launcher reports it itself (see [`gated`]); the checks before make both
+//! rare (PROGRAM exists, is executable, and a script's interpreter exists).
 
 use alloc::string::String;
 use alloc::vec::Vec;
