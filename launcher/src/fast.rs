@@ -9,7 +9,6 @@
 //! launcher reports it itself (see [`gated`]); the checks before make both
 //! rare (PROGRAM exists, is executable, and a script's interpreter exists).
 
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::c_char;
 use core::ptr;
@@ -18,7 +17,7 @@ use sandbox_launcher::gate;
 use sandbox_policy::sys::install::Threads;
 use sandbox_policy::sys::{report, scope};
 use sandbox_policy::text::file::NoFiles;
-use sandbox_policy::text::variables::{self, ALLOW, DEFAULT_ACTION, DENY, EXACT, Name, Variables};
+use sandbox_policy::text::variables::{self, ALLOW, DEFAULT_ACTION, DENY, EXACT, Variables};
 use sandbox_policy::{Action, Origin, Policy, Settings, Syscall, Text, compile_with, install};
 use syscalls::{Errno, Sysno, syscall};
 
@@ -80,11 +79,12 @@ pub fn run(stack: &Stack) {
 }
 
 /// The sandbox's variables, and the rest of the environment (what PROGRAM
-/// gets), if every sandbox variable is one the launcher handles, set once,
-/// in UTF-8.
+/// gets), if every sandbox variable is one the launcher handles and the
+/// environment is one the full program would take (see
+/// [`Variables::add`]); entries without `=`, which the full program
+/// leaves out, are left to it too.
 fn environment(stack: &Stack) -> Option<(Variables, Vec<*const c_char>)> {
     let mut variables = Variables::default();
-    let mut seen: Vec<&str> = Vec::new();
     let mut passed_on = Vec::new();
     let mut entry = stack.envp;
     loop {
@@ -97,15 +97,14 @@ fn environment(stack: &Stack) -> Option<(Variables, Vec<*const c_char>)> {
         entry = unsafe { entry.add(1) };
         // SAFETY: each entry is a NUL-terminated string on the initial stack.
         let text = unsafe { bytes(string) };
-        let name = text.split(|&byte| byte == b'=').next().unwrap_or(text);
-        match variables::classify(name) {
-            Name::Unrelated => passed_on.push(string),
-            Name::Known(known) if HANDLED.contains(&known) && !seen.contains(&known) => {
-                seen.push(known);
-                let value = core::str::from_utf8(text.get(name.len() + 1..)?).ok()?;
-                variables.set(known, String::from(value));
-            }
-            Name::Known(_) | Name::Unknown => return None,
+        if !text.contains(&b'=') {
+            return None;
+        }
+        let (name, value) = variables::split_entry(text);
+        match variables.add(name, value).ok()? {
+            None => passed_on.push(string),
+            Some(known) if HANDLED.contains(&known) => {}
+            Some(_) => return None,
         }
     }
 }

@@ -2,46 +2,14 @@
 //! them so that neither the program nor its children see the policy.
 
 use alloc::ffi::CString;
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::ffi::{CStr, c_char};
-use core::fmt;
 
-use sandbox_policy::text::variables::{self, Name, Variables};
+use sandbox_policy::text::variables::{self, EnvironmentError, Variables};
 
 unsafe extern "C" {
     /// The process environment (`environ(7)`).
     static mut environ: *mut *mut c_char;
-}
-
-/// An environment the sandbox will not guess about.
-#[derive(Debug)]
-pub enum EnvironmentError {
-    /// A variable given twice: libc and shells disagree about which one counts.
-    Duplicate(&'static str),
-    /// A `SECCOMP_*` variable the sandbox does not know: probably a typo that
-    /// would otherwise leave the program unconfined.
-    Unknown {
-        /// The name as set.
-        name: String,
-        /// The nearest known name.
-        closest: &'static str,
-    },
-    /// A value that is not UTF-8, so holds no valid policy.
-    NotUtf8(&'static str),
-}
-
-// By hand rather than with thiserror: see `sandbox_policy`'s error module.
-impl fmt::Display for EnvironmentError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EnvironmentError::Duplicate(name) => write!(f, "{name} is set twice in the environment"),
-            EnvironmentError::Unknown { name, closest } => {
-                write!(f, "unknown variable {name} (did you mean {closest}?)")
-            }
-            EnvironmentError::NotUtf8(name) => write!(f, "{name}: value is not valid UTF-8"),
-        }
-    }
 }
 
 // `__libc_stack_end`, glibc's ld.so's record of where the kernel's initial
@@ -144,32 +112,15 @@ pub fn initial() -> Option<Result<Variables, EnvironmentError>> {
 type Found = (&'static str, *mut c_char);
 
 /// The sandbox's variables in a NULL-terminated `environment`, and where
-/// each was found; refuses duplicates, unknown `SECCOMP_*` names and values
-/// that are not UTF-8.
+/// each was found (see [`Variables::add`] for what is refused).
 fn read(environment: *mut *mut c_char) -> Result<(Variables, Vec<Found>), EnvironmentError> {
     let mut variables = Variables::default();
     let mut found: Vec<Found> = Vec::new();
     for entry in entries(environment) {
         // SAFETY: every entry is a NUL-terminated string.
-        let bytes = unsafe { CStr::from_ptr(entry) }.to_bytes();
-        let name = bytes.split(|&b| b == b'=').next().unwrap_or_default();
-        match variables::classify(name) {
-            Name::Known(known) => {
-                if found.iter().any(|&(seen, _)| seen == known) {
-                    return Err(EnvironmentError::Duplicate(known));
-                }
-                // An entry without "=" (execve allows it) holds an empty value.
-                let value = bytes.get(known.len() + 1..).unwrap_or_default();
-                let value = String::from_utf8(value.to_vec()).map_err(|_| EnvironmentError::NotUtf8(known))?;
-                variables.set(known, value);
-                found.push((known, entry));
-            }
-            Name::Unknown => {
-                let name = String::from_utf8_lossy(name).into_owned();
-                let closest = variables::closest(&name);
-                return Err(EnvironmentError::Unknown { name, closest });
-            }
-            Name::Unrelated => {}
+        let (name, value) = variables::split_entry(unsafe { CStr::from_ptr(entry) }.to_bytes());
+        if let Some(known) = variables.add(name, value)? {
+            found.push((known, entry));
         }
     }
     Ok((variables, found))

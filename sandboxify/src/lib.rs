@@ -18,7 +18,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use sandbox_policy::compile::start_up;
 use sandbox_policy::sys::report::{self, Gate, Reporter};
 use sandbox_policy::text::file::{self, Files};
-use sandbox_policy::text::variables::{self, Name, Variables};
+use sandbox_policy::text::variables::{self, Variables};
 use sandbox_policy::{
     Action, Origin, Policy, Settings, Syscall, Text, Threads, compile, compile_with, explain, install,
 };
@@ -397,30 +397,15 @@ fn nul_in(what: &str) -> Failure {
 }
 
 /// Splits the environment into the sandbox's variables and the rest, which
-/// PROGRAM gets. Refuses what the library refuses: typos, duplicates, values
-/// that are not UTF-8.
+/// PROGRAM gets. Refuses what the library refuses (see [`Variables::add`]).
 fn read_environment() -> Result<(Variables, Vec<(OsString, OsString)>), Failure> {
     let mut variables = Variables::default();
-    let mut seen: Vec<&str> = Vec::new();
     let mut passed_on = Vec::new();
     for (key, value) in std::env::vars_os() {
-        match variables::classify(key.as_bytes()) {
-            Name::Known(known) => {
-                if seen.contains(&known) {
-                    return Err(Failure::Environment(format!("{known} is set twice in the environment")));
-                }
-                seen.push(known);
-                let value = value
-                    .into_string()
-                    .map_err(|_| Failure::Environment(format!("{known}: value is not valid UTF-8")))?;
-                variables.set(known, value);
-            }
-            Name::Unknown => {
-                let name = key.to_string_lossy();
-                let closest = variables::closest(&name);
-                return Err(Failure::Environment(format!("unknown variable {name} (did you mean {closest}?)")));
-            }
-            Name::Unrelated => passed_on.push((key, value)),
+        let added = variables.add(key.as_bytes(), value.as_bytes());
+        match added.map_err(|error| Failure::Environment(error.to_string()))? {
+            Some(_) => {}
+            None => passed_on.push((key, value)),
         }
     }
     Ok((variables, passed_on))

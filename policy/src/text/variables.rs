@@ -1,8 +1,10 @@
-//! The environment interface shared by `libsandbox.so` and `sandboxify`.
+//! The environment interface shared by `libsandbox.so` and `sandboxify`
+//! (the launcher and the full program), and how all three read it.
 
 use alloc::borrow::ToOwned;
 use alloc::format;
 use alloc::string::String;
+use core::fmt;
 
 use crate::error::{ErrorKind, Origin, PolicyError};
 use crate::text::file::{self, Files};
@@ -113,6 +115,47 @@ pub fn closest(name: &str) -> &'static str {
         .expect("ALL is not empty")
 }
 
+/// `NAME=VALUE` split at the first `=`; an entry without one (execve
+/// allows it) is a name with an empty value.
+pub fn split_entry(entry: &[u8]) -> (&[u8], &[u8]) {
+    match entry.iter().position(|&byte| byte == b'=') {
+        Some(at) => (&entry[..at], &entry[at + 1..]),
+        None => (entry, b""),
+    }
+}
+
+/// An environment the sandbox will not guess about (see [`Variables::add`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum EnvironmentError {
+    /// A variable given twice.
+    Duplicate(&'static str),
+    /// A `SECCOMP_*` or `SANDBOX_*` variable the sandbox does not know:
+    /// probably a typo that would otherwise leave the program unconfined.
+    Unknown {
+        /// The name as set.
+        name: String,
+        /// The nearest known name.
+        closest: &'static str,
+    },
+    /// A value that is not UTF-8, so holds no valid policy.
+    NotUtf8(&'static str),
+}
+
+// By hand rather than with thiserror: see `crate::error`.
+impl fmt::Display for EnvironmentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EnvironmentError::Duplicate(name) => write!(f, "{name} is set twice in the environment"),
+            EnvironmentError::Unknown { name, closest } => {
+                write!(f, "unknown variable {name} (did you mean {closest}?)")
+            }
+            EnvironmentError::NotUtf8(name) => write!(f, "{name}: value is not valid UTF-8"),
+        }
+    }
+}
+
+impl core::error::Error for EnvironmentError {}
+
 /// Values of the sandbox's variables, as read from an environment.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Variables {
@@ -173,9 +216,33 @@ impl Variables {
         *self == Variables::default()
     }
 
-    /// Stores `value` for the known variable `name`.
-    pub fn set(&mut self, name: &'static str, value: String) {
-        let slot = match name {
+    /// Takes one variable of an environment: stores one of the sandbox's
+    /// and returns its name; leaves any other alone (`None`). Refuses what
+    /// every reader refuses alike: a variable set twice (libc and shells
+    /// disagree about which one counts), a `SECCOMP_*` or `SANDBOX_*` name
+    /// the sandbox does not know, a value that is not UTF-8.
+    pub fn add(&mut self, name: &[u8], value: &[u8]) -> Result<Option<&'static str>, EnvironmentError> {
+        match classify(name) {
+            Name::Unrelated => Ok(None),
+            Name::Unknown => {
+                let name = String::from_utf8_lossy(name).into_owned();
+                let closest = closest(&name);
+                Err(EnvironmentError::Unknown { name, closest })
+            }
+            Name::Known(known) => {
+                let slot = self.slot(known);
+                if slot.is_some() {
+                    return Err(EnvironmentError::Duplicate(known));
+                }
+                let value = core::str::from_utf8(value).map_err(|_| EnvironmentError::NotUtf8(known))?;
+                *slot = Some(value.to_owned());
+                Ok(Some(known))
+            }
+        }
+    }
+
+    fn slot(&mut self, name: &'static str) -> &mut Option<String> {
+        match name {
             ALLOW => &mut self.allow,
             DENY => &mut self.deny,
             DEFAULT_ACTION => &mut self.default_action,
@@ -194,8 +261,7 @@ impl Variables {
             FS_DEVICES => &mut self.landlock.devices,
             LANDLOCK_BEST_EFFORT => &mut self.landlock.best_effort,
             _ => unreachable!("{name} is not one of variables::ALL"),
-        };
-        *slot = Some(value);
+        }
     }
 
     /// Whether the variables ask for a policy (not merely set options).
@@ -296,11 +362,25 @@ mod tests {
     }
 
     #[test]
+    fn environments_are_read_alike_and_refused_alike() {
+        let mut vars = Variables::default();
+        assert_eq!(vars.add(b"PATH", b"/bin"), Ok(None));
+        assert_eq!(vars.add(b"SECCOMP_SYSCALL_DENY", b"uname"), Ok(Some(DENY)));
+        assert_eq!(vars.deny.as_deref(), Some("uname"));
+        assert_eq!(vars.add(b"SECCOMP_SYSCALL_DENY", b"read"), Err(EnvironmentError::Duplicate(DENY)));
+        assert_eq!(vars.add(b"SECCOMP_SYSCALL_ALLOW", b"\xff"), Err(EnvironmentError::NotUtf8(ALLOW)));
+        let unknown = vars.add(b"SECCOMP_SYSCALL_DNEY", b"uname").unwrap_err();
+        assert_eq!(unknown.to_string(), "unknown variable SECCOMP_SYSCALL_DNEY (did you mean SECCOMP_SYSCALL_DENY?)");
+        assert_eq!(split_entry(b"A=b=c"), (&b"A"[..], &b"b=c"[..]));
+        assert_eq!(split_entry(b"A"), (&b"A"[..], &b""[..]));
+    }
+
+    #[test]
     fn verbose_is_off_when_empty_or_zero() {
         let mut vars = Variables::default();
         assert!(!vars.verbose());
         for (value, expected) in [("", false), ("0", false), ("1", true), ("yes", true)] {
-            vars.set(VERBOSE, value.to_owned());
+            vars.verbose = Some(value.to_owned());
             assert_eq!(vars.verbose(), expected, "{value:?}");
         }
     }
