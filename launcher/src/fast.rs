@@ -142,7 +142,8 @@ fn find(name: &[u8], environment: &[*const c_char]) -> Option<Vec<u8>> {
         return None;
     }
     if name.contains(&b'/') {
-        return runnable(with_nul(&[name])).then(|| with_nul(&[name]));
+        let path = with_nul(&[name]);
+        return (runnable(&path) == Ok(true)).then_some(path);
     }
     let path = environment
         .iter()
@@ -154,9 +155,9 @@ fn find(name: &[u8], environment: &[*const c_char]) -> Option<Vec<u8>> {
         // An empty entry means the current directory, as for execvp.
         let directory: &[u8] = if directory.is_empty() { b"." } else { directory };
         let candidate = with_nul(&[directory, b"/", name]);
-        match status(&candidate) {
+        match runnable(&candidate) {
             Err(Errno::ENOENT) => continue,
-            Ok(_) if runnable(candidate.clone()) => return Some(candidate),
+            Ok(true) => return Some(candidate),
             _ => return None,
         }
     }
@@ -182,14 +183,17 @@ fn status(path: &[u8]) -> Result<u32, Errno> {
 /// the kernel can: not a directory, executable, and an ELF file or a
 /// script whose interpreter exists. Else execve could fail after the
 /// filter is in, where the launcher can report less than the full program
-/// (see [`gated`]).
-fn runnable(path: Vec<u8>) -> bool {
+/// (see [`gated`]). The error of `stat` if it has none (ENOENT: look on).
+fn runnable(path: &[u8]) -> Result<bool, Errno> {
     const S_IFMT: u32 = 0o170000;
     const S_IFDIR: u32 = 0o040000;
-    let Ok(mode) = status(&path) else { return false };
-    if mode & S_IFMT == S_IFDIR || mode & 0o111 == 0 {
-        return false;
-    }
+    let mode = status(path)?;
+    Ok(mode & S_IFMT != S_IFDIR && mode & 0o111 != 0 && kernel_can_run(path))
+}
+
+/// Whether this process may execute `path` (NUL-terminated), an ELF file
+/// or a script whose interpreter exists.
+fn kernel_can_run(path: &[u8]) -> bool {
     const X_OK: usize = 1;
     // SAFETY: faccessat with a NUL-terminated path.
     if unsafe { syscall!(Sysno::faccessat, -100isize, path.as_ptr(), X_OK) }.is_err() {
