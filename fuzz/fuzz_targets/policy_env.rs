@@ -29,7 +29,8 @@ fuzz_target!(|data: &[u8]| {
     let mut vars = Variables::default();
     for (bit, name) in variables::ALL.iter().enumerate() {
         if mask & (1 << bit) != 0 {
-            vars.set(name, fields.next().unwrap_or_default().to_owned());
+            let value = fields.next().unwrap_or_default();
+            vars.add(name.as_bytes(), value.as_bytes()).expect("each known name once, in UTF-8");
         }
     }
     // A name the library would classify: typos must be caught, not ignored.

@@ -72,7 +72,7 @@ pub fn check(policy: &Policy, seed: &[u8]) {
 
     let mut variables = Variables::default();
     for (name, value) in policy.variables() {
-        variables.set(name, value);
+        variables.add(name.as_bytes(), value.as_bytes()).expect("a policy's variables are known names, each once");
     }
     match variables.lists(&mut NoFiles) {
         Ok(Some(lists)) => {
