@@ -297,6 +297,42 @@ fn door(rows: &[Row], index_of: &dyn Fn(&str, &str) -> u16, at: &str, token: &st
     (call, test)
 }
 
+/// `data/i386-multiplexers.tsv` as `Multiplexer`s over one array of
+/// (call, operation) pairs.
+fn i386_multiplexers(rows: &[Row], index_of: &dyn Fn(&str, &str) -> u16) -> String {
+    let source = "data/i386-multiplexers.tsv";
+    let mut multiplexers = Vec::new();
+    let mut members: Vec<(u16, u16)> = Vec::new();
+    for (line, text) in lines(source) {
+        let fields: Vec<&str> = text.split('\t').collect();
+        assert!(fields.len() == 3, "{source}:{line}: expected 3 tab-separated fields");
+        let mask = fields[1]
+            .strip_prefix("0x")
+            .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+            .unwrap_or_else(|| panic!("{source}:{line}: bad mask {}", fields[1]));
+        let call = index_of(source, fields[0]);
+        assert!(rows[usize::from(call)].numbers[1].is_some(), "{source}:{line}: {} has no i386 number", fields[0]);
+        let first = members.len();
+        for member in fields[2].split(' ') {
+            let (name, operation) =
+                member.split_once(':').unwrap_or_else(|| panic!("{source}:{line}: expected call:operation"));
+            let operation = operation.parse().unwrap_or_else(|_| panic!("{source}:{line}: bad operation {operation}"));
+            members.push((index_of(source, name), operation));
+        }
+        multiplexers.push(format!(
+            "Multiplexer {{ call: {call}, mask: {mask:#x}, members: ({first}, {}) }}",
+            members.len()
+        ));
+    }
+    format!(
+        "pub(crate) static I386_MULTIPLEXERS: [Multiplexer; {}] = [{}];\n\
+         static I386_MULTIPLEXED: [(u16, u16); {}] = {members:?};",
+        multiplexers.len(),
+        multiplexers.join(", "),
+        members.len()
+    )
+}
+
 fn main() {
     let rows = syscalls();
     // Plain integers only, no pointers: the tables need no relocation when
@@ -366,6 +402,8 @@ fn main() {
     for (name, table) in [("SUCCESSOR_PAIRS", &successors), ("FALLBACK_PAIRS", &fallbacks)] {
         writeln!(out, "pub(crate) static {name}: [(u16, u16); {}] = {table:?};", table.len()).unwrap();
     }
+
+    writeln!(out, "{}", i386_multiplexers(&rows, &index_of)).unwrap();
 
     let out_dir = env::var("OUT_DIR").unwrap();
     fs::write(Path::new(&out_dir).join("syscall_table.rs"), out).unwrap();

@@ -19,7 +19,7 @@ use crate::action::Action;
 use crate::compile::bpf::{self, Emitter, Insn, Label, op};
 use crate::condition::{Comparison, Condition, Field, Rule, Width};
 use crate::resolve::{CallRules, Policy};
-use crate::tables::syscalls::Syscall;
+use crate::tables::syscalls::{I386_MULTIPLEXERS, Multiplexer, Syscall};
 
 /// A compiled filter, ready to install.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,48 +72,32 @@ pub mod probe {
     pub const OTHER: u16 = 3991;
 }
 
-/// i386 calls that multiplex others through their first argument: each line
-/// the multiplexer, the mask the kernel applies to that argument, and the
-/// calls it stands for with their operation numbers (text rather than a table
-/// of pointers, which would need relocating at every load). A deny list of
-/// `connect` must not be bypassed through `socketcall(SYS_CONNECT, ...)`.
-const I386_MULTIPLEXERS: &str = "\
-socketcall 0xffffffff socket:1 bind:2 connect:3 listen:4 accept:5 getsockname:6 getpeername:7 socketpair:8 send:9 \
-recv:10 sendto:11 recvfrom:12 shutdown:13 setsockopt:14 getsockopt:15 sendmsg:16 recvmsg:17 accept4:18 recvmmsg:19 \
-sendmmsg:20
-ipc 0xffff semop:1 semget:2 semctl:3 semtimedop:4 msgsnd:11 msgrcv:12 msgget:13 msgctl:14 shmat:21 shmdt:22 shmget:23 \
-shmctl:24
-";
-
 /// Whether `syscall` is an i386 multiplexer (its filter decides by operation).
 pub(crate) fn is_i386_multiplexer(syscall: &Syscall) -> bool {
-    I386_MULTIPLEXERS.lines().any(|line| line.split(' ').next() == Some(syscall.name()))
+    I386_MULTIPLEXERS.iter().any(|multiplexer| multiplexer.call() == syscall)
 }
 
-/// The leaf of an i386 multiplexer, described by a line of
-/// [`I386_MULTIPLEXERS`]. Each operation gets the strictest action of the call
-/// it stands for (whose own arguments sit behind a pointer the filter cannot
-/// read), and of the multiplexer itself when an entry names it, so neither
-/// name can loosen the other; an unknown operation gets the multiplexer's.
-fn multiplexer_leaf(policy: &Policy, line: &str) -> (&'static Syscall, Leaf) {
-    let mut words = line.split(' ');
-    let multiplexer = Syscall::by_name(words.next().expect("a name")).expect("multiplexer in table");
-    let mask = u32::from_str_radix(words.next().expect("a mask").trim_start_matches("0x"), 16).expect("hex mask");
-    let own = policy.strictest_for(multiplexer);
-    let named = policy.call(multiplexer).is_some();
-    let rules = words
-        .filter_map(|word| {
-            let (name, operation) = word.split_once(':').expect("name:operation");
-            let member = Syscall::by_name(name).expect("multiplexed call in table");
+/// The leaf of an i386 multiplexer (`socketcall`, `ipc`: a deny list of
+/// `connect` must not be bypassed through `socketcall(SYS_CONNECT, ...)`).
+/// Each operation gets the strictest action of the call it stands for
+/// (whose own arguments sit behind a pointer the filter cannot read), and
+/// of the multiplexer itself when an entry names it, so neither name can
+/// loosen the other; an unknown operation gets the multiplexer's.
+fn multiplexer_leaf(policy: &Policy, multiplexer: &Multiplexer) -> Leaf {
+    let own = policy.strictest_for(multiplexer.call());
+    let named = policy.call(multiplexer.call()).is_some();
+    let mask = multiplexer.mask();
+    let comparison = if mask == u32::MAX { Comparison::Eq } else { Comparison::MaskedEq(mask.into()) };
+    let rules = multiplexer
+        .members()
+        .filter_map(|(member, operation)| {
             let member_action = policy.strictest_for(member);
             let action = if named && own.precedence() > member_action.precedence() { own } else { member_action };
-            let comparison = if mask == u32::MAX { Comparison::Eq } else { Comparison::MaskedEq(mask.into()) };
-            let value = operation.parse().expect("operation number");
-            let condition = Condition { field: Field::Arg(0), comparison, value, width: Width::Bits32 };
+            let condition = Condition { field: Field::Arg(0), comparison, value: operation.into(), width: Width::Bits32 };
             (action != own).then(|| Rule { conditions: vec![condition], action })
         })
         .collect();
-    (multiplexer, Leaf { rules, otherwise: own })
+    Leaf { rules, otherwise: own }
 }
 
 /// What one system call gets: the first rule whose conditions all hold, or
@@ -149,63 +133,54 @@ struct Range {
     leaf: Leaf,
 }
 
-/// The leaves of one ABI's numbers, as ranges of equal leaves, read in one
-/// pass over the ABI's table: each number gets its multiplexer's leaf (on
-/// i386), else its call's, else the policy's default, with the overrides
-/// for it in front.
+/// The leaves of one ABI's numbers, as ranges of equal leaves: each number
+/// gets its multiplexer's leaf (on i386), else its call's, else the
+/// policy's default, with the overrides for it in front.
 fn ranges(policy: &Policy, abi: Abi, overrides: &[Override]) -> Vec<Range> {
     let default = policy.default_action();
-    let calls = policy.calls();
-    // Each number's place among the policy's calls, so that a number finds
-    // its rules at once, and the many that have none are passed over cheaply.
-    let mut at_number = vec![u16::MAX; Syscall::max_number(abi) as usize + 1];
-    for (at, call) in calls.iter().enumerate() {
-        if let Some(nr) = call.syscall.number(abi) {
-            at_number[nr as usize] = at as u16;
+    // The numbers that get more than the default, in order; the many
+    // others fill the gaps between them (a walk over every number costs
+    // more than the rest of compiling a short deny list).
+    let mut numbered: Vec<(u32, Leaf)> = Vec::with_capacity(policy.calls().len() + 2);
+    for call in policy.calls() {
+        let multiplexed = abi == Abi::I386 && is_i386_multiplexer(call.syscall);
+        if let Some(nr) = call.syscall.number(abi).filter(|_| !multiplexed) {
+            numbered.push((nr, call_leaf(policy, abi, call)));
         }
     }
-    let mut multiplexers: Vec<(u32, Leaf)> = match abi {
-        Abi::I386 => I386_MULTIPLEXERS
-            .lines()
-            .map(|line| {
-                let (multiplexer, leaf) = multiplexer_leaf(policy, line);
-                (multiplexer.number(abi).expect("multiplexer exists on i386"), leaf)
-            })
-            .collect(),
-        Abi::X86_64 => Vec::new(),
-    };
-    // This ABI's overrides in number order; for one number, in the order
-    // given (each goes in front of the previous ones).
+    if abi == Abi::I386 {
+        for multiplexer in &I386_MULTIPLEXERS {
+            let nr = multiplexer.call().number(abi).expect("build.rs checks that multiplexers exist on i386");
+            numbered.push((nr, multiplexer_leaf(policy, multiplexer)));
+        }
+    }
+    numbered.sort_unstable_by_key(|&(nr, _)| nr);
+    // This ABI's overrides, each in front of the rules before it: for one
+    // number, in the order given (stable sort).
     let mut pending: Vec<&Override> = overrides.iter().filter(|over| over.abi == abi).collect();
     pending.sort_by_key(|over| over.nr);
-    let mut pending = pending.into_iter().peekable();
-    let last = pending.clone().map(|over| over.nr).fold(Syscall::max_number(abi), u32::max);
+    for over in pending {
+        let at = numbered.binary_search_by_key(&over.nr, |&(nr, _)| nr).unwrap_or_else(|at| {
+            numbered.insert(at, (over.nr, Leaf::of(default)));
+            at
+        });
+        numbered[at].1.rules.insert(0, over.rule.clone());
+    }
 
-    let mut ranges: Vec<Range> = Vec::with_capacity(2 * calls.len() + 4);
+    let mut ranges: Vec<Range> = Vec::with_capacity(2 * numbered.len() + 4);
     let mut push = |start: u32, leaf: Leaf| match ranges.last() {
         Some(last) if last.leaf == leaf => {}
         _ => ranges.push(Range { start, leaf }),
     };
-    let mut default_run = false;
-    for nr in 0..=last {
-        let at = at_number.get(nr as usize).copied().unwrap_or(u16::MAX);
-        let multiplexer = multiplexers.iter().position(|&(multiplexer, _)| multiplexer == nr);
-        let overridden = pending.peek().is_some_and(|over| over.nr == nr);
-        let mut leaf = match multiplexer {
-            Some(index) => multiplexers.swap_remove(index).1,
-            None if at != u16::MAX => call_leaf(policy, abi, &calls[usize::from(at)]),
-            None if overridden => Leaf::of(default),
-            // Most numbers: the default, mostly after another default.
-            None if default_run => continue,
-            None => Leaf::of(default),
-        };
-        while let Some(over) = pending.next_if(|over| over.nr == nr) {
-            leaf.rules.insert(0, over.rule.clone());
+    let mut next = 0;
+    for (nr, leaf) in numbered {
+        if nr > next {
+            push(next, Leaf::of(default));
         }
-        default_run = leaf.rules.is_empty() && leaf.otherwise == default;
         push(nr, leaf);
+        next = nr + 1;
     }
-    push(last + 1, Leaf::of(default));
+    push(next, Leaf::of(default));
     if abi == Abi::X86_64 {
         // x32 numbers: an x32 process cannot load this library, and kernels
         // with x32 enabled would otherwise run them under the x86_64 arch.

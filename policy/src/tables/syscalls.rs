@@ -25,7 +25,36 @@ pub struct Syscall {
     i386: u32,
 }
 
+/// An i386 call that multiplexes others through its first argument
+/// (`data/i386-multiplexers.tsv`): `socketcall` and `ipc`.
+#[derive(Debug)]
+pub(crate) struct Multiplexer {
+    /// Index in `SYSCALLS`.
+    call: u16,
+    mask: u32,
+    /// Start and end in `I386_MULTIPLEXED`.
+    members: (usize, usize),
+}
+
 include!(concat!(env!("OUT_DIR"), "/syscall_table.rs"));
+
+impl Multiplexer {
+    /// The multiplexer.
+    pub(crate) fn call(&self) -> &'static Syscall {
+        &SYSCALLS[usize::from(self.call)]
+    }
+
+    /// The bits of the first argument the kernel reads as the operation.
+    pub(crate) fn mask(&self) -> u32 {
+        self.mask
+    }
+
+    /// The calls it stands for, each with its operation number.
+    pub(crate) fn members(&self) -> impl Iterator<Item = (&'static Syscall, u32)> {
+        let (start, end) = self.members;
+        I386_MULTIPLEXED[start..end].iter().map(|&(index, operation)| (&SYSCALLS[usize::from(index)], u32::from(operation)))
+    }
+}
 
 impl Syscall {
     /// The name, as the kernel's syscall tables spell it.
