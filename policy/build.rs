@@ -319,10 +319,8 @@ fn i386_multiplexers(rows: &[Row], index_of: &dyn Fn(&str, &str) -> u16) -> Stri
             let operation = operation.parse().unwrap_or_else(|_| panic!("{source}:{line}: bad operation {operation}"));
             members.push((index_of(source, name), operation));
         }
-        multiplexers.push(format!(
-            "Multiplexer {{ call: {call}, mask: {mask:#x}, members: ({first}, {}) }}",
-            members.len()
-        ));
+        multiplexers
+            .push(format!("Multiplexer {{ call: {call}, mask: {mask:#x}, members: ({first}, {}) }}", members.len()));
     }
     format!(
         "pub(crate) static I386_MULTIPLEXERS: [Multiplexer; {}] = [{}];\n\

@@ -27,10 +27,10 @@ use sandbox_policy::learn::EARLY_POINT_MARKER;
 use sandbox_policy::sys::install::Threads;
 use sandbox_policy::sys::{report, scope};
 use sandbox_policy::text::variables::Variables;
-use sandbox_policy::{Policy, Program, compile, install};
+use sandbox_policy::{Policy, Program, install};
 
 use crate::fail::fail;
-use crate::{environment, is_secure, mark_point, objects, requested_policies, runtime};
+use crate::{environment, is_secure, kill_report, mark_point, objects, requested_policies, runtime};
 
 core::arch::global_asm!(
     ".globl sandbox_early_hook",
@@ -117,7 +117,8 @@ fn guard() -> Option<Early> {
     let early: Vec<Option<Program>> = policies
         .iter()
         .map(|(source, policy)| {
-            let compiled = start_up::allows_start_up(policy).then(|| compile(policy)).transpose();
+            let compiled =
+                start_up::allows_start_up(policy).then(|| kill_report::compile_reporting(source, policy)).transpose();
             compiled.unwrap_or_else(|error| fail(&alloc::format!("{source}{error}")))
         })
         .map(|program| program.filter(|program| !report::logs(program)))

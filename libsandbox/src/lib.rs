@@ -36,6 +36,7 @@ mod early;
 mod environment;
 mod fail;
 mod files;
+mod kill_report;
 mod landlock;
 mod objects;
 mod runtime;
@@ -53,7 +54,7 @@ use sandbox_policy::sys::scope;
 use sandbox_policy::text::attached::{self, DT_SANDBOX_POLICY};
 use sandbox_policy::text::file;
 use sandbox_policy::text::variables::Variables;
-use sandbox_policy::{Policy, Program, compile, install, install_with_listener};
+use sandbox_policy::{Policy, Program, install, install_with_listener};
 
 use crate::fail::fail;
 use crate::objects::Image;
@@ -115,7 +116,7 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
     let filters: Vec<Filter> = policies
         .into_iter()
         .map(|(source, policy, installed)| {
-            let compiled = installed.is_none().then(|| compile(&policy)).transpose();
+            let compiled = installed.is_none().then(|| kill_report::compile_reporting(source, &policy)).transpose();
             let mut program = compiled.unwrap_or_else(|error| fail(&format!("{source}{error}")));
             let announcement = variables.verbose().then(|| {
                 let (size, when) = match (installed, &program) {

@@ -37,6 +37,7 @@ pub mod resolve;
 pub mod sys;
 pub mod tables;
 pub mod text;
+pub mod violation;
 
 #[cfg(test)]
 mod test_support;

@@ -93,7 +93,8 @@ fn multiplexer_leaf(policy: &Policy, multiplexer: &Multiplexer) -> Leaf {
         .filter_map(|(member, operation)| {
             let member_action = policy.strictest_for(member);
             let action = if named && own.precedence() > member_action.precedence() { own } else { member_action };
-            let condition = Condition { field: Field::Arg(0), comparison, value: operation.into(), width: Width::Bits32 };
+            let condition =
+                Condition { field: Field::Arg(0), comparison, value: operation.into(), width: Width::Bits32 };
             (action != own).then(|| Rule { conditions: vec![condition], action })
         })
         .collect();

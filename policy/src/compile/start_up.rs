@@ -31,8 +31,9 @@ use crate::text::entry::{Entry, parse_entry};
 /// What glibc's dynamic loader and start-up call before the library's
 /// constructor, and what the library calls there (prctl, seccomp, the
 /// Landlock calls with which it keeps the program from tracing outside the
-/// sandbox, and what its Landlock helper needs: getdents64 to list
-/// directories), as policy entries. Measured with strace on Debian 12
+/// sandbox, rt_sigaction for the SIGSYS handler that names kills, and what
+/// its Landlock helper needs: getdents64 to list directories), as policy
+/// entries. Measured with strace on Debian 12
 /// (glibc 2.36), plus the calls other glibc versions use for the same steps
 /// (fstat, statx, readlink, lseek). Conditions keep them to the way start-up
 /// uses them, as program code can run under the guard too: files opened
@@ -46,7 +47,7 @@ pub const START_UP_CALLS: &str = "access:arch_prctl(arg0 == 0x1002):arch_prctl(a
 arch_prctl(arg0 >= 0x5001, arg0 <= 0x5005):brk:close:exit_group:fstat:futex:getdents64:getrandom:\
 landlock_add_rule:landlock_create_ruleset:landlock_restrict_self:lseek:mmap:mprotect:munmap:newfstatat:\
 openat(arg2 & 0x643 == 0):prctl(arg0 == PR_SET_NO_NEW_PRIVS):pread64:prlimit64(arg0 == 0, arg2 == 0):read:\
-readlink:rseq:seccomp:set_robust_list:set_tid_address:statx:write(arg0 == 2):writev(arg0 == 2)";
+readlink:rseq:rt_sigaction(arg0 == 31):seccomp:set_robust_list:set_tid_address:statx:write(arg0 == 2):writev(arg0 == 2)";
 
 fn start_up_entries() -> Vec<Entry> {
     START_UP_CALLS.split(':').map(|item| parse_entry(item).expect("start-up calls are valid entries")).collect()

@@ -52,7 +52,9 @@ impl Multiplexer {
     /// The calls it stands for, each with its operation number.
     pub(crate) fn members(&self) -> impl Iterator<Item = (&'static Syscall, u32)> {
         let (start, end) = self.members;
-        I386_MULTIPLEXED[start..end].iter().map(|&(index, operation)| (&SYSCALLS[usize::from(index)], u32::from(operation)))
+        I386_MULTIPLEXED[start..end]
+            .iter()
+            .map(|&(index, operation)| (&SYSCALLS[usize::from(index)], u32::from(operation)))
     }
 }
 
