@@ -30,7 +30,7 @@ use sandbox_policy::text::variables::Variables;
 use sandbox_policy::{Policy, Program, install};
 
 use crate::fail::fail;
-use crate::{environment, is_secure, kill_report, mark_point, objects, requested_policies, runtime};
+use crate::{environment, is_secure, kill_report, mark_point, objects, report_json_to, requested_policies, runtime};
 
 core::arch::global_asm!(
     ".globl sandbox_early_hook",
@@ -114,6 +114,9 @@ fn guard() -> Option<Early> {
         return None;
     }
     let policies = requested_policies(&variables)?;
+    if let Some(path) = variables.report_json.as_deref().filter(|_| !is_secure()) {
+        report_json_to(path);
+    }
     let early: Vec<Option<Program>> = policies
         .iter()
         .map(|(source, policy)| {

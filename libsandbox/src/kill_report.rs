@@ -8,16 +8,19 @@
 //! traps while SIGSYS is blocked, so the kernel ends the process by SIGSYS.
 
 use alloc::boxed::Box;
+use alloc::ffi::CString;
+use alloc::string::String;
 use core::ffi::{c_int, c_void};
 use core::fmt;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
 
-use sandbox_policy::compile::bpf::SeccompData;
+use sandbox_policy::action::ret;
+use sandbox_policy::compile::bpf::{SeccompData, run};
 use sandbox_policy::compile::filter::FilterTooLong;
 use sandbox_policy::sys::Errno;
-use sandbox_policy::violation::{self, Installed};
-use sandbox_policy::{Policy, Program, compile};
+use sandbox_policy::violation::{self, Installed, Kill, Process};
+use sandbox_policy::{Abi, Policy, Program, compile};
 use syscalls::{Sysno, syscall};
 
 /// A filter whose kills are reported, and the older ones.
@@ -33,6 +36,53 @@ static NEWEST: AtomicPtr<Node> = AtomicPtr::new(ptr::null_mut());
 
 /// Set by the first thread that reports: one line per process.
 static REPORTED: AtomicBool = AtomicBool::new(false);
+
+/// The descriptor `SANDBOX_REPORT_JSON` is open on; -1: none.
+static JSON: AtomicI32 = AtomicI32::new(-1);
+
+/// The executable's path, for the JSON form.
+static EXECUTABLE: AtomicPtr<String> = AtomicPtr::new(ptr::null_mut());
+
+/// The lowest descriptor the JSON file gets: above those a program expects
+/// to get (some assume the lowest free one).
+const JSON_FD_FLOOR: usize = 512;
+
+/// Appends the JSON form of every named kill to `path` from now on: opened
+/// now (created with mode 0600, appended to, never through a symbolic
+/// link), as the program could later be forbidden to open it. One `write`
+/// per line keeps the lines of several processes whole.
+pub fn json_to(path: &str) -> Result<(), Errno> {
+    if JSON.load(Ordering::Acquire) >= 0 {
+        return Ok(());
+    }
+    let path = CString::new(path).map_err(|_| Errno(libc::EINVAL))?;
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC | libc::O_NOFOLLOW;
+    // SAFETY: openat with a NUL-terminated path.
+    let opened = unsafe { syscall!(Sysno::openat, libc::AT_FDCWD, path.as_ptr(), flags, 0o600) }?;
+    // SAFETY: duplicates the descriptor just opened, and closes the original.
+    let fd = unsafe {
+        let fd = syscall!(Sysno::fcntl, opened, libc::F_DUPFD_CLOEXEC, JSON_FD_FLOOR);
+        let _ = syscall!(Sysno::close, opened);
+        fd
+    }?;
+    let mut executable = alloc::vec![0u8; 4096];
+    // SAFETY: readlinkat into a live buffer of the length given.
+    let len = unsafe {
+        syscall!(
+            Sysno::readlinkat,
+            libc::AT_FDCWD,
+            c"/proc/self/exe".as_ptr(),
+            executable.as_mut_ptr(),
+            executable.len()
+        )
+    }
+    .unwrap_or(0);
+    executable.truncate(len);
+    let executable = String::from_utf8_lossy(&executable).into_owned();
+    EXECUTABLE.store(Box::leak(Box::new(executable)), Ordering::Release);
+    JSON.store(fd as c_int, Ordering::Release);
+    Ok(())
+}
 
 /// `policy` compiled to report its kills where it can (see
 /// [`violation::reporting_program`]), else as is. A reporting program is
@@ -135,8 +185,20 @@ fn trapped_call(info: &libc::siginfo_t, context: &libc::ucontext_t) -> SeccompDa
 
 /// A line on the stack: the handler allocates nothing.
 struct Line {
-    bytes: [u8; 1024],
+    bytes: [u8; 2048],
     len: usize,
+}
+
+impl Line {
+    /// Writes the line, newline-ended even if it was cut, in one `write`.
+    fn write_to(mut self, fd: c_int) {
+        if self.len == self.bytes.len() {
+            self.bytes[self.len - 1] = b'\n';
+        }
+        // SAFETY: writes from a live buffer; a forbidden write ends the
+        // process (a trap while SIGSYS is blocked), a failing one is ignored.
+        let _ = unsafe { syscall!(Sysno::write, fd, self.bytes.as_ptr(), self.len) };
+    }
 }
 
 impl fmt::Write for Line {
@@ -150,7 +212,6 @@ impl fmt::Write for Line {
 }
 
 fn report(call: &SeccompData) {
-    let mut line = Line { bytes: [0; 1024], len: 0 };
     let installed = core::iter::successors(
         // SAFETY: nodes are leaked, never freed nor changed once published.
         unsafe { NEWEST.load(Ordering::Acquire).as_ref() },
@@ -158,13 +219,47 @@ fn report(call: &SeccompData) {
         |node| unsafe { node.older.as_ref() },
     )
     .map(|node| Installed { source: node.source, policy: &node.policy, program: &node.program });
-    let _ = violation::describe(&mut line, "libsandbox: ", installed, call);
-    if line.len == line.bytes.len() {
-        line.bytes[line.len - 1] = b'\n';
+    let kill = Kill::new(installed, call);
+    let mut line = Line { bytes: [0; 2048], len: 0 };
+    let _ = kill.line(&mut line, "libsandbox: ");
+    line.write_to(libc::STDERR_FILENO);
+    let json = JSON.load(Ordering::Acquire);
+    if json < 0 {
+        return;
     }
-    // SAFETY: writes from a live buffer; a forbidden or failing write ends
-    // the process (a trap while SIGSYS is blocked) or is ignored.
-    let _ = unsafe { syscall!(Sysno::write, libc::STDERR_FILENO, line.bytes.as_ptr(), line.len) };
+    // A call the policy forbids would end the process here, the JSON line
+    // lost: each is made only where every filter of the library lets it run.
+    let mut time = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: writes only to `time`. libc's clock_gettime reads the vDSO,
+    // making no system call (it falls back to one only where the kernel's
+    // clock cannot be read from user space).
+    let time = (unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &raw mut time) } == 0)
+        .then_some((time.tv_sec as u64, time.tv_nsec as u32));
+    // SAFETY: system calls without arguments or effects.
+    let pid = runs(Sysno::getpid).then(|| unsafe { syscall!(Sysno::getpid) }.ok()).flatten();
+    // SAFETY: as above.
+    let tid = runs(Sysno::gettid).then(|| unsafe { syscall!(Sysno::gettid) }.ok()).flatten();
+    // SAFETY: published once, never freed.
+    let executable = unsafe { EXECUTABLE.load(Ordering::Acquire).as_ref() }.map_or("", String::as_str);
+    let (pid, tid) = (pid.map(|pid| pid as u32), tid.map(|tid| tid as u32));
+    let process = Process { time, pid, tid, executable };
+    let mut line = Line { bytes: [0; 2048], len: 0 };
+    let _ = kill.json(&mut line, &process);
+    line.write_to(json);
+}
+
+/// Whether every reported filter lets `call` (x86_64, no arguments) run.
+fn runs(call: Sysno) -> bool {
+    let data = SeccompData { nr: call as u32, arch: Abi::X86_64.audit_arch(), instruction_pointer: 0, args: [0; 6] };
+    let mut node = NEWEST.load(Ordering::Acquire).cast_const();
+    // SAFETY: nodes are leaked, never freed nor changed once published.
+    while let Some(filter) = unsafe { node.as_ref() } {
+        if !run(filter.program.insns(), &data).is_ok_and(|verdict| verdict.ret == ret::ALLOW) {
+            return false;
+        }
+        node = filter.older;
+    }
+    true
 }
 
 /// Ends the process by SIGSYS.

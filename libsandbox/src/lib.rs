@@ -53,7 +53,7 @@ use sandbox_policy::sys::report::{self, Reporter};
 use sandbox_policy::sys::scope;
 use sandbox_policy::text::attached::{self, DT_SANDBOX_POLICY};
 use sandbox_policy::text::file;
-use sandbox_policy::text::variables::Variables;
+use sandbox_policy::text::variables::{self, Variables};
 use sandbox_policy::{Policy, Program, install, install_with_listener};
 
 use crate::fail::fail;
@@ -113,6 +113,9 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
     // file), not what is printed, not Landlock, not learning. Its variables
     // were still removed; a policy it asked for was refused above.
     let variables = if secure { Variables::default() } else { variables };
+    if let Some(path) = &variables.report_json {
+        report_json_to(path);
+    }
     let filters: Vec<Filter> = policies
         .into_iter()
         .map(|(source, policy, installed)| {
@@ -144,6 +147,13 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
     // Learning, the early phase installed nothing, so the mark cannot meet a filter.
     let file_rules = variables.file_rules();
     apply(filters, variables.learning() && !installed_early, !installed_early, file_rules);
+}
+
+/// Appends the JSON form of named kills to `path`, or ends the process.
+fn report_json_to(path: &str) {
+    if let Err(error) = kill_report::json_to(path) {
+        fail(&format!("cannot open the kill report {path} ({}): {error}", variables::REPORT_JSON));
+    }
 }
 
 /// Whether the program runs in secure-execution mode (setuid, setgid, file

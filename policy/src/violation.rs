@@ -5,7 +5,7 @@
 //! library's filter answers a kill with `SECCOMP_RET_TRAP` and [`TAG`]
 //! instead ([`reporting_program`]): the kernel skips the call and sends
 //! SIGSYS to the calling thread, whose handler (in `libsandbox`) writes one
-//! line ([`describe`]) and then calls [`END`], another reported kill, from
+//! line ([`Kill::line`]) and then calls [`END`], another reported kill, from
 //! inside the handler, where SIGSYS is blocked. A trap into a blocked signal is forced
 //! (the kernel restores the default action and unblocks it), and SIGSYS's
 //! default ends the whole process with a core dump, as the kill would:
@@ -32,7 +32,7 @@ use crate::action::{Action, ret};
 use crate::compile::bpf::{SeccompData, op, run};
 use crate::compile::filter::{FilterTooLong, Override, Program, compile_with};
 use crate::condition::{Comparison, Condition, Field, Rule, Width};
-use crate::resolve::{Base, Policy};
+use crate::resolve::{Base, Explained, Policy};
 use crate::tables::syscalls::Syscall;
 
 /// The data of the trap that stands for a kill (`si_errno` of its SIGSYS),
@@ -131,64 +131,222 @@ pub struct Installed<'a> {
     pub program: &'a Program,
 }
 
-/// Writes the line that names the kill of `call`: the call with its
-/// arguments, the ABI and number, the rule or default that decided (the
-/// newest filter that kills it: `installed` lists them newest first), and
-/// what to change. Allocates nothing: it runs in a signal handler.
-pub fn describe<'a>(
-    out: &mut dyn fmt::Write,
-    prefix: &str,
-    mut installed: impl Iterator<Item = Installed<'a>>,
-    call: &SeccompData,
-) -> fmt::Result {
-    let abi = Abi::ALL.into_iter().find(|abi| abi.audit_arch() == call.arch);
-    let syscall = abi.and_then(|abi| Syscall::by_number(abi, call.nr));
-    write!(out, "{prefix}the policy killed this process at ")?;
-    match syscall {
-        Some(syscall) => write!(out, "{}", syscall.name())?,
-        None => write!(out, "system call {}", call.nr)?,
-    }
-    let shown = syscall.and_then(Syscall::arg_kinds).map_or(6, |kinds| kinds.len());
-    out.write_char('(')?;
-    for (index, arg) in call.args.iter().take(shown).enumerate() {
-        let arg = if abi == Some(Abi::I386) { *arg & 0xffff_ffff } else { *arg };
-        write!(out, "{}{arg:#x}", if index == 0 { "" } else { ", " })?;
-    }
-    match abi {
-        Some(abi) => write!(out, ") [{abi} {}]", call.nr)?,
-        None => write!(out, ") [audit arch {:#x}]", call.arch)?,
-    }
-    let reported_kill = Action::Trap.ret() | u32::from(TAG);
-    let kills = |filter: &Installed| {
-        run(filter.program.insns(), call).is_ok_and(|v| v.ret == ret::KILL_PROCESS || v.ret == reported_kill)
-    };
-    let (Some(filter), Some(syscall), Some(abi)) = (installed.find(kills), syscall, abi) else {
-        return writeln!(out, ": an ABI or number no policy allows");
-    };
-    let policy = filter.policy;
-    let decided = policy.call(syscall).and_then(|rules| {
-        let holds = |rule: &Rule| {
-            abi == Abi::X86_64
-                && rule.conditions.iter().all(|condition| match condition.field {
-                    Field::Arg(index) => condition.holds(call.args[usize::from(index)]),
-                    Field::InstructionPointer => condition.holds(call.instruction_pointer),
-                })
+/// A kill, named: what [`Kill::line`] and [`Kill::json`] show. Allocates
+/// nothing: it is made in a signal handler.
+pub struct Kill<'a> {
+    call: &'a SeccompData,
+    abi: Option<Abi>,
+    syscall: Option<&'static Syscall>,
+    /// The newest filter that kills the call, and the rule that decided
+    /// there (`None`: the policy's default).
+    decided: Option<(Installed<'a>, Option<&'a Explained>)>,
+}
+
+impl<'a> Kill<'a> {
+    /// Names the kill of `call` by the filters `installed` (newest first).
+    pub fn new(mut installed: impl Iterator<Item = Installed<'a>>, call: &'a SeccompData) -> Kill<'a> {
+        let abi = Abi::ALL.into_iter().find(|abi| abi.audit_arch() == call.arch);
+        let syscall = abi.and_then(|abi| Syscall::by_number(abi, call.nr));
+        let reported_kill = Action::Trap.ret() | u32::from(TAG);
+        let kills = |filter: &Installed| {
+            run(filter.program.insns(), call).is_ok_and(|v| v.ret == ret::KILL_PROCESS || v.ret == reported_kill)
         };
-        let conditional = rules.conditional.iter().find(|explained| explained.rule.action == Action::Kill);
-        let conditional = conditional.filter(|explained| holds(&explained.rule) || abi == Abi::I386);
-        conditional.or(rules.always.as_ref().filter(|explained| explained.rule.action == Action::Kill))
-    });
-    let name = syscall.name();
-    match decided {
-        Some(explained) => {
-            write!(out, ": {}{}", filter.source, policy.describe(&explained.why))?;
-            writeln!(out, "; to allow {name}, remove that entry")
+        let decided = match (installed.find(kills), syscall) {
+            (Some(filter), Some(syscall)) => Some((filter, deciding_rule(filter.policy, syscall, abi, call))),
+            _ => None,
+        };
+        Kill { call, abi, syscall, decided }
+    }
+
+    /// The arguments worth showing: as many as the call takes (six if
+    /// unknown), i386's as the 32-bit registers they are.
+    fn args(&self) -> impl Iterator<Item = u64> + '_ {
+        let shown = self.syscall.and_then(Syscall::arg_kinds).map_or(6, |kinds| kinds.len());
+        let i386 = self.abi == Some(Abi::I386);
+        self.call.args.iter().take(shown).map(move |&arg| if i386 { arg & 0xffff_ffff } else { arg })
+    }
+
+    /// The one line for people: `PREFIXthe policy killed this process at
+    /// uname(0x7ffd...) [x86_64 63]: SECCOMP_SYSCALL_DENY: uname; to allow
+    /// uname, remove that entry`, and a newline.
+    pub fn line(&self, out: &mut dyn fmt::Write, prefix: &str) -> fmt::Result {
+        write!(out, "{prefix}the policy killed this process at ")?;
+        match self.syscall {
+            Some(syscall) => write!(out, "{}", syscall.name())?,
+            None => write!(out, "system call {}", self.call.nr)?,
         }
-        None if policy.base() == Base::AllowList => {
-            write!(out, ": {}no allow entry names it", filter.source)?;
-            writeln!(out, "; to allow it, add {name} to the allow list")
+        out.write_char('(')?;
+        for (index, arg) in self.args().enumerate() {
+            write!(out, "{}{arg:#x}", if index == 0 { "" } else { ", " })?;
         }
-        None => writeln!(out, ": {}the default action", filter.source),
+        match self.abi {
+            Some(abi) => write!(out, ") [{abi} {}]: ", self.call.nr)?,
+            None => write!(out, ") [audit arch {:#x}]: ", self.call.arch)?,
+        }
+        self.rule(out)?;
+        self.change(out, "; ")?;
+        out.write_char('\n')
+    }
+
+    /// One JSON object on one line, for log pipelines: `time` (seconds since
+    /// the epoch, with the fraction), `pid`, `tid` (each null where the
+    /// policy forbids the call that reads it), `executable`, `call`
+    /// (null if unknown), `nr`, `abi` (null for an unknown arch, then
+    /// `arch` holds its number), `args` (as hex strings: 64-bit values do
+    /// not survive JSON's doubles), `action` (`kill`), `rule` and `change`
+    /// (as the line says them), and `fix`: `add` (the call to the allow
+    /// list), `remove` (the entry in `rule`), or null.
+    pub fn json(&self, out: &mut dyn fmt::Write, process: &Process) -> fmt::Result {
+        out.write_str("{\"time\":")?;
+        match process.time {
+            Some((seconds, nanoseconds)) => write!(out, "{seconds}.{:06}", nanoseconds / 1000)?,
+            None => out.write_str("null")?,
+        }
+        out.write_str(",\"pid\":")?;
+        json_number(out, process.pid)?;
+        out.write_str(",\"tid\":")?;
+        json_number(out, process.tid)?;
+        out.write_str(",\"executable\":")?;
+        json_string(out, &DisplayStr(process.executable))?;
+        out.write_str(",\"call\":")?;
+        match self.syscall {
+            Some(syscall) => json_string(out, &DisplayStr(syscall.name()))?,
+            None => out.write_str("null")?,
+        }
+        write!(out, ",\"nr\":{},\"abi\":", self.call.nr)?;
+        match self.abi {
+            Some(abi) => write!(out, "\"{abi}\"")?,
+            None => write!(out, "null,\"arch\":{}", self.call.arch)?,
+        }
+        out.write_str(",\"args\":[")?;
+        for (index, arg) in self.args().enumerate() {
+            write!(out, "{}\"{arg:#x}\"", if index == 0 { "" } else { "," })?;
+        }
+        out.write_str("],\"action\":\"kill\",\"rule\":")?;
+        json_string(out, &Shown(|out: &mut dyn fmt::Write| self.rule(out)))?;
+        out.write_str(",\"change\":")?;
+        json_string(out, &Shown(|out: &mut dyn fmt::Write| self.change(out, "")))?;
+        out.write_str(",\"fix\":")?;
+        out.write_str(match (self.syscall, self.decided) {
+            (Some(_), Some((_, Some(_)))) => "\"remove\"",
+            (Some(_), Some((filter, None))) if filter.policy.base() == Base::AllowList => "\"add\"",
+            _ => "null",
+        })?;
+        out.write_str("}\n")
+    }
+
+    /// The rule or default that decided, as the line says it.
+    fn rule(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        match self.decided {
+            None => out.write_str("an ABI or number no policy allows"),
+            Some((filter, Some(explained))) => {
+                write!(out, "{}{}", filter.source, filter.policy.describe(&explained.why))
+            }
+            Some((filter, None)) if filter.policy.base() == Base::AllowList => {
+                write!(out, "{}no allow entry names it", filter.source)
+            }
+            Some((filter, None)) => write!(out, "{}the default action", filter.source),
+        }
+    }
+
+    /// What to change to allow the call, after `separator`; nothing if the
+    /// call cannot be allowed by name.
+    fn change(&self, out: &mut dyn fmt::Write, separator: &str) -> fmt::Result {
+        let Some(name) = self.syscall.map(Syscall::name) else { return Ok(()) };
+        match self.decided {
+            Some((_, Some(_))) => write!(out, "{separator}to allow {name}, remove that entry"),
+            Some((filter, None)) if filter.policy.base() == Base::AllowList => {
+                write!(out, "{separator}to allow it, add {name} to the allow list")
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The first rule of `policy` that kills `call` of `syscall`: a conditional
+/// one whose conditions hold (on i386, where conditions move to other
+/// registers, the first conditional kill), else the unconditional one;
+/// `None` when the policy's default decided.
+fn deciding_rule<'a>(
+    policy: &'a Policy,
+    syscall: &Syscall,
+    abi: Option<Abi>,
+    call: &SeccompData,
+) -> Option<&'a Explained> {
+    let rules = policy.call(syscall)?;
+    let holds = |rule: &Rule| {
+        abi == Some(Abi::I386)
+            || rule.conditions.iter().all(|condition| match condition.field {
+                Field::Arg(index) => condition.holds(call.args[usize::from(index)]),
+                Field::InstructionPointer => condition.holds(call.instruction_pointer),
+            })
+    };
+    let conditional = rules.conditional.iter().find(|explained| explained.rule.action == Action::Kill);
+    conditional
+        .filter(|explained| holds(&explained.rule))
+        .or(rules.always.as_ref().filter(|explained| explained.rule.action == Action::Kill))
+}
+
+/// What the JSON form says of the process, read by the caller; `None`
+/// (null) where the policy forbids the call that would read it.
+pub struct Process<'a> {
+    /// `CLOCK_REALTIME`: seconds and nanoseconds.
+    pub time: Option<(u64, u32)>,
+    /// The process.
+    pub pid: Option<u32>,
+    /// The thread that made the call.
+    pub tid: Option<u32>,
+    /// Its executable's path (empty if unknown).
+    pub executable: &'a str,
+}
+
+/// Writes `number`, or null.
+fn json_number(out: &mut dyn fmt::Write, number: Option<u32>) -> fmt::Result {
+    match number {
+        Some(number) => write!(out, "{number}"),
+        None => out.write_str("null"),
+    }
+}
+
+/// Writes what `text` displays as a JSON string, escaped as it goes.
+fn json_string(out: &mut dyn fmt::Write, text: &dyn fmt::Display) -> fmt::Result {
+    out.write_char('"')?;
+    write!(&mut JsonEscaped(&mut *out) as &mut dyn fmt::Write, "{text}")?;
+    out.write_char('"')
+}
+
+/// Escapes for a JSON string what is written through it.
+struct JsonEscaped<'a>(&'a mut dyn fmt::Write);
+
+impl fmt::Write for JsonEscaped<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        for c in text.chars() {
+            match c {
+                '"' => self.0.write_str("\\\"")?,
+                '\\' => self.0.write_str("\\\\")?,
+                c if (c as u32) < 0x20 => write!(self.0, "\\u{:04x}", c as u32)?,
+                c => self.0.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A `&str` as a Display.
+struct DisplayStr<'a>(&'a str);
+
+impl fmt::Display for DisplayStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// What a writing function writes, as a Display.
+struct Shown<F>(F);
+
+impl<F: Fn(&mut dyn fmt::Write) -> fmt::Result> fmt::Display for Shown<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (self.0)(f)
     }
 }
 
@@ -207,7 +365,7 @@ mod tests {
         let program = compile(policy).unwrap();
         let mut out = alloc::string::String::new();
         let installed = Installed { source: "", policy, program: &program };
-        describe(&mut out, "libsandbox: ", [installed].into_iter(), call).unwrap();
+        Kill::new([installed].into_iter(), call).line(&mut out, "libsandbox: ").unwrap();
         out
     }
 
@@ -280,6 +438,28 @@ mod tests {
         assert!(
             line(&deny, &data(Abi::I386, "uname", [0xdead_beef_0000_1000, 0, 0, 0, 0, 0]))
                 .contains("uname(0x1000) [i386 122]")
+        );
+    }
+
+    #[test]
+    fn the_json_form_is_one_escaped_object_per_line() {
+        let deny = policy(None, Some("uname"), None);
+        let program = compile(&deny).unwrap();
+        let installed = Installed { source: "", policy: &deny, program: &program };
+        let call = data(Abi::X86_64, "uname", [0x10, 0, 0, 0, 0, 0]);
+        let process = Process {
+            time: Some((1_700_000_000, 123_456_789)),
+            pid: Some(7),
+            tid: None,
+            executable: "/tmp/a \"b\"\\\n",
+        };
+        let mut json = alloc::string::String::new();
+        Kill::new([installed].into_iter(), &call).json(&mut json, &process).unwrap();
+        assert_eq!(
+            json,
+            "{\"time\":1700000000.123456,\"pid\":7,\"tid\":null,\"executable\":\"/tmp/a \\\"b\\\"\\\\\\u000a\",\
+             \"call\":\"uname\",\"nr\":63,\"abi\":\"x86_64\",\"args\":[\"0x10\"],\"action\":\"kill\",\
+             \"rule\":\"SECCOMP_SYSCALL_DENY: uname\",\"change\":\"to allow uname, remove that entry\",\"fix\":\"remove\"}\n"
         );
     }
 }

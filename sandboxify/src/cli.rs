@@ -99,11 +99,17 @@ pub struct Args {
     #[arg(long, help_heading = "Inspection")]
     pub list_syscalls: bool,
 
+    /// Read the JSON lines of --report-json / SANDBOX_REPORT_JSON files
+    /// (from any number of processes and runs), and print what to add to the
+    /// allow list and which entries to remove so that those calls run; exit
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with = "command", help_heading = "Inspection")]
+    pub summary: Vec<PathBuf>,
+
     /// The program to run, searched in PATH as env(1) does, and its arguments
     #[arg(
         value_name = "PROGRAM",
         trailing_var_arg = true,
-        required_unless_present_any = ["check", "explain", "dump_bpf", "list_groups", "list_syscalls"]
+        required_unless_present_any = ["check", "explain", "dump_bpf", "list_groups", "list_syscalls", "summary"]
     )]
     pub command: Vec<OsString>,
 }

@@ -10,6 +10,7 @@ mod launch;
 mod learn;
 mod preload;
 mod program;
+mod summary;
 mod tracer;
 
 use std::ffi::{CString, OsString};
@@ -191,6 +192,9 @@ fn inspection(args: &Args, policy: Option<&Policy>, rules: Option<&sandbox_landl
 /// Does every check that can fail before anything changes in the process,
 /// and returns what remains to do.
 fn prepare(args: Args) -> Result<Plan, Failure> {
+    if !args.summary.is_empty() {
+        return summary::summary(&args.summary).map(Plan::Report);
+    }
     let (variables, passed_on) = read_environment()?;
     let policy = policy(&args, &variables)?;
     let asked = landlock::Asked::new(&args.landlock, &variables)?;
@@ -216,6 +220,13 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
         _ => None,
     };
 
+    if variables.report_json.is_some() {
+        // Its guard, or its own filter, kills before any handler could run.
+        return Err(Failure::Environment(format!(
+            "{}: sandboxify's kills are the kernel's, which nothing can name; the library names its own (LD_PRELOAD)",
+            variables::REPORT_JSON
+        )));
+    }
     let mut environment = passed_on;
     if let Some(library) = &library {
         preload::check_program(&path)?;

@@ -6,7 +6,11 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use sandbox_tests::{Outcome, Run, USERS, User, artifact, compile, fresh_dir, library};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use sandbox_tests::{Outcome, Run, USERS, User, artifact, compile, fresh_dir, library, sandboxify};
 
 fn violate(how: &str, env: &[(&str, &str)], user: User) -> Outcome {
     let mut run = Run::new(compile("violate", &["-pthread"]), &[how]).preload().user(user);
@@ -136,4 +140,146 @@ fn after_exec_the_kill_is_the_kernels_plain_one() {
         outcome.assert_killed();
         assert_eq!(outcome.stderr, "", "{outcome:#?}");
     }
+}
+
+/// A report file every user may append to (the library creates a missing
+/// one with mode 0600, for the user who first writes to it).
+fn report_file(name: &str) -> PathBuf {
+    let dir = fresh_dir(&format!("violations-{name}"));
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    let file = dir.join("kills.json");
+    fs::write(&file, "").unwrap();
+    fs::set_permissions(&file, fs::Permissions::from_mode(0o666)).unwrap();
+    file
+}
+
+/// The report's lines, each parsed (a line that is not one JSON object fails).
+fn json_lines(file: &Path) -> Vec<Value> {
+    let text = fs::read_to_string(file).unwrap();
+    assert!(text.ends_with('\n'), "{text:?}");
+    text.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line:?}"))).collect()
+}
+
+#[test]
+fn a_named_kill_is_a_json_line_on_every_path() {
+    let dir = fresh_dir("violations-json-patched");
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    let attached = dir.join("violate");
+    fs::copy(compile("violate", &["-pthread"]), &attached).unwrap();
+    let path = attached.to_str().unwrap();
+    Run::new(
+        artifact("patchelf-helper"),
+        &["--add-needed", library().to_str().unwrap(), "--policy", "deny uname:ptrace", path],
+    )
+    .run()
+    .assert_success();
+    for user in USERS {
+        let file = report_file(&format!("json-{user:?}"));
+        let json = file.to_str().unwrap();
+        let program = compile("violate", &["-pthread"]);
+        violate("thread", &[("SECCOMP_SYSCALL_DENY", DENY), ("SANDBOX_REPORT_JSON", json)], user).assert_killed();
+        Run::new(&attached, &["plain"]).env("SANDBOX_REPORT_JSON", json).user(user).run().assert_killed();
+        let lines = json_lines(&file);
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        for (line, executable, rule) in [
+            (&lines[0], program.to_str().unwrap(), "SECCOMP_SYSCALL_DENY: uname"),
+            (&lines[1], path, "attached policy: attached policy:1: uname"),
+        ] {
+            assert_eq!(line["call"], "uname");
+            assert_eq!((line["nr"].as_u64(), line["abi"].as_str()), (Some(63), Some("x86_64")));
+            assert_eq!((line["action"].as_str(), line["fix"].as_str()), (Some("kill"), Some("remove")));
+            assert_eq!((line["rule"].as_str(), line["executable"].as_str()), (Some(rule), Some(executable)));
+            assert!(line["args"][0].as_str().unwrap().starts_with("0x"), "{line}");
+            assert!(line["time"].as_f64().unwrap() > 1.7e9, "{line}");
+        }
+        // The second thread made the call: its id is not the process's.
+        assert_ne!(lines[0]["tid"], lines[0]["pid"], "{:#?}", lines[0]);
+        assert_eq!(lines[1]["tid"], lines[1]["pid"], "{:#?}", lines[1]);
+    }
+}
+
+#[test]
+fn a_hundred_processes_share_one_report_whole() {
+    let file = report_file("hundred");
+    let json = file.to_str().unwrap().to_owned();
+    let program = compile("violate", &["-pthread"]);
+    let runs: Vec<_> = (0..100)
+        .map(|index| {
+            let (json, program) = (json.clone(), program.clone());
+            std::thread::spawn(move || {
+                let user = USERS[index % 2];
+                let run = Run::new(&program, &["plain"]).preload().user(user);
+                run.env("SECCOMP_SYSCALL_DENY", DENY).env("SANDBOX_REPORT_JSON", &json).run()
+            })
+        })
+        .collect();
+    for run in runs {
+        run.join().unwrap().assert_killed();
+    }
+    let lines = json_lines(&file);
+    assert_eq!(lines.len(), 100);
+    let pids: std::collections::BTreeSet<u64> = lines.iter().map(|line| line["pid"].as_u64().unwrap()).collect();
+    assert_eq!(pids.len(), 100, "one line per process");
+}
+
+#[test]
+fn the_summary_gives_the_list_that_runs_the_program() {
+    // Under an allow list that lacks uname, the summary says to add it, and
+    // the list with it runs the program as it runs free.
+    let list = "read:write:exit_group:brk:mmap:munmap:mprotect:rt_sigaction:rt_sigprocmask:close:\
+                newfstatat:fstat:openat:getrandom:set_robust_list:rseq:prlimit64";
+    let file = report_file("summary");
+    let json = file.to_str().unwrap();
+    for user in USERS {
+        violate("plain", &[("SECCOMP_SYSCALL_ALLOW", list), ("SANDBOX_REPORT_JSON", json)], user).assert_killed();
+    }
+    let summary = Run::new(sandboxify(), &["--summary", json]).run();
+    summary.assert_success();
+    let added = summary.stdout.lines().find_map(|line| line.strip_prefix("add to the allow list: ")).unwrap();
+    assert_eq!(added, "uname", "{summary:#?}");
+    assert!(
+        summary.stdout.starts_with("2 processes killed:\n  uname [x86_64] ×2: no allow entry names it\n"),
+        "{summary:#?}"
+    );
+    for user in USERS {
+        let outcome = violate("plain", &[("SECCOMP_SYSCALL_ALLOW", &format!("{list}:{added}"))], user);
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, "survived\n");
+    }
+}
+
+#[test]
+fn bad_report_requests_are_refused_in_one_line() {
+    let program = compile("violate", &["-pthread"]);
+    let program = program.to_str().unwrap();
+    // sandboxify's kills are the kernel's: asking it for a report is refused.
+    for args in [&["--deny", DENY, program, "plain"][..], &["--preload", "--deny", DENY, program, "plain"]] {
+        let outcome = Run::new(sandboxify(), args).env("SANDBOX_REPORT_JSON", "/tmp/x").run();
+        outcome.assert_code(125);
+        assert_eq!(
+            outcome.stderr,
+            "sandboxify: SANDBOX_REPORT_JSON: sandboxify's kills are the kernel's, which nothing can name; \
+             the library names its own (LD_PRELOAD)\n"
+        );
+    }
+    // A file the library cannot open: 125 before the program runs.
+    let outcome = violate(
+        "plain",
+        &[("SECCOMP_SYSCALL_DENY", DENY), ("SANDBOX_REPORT_JSON", "/nonexistent/kills.json")],
+        User::Root,
+    );
+    outcome.assert_code(125);
+    assert_eq!(
+        outcome.stderr,
+        "libsandbox: cannot open the kill report /nonexistent/kills.json (SANDBOX_REPORT_JSON): ENOENT (No such file or directory)\n"
+    );
+    // A line that is not a named kill: refused with its place.
+    let file = report_file("bad");
+    fs::write(&file, "{\"action\":\"kill\",\"call\":\"uname\",\"rule\":\"x\"}\nnot json\n").unwrap();
+    let outcome = Run::new(sandboxify(), &["--summary", file.to_str().unwrap()]).run();
+    assert_ne!(outcome.code(), Some(0));
+    assert!(
+        outcome.stderr.starts_with(&format!("sandboxify: --summary: {}:2: not JSON", file.display())),
+        "{outcome:#?}"
+    );
 }

@@ -30,6 +30,8 @@ pub const LEARN: &str = "SANDBOX_LEARN";
 pub const FS_DOMAIN: &str = "SANDBOX_FS_DOMAIN";
 /// A file to append the permissive-mode report to, instead of stderr (see [`crate::sys::report`]).
 pub const REPORT: &str = "SANDBOX_REPORT";
+/// A file to append one JSON object per named kill to (see [`crate::violation`]).
+pub const REPORT_JSON: &str = "SANDBOX_REPORT_JSON";
 
 /// Paths (`:`-separated, `~` expands) the program may read and execute beneath (Landlock).
 pub const FS_RO: &str = "SANDBOX_FS_RO";
@@ -52,7 +54,7 @@ pub const FS_DEVICES: &str = "SANDBOX_FS_DEVICES";
 pub const LANDLOCK_BEST_EFFORT: &str = "SANDBOX_LANDLOCK_BEST_EFFORT";
 
 /// Every variable the sandbox reads, and removes before the program runs.
-pub const ALL: [&str; 17] = [
+pub const ALL: [&str; 18] = [
     ALLOW,
     DENY,
     DEFAULT_ACTION,
@@ -62,6 +64,7 @@ pub const ALL: [&str; 17] = [
     LEARN,
     FS_DOMAIN,
     REPORT,
+    REPORT_JSON,
     FS_RO,
     FS_RW,
     FS_DENY,
@@ -177,6 +180,8 @@ pub struct Variables {
     pub fs_domain: Option<String>,
     /// `SANDBOX_REPORT`
     pub report: Option<String>,
+    /// `SANDBOX_REPORT_JSON`
+    pub report_json: Option<String>,
     /// The Landlock variables.
     pub landlock: LandlockVariables,
 }
@@ -252,6 +257,7 @@ impl Variables {
             LEARN => &mut self.learn,
             FS_DOMAIN => &mut self.fs_domain,
             REPORT => &mut self.report,
+            REPORT_JSON => &mut self.report_json,
             FS_RO => &mut self.landlock.read_only,
             FS_RW => &mut self.landlock.read_write,
             FS_DENY => &mut self.landlock.deny,

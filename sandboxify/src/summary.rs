@@ -1,0 +1,78 @@
+//! `sandboxify --summary FILE...`: the kills named in JSON-lines reports
+//! (`SANDBOX_REPORT_JSON`, written by libsandbox.so; see
+//! `sandbox_policy::violation`), merged across processes and files, as
+//! the changes to the policy that would let those calls run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::fs;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::failure::Failure;
+
+/// What the kills of one call (by name and ABI) say.
+#[derive(Default)]
+struct Seen {
+    count: u64,
+    rules: BTreeSet<String>,
+}
+
+/// Reads every line of `files` and prints, per call, how many processes it
+/// ended (a kill ends its process, which reports it once) and by which
+/// rule; then the calls to add to the allow list and the entries to
+/// remove. A line that is not a kill of the library's is refused with its
+/// file and line number.
+pub fn summary(files: &[PathBuf]) -> Result<String, Failure> {
+    let mut seen: BTreeMap<(String, String), Seen> = BTreeMap::new();
+    let mut add = BTreeSet::new();
+    let mut remove = BTreeSet::new();
+    let mut kills = 0u64;
+    for file in files {
+        let text = fs::read_to_string(file)
+            .map_err(|error| Failure::Usage(format!("--summary: cannot read {}: {error}", file.display())))?;
+        for (index, line) in text.lines().enumerate().filter(|(_, line)| !line.trim().is_empty()) {
+            let bad = |what: &str| Failure::Usage(format!("--summary: {}:{}: {what}", file.display(), index + 1));
+            let event: Value = serde_json::from_str(line).map_err(|error| bad(&format!("not JSON: {error}")))?;
+            let text_field = |name: &str| event.get(name).and_then(Value::as_str);
+            if text_field("action") != Some("kill") {
+                return Err(bad("not a kill reported by libsandbox.so (no \"action\":\"kill\")"));
+            }
+            let call = match (text_field("call"), event.get("nr").and_then(Value::as_u64)) {
+                (Some(call), _) => call.to_owned(),
+                (None, Some(nr)) => format!("system call {nr}"),
+                (None, None) => return Err(bad("no call and no number")),
+            };
+            let abi = text_field("abi").unwrap_or("unknown ABI").to_owned();
+            let rule = text_field("rule").ok_or_else(|| bad("no rule"))?;
+            match (text_field("fix"), text_field("call")) {
+                (Some("add"), Some(name)) => {
+                    add.insert(name.to_owned());
+                }
+                (Some("remove"), _) => {
+                    remove.insert(rule.to_owned());
+                }
+                _ => {}
+            }
+            let entry = seen.entry((call, abi)).or_default();
+            entry.count += 1;
+            entry.rules.insert(rule.to_owned());
+            kills += 1;
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(out, "{kills} processes killed:");
+    for ((call, abi), seen) in &seen {
+        let rules: Vec<&str> = seen.rules.iter().map(String::as_str).collect();
+        let _ = writeln!(out, "  {call} [{abi}] ×{}: {}", seen.count, rules.join("; "));
+    }
+    if !add.is_empty() {
+        let add: Vec<&str> = add.iter().map(String::as_str).collect();
+        let _ = writeln!(out, "add to the allow list: {}", add.join(":"));
+    }
+    for rule in &remove {
+        let _ = writeln!(out, "remove the entry: {rule}");
+    }
+    Ok(out)
+}
