@@ -114,16 +114,22 @@ fn an_i386_call_is_named_with_its_abi() {
     }
 }
 
-#[test]
-fn a_patched_binary_names_its_kills_with_no_environment() {
-    let dir = fresh_dir("violations-patched");
+/// A copy of violate.c's program with the library as a dependency and a
+/// deny list recorded in it.
+fn attached_violate(name: &str) -> PathBuf {
+    let dir = fresh_dir(&format!("violations-{name}"));
     fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
     let program = dir.join("violate");
     fs::copy(compile("violate", &["-pthread"]), &program).unwrap();
     let library = library();
-    let helper = |args: &[&str]| Run::new(artifact("patchelf-helper"), args).run().assert_success().stdout.clone();
-    let path = program.to_str().unwrap();
-    helper(&["--add-needed", library.to_str().unwrap(), "--policy", "deny uname:ptrace", path]);
+    let args = ["--add-needed", library.to_str().unwrap(), "--policy", "deny uname:ptrace", program.to_str().unwrap()];
+    Run::new(artifact("patchelf-helper"), &args).run().assert_success();
+    program
+}
+
+#[test]
+fn a_patched_binary_names_its_kills_with_no_environment() {
+    let program = attached_violate("patched");
     for user in USERS {
         let outcome = Run::new(&program, &["plain"]).user(user).run();
         outcome.assert_killed();
@@ -162,17 +168,8 @@ fn json_lines(file: &Path) -> Vec<Value> {
 
 #[test]
 fn a_named_kill_is_a_json_line_on_every_path() {
-    let dir = fresh_dir("violations-json-patched");
-    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
-    let attached = dir.join("violate");
-    fs::copy(compile("violate", &["-pthread"]), &attached).unwrap();
+    let attached = attached_violate("json-patched");
     let path = attached.to_str().unwrap();
-    Run::new(
-        artifact("patchelf-helper"),
-        &["--add-needed", library().to_str().unwrap(), "--policy", "deny uname:ptrace", path],
-    )
-    .run()
-    .assert_success();
     for user in USERS {
         let file = report_file(&format!("json-{user:?}"));
         let json = file.to_str().unwrap();
