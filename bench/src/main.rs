@@ -20,6 +20,7 @@ use std::time::Instant;
 
 mod landlock;
 mod start_up;
+mod violations;
 
 use sandbox_policy::compile::bpf;
 use sandbox_policy::text::variables::{ALLOW, DENY, Variables};
@@ -317,7 +318,7 @@ fn learning_costs(rounds: usize) {
 }
 
 /// The measurements one can ask for by name.
-const SECTIONS: [&str; 6] = ["syscalls", "start-up", "sandboxify", "memory", "learn", "landlock"];
+const SECTIONS: [&str; 7] = ["syscalls", "start-up", "sandboxify", "memory", "violations", "learn", "landlock"];
 
 fn usage(problem: &str) -> ! {
     eprintln!(
@@ -358,6 +359,9 @@ fn main() {
     }
     if runs("memory") {
         start_up::memory(&helpers, &library);
+    }
+    if runs("violations") {
+        violations::kill_costs(&library, &helpers.path("kills.json"), spawns);
     }
     if runs("learn") {
         learning_costs(if quick { 1 } else { 3 });

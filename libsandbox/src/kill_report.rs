@@ -59,12 +59,17 @@ pub fn json_to(path: &str) -> Result<(), Errno> {
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC | libc::O_NOFOLLOW;
     // SAFETY: openat with a NUL-terminated path.
     let opened = unsafe { syscall!(Sysno::openat, libc::AT_FDCWD, path.as_ptr(), flags, 0o600) }?;
-    // SAFETY: duplicates the descriptor just opened, and closes the original.
+    // SAFETY: duplicates the descriptor just opened, and closes the
+    // original; where the limit on descriptors is below the floor, keeps it.
     let fd = unsafe {
-        let fd = syscall!(Sysno::fcntl, opened, libc::F_DUPFD_CLOEXEC, JSON_FD_FLOOR);
-        let _ = syscall!(Sysno::close, opened);
-        fd
-    }?;
+        match syscall!(Sysno::fcntl, opened, libc::F_DUPFD_CLOEXEC, JSON_FD_FLOOR) {
+            Ok(high) => {
+                let _ = syscall!(Sysno::close, opened);
+                high
+            }
+            Err(_) => opened,
+        }
+    };
     let mut executable = alloc::vec![0u8; 4096];
     // SAFETY: readlinkat into a live buffer of the length given.
     let len = unsafe {
