@@ -19,8 +19,8 @@ use sandbox_policy::action::ret;
 use sandbox_policy::compile::bpf::{SeccompData, run};
 use sandbox_policy::compile::filter::FilterTooLong;
 use sandbox_policy::sys::Errno;
-use sandbox_policy::violation::{self, Installed, Kill, Process};
-use sandbox_policy::{Abi, Policy, Program, compile};
+use sandbox_policy::violation::{self, Installed, Process, Violation};
+use sandbox_policy::{Abi, Action, Policy, Program, compile};
 use syscalls::{Sysno, syscall};
 
 /// A filter whose kills are reported, and the older ones.
@@ -224,7 +224,7 @@ fn report(call: &SeccompData) {
         |node| unsafe { node.older.as_ref() },
     )
     .map(|node| Installed { source: node.source, policy: &node.policy, program: &node.program });
-    let kill = Kill::new(installed, call);
+    let kill = Violation::new(Action::Kill, installed, call);
     let mut line = Line { bytes: [0; 2048], len: 0 };
     let _ = kill.line(&mut line, "libsandbox: ");
     line.write_to(libc::STDERR_FILENO);

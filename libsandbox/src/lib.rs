@@ -49,7 +49,7 @@ use core::ffi::{c_char, c_int};
 use sandbox_landlock::Settings;
 use sandbox_policy::learn::APPLY_POINT_MARKER;
 use sandbox_policy::sys::install::Threads;
-use sandbox_policy::sys::report::{self, Reporter};
+use sandbox_policy::sys::report::{self, JsonLines, Reporter};
 use sandbox_policy::sys::scope;
 use sandbox_policy::text::attached::{self, DT_SANDBOX_POLICY};
 use sandbox_policy::text::file;
@@ -130,9 +130,15 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
             });
             let mut reporter = None;
             if let Some(logging) = program.as_mut().filter(|program| report::logs(program)) {
+                let json = variables.report_json.as_deref().map(|path| {
+                    let out = report::Output::file(path).unwrap_or_else(|error| {
+                        fail(&format!("cannot open the report {path} ({}): {error}", variables::REPORT_JSON))
+                    });
+                    JsonLines { out, source, policy: policy.clone(), program: logging.clone() }
+                });
                 *logging = report::with_log_as_notify(logging);
                 let out = variables.report.as_deref().map_or_else(report::Output::stderr, report::Output::file);
-                let started = out.and_then(|out| Reporter::start("libsandbox: ", out, None));
+                let started = out.and_then(|out| Reporter::start("libsandbox: ", out, None, json));
                 reporter = Some(
                     started.unwrap_or_else(|error| fail(&format!("cannot start the permissive-mode report: {error}"))),
                 );

@@ -1,11 +1,13 @@
 //! Naming a kill: which call the policy stopped, with the arguments the
-//! filter saw, which rule or default decided, and what to change.
+//! filter saw, which rule or default decided, and what to change; as one
+//! line for people and as one JSON line for log pipelines ([`Violation`],
+//! which also names the calls permissive mode's reporter lets through).
 //!
 //! The kernel's kill says nothing but "Bad system call". To say more, the
 //! library's filter answers a kill with `SECCOMP_RET_TRAP` and [`TAG`]
 //! instead ([`reporting_program`]): the kernel skips the call and sends
 //! SIGSYS to the calling thread, whose handler (in `libsandbox`) writes one
-//! line ([`Kill::line`]) and then calls [`END`], another reported kill, from
+//! line ([`Violation::line`]) and then calls [`END`], another reported kill, from
 //! inside the handler, where SIGSYS is blocked. A trap into a blocked signal is forced
 //! (the kernel restores the default action and unblocks it), and SIGSYS's
 //! default ends the whole process with a core dump, as the kill would:
@@ -131,9 +133,11 @@ pub struct Installed<'a> {
     pub program: &'a Program,
 }
 
-/// A kill, named: what [`Kill::line`] and [`Kill::json`] show. Allocates
-/// nothing: it is made in a signal handler.
-pub struct Kill<'a> {
+/// A violation, named: what [`Violation::line`] and [`Violation::json`]
+/// show. Allocates nothing: a kill's is made in a signal handler.
+pub struct Violation<'a> {
+    /// What the policy does with the call: `kill`, or `log` (permissive mode).
+    action: Action,
     call: &'a SeccompData,
     abi: Option<Abi>,
     syscall: Option<&'static Syscall>,
@@ -142,20 +146,23 @@ pub struct Kill<'a> {
     decided: Option<(Installed<'a>, Option<&'a Explained>)>,
 }
 
-impl<'a> Kill<'a> {
-    /// Names the kill of `call` by the filters `installed` (newest first).
-    pub fn new(mut installed: impl Iterator<Item = Installed<'a>>, call: &'a SeccompData) -> Kill<'a> {
+impl<'a> Violation<'a> {
+    /// Names what `action` (`kill` or `log`) the filters `installed`
+    /// (newest first, with their programs as compiled) did to `call`.
+    pub fn new(action: Action, mut installed: impl Iterator<Item = Installed<'a>>, call: &'a SeccompData) -> Self {
         let abi = Abi::ALL.into_iter().find(|abi| abi.audit_arch() == call.arch);
         let syscall = abi.and_then(|abi| Syscall::by_number(abi, call.nr));
         let reported_kill = Action::Trap.ret() | u32::from(TAG);
-        let kills = |filter: &Installed| {
-            run(filter.program.insns(), call).is_ok_and(|v| v.ret == ret::KILL_PROCESS || v.ret == reported_kill)
+        let decides = |filter: &Installed| {
+            run(filter.program.insns(), call).is_ok_and(|verdict| {
+                verdict.ret == action.ret() || (action == Action::Kill && verdict.ret == reported_kill)
+            })
         };
-        let decided = match (installed.find(kills), syscall) {
-            (Some(filter), Some(syscall)) => Some((filter, deciding_rule(filter.policy, syscall, abi, call))),
+        let decided = match (installed.find(decides), syscall) {
+            (Some(filter), Some(syscall)) => Some((filter, deciding_rule(filter.policy, action, syscall, abi, call))),
             _ => None,
         };
-        Kill { call, abi, syscall, decided }
+        Violation { action, call, abi, syscall, decided }
     }
 
     /// The arguments worth showing: as many as the call takes (six if
@@ -222,7 +229,7 @@ impl<'a> Kill<'a> {
         for (index, arg) in self.args().enumerate() {
             write!(out, "{}\"{arg:#x}\"", if index == 0 { "" } else { "," })?;
         }
-        out.write_str("],\"action\":\"kill\",\"rule\":")?;
+        write!(out, "],\"action\":\"{}\",\"rule\":", self.action)?;
         json_string(out, &Shown(|out: &mut dyn fmt::Write| self.rule(out)))?;
         out.write_str(",\"change\":")?;
         json_string(out, &Shown(|out: &mut dyn fmt::Write| self.change(out, "")))?;
@@ -269,6 +276,7 @@ impl<'a> Kill<'a> {
 /// `None` when the policy's default decided.
 fn deciding_rule<'a>(
     policy: &'a Policy,
+    action: Action,
     syscall: &Syscall,
     abi: Option<Abi>,
     call: &SeccompData,
@@ -281,10 +289,10 @@ fn deciding_rule<'a>(
                 Field::InstructionPointer => condition.holds(call.instruction_pointer),
             })
     };
-    let conditional = rules.conditional.iter().find(|explained| explained.rule.action == Action::Kill);
+    let conditional = rules.conditional.iter().find(|explained| explained.rule.action == action);
     conditional
         .filter(|explained| holds(&explained.rule))
-        .or(rules.always.as_ref().filter(|explained| explained.rule.action == Action::Kill))
+        .or(rules.always.as_ref().filter(|explained| explained.rule.action == action))
 }
 
 /// What the JSON form says of the process, read by the caller; `None`
@@ -365,7 +373,7 @@ mod tests {
         let program = compile(policy).unwrap();
         let mut out = alloc::string::String::new();
         let installed = Installed { source: "", policy, program: &program };
-        Kill::new([installed].into_iter(), call).line(&mut out, "libsandbox: ").unwrap();
+        Violation::new(Action::Kill, [installed].into_iter(), call).line(&mut out, "libsandbox: ").unwrap();
         out
     }
 
@@ -454,7 +462,7 @@ mod tests {
             executable: "/tmp/a \"b\"\\\n",
         };
         let mut json = alloc::string::String::new();
-        Kill::new([installed].into_iter(), &call).json(&mut json, &process).unwrap();
+        Violation::new(Action::Kill, [installed].into_iter(), &call).json(&mut json, &process).unwrap();
         assert_eq!(
             json,
             "{\"time\":1700000000.123456,\"pid\":7,\"tid\":null,\"executable\":\"/tmp/a \\\"b\\\"\\\\\\u000a\",\

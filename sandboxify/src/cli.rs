@@ -99,9 +99,10 @@ pub struct Args {
     #[arg(long, help_heading = "Inspection")]
     pub list_syscalls: bool,
 
-    /// Read the JSON lines of --report-json / SANDBOX_REPORT_JSON files
-    /// (from any number of processes and runs), and print what to add to the
-    /// allow list and which entries to remove so that those calls run; exit
+    /// Read SANDBOX_REPORT_JSON files (the kills libsandbox.so names, the
+    /// calls a log policy lets through; from any number of processes and
+    /// runs), and print what to add to the allow list and which entries to
+    /// remove so that those calls run; exit
     #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with = "command", help_heading = "Inspection")]
     pub summary: Vec<PathBuf>,
 

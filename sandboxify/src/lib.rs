@@ -17,7 +17,7 @@ use std::ffi::{CString, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use sandbox_policy::compile::start_up;
-use sandbox_policy::sys::report::{self, Gate, Reporter};
+use sandbox_policy::sys::report::{self, Gate, JsonLines, Reporter};
 use sandbox_policy::text::file::{self, Files};
 use sandbox_policy::text::variables::{self, Variables};
 use sandbox_policy::{
@@ -220,14 +220,21 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
         _ => None,
     };
 
-    if variables.report_json.is_some() {
-        // Its guard, or its own filter, kills before any handler could run.
-        return Err(Failure::Environment(format!(
-            "{}: sandboxify's kills are the kernel's, which nothing can name; the library names its own (LD_PRELOAD)",
-            variables::REPORT_JSON
-        )));
-    }
     let mut environment = passed_on;
+    if let Some(path) = &variables.report_json {
+        // Its guard, or its own filter, kills before any handler could run:
+        // only the calls permissive mode lets through can be reported.
+        if !policy.as_ref().is_some_and(logs) {
+            return Err(Failure::Environment(format!(
+                "{}: sandboxify's kills are the kernel's, which nothing can name; it reports the calls a `log` \
+                 policy lets through, and the library names its own kills (LD_PRELOAD)",
+                variables::REPORT_JSON
+            )));
+        }
+        if args.preload {
+            environment.push((variables::REPORT_JSON.into(), path.into()));
+        }
+    }
     if let Some(library) = &library {
         preload::check_program(&path)?;
         preload::check_environment(&environment)?;
@@ -297,6 +304,12 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     Ok(Plan::Run(Box::new(move || sandbox.enter(launch, exec))))
 }
 
+/// Whether `policy` has `log` actions (permissive mode).
+fn logs(policy: &Policy) -> bool {
+    let rules = policy.calls().iter().flat_map(|call| call.always.iter().chain(&call.conditional));
+    policy.violation() == Action::Log || rules.into_iter().any(|explained| explained.rule.action == Action::Log)
+}
+
 /// What sandboxify does last before its exec: install and exec.
 type Exec = Box<dyn FnOnce(Launch) -> Failure>;
 
@@ -354,15 +367,26 @@ fn seccomp_step(
     if !args.preload && report::logs(&program) {
         // Permissive mode with names: a reporter answers the logged calls,
         // and sandboxify's own exec from the gate, which it does not report.
-        let program = report::with_log_as_notify(&program);
         sandbox.allows_reporter()?;
         // Opened now, in sandboxify's own root and before any Landlock rule.
         let out = variables.report.as_deref().map_or_else(report::Output::stderr, report::Output::file);
         let out = out.map_err(|error| Failure::System(format!("cannot open the permissive-mode report: {error}")))?;
+        let json = match variables.report_json.as_deref() {
+            Some(path) => Some(JsonLines {
+                out: report::Output::file(path).map_err(|error| {
+                    Failure::System(format!("cannot open the report {path} ({}): {error}", variables::REPORT_JSON))
+                })?,
+                source: "",
+                policy: policy.clone(),
+                program: program.clone(),
+            }),
+            None => None,
+        };
+        let program = report::with_log_as_notify(&program);
         return Ok(Box::new(move |launch| {
             // SAFETY: getpid has no preconditions.
             let gate = Gate { pid: unsafe { libc::getpid() } as u32, instruction_pointer: gate };
-            match Reporter::start("sandboxify: ", out, Some(gate)) {
+            match Reporter::start("sandboxify: ", out, Some(gate), json) {
                 Ok(reporter) => launch.exec_reported(&program, reporter),
                 Err(error) => Failure::System(format!("cannot start the permissive-mode report: {error}")),
             }

@@ -1,7 +1,8 @@
-//! `sandboxify --summary FILE...`: the kills named in JSON-lines reports
-//! (`SANDBOX_REPORT_JSON`, written by libsandbox.so; see
-//! `sandbox_policy::violation`), merged across processes and files, as
-//! the changes to the policy that would let those calls run.
+//! `sandboxify --summary FILE...`: the violations in JSON-lines reports
+//! (`SANDBOX_REPORT_JSON`: the kills libsandbox.so names, the calls a `log`
+//! policy lets through; see `sandbox_policy::violation`), merged across
+//! processes and files, as the changes to the policy that would let those
+//! calls run.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -12,23 +13,23 @@ use serde_json::Value;
 
 use crate::failure::Failure;
 
-/// What the kills of one call (by name and ABI) say.
+/// What the violations of one call (by name and ABI) say.
 #[derive(Default)]
 struct Seen {
     count: u64,
     rules: BTreeSet<String>,
 }
 
-/// Reads every line of `files` and prints, per call, how many processes it
-/// ended (a kill ends its process, which reports it once) and by which
-/// rule; then the calls to add to the allow list and the entries to
-/// remove. A line that is not a kill of the library's is refused with its
-/// file and line number.
+/// Reads every line of `files` and prints, per call, how many times it was
+/// killed (a kill ends its process, which reports it once) or let through,
+/// and by which rule; then the calls to add to the allow list and the
+/// entries to remove. A line that is not a violation of the sandbox's is
+/// refused with its file and line number.
 pub fn summary(files: &[PathBuf]) -> Result<String, Failure> {
     let mut seen: BTreeMap<(String, String), Seen> = BTreeMap::new();
     let mut add = BTreeSet::new();
     let mut remove = BTreeSet::new();
-    let mut kills = 0u64;
+    let (mut kills, mut logged) = (0u64, 0u64);
     for file in files {
         let text = fs::read_to_string(file)
             .map_err(|error| Failure::Usage(format!("--summary: cannot read {}: {error}", file.display())))?;
@@ -36,8 +37,14 @@ pub fn summary(files: &[PathBuf]) -> Result<String, Failure> {
             let bad = |what: &str| Failure::Usage(format!("--summary: {}:{}: {what}", file.display(), index + 1));
             let event: Value = serde_json::from_str(line).map_err(|error| bad(&format!("not JSON: {error}")))?;
             let text_field = |name: &str| event.get(name).and_then(Value::as_str);
-            if text_field("action") != Some("kill") {
-                return Err(bad("not a kill reported by libsandbox.so (no \"action\":\"kill\")"));
+            match text_field("action") {
+                Some("kill") => kills += 1,
+                Some("log") => logged += 1,
+                _ => {
+                    return Err(bad(
+                        "not a violation the sandbox reported (\"action\" is neither \"kill\" nor \"log\")",
+                    ));
+                }
             }
             let call = match (text_field("call"), event.get("nr").and_then(Value::as_u64)) {
                 (Some(call), _) => call.to_owned(),
@@ -58,11 +65,10 @@ pub fn summary(files: &[PathBuf]) -> Result<String, Failure> {
             let entry = seen.entry((call, abi)).or_default();
             entry.count += 1;
             entry.rules.insert(rule.to_owned());
-            kills += 1;
         }
     }
     let mut out = String::new();
-    let _ = writeln!(out, "{kills} processes killed:");
+    let _ = writeln!(out, "{kills} processes killed, {logged} calls let through (log):");
     for ((call, abi), seen) in &seen {
         let rules: Vec<&str> = seen.rules.iter().map(String::as_str).collect();
         let _ = writeln!(out, "  {call} [{abi}] ×{}: {}", seen.count, rules.join("; "));

@@ -235,7 +235,9 @@ fn the_summary_gives_the_list_that_runs_the_program() {
     let added = summary.stdout.lines().find_map(|line| line.strip_prefix("add to the allow list: ")).unwrap();
     assert_eq!(added, "uname", "{summary:#?}");
     assert!(
-        summary.stdout.starts_with("2 processes killed:\n  uname [x86_64] ×2: no allow entry names it\n"),
+        summary.stdout.starts_with(
+            "2 processes killed, 0 calls let through (log):\n  uname [x86_64] ×2: no allow entry names it\n"
+        ),
         "{summary:#?}"
     );
     for user in USERS {
@@ -256,7 +258,7 @@ fn bad_report_requests_are_refused_in_one_line() {
         assert_eq!(
             outcome.stderr,
             "sandboxify: SANDBOX_REPORT_JSON: sandboxify's kills are the kernel's, which nothing can name; \
-             the library names its own (LD_PRELOAD)\n"
+             it reports the calls a `log` policy lets through, and the library names its own kills (LD_PRELOAD)\n"
         );
     }
     // A file the library cannot open: 125 before the program runs.
@@ -279,4 +281,42 @@ fn bad_report_requests_are_refused_in_one_line() {
         outcome.stderr.starts_with(&format!("sandboxify: --summary: {}:2: not JSON", file.display())),
         "{outcome:#?}"
     );
+}
+
+#[test]
+fn permissive_mode_writes_a_json_line_per_call_and_the_summary_list_runs_the_program() {
+    let program = compile("uname", &[]);
+    let free = Run::new(&program, &[]).run();
+    for user in USERS {
+        let file = report_file(&format!("log-{user:?}"));
+        let json = file.to_str().unwrap();
+        let logged = Run::new(&program, &[])
+            .preload()
+            .env("SECCOMP_SYSCALL_ALLOW", "")
+            .env("SECCOMP_DEFAULT_ACTION", "log")
+            .env("SANDBOX_REPORT_JSON", json)
+            .user(user)
+            .run();
+        assert_eq!((logged.code(), &logged.stdout), (free.code(), &free.stdout), "{logged:#?}");
+        let args = ["--allow", "", "--default-action", "log", program.to_str().unwrap()];
+        let launched = Run::new(sandboxify(), &args).env("SANDBOX_REPORT_JSON", json).user(user).run();
+        assert_eq!((launched.code(), &launched.stdout), (free.code(), &free.stdout), "{launched:#?}");
+        // The reporters are processes of their own: wait till both are done.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let both = |lines: &[Value]| lines.iter().filter(|line| line["call"] == "exit_group").count() == 2;
+        while !both(&json_lines(&file)) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let lines = json_lines(&file);
+        assert!(both(&lines), "{lines:#?}");
+        assert!(lines.iter().all(|line| line["action"] == "log" && line["fix"] == "add"), "{lines:#?}");
+        assert!(lines.iter().any(|line| line["call"] == "uname" && line["executable"] == program.to_str().unwrap()));
+        let summary = Run::new(sandboxify(), &["--summary", json]).run();
+        summary.assert_success();
+        let list = summary.stdout.lines().find_map(|line| line.strip_prefix("add to the allow list: ")).unwrap();
+        let confined = Run::new(&program, &[]).preload().env("SECCOMP_SYSCALL_ALLOW", list).user(user).run();
+        assert_eq!((confined.code(), &confined.stdout), (free.code(), &free.stdout), "{list}: {confined:#?}");
+        let confined = Run::new(sandboxify(), &["--allow", list, program.to_str().unwrap()]).user(user).run();
+        assert_eq!((confined.code(), &confined.stdout), (free.code(), &free.stdout), "{list}: {confined:#?}");
+    }
 }

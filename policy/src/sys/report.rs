@@ -11,7 +11,9 @@
 //! listener, lets every call run as `log` would, counts them, and when no
 //! confined process is left writes one deduplicated report: to stderr as it
 //! was when the reporter started, or appended to the file named by
-//! [`crate::text::variables::REPORT`].
+//! [`crate::text::variables::REPORT`]. With [`JsonLines`], it also appends
+//! each call as one JSON line as it lets it through
+//! ([`crate::text::variables::REPORT_JSON`]).
 
 use alloc::collections::BTreeMap;
 use alloc::ffi::CString;
@@ -23,11 +25,15 @@ use core::sync::atomic::{AtomicI32, Ordering};
 
 use crate::abi::Abi;
 use crate::action::ret;
+use crate::compile::bpf::SeccompData;
 use crate::compile::bpf::op;
 use crate::compile::filter::Program;
 use crate::sys::Errno;
 use crate::sys::notify::Listener;
+use crate::sys::notify::Notification;
 use crate::tables::syscalls::{ArgKind, Syscall};
+use crate::violation::{Installed, Process, Violation};
+use crate::{Action, Policy};
 
 /// `program` with every `log` return turned into a notification.
 pub fn with_log_as_notify(program: &Program) -> Program {
@@ -101,6 +107,20 @@ impl Drop for Output {
     }
 }
 
+/// Where, besides the report, each let-through call goes as a JSON line
+/// ([`crate::violation::Violation::json`]), and the filter that logs them.
+pub struct JsonLines {
+    /// The file (`SANDBOX_REPORT_JSON`).
+    pub out: Output,
+    /// Where the policy came from, as errors say it.
+    pub source: &'static str,
+    /// The policy.
+    pub policy: Policy,
+    /// Its program as compiled (with `log` returns, before
+    /// [`with_log_as_notify`]).
+    pub program: Program,
+}
+
 /// The confined process's end of a started reporter.
 pub struct Reporter {
     handoff: *mut Handoff,
@@ -110,7 +130,12 @@ impl Reporter {
     /// Starts a reporter for the calling process, which is about to install
     /// a filter from [`with_log_as_notify`]. `prefix` starts every line
     /// (`libsandbox: `); the report goes to `out`.
-    pub fn start(prefix: &'static str, out: Output, gate: Option<Gate>) -> Result<Reporter, Errno> {
+    pub fn start(
+        prefix: &'static str,
+        out: Output,
+        gate: Option<Gate>,
+        json: Option<JsonLines>,
+    ) -> Result<Reporter, Errno> {
         // SAFETY: an anonymous shared mapping of one page, zero-filled.
         let handoff = unsafe {
             libc::mmap(
@@ -137,7 +162,7 @@ impl Reporter {
                 // SAFETY: fork again so that the reporter is not the program's child.
                 if unsafe { libc::fork() } == 0 {
                     // SAFETY: the handoff page is shared and outlives this process.
-                    serve(unsafe { &*handoff }, target, out.0, prefix, gate);
+                    serve(unsafe { &*handoff }, target, out.0, prefix, gate, json.as_ref());
                 }
                 // SAFETY: the intermediate child ends at once.
                 unsafe { libc::_exit(0) };
@@ -182,7 +207,7 @@ impl Reporter {
 
 /// The reporter process: takes the listener, lets every call run and counts
 /// it, and reports when no confined process is left. Never returns.
-fn serve(handoff: &Handoff, target: i32, out: i32, prefix: &str, gate: Option<Gate>) -> ! {
+fn serve(handoff: &Handoff, target: i32, out: i32, prefix: &str, gate: Option<Gate>, json: Option<&JsonLines>) -> ! {
     // Ctrl-C hits the program's whole process group: the report must survive it.
     // SAFETY: changes this process's dispositions only.
     unsafe {
@@ -215,6 +240,9 @@ fn serve(handoff: &Handoff, target: i32, out: i32, prefix: &str, gate: Option<Ga
             continue;
         }
         let Some(abi) = call.abi else { continue };
+        if let Some(json) = json {
+            write_json(json, abi, &call);
+        }
         *counts.entry((abi, call.nr, integer_args(abi, call.nr, &call.args))).or_insert(0) += 1;
     }
     if !counts.is_empty() {
@@ -224,6 +252,65 @@ fn serve(handoff: &Handoff, target: i32, out: i32, prefix: &str, gate: Option<Ga
     }
     // SAFETY: the reporter is done.
     unsafe { libc::_exit(0) }
+}
+
+/// Appends `call` to the JSON lines, in one write.
+fn write_json(json: &JsonLines, abi: Abi, call: &Notification) {
+    let data = SeccompData {
+        nr: call.nr,
+        arch: abi.audit_arch(),
+        instruction_pointer: call.instruction_pointer,
+        args: call.args,
+    };
+    let installed = Installed { source: json.source, policy: &json.policy, program: &json.program };
+    let mut time = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes only to `time`.
+    let time = (unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut time) } == 0)
+        .then_some((time.tv_sec as u64, time.tv_nsec as u32));
+    let process = Process { time, pid: thread_group(call.pid), tid: Some(call.pid), executable: &executable(call.pid) };
+    let mut line = String::new();
+    let _ = Violation::new(Action::Log, [installed].into_iter(), &data).json(&mut line, &process);
+    // SAFETY: writes a live buffer to the descriptor opened before the program ran.
+    unsafe { libc::write(json.out.0, line.as_ptr().cast(), line.len()) };
+}
+
+/// The process of thread `tid` (`Tgid:` in its status), if it still runs.
+fn thread_group(tid: u32) -> Option<u32> {
+    let status = read_proc(tid, "status")?;
+    let line = status.lines().find_map(|line| line.strip_prefix("Tgid:"))?;
+    line.trim().parse().ok()
+}
+
+/// The executable of thread `tid`, or empty.
+fn executable(tid: u32) -> String {
+    let path = CString::new(format!("/proc/{tid}/exe")).expect("no NUL");
+    let mut buffer = [0u8; 4096];
+    // SAFETY: readlink into a live buffer of the length given.
+    let len = unsafe { libc::readlink(path.as_ptr(), buffer.as_mut_ptr().cast(), buffer.len()) };
+    usize::try_from(len).map_or_else(|_| String::new(), |len| String::from_utf8_lossy(&buffer[..len]).into_owned())
+}
+
+/// `/proc/TID/FILE`, if it can be read.
+fn read_proc(tid: u32, file: &str) -> Option<String> {
+    let path = CString::new(format!("/proc/{tid}/{file}")).ok()?;
+    // SAFETY: open(2) with a NUL-terminated path.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return None;
+    }
+    let mut text = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        // SAFETY: read into a live buffer of the length given.
+        let read = unsafe { libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len()) };
+        match usize::try_from(read) {
+            Ok(0) | Err(_) => break,
+            Ok(read) => text.extend_from_slice(&buffer[..read]),
+        }
+    }
+    // SAFETY: closes the descriptor opened above.
+    unsafe { libc::close(fd) };
+    String::from_utf8(text).ok()
 }
 
 /// Waits for the listener's number, then copies it from the target.
