@@ -21,7 +21,7 @@
 //! does). And a program must not be able to put a handler of its own in the
 //! way. The filter answers every call that would
 //! install a SIGSYS handler with success and does nothing
-//! ([`protecting_overrides`]); one that only asks for the current handler
+//! (`protecting_overrides`); one that only asks for the current handler
 //! runs.
 
 use core::fmt;
@@ -56,7 +56,7 @@ const HANDLER_SETTERS: [(&str, Abi); 4] =
     [("rt_sigaction", Abi::X86_64), ("rt_sigaction", Abi::I386), ("sigaction", Abi::I386), ("signal", Abi::I386)];
 
 /// `policy` compiled with its kills reported: each kill a trap with [`TAG`],
-/// behind [`protecting_overrides`]. `None` when a kill must stay the
+/// behind `protecting_overrides`. `None` when a kill must stay the
 /// kernel's own: a policy that lets `ptrace` run (a tracer can swallow the
 /// trap's SIGSYS at its signal stop, and the traced process lives on, where
 /// the kill cannot be stopped), with `trap` actions (whose SIGSYS belongs to
@@ -122,7 +122,7 @@ fn protecting_overrides(policy: &Policy) -> Option<Vec<Override>> {
     Some(overrides)
 }
 
-/// One installed filter, as [`describe`] needs it.
+/// One installed filter, as [`Violation::new`] needs it.
 #[derive(Clone, Copy)]
 pub struct Installed<'a> {
     /// Where the policy came from, as errors say it (`attached policy: `, or empty).
