@@ -652,6 +652,18 @@ fn start_ready(
     if user == User::Nobody {
         command.uid(65534).gid(65534);
     }
+    // The signal tests expect the default actions, which a suite run under
+    // nohup(1) would not pass on: SIGHUP would stay ignored, and PROGRAM
+    // with it, as sandboxify rightly keeps it.
+    // SAFETY: signal(2) is async-signal-safe; the child only resets actions.
+    unsafe {
+        command.pre_exec(|| {
+            for signal in [libc::SIGHUP, libc::SIGINT, libc::SIGTERM, libc::SIGUSR1] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
     let mut child = command.spawn().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut before = String::new();
