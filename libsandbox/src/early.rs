@@ -114,14 +114,16 @@ fn guard() -> Option<Early> {
         return None;
     }
     let policies = requested_policies(&variables)?;
+    let report_kills = variables.report_kills().unwrap_or_else(|error| fail(&error));
     if let Some(path) = variables.report_json.as_deref().filter(|_| !is_secure()) {
         report_json_to(path);
     }
     let early: Vec<Option<Program>> = policies
         .iter()
         .map(|(source, policy)| {
-            let compiled =
-                start_up::allows_start_up(policy).then(|| kill_report::compile_reporting(source, policy)).transpose();
+            let compiled = start_up::allows_start_up(policy)
+                .then(|| kill_report::compile_reporting(source, policy, report_kills))
+                .transpose();
             compiled.unwrap_or_else(|error| fail(&alloc::format!("{source}{error}")))
         })
         .map(|program| program.filter(|program| !report::logs(program)))

@@ -90,10 +90,14 @@ pub fn json_to(path: &str) -> Result<(), Errno> {
 }
 
 /// `policy` compiled to report its kills where it can (see
-/// [`violation::reporting_program`]), else as is. A reporting program is
-/// registered, and the handler installed, before it is returned: the caller
-/// installs it next.
-pub fn compile_reporting(source: &'static str, policy: &Policy) -> Result<Program, FilterTooLong> {
+/// [`violation::reporting_program`]) and `report` asks for it
+/// (`SANDBOX_REPORT_KILLS`), else as is. A reporting program is registered,
+/// and the handler installed, before it is returned: the caller installs it
+/// next.
+pub fn compile_reporting(source: &'static str, policy: &Policy, report: bool) -> Result<Program, FilterTooLong> {
+    if !report {
+        return compile(policy);
+    }
     let Some(program) = violation::reporting_program(policy)? else { return compile(policy) };
     // Without the handler a trap would end the process unexplained, as the
     // kill does: then keep the kill.

@@ -113,13 +113,15 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
     // file), not what is printed, not Landlock, not learning. Its variables
     // were still removed; a policy it asked for was refused above.
     let variables = if secure { Variables::default() } else { variables };
+    let report_kills = variables.report_kills().unwrap_or_else(|error| fail(&error));
     if let Some(path) = &variables.report_json {
         report_json_to(path);
     }
     let filters: Vec<Filter> = policies
         .into_iter()
         .map(|(source, policy, installed)| {
-            let compiled = installed.is_none().then(|| kill_report::compile_reporting(source, &policy)).transpose();
+            let compiled =
+                installed.is_none().then(|| kill_report::compile_reporting(source, &policy, report_kills)).transpose();
             let mut program = compiled.unwrap_or_else(|error| fail(&format!("{source}{error}")));
             let announcement = variables.verbose().then(|| {
                 let (size, when) = match (installed, &program) {

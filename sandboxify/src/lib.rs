@@ -220,6 +220,8 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
         _ => None,
     };
 
+    // Refused now, as the library would refuse it later.
+    variables.report_kills()?;
     let mut environment = passed_on;
     if let Some(path) = &variables.report_json {
         // Its guard, or its own filter, kills before any handler could run:
@@ -413,6 +415,9 @@ fn hand_over_to_library(
     }
     if let Some(report) = &variables.report {
         environment.push((variables::REPORT.into(), report.into()));
+    }
+    if let Some(report_kills) = &variables.report_kills {
+        environment.push((variables::REPORT_KILLS.into(), report_kills.into()));
     }
 }
 

@@ -320,3 +320,29 @@ fn permissive_mode_writes_a_json_line_per_call_and_the_summary_list_runs_the_pro
         assert_eq!((confined.code(), &confined.stdout), (free.code(), &free.stdout), "{list}: {confined:#?}");
     }
 }
+
+#[test]
+fn report_kills_0_keeps_the_kernels_kill_and_the_programs_own_handler() {
+    for user in USERS {
+        let off = [("SECCOMP_SYSCALL_DENY", DENY), ("SANDBOX_REPORT_KILLS", "0")];
+        let outcome = violate("plain", &off, user);
+        outcome.assert_killed();
+        assert_eq!(outcome.stderr, "", "{outcome:#?}");
+        // Its own SIGSYS handler is its own again: the kernel's kill ignores it.
+        let outcome = violate("handler", &off, user);
+        assert_eq!(outcome.stdout, "sigaction: 0\n", "{outcome:#?}");
+        outcome.assert_killed();
+        let on = violate("plain", &[("SECCOMP_SYSCALL_DENY", DENY), ("SANDBOX_REPORT_KILLS", "1")], user);
+        assert_reported_kill(&on, DENY_REASON);
+    }
+    let bad = violate("plain", &[("SECCOMP_SYSCALL_DENY", DENY), ("SANDBOX_REPORT_KILLS", "yes")], User::Root);
+    bad.assert_code(125);
+    assert_eq!(bad.stdout, "");
+    assert!(bad.stderr.starts_with("libsandbox: SANDBOX_REPORT_KILLS: "), "{bad:#?}");
+    assert!(bad.stderr.contains("expected 0 or 1") && bad.stderr.lines().count() == 1, "{bad:#?}");
+    let program = compile("violate", &["-pthread"]);
+    let args = ["--preload", "--deny", DENY, program.to_str().unwrap(), "plain"];
+    let refused = Run::new(sandboxify(), &args).env("SANDBOX_REPORT_KILLS", "yes").run();
+    refused.assert_code(125);
+    assert!(refused.stderr.starts_with("sandboxify: SANDBOX_REPORT_KILLS: "), "{refused:#?}");
+}

@@ -32,6 +32,9 @@ pub const FS_DOMAIN: &str = "SANDBOX_FS_DOMAIN";
 pub const REPORT: &str = "SANDBOX_REPORT";
 /// A file to append one JSON object per named kill to (see [`crate::violation`]).
 pub const REPORT_JSON: &str = "SANDBOX_REPORT_JSON";
+/// `0`: keep the kernel's silent kill rather than name kills (see
+/// [`crate::violation`]); unset or `1`: name them where it is safe.
+pub const REPORT_KILLS: &str = "SANDBOX_REPORT_KILLS";
 
 /// Paths (`:`-separated, `~` expands) the program may read and execute beneath (Landlock).
 pub const FS_RO: &str = "SANDBOX_FS_RO";
@@ -54,7 +57,7 @@ pub const FS_DEVICES: &str = "SANDBOX_FS_DEVICES";
 pub const LANDLOCK_BEST_EFFORT: &str = "SANDBOX_LANDLOCK_BEST_EFFORT";
 
 /// Every variable the sandbox reads, and removes before the program runs.
-pub const ALL: [&str; 18] = [
+pub const ALL: [&str; 19] = [
     ALLOW,
     DENY,
     DEFAULT_ACTION,
@@ -65,6 +68,7 @@ pub const ALL: [&str; 18] = [
     FS_DOMAIN,
     REPORT,
     REPORT_JSON,
+    REPORT_KILLS,
     FS_RO,
     FS_RW,
     FS_DENY,
@@ -85,6 +89,7 @@ const ALLOW_ORIGIN: Origin = Origin::Variable(ALLOW);
 const DENY_ORIGIN: Origin = Origin::Variable(DENY);
 const DEFAULT_ACTION_ORIGIN: Origin = Origin::Variable(DEFAULT_ACTION);
 const EXACT_ORIGIN: Origin = Origin::Variable(EXACT);
+const REPORT_KILLS_ORIGIN: Origin = Origin::Variable(REPORT_KILLS);
 
 /// How a variable name relates to the sandbox.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,6 +187,8 @@ pub struct Variables {
     pub report: Option<String>,
     /// `SANDBOX_REPORT_JSON`
     pub report_json: Option<String>,
+    /// `SANDBOX_REPORT_KILLS`
+    pub report_kills: Option<String>,
     /// The Landlock variables.
     pub landlock: LandlockVariables,
 }
@@ -258,6 +265,7 @@ impl Variables {
             FS_DOMAIN => &mut self.fs_domain,
             REPORT => &mut self.report,
             REPORT_JSON => &mut self.report_json,
+            REPORT_KILLS => &mut self.report_kills,
             FS_RO => &mut self.landlock.read_only,
             FS_RW => &mut self.landlock.read_write,
             FS_DENY => &mut self.landlock.deny,
@@ -307,6 +315,19 @@ impl Variables {
             Some("1") => Ok(true),
             Some(other) => Err(PolicyError {
                 origin: EXACT_ORIGIN,
+                kind: ErrorKind::Malformed { entry: other.to_owned(), reason: "expected 0 or 1" },
+            }),
+        }
+    }
+
+    /// Whether `SANDBOX_REPORT_KILLS` lets the library name kills: unset,
+    /// empty or `1` yes, `0` no, anything else is refused.
+    pub fn report_kills(&self) -> Result<bool, PolicyError> {
+        match self.report_kills.as_deref() {
+            None | Some("") | Some("1") => Ok(true),
+            Some("0") => Ok(false),
+            Some(other) => Err(PolicyError {
+                origin: REPORT_KILLS_ORIGIN,
                 kind: ErrorKind::Malformed { entry: other.to_owned(), reason: "expected 0 or 1" },
             }),
         }
