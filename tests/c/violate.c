@@ -6,7 +6,8 @@
  *            it live on (it prints whether sigaction said it worked);
  *   block    with SIGSYS blocked (the kernel then kills it unexplained);
  *   ignore   with SIGSYS ignored;
- *   int80    through the i386 ABI (int 0x80, uname is 122 there).
+ *   int80    through the i386 ABI (int 0x80, uname is 122 there);
+ *   x32      through the x32 ABI (uname's x86_64 number with bit 30).
  * Prints "survived" and exits 0 if it lives on. */
 #include <pthread.h>
 #include <signal.h>
@@ -64,6 +65,9 @@ int main(int argc, char **argv) {
     } else if (!strcmp(how, "int80")) {
         long result;
         __asm__ volatile("int $0x80" : "=a"(result) : "a"(122L), "b"(0L) : "memory");
+    } else if (!strcmp(how, "x32")) {
+        long result;
+        __asm__ volatile("syscall" : "=a"(result) : "a"(0x40000000L | 63), "D"(0L) : "rcx", "r11", "memory");
     } else {
         return 2;
     }

@@ -128,6 +128,22 @@ fn attached_violate(name: &str) -> PathBuf {
 }
 
 #[test]
+fn an_x32_call_is_named_by_its_number() {
+    for user in USERS {
+        let outcome = violate("x32", &[("SECCOMP_SYSCALL_DENY", DENY)], user);
+        outcome.assert_killed();
+        // Six arguments (the number is in no table), the first one set.
+        let line = &outcome.stderr;
+        assert!(
+            line.starts_with("libsandbox: the policy killed this process at system call 1073741887(0x0, "),
+            "{line}"
+        );
+        assert!(line.ends_with(") [x86_64 1073741887]: an ABI or number no policy allows\n"), "{line}");
+        assert_eq!((line.matches(", ").count(), line.lines().count()), (5, 1), "{line}");
+    }
+}
+
+#[test]
 fn a_patched_binary_names_its_kills_with_no_environment() {
     let program = attached_violate("patched");
     for user in USERS {
