@@ -201,8 +201,13 @@ fn parse_condition(text: &str, syscall: &'static Syscall) -> Result<Condition, S
     let width = match kinds.get(usize::from(index)) {
         None => return Err(format!("{} takes {} arguments: there is no {argument}", syscall.name(), kinds.len())),
         // Whether the kernel reads through a pointer at all is decided by
-        // the pointer's value, NULL or not: that much can be tested.
-        Some(ArgKind::Pointer) if comparison.is_none() && matches!(operator, "==" | "!=") && value == "0" => {
+        // the pointer's value, NULL or not: that much can be tested, however
+        // 0 is written (the variables that hand a policy on write `0x0`).
+        Some(ArgKind::Pointer)
+            if comparison.is_none()
+                && matches!(operator, "==" | "!=")
+                && parse_value(value, Width::Bits64) == Ok(0) =>
+        {
             Width::Bits64
         }
         Some(ArgKind::Pointer) => {
@@ -335,6 +340,11 @@ mod tests {
             [("kill(arg1==9)", 9), ("kill(arg1 == 0x9)", 9), ("kill(arg1 == 0o11)", 9), ("kill(arg1 == 0b1001)", 9)]
         {
             assert_eq!(condition(text).value, value, "{text}");
+        }
+        // A pointer may be tested for NULL, in any spelling of 0 (the
+        // variables that hand a policy on to the library write 0x0).
+        for text in ["clone(arg2 == 0)", "clone(arg2 == 0x0)", "execve(arg1 != 0o0)"] {
+            assert_eq!((condition(text).value, condition(text).width), (0, Width::Bits64), "{text}");
         }
         let entry = parse_entry("socket(arg0 == AF_INET, arg1 != SOCK_RAW)").unwrap();
         assert_eq!(entry.conditions.len(), 2);
