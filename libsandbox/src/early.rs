@@ -114,8 +114,10 @@ fn guard() -> Option<Early> {
         return None;
     }
     let policies = requested_policies(&variables)?;
-    let report_kills = variables.report_kills().unwrap_or_else(|error| fail(&error));
-    if let Some(path) = variables.report_json.as_deref().filter(|_| !is_secure()) {
+    // The caller of a setuid program steers none of this (as in the constructor).
+    let secure = is_secure();
+    let report_kills = secure || variables.report_kills().unwrap_or_else(|error| fail(&error));
+    if let Some(path) = variables.report_json.as_deref().filter(|_| !secure) {
         report_json_to(path);
     }
     let early: Vec<Option<Program>> = policies
