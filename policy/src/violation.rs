@@ -65,15 +65,12 @@ const HANDLER_SETTERS: [(&str, Abi); 4] =
 /// front of its rules).
 pub fn reporting_program(policy: &Policy) -> Result<Option<Program>, FilterTooLong> {
     let ptrace = Syscall::by_name("ptrace").expect("ptrace is in the table");
-    if !never_runs(policy, ptrace) {
+    let signals_or_notifies = |action| matches!(action, Action::Trap | Action::Log | Action::Notify);
+    if !never_runs(policy, ptrace) || policy.actions().any(signals_or_notifies) {
         return Ok(None);
     }
     let Some(overrides) = protecting_overrides(policy) else { return Ok(None) };
     let mut program = compile_with(policy, &overrides)?;
-    let returns = || program.insns.iter().filter(|insn| insn.code == op::RET | op::K);
-    if returns().any(|insn| matches!(insn.k & ret::ACTION_FULL, ret::TRAP | ret::LOG | ret::USER_NOTIF)) {
-        return Ok(None);
-    }
     for insn in &mut program.insns {
         if insn.code == op::RET | op::K && insn.k == ret::KILL_PROCESS {
             insn.k = Action::Trap.ret() | u32::from(TAG);

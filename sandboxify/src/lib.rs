@@ -226,7 +226,7 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     if let Some(path) = &variables.report_json {
         // Its guard, or its own filter, kills before any handler could run:
         // only the calls permissive mode lets through can be reported.
-        if !policy.as_ref().is_some_and(logs) {
+        if !policy.as_ref().is_some_and(|policy| policy.actions().any(|action| action == Action::Log)) {
             return Err(Failure::Environment(format!(
                 "{}: sandboxify's kills are the kernel's, which nothing can name; it reports the calls a `log` \
                  policy lets through, and the library names its own kills (LD_PRELOAD)",
@@ -304,12 +304,6 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
         Some(asked) => landlock_step(asked, rules, variables.verbose(), exec),
     };
     Ok(Plan::Run(Box::new(move || sandbox.enter(launch, exec))))
-}
-
-/// Whether `policy` has `log` actions (permissive mode).
-fn logs(policy: &Policy) -> bool {
-    let rules = policy.calls().iter().flat_map(|call| call.always.iter().chain(&call.conditional));
-    policy.violation() == Action::Log || rules.into_iter().any(|explained| explained.rule.action == Action::Log)
 }
 
 /// What sandboxify does last before its exec: install and exec.

@@ -428,6 +428,13 @@ impl Policy {
         self.base
     }
 
+    /// Every action the policy gives some call: its default, its
+    /// violations', and its rules'.
+    pub fn actions(&self) -> impl Iterator<Item = Action> + '_ {
+        let rules = self.calls.iter().flat_map(|call| call.always.iter().chain(&call.conditional));
+        [self.default_action(), self.violation].into_iter().chain(rules.map(|explained| explained.rule.action))
+    }
+
     /// Every call the policy mentions, sorted by name.
     pub fn calls(&self) -> &[CallRules] {
         &self.calls

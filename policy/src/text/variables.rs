@@ -91,6 +91,20 @@ const DEFAULT_ACTION_ORIGIN: Origin = Origin::Variable(DEFAULT_ACTION);
 const EXACT_ORIGIN: Origin = Origin::Variable(EXACT);
 const REPORT_KILLS_ORIGIN: Origin = Origin::Variable(REPORT_KILLS);
 
+/// A variable that is `0` or `1`: `unset` when it is unset or empty;
+/// anything else is refused, naming the variable.
+fn switch(value: Option<&str>, origin: &Origin, unset: bool) -> Result<bool, PolicyError> {
+    match value {
+        None | Some("") => Ok(unset),
+        Some("0") => Ok(false),
+        Some("1") => Ok(true),
+        Some(other) => Err(PolicyError {
+            origin: origin.clone(),
+            kind: ErrorKind::Malformed { entry: other.to_owned(), reason: "expected 0 or 1" },
+        }),
+    }
+}
+
 /// How a variable name relates to the sandbox.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Name {
@@ -310,27 +324,13 @@ impl Variables {
     /// Whether `SANDBOX_EXACT` asks for exact mode: `1` yes, unset, empty or
     /// `0` no, anything else is refused (a typo must not silently widen).
     pub fn exact(&self) -> Result<bool, PolicyError> {
-        match self.exact.as_deref() {
-            None | Some("") | Some("0") => Ok(false),
-            Some("1") => Ok(true),
-            Some(other) => Err(PolicyError {
-                origin: EXACT_ORIGIN,
-                kind: ErrorKind::Malformed { entry: other.to_owned(), reason: "expected 0 or 1" },
-            }),
-        }
+        switch(self.exact.as_deref(), &EXACT_ORIGIN, false)
     }
 
     /// Whether `SANDBOX_REPORT_KILLS` lets the library name kills: unset,
     /// empty or `1` yes, `0` no, anything else is refused.
     pub fn report_kills(&self) -> Result<bool, PolicyError> {
-        match self.report_kills.as_deref() {
-            None | Some("") | Some("1") => Ok(true),
-            Some("0") => Ok(false),
-            Some(other) => Err(PolicyError {
-                origin: REPORT_KILLS_ORIGIN,
-                kind: ErrorKind::Malformed { entry: other.to_owned(), reason: "expected 0 or 1" },
-            }),
-        }
+        switch(self.report_kills.as_deref(), &REPORT_KILLS_ORIGIN, true)
     }
 
     /// The lists these variables ask for, from `SECCOMP_POLICY_FILE` (read
