@@ -86,9 +86,11 @@ use sandbox_tests::{Run, User, artifact, library, sandboxify, scratch_dir, works
 
 /// The hardening deny list of the `*-deny`, patch and Landlock modes: calls
 /// no program of the corpus needs (a program that does is marked
-/// `forbidden:` for those modes).
+/// `forbidden:` for those modes). It names ptrace, so the library names its
+/// kills under it: every program runs with the kill reporter's SIGSYS
+/// handler and protections in place.
 const DENY: &str =
-    "@mount:@module:@reboot:@swap:@raw-io:@clock:@cpu-emulation:@obsolete:kexec_load:bpf:perf_event_open";
+    "@mount:@module:@reboot:@swap:@raw-io:@clock:@cpu-emulation:@obsolete:kexec_load:bpf:perf_event_open:ptrace";
 
 /// What the Landlock modes may read and execute.
 const FS_RO: &str = "/usr:/etc:/lib:/lib64:/bin:/sbin:/proc:/sys:/dev";
