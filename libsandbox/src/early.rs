@@ -30,7 +30,7 @@ use sandbox_policy::text::variables::Variables;
 use sandbox_policy::{Policy, Program, install};
 
 use crate::fail::fail;
-use crate::{environment, is_secure, kill_report, mark_point, objects, report_json_to, requested_policies, runtime};
+use crate::{environment, is_secure, kill_report, mark_point, objects, requested_policies, runtime};
 
 core::arch::global_asm!(
     ".globl sandbox_early_hook",
@@ -116,15 +116,15 @@ fn guard() -> Option<Early> {
     let policies = requested_policies(&variables)?;
     // The caller of a setuid program steers none of this (as in the constructor).
     let secure = is_secure();
-    let report_kills = secure || variables.report_kills().unwrap_or_else(|error| fail(&error));
-    if let Some(path) = variables.report_json.as_deref().filter(|_| !secure) {
-        report_json_to(path);
-    }
+    let reporting = kill_report::Reporting {
+        kills: secure || variables.report_kills().unwrap_or_else(|error| fail(&error)),
+        json: variables.report_json.as_deref().filter(|_| !secure),
+    };
     let early: Vec<Option<Program>> = policies
         .iter()
         .map(|(source, policy)| {
             let compiled = start_up::allows_start_up(policy)
-                .then(|| kill_report::compile_reporting(source, policy, report_kills))
+                .then(|| kill_report::compile_reporting(source, policy, reporting))
                 .transpose();
             compiled.unwrap_or_else(|error| fail(&alloc::format!("{source}{error}")))
         })

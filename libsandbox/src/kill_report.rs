@@ -19,9 +19,12 @@ use sandbox_policy::action::ret;
 use sandbox_policy::compile::bpf::{SeccompData, run};
 use sandbox_policy::compile::filter::FilterTooLong;
 use sandbox_policy::sys::Errno;
+use sandbox_policy::text::variables::REPORT_JSON;
 use sandbox_policy::violation::{self, Installed, Process, Violation};
 use sandbox_policy::{Abi, Action, Policy, Program, compile};
 use syscalls::{Sysno, syscall};
+
+use crate::fail::fail;
 
 /// A filter whose kills are reported, and the older ones.
 struct Node {
@@ -51,7 +54,7 @@ const JSON_FD_FLOOR: usize = 512;
 /// now (created with mode 0600, appended to, never through a symbolic
 /// link), as the program could later be forbidden to open it. One `write`
 /// per line keeps the lines of several processes whole.
-pub fn json_to(path: &str) -> Result<(), Errno> {
+fn json_to(path: &str) -> Result<(), Errno> {
     if JSON.load(Ordering::Acquire) >= 0 {
         return Ok(());
     }
@@ -89,16 +92,35 @@ pub fn json_to(path: &str) -> Result<(), Errno> {
     Ok(())
 }
 
+/// Whether and where the library names kills: `SANDBOX_REPORT_KILLS` and
+/// `SANDBOX_REPORT_JSON`.
+#[derive(Clone, Copy)]
+pub struct Reporting<'a> {
+    /// Kills are named where it is safe.
+    pub kills: bool,
+    /// The JSON lines' file, opened with the first reporting filter.
+    pub json: Option<&'a str>,
+}
+
 /// `policy` compiled to report its kills where it can (see
-/// [`violation::reporting_program`]) and `report` asks for it
-/// (`SANDBOX_REPORT_KILLS`), else as is. A reporting program is registered,
-/// and the handler installed, before it is returned: the caller installs it
-/// next.
-pub fn compile_reporting(source: &'static str, policy: &Policy, report: bool) -> Result<Program, FilterTooLong> {
-    if !report {
+/// [`violation::reporting_program`]) and `reporting` asks for it, else as
+/// is. A reporting program is registered, the handler installed and the
+/// JSON file opened (a file that cannot be opened ends the process, 125)
+/// before it is returned: the caller installs it next.
+pub fn compile_reporting(
+    source: &'static str,
+    policy: &Policy,
+    reporting: Reporting,
+) -> Result<Program, FilterTooLong> {
+    if !reporting.kills {
         return compile(policy);
     }
     let Some(program) = violation::reporting_program(policy)? else { return compile(policy) };
+    if let Some(path) = reporting.json
+        && let Err(error) = json_to(path)
+    {
+        fail(&alloc::format!("cannot open the kill report {path} ({REPORT_JSON}): {error}"));
+    }
     // Without the handler a trap would end the process unexplained, as the
     // kill does: then keep the kill.
     if NEWEST.load(Ordering::Acquire).is_null() && install_handler().is_err() {

@@ -113,15 +113,15 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
     // file), not what is printed, not Landlock, not learning. Its variables
     // were still removed; a policy it asked for was refused above.
     let variables = if secure { Variables::default() } else { variables };
-    let report_kills = variables.report_kills().unwrap_or_else(|error| fail(&error));
-    if let Some(path) = &variables.report_json {
-        report_json_to(path);
-    }
+    let reporting = kill_report::Reporting {
+        kills: variables.report_kills().unwrap_or_else(|error| fail(&error)),
+        json: variables.report_json.as_deref(),
+    };
     let filters: Vec<Filter> = policies
         .into_iter()
         .map(|(source, policy, installed)| {
             let compiled =
-                installed.is_none().then(|| kill_report::compile_reporting(source, &policy, report_kills)).transpose();
+                installed.is_none().then(|| kill_report::compile_reporting(source, &policy, reporting)).transpose();
             let mut program = compiled.unwrap_or_else(|error| fail(&format!("{source}{error}")));
             let announcement = variables.verbose().then(|| {
                 let (size, when) = match (installed, &program) {
@@ -155,13 +155,6 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
     // Learning, the early phase installed nothing, so the mark cannot meet a filter.
     let file_rules = variables.file_rules();
     apply(filters, variables.learning() && !installed_early, !installed_early, file_rules);
-}
-
-/// Appends the JSON form of named kills to `path`, or ends the process.
-fn report_json_to(path: &str) {
-    if let Err(error) = kill_report::json_to(path) {
-        fail(&format!("cannot open the kill report {path} ({}): {error}", variables::REPORT_JSON));
-    }
 }
 
 /// Whether the program runs in secure-execution mode (setuid, setgid, file

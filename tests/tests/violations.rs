@@ -52,9 +52,14 @@ fn a_policy_that_lets_ptrace_run_keeps_the_kernels_kill() {
     // A tracer could swallow the trap's SIGSYS and keep the process alive
     // (the escape suite's `ptrace_cannot_get_a_call_past_the_filter`).
     for user in USERS {
-        let outcome = violate("plain", &[("SECCOMP_SYSCALL_DENY", "uname")], user);
+        let unused = fresh_dir(&format!("violations-unreported-{user:?}")).join("kills.json");
+        fs::set_permissions(unused.parent().unwrap(), fs::Permissions::from_mode(0o777)).unwrap();
+        let env = [("SECCOMP_SYSCALL_DENY", "uname"), ("SANDBOX_REPORT_JSON", unused.to_str().unwrap())];
+        let outcome = violate("plain", &env, user);
         outcome.assert_killed();
         assert_eq!(outcome.stderr, "", "{outcome:#?}");
+        // Nothing to write there: the file is not even opened.
+        assert!(!unused.exists(), "{outcome:#?}");
     }
 }
 
