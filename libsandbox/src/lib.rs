@@ -49,12 +49,12 @@ use core::ffi::{c_char, c_int};
 use sandbox_landlock::Settings;
 use sandbox_policy::learn::APPLY_POINT_MARKER;
 use sandbox_policy::sys::install::Threads;
-use sandbox_policy::sys::report::{self, JsonLines, Reporter};
+use sandbox_policy::sys::report::{self, JsonLines, Logged};
 use sandbox_policy::sys::scope;
 use sandbox_policy::text::attached::{self, DT_SANDBOX_POLICY};
 use sandbox_policy::text::file;
 use sandbox_policy::text::variables::{self, Variables};
-use sandbox_policy::{Policy, Program, install, install_with_listener};
+use sandbox_policy::{Policy, Program, install};
 
 use crate::fail::fail;
 use crate::objects::Image;
@@ -83,8 +83,6 @@ static IDENTITY: Note = Note {
 struct Filter {
     program: Option<Program>,
     announcement: Option<String>,
-    /// For a policy with `log` actions: who reports them by name.
-    reporter: Option<Reporter>,
 }
 
 // By hand rather than with the `ctor` crate: glibc calls the functions of
@@ -117,6 +115,8 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
         kills: variables.report_kills().unwrap_or_else(|error| fail(&error)),
         json: variables.report_json.as_deref(),
     };
+    // The filters with `log` actions, whose calls one reporter names.
+    let mut logged = Vec::new();
     let filters: Vec<Filter> = policies
         .into_iter()
         .map(|(source, policy, installed)| {
@@ -130,24 +130,16 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
                 };
                 format!("{source}{policy} ({size} BPF instructions installed{when}, before any constructor)")
             });
-            let mut reporter = None;
             if let Some(logging) = program.as_mut().filter(|program| report::logs(program)) {
-                let json = variables.report_json.as_deref().map(|path| {
-                    let out = report::Output::file(path).unwrap_or_else(|error| {
-                        fail(&format!("cannot open the report {path} ({}): {error}", variables::REPORT_JSON))
-                    });
-                    JsonLines { out, source, policy: policy.clone(), program: logging.clone() }
-                });
-                *logging = report::with_log_as_notify(logging);
-                let out = variables.report.as_deref().map_or_else(report::Output::stderr, report::Output::file);
-                let started = out.and_then(|out| Reporter::start("libsandbox: ", out, None, json));
-                reporter = Some(
-                    started.unwrap_or_else(|error| fail(&format!("cannot start the permissive-mode report: {error}"))),
-                );
+                logged.push(Logged { source, policy: policy.clone(), program: logging.clone() });
+                *logging = report::with_stops_for_reporter(logging);
             }
-            Filter { program, announcement, reporter }
+            Filter { program, announcement }
         })
         .collect();
+    if !logged.is_empty() {
+        start_reporter(&variables, logged);
+    }
     // Landlock first: its calls need not be in the seccomp policy.
     if variables.asks_for_landlock() {
         landlock::apply(&variables, environment);
@@ -155,6 +147,22 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
     // Learning, the early phase installed nothing, so the mark cannot meet a filter.
     let file_rules = variables.file_rules();
     apply(filters, variables.learning() && !installed_early, !installed_early, file_rules);
+}
+
+/// Starts the reporter of the `logged` filters (in the order they are
+/// installed), which traces this process from now on.
+fn start_reporter(variables: &Variables, mut logged: Vec<Logged>) {
+    logged.reverse();
+    let json = variables.report_json.as_deref().map(|path| {
+        let out = report::Output::file(path).unwrap_or_else(|error| {
+            fail(&format!("cannot open the report {path} ({}): {error}", variables::REPORT_JSON))
+        });
+        JsonLines { out, filters: logged }
+    });
+    let out = variables.report.as_deref().map_or_else(report::Output::stderr, report::Output::file);
+    if let Err(error) = out.and_then(|out| report::start_reporter("libsandbox: ", out, None, json)) {
+        fail(&report::start_failure(error));
+    }
 }
 
 /// Whether the program runs in secure-execution mode (setuid, setgid, file
@@ -207,9 +215,9 @@ pub(crate) fn requested_policies(variables: &Variables) -> Option<Vec<(&'static 
 }
 
 /// Marks a point of the library's start-up for sandboxify's learn mode (see
-/// [`sandbox_policy::learn`]). Under learn mode's observer the supervisor
-/// answers the call; without one the kernel fails it with ENOSYS. Either way
-/// nothing happens.
+/// [`sandbox_policy::learn`]). Under learn mode's observer the tracer
+/// records the call and fails it with ENOSYS, as the kernel does without
+/// one. Either way nothing happens.
 fn mark_point(marker: u32) {
     // SAFETY: a system call with no arguments and no effect.
     unsafe { libc::syscall(libc::c_long::from(marker)) };
@@ -230,15 +238,7 @@ fn apply(filters: Vec<Filter>, mark: bool, confine: bool, file_rules: bool) {
         mark_point(APPLY_POINT_MARKER);
     }
     for filter in filters {
-        let installed = match (&filter.program, filter.reporter) {
-            (Some(program), Some(reporter)) => install_with_listener(program, Threads::All).map(|fd| {
-                if let Err(error) = reporter.hand_over(fd) {
-                    fail(&format!("the permissive-mode reporter cannot take the filter's listener: {error}"));
-                }
-            }),
-            (Some(program), None) => install(program, Threads::All),
-            (None, _) => Ok(()),
-        };
+        let installed = filter.program.as_ref().map_or(Ok(()), |program| install(program, Threads::All));
         if let Err(error) = installed {
             fail(&error);
         }

@@ -35,6 +35,8 @@ pub mod ret {
     pub const ERRNO: u32 = 0x0005_0000;
     /// `SECCOMP_RET_USER_NOTIF`
     pub const USER_NOTIF: u32 = 0x7fc0_0000;
+    /// `SECCOMP_RET_TRACE`: learn mode's observer only, never a policy's.
+    pub const TRACE: u32 = 0x7ff0_0000;
     /// `SECCOMP_RET_LOG`
     pub const LOG: u32 = 0x7ffc_0000;
     /// `SECCOMP_RET_ALLOW`

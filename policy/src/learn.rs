@@ -1,7 +1,7 @@
 //! Learn mode's pieces shared by sandboxify and libsandbox.so.
 //!
-//! `sandboxify --learn` observes a program through a filter that sends every
-//! call to a listener ([`observer`]). For `--preload` the learned list must
+//! `sandboxify --learn` observes a program through a filter that stops every
+//! call for a tracer ([`observer`]). For `--preload` the learned list must
 //! fit where libsandbox.so installs a policy: sandboxify sets
 //! [`crate::text::variables::LEARN`], and the library makes the
 //! [`EARLY_POINT_MARKER`] call while ld.so relocates it (where it installs a
@@ -18,7 +18,7 @@ use alloc::vec::Vec;
 
 use crate::abi::Abi;
 use crate::abi::offset;
-use crate::action::Action;
+use crate::action::{Action, ret};
 use crate::compile::bpf::{Emitter, op};
 use crate::compile::filter::{Program, compile_with};
 use crate::compile::start_up;
@@ -29,7 +29,7 @@ use crate::text::entry::{Entry, Target, parse_entry};
 
 /// A system-call number no kernel uses (x86_64 stops below 0x200, i386
 /// below 0x200 too, x32 starts at 0x40000000): the library's "apply point
-/// reached" signal to the learning supervisor, which answers it ENOSYS, as
+/// reached" signal to the learning tracer, which answers it ENOSYS, as
 /// the kernel would without a filter.
 pub const APPLY_POINT_MARKER: u32 = 0x5ec0;
 
@@ -46,15 +46,16 @@ pub fn start_up_form() -> Program {
         .expect("the start-up calls' rules are a few dozen instructions")
 }
 
-/// The filter of learn mode: every call of both ABIs goes to the listener;
-/// any other ABI is killed, as under every policy.
+/// The filter of learn mode: every call of both ABIs stops for the tracer
+/// (`SECCOMP_RET_TRACE`; without one it fails with `ENOSYS`); any other ABI
+/// is killed, as under every policy.
 pub fn observer() -> Program {
     let mut emitter = Emitter::default();
     let kill = emitter.ret(Action::Kill.ret());
-    let notify = emitter.ret(Action::Notify.ret());
+    let trace = emitter.ret(ret::TRACE);
     let mut otherwise = kill;
     for abi in Abi::ALL.into_iter().rev() {
-        otherwise = emitter.jump(op::JEQ, abi.audit_arch(), notify, otherwise);
+        otherwise = emitter.jump(op::JEQ, abi.audit_arch(), trace, otherwise);
     }
     emitter.stmt(op::LD | op::W | op::ABS, offset::ARCH, otherwise);
     Program::from_insns(emitter.finish())
@@ -178,14 +179,14 @@ mod tests {
     }
 
     #[test]
-    fn the_observer_sends_both_abis_and_kills_the_rest() {
+    fn the_observer_stops_both_abis_for_the_tracer_and_kills_the_rest() {
         let program = observer();
         for (arch, expected) in
-            [(Abi::X86_64.audit_arch(), Action::Notify), (Abi::I386.audit_arch(), Action::Notify), (0, Action::Kill)]
+            [(Abi::X86_64.audit_arch(), ret::TRACE), (Abi::I386.audit_arch(), ret::TRACE), (0, ret::KILL_PROCESS)]
         {
             for nr in [0, 59, 0x4000_0000, APPLY_POINT_MARKER] {
                 let data = SeccompData { nr, arch, ..SeccompData::default() };
-                assert_eq!(Action::from_ret(run(program.insns(), &data).unwrap().ret), Some(expected));
+                assert_eq!(run(program.insns(), &data).unwrap().ret, expected);
             }
         }
     }

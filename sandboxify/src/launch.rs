@@ -31,7 +31,6 @@ use std::time::Duration;
 use sandbox_launcher::gate;
 use sandbox_policy::sys::install::Threads;
 use sandbox_policy::sys::notify::Listener;
-use sandbox_policy::sys::report::Reporter;
 use sandbox_policy::sys::scope;
 use sandbox_policy::{Abi, Program, install, install_with_listener};
 
@@ -124,21 +123,15 @@ impl Launch {
         }
     }
 
-    /// Installs `program`, whose notified calls `reporter` answers, hands
-    /// the listener over, and execs through the gate (which the reporter
-    /// lets through without reporting it).
-    pub fn exec_reported(self, program: &Program, reporter: Reporter) -> Failure {
+    /// Installs `program`, whose stopped calls the reporter tracing this
+    /// process answers, and execs through the gate (which the reporter lets
+    /// through without reporting it).
+    pub fn exec_reported(self, program: &Program) -> Failure {
         if let Err(failure) = confine_tracing() {
             return failure;
         }
-        match install_with_listener(program, Threads::Calling).map(|listener| reporter.hand_over(listener)) {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                return Failure::System(format!(
-                    "the permissive-mode reporter cannot take the filter's listener: {error}"
-                ));
-            }
-            Err(error) => return error.into(),
+        if let Err(error) = install(program, Threads::Calling) {
+            return error.into();
         }
         // SAFETY: as in exec_gated.
         let errno = unsafe { gate::gated_execve(self.path.as_ptr(), self.argv.as_ptr(), self.envp.as_ptr()) };

@@ -1,13 +1,14 @@
 //! `sandboxify --learn FILE`: runs PROGRAM unconfined but observed, and
 //! writes the allow list it needs.
 //!
-//! A child process installs an observer filter that sends every call of
-//! every thread to a listener, and execs PROGRAM; children of PROGRAM
-//! inherit the filter. sandboxify, the parent, takes the listener from the
-//! child (pidfd_getfd), records each call and lets it run, until no
+//! A child process installs an observer filter that stops every call of
+//! every thread for its tracer, and execs PROGRAM; children of PROGRAM
+//! inherit the filter, and become tracees too. sandboxify, the parent and
+//! tracer ([`crate::tracer`]), records each call and lets it run, until no
 //! observed process is left. (Learning ends when PROGRAM and every process
-//! it started have ended; PROGRAM cannot itself use ptrace meanwhile.) The exec chain is not preserved here (sandboxify
-//! has to outlive PROGRAM to write FILE); PROGRAM's exit status is.
+//! it started have ended; PROGRAM cannot itself use ptrace meanwhile.) The
+//! exec chain is not preserved here (sandboxify has to outlive PROGRAM to
+//! write FILE); PROGRAM's exit status is.
 //!
 //! What is recorded is what the same flags need without `--learn`:
 //! - plain: everything from PROGRAM's first instruction on; sandboxify's own
@@ -38,14 +39,14 @@ use sandbox_policy::compile::bpf::{self, SeccompData};
 use sandbox_policy::learn::{APPLY_POINT_MARKER, Companion, EARLY_POINT_MARKER, companions, observer, start_up_form};
 use sandbox_policy::resolve::fallback_of;
 use sandbox_policy::sys::install::Threads;
-use sandbox_policy::sys::notify::{Listener, Notification};
 use sandbox_policy::text::entry::parse_entry;
 use sandbox_policy::text::variables::ALLOW;
-use sandbox_policy::{Abi, Action, Program, Syscall, install_with_listener};
+use sandbox_policy::{Abi, Action, Program, Syscall, install};
 
 use crate::failure::Failure;
 use crate::launch::{Launch, confine_tracing};
-use crate::tracer::{self, Tracer};
+use crate::tracer::{self, Answer, Tracer};
+use sandbox_policy::sys::trace::Call;
 
 /// Records calls as they arrive.
 struct Recorder {
@@ -77,31 +78,25 @@ enum Phase {
     Started,
 }
 
-/// How to answer a held call.
-enum Answer {
-    Run,
-    Fail(i32),
-}
-
 impl Recorder {
-    fn observe(&mut self, call: &Notification) -> Answer {
+    fn observe(&mut self, call: &Call) -> Answer {
         let Some(abi) = call.abi else { return Answer::Run };
         let is_exec =
             abi == Abi::X86_64 && (call.nr == libc::SYS_execve as u32 || call.nr == libc::SYS_execveat as u32);
-        if !self.exec_seen && call.pid == self.first && is_exec {
+        if !self.exec_seen && call.tid == self.first && is_exec {
             // sandboxify's own exec of PROGRAM.
             self.exec_seen = true;
             self.phase = if self.preload { Phase::Loading } else { Phase::Started };
             return Answer::Run;
         }
         if call.nr == EARLY_POINT_MARKER || call.nr == APPLY_POINT_MARKER {
-            if call.pid == self.first {
+            if call.tid == self.first {
                 self.phase = if call.nr == EARLY_POINT_MARKER { Phase::Early } else { Phase::Started };
             }
             return Answer::Fail(libc::ENOSYS);
         }
         let recorded = match self.phase {
-            _ if call.pid != self.first => true,
+            _ if call.tid != self.first => true,
             Phase::Loading => false,
             Phase::Early => !self.let_through_by_the_guard(abi, call),
             Phase::Started => true,
@@ -114,7 +109,7 @@ impl Recorder {
         Answer::Run
     }
 
-    fn let_through_by_the_guard(&self, abi: Abi, call: &Notification) -> bool {
+    fn let_through_by_the_guard(&self, abi: Abi, call: &Call) -> bool {
         let data = SeccompData {
             nr: call.nr,
             arch: abi.audit_arch(),
@@ -210,19 +205,6 @@ impl Drop for Output {
     }
 }
 
-/// The lowest free descriptor, which is the one the child's listener will
-/// get: the child starts with a copy of this process's table.
-fn lowest_free_descriptor() -> Result<i32, Failure> {
-    // SAFETY: open and close on a constant path.
-    let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    if fd < 0 {
-        return Err(Failure::System(format!("cannot open /dev/null: {}", std::io::Error::last_os_error())));
-    }
-    // SAFETY: closes the descriptor just opened.
-    unsafe { libc::close(fd) };
-    Ok(fd)
-}
-
 /// Runs PROGRAM observed, writes `file`, and returns PROGRAM's wait status.
 /// PROGRAM runs as it will run confined, so that the paths it takes are
 /// those: in the sandbox's Landlock domain, under `rules` if any.
@@ -235,21 +217,6 @@ pub fn learn(
     let existing = read_existing(file)?;
     let output = Output::create(file)?;
     let observer = observer();
-    // SIGCHLD is read from a descriptor, with the listener, in one poll.
-    // SAFETY: sigset operations on a local set; sigprocmask on this thread.
-    let (children, previous_mask) = unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        let mut previous: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, libc::SIGCHLD);
-        libc::sigprocmask(libc::SIG_BLOCK, &set, &mut previous);
-        (libc::signalfd(-1, &set, libc::SFD_CLOEXEC | libc::SFD_NONBLOCK), previous)
-    };
-    if children < 0 {
-        return Err(Failure::System(format!("--learn: signalfd: {}", std::io::Error::last_os_error())));
-    }
-    // The last descriptor opened before the fork: the child's table is a copy.
-    let listener_fd = lowest_free_descriptor()?;
     // SAFETY: sandboxify is single-threaded here, so the child may go on
     // using anything it likes; it only installs a filter and execs.
     let child = unsafe { libc::fork() };
@@ -257,19 +224,16 @@ pub fn learn(
         return Err(Failure::System(format!("cannot fork: {}", std::io::Error::last_os_error())));
     }
     if child == 0 {
-        // SAFETY: restores the inherited signal mask for PROGRAM.
-        unsafe { libc::sigprocmask(libc::SIG_SETMASK, &previous_mask, std::ptr::null_mut()) };
         let status = match tracer::become_traced()
             .map_err(|error| error.to_string())
             .and_then(|()| confine(rules).map_err(|failure| failure.to_string()))
-            .and_then(|()| install_with_listener(&observer, Threads::Calling).map_err(|error| error.to_string()))
+            .and_then(|()| install(&observer, Threads::Calling).map_err(|error| error.to_string()))
         {
-            Ok(fd) if fd == listener_fd => {
+            Ok(()) => {
                 let failure = launch.exec_failure(launch.execve());
                 eprintln!("sandboxify: {failure}");
                 failure.exit_status()
             }
-            Ok(_) => 125,
             Err(error) => {
                 eprintln!("sandboxify: --learn: {error}");
                 125
@@ -284,16 +248,9 @@ pub fn learn(
         libc::signal(libc::SIGINT, libc::SIG_IGN);
         libc::signal(libc::SIGQUIT, libc::SIG_IGN);
     }
-    let mut tracer = Tracer::attach(child)?;
-    let recorder = supervise(&mut tracer, children, listener_fd, preload)?;
-    while tracer.first_status.is_none() {
-        let mut pending = libc::pollfd { fd: children, events: libc::POLLIN, revents: 0 };
-        // SAFETY: poll on one live pollfd.
-        unsafe { libc::poll(&mut pending, 1, 100) };
-        drain(children);
-        tracer.handle_stops();
-    }
-    let status = tracer.first_status.expect("loop ends when set");
+    let tracer = Tracer::attach(child)?;
+    let mut recorder = Recorder::new(tracer.first() as u32, preload);
+    let status = tracer.run(|call| recorder.observe(call))?;
     if !recorder.exec_seen {
         // The child failed before PROGRAM ran, and said why.
         return Ok(status);
@@ -314,86 +271,6 @@ fn confine(rules: Option<&sandbox_landlock::Plan>) -> Result<(), Failure> {
         crate::landlock::enforce(rules, false)?;
     }
     confine_tracing()
-}
-
-/// Whether `fd` is a seccomp user-notification listener.
-fn is_listener(fd: i32) -> bool {
-    fs::read_link(format!("/proc/self/fd/{fd}")).is_ok_and(|target| target.as_os_str() == "anon_inode:seccomp notify")
-}
-
-/// Empties the signalfd.
-fn drain(children: i32) {
-    let mut buffer = [0u8; 128 * 16];
-    // SAFETY: reads into a live buffer; the descriptor is non-blocking.
-    while unsafe { libc::read(children, buffer.as_mut_ptr().cast(), buffer.len()) } > 0 {}
-}
-
-/// Answers every held call and handles every ptrace stop until no observed
-/// process is left.
-fn supervise(tracer: &mut Tracer, children: i32, listener_fd: i32, preload: bool) -> Result<Recorder, Failure> {
-    let system = |what: &str, error: &dyn std::fmt::Display| Failure::System(format!("--learn: {what}: {error}"));
-    let child = tracer.first();
-    // SAFETY: pidfd_open on our own child.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, child, 0) } as i32;
-    if pidfd < 0 {
-        return Err(system("pidfd_open", &std::io::Error::last_os_error()));
-    }
-    let mut recorder = Recorder::new(child as u32, preload);
-    let listener = loop {
-        // SAFETY: pidfd_getfd copies a descriptor of our own child.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, listener_fd, 0) } as i32;
-        if fd >= 0 {
-            // Before the observer goes in, the child may hold something else
-            // at that number for a moment (its Landlock ruleset).
-            if is_listener(fd) {
-                break Listener(fd);
-            }
-            // SAFETY: closes the copy just taken.
-            unsafe { libc::close(fd) };
-        }
-        drain(children);
-        tracer.handle_stops();
-        if tracer.first_status.is_some() {
-            // The child ended before installing the observer: nothing to record.
-            return Ok(recorder);
-        }
-        std::thread::yield_now();
-    };
-    listener.prefer_sync_wake_up();
-    loop {
-        let mut fds = [
-            libc::pollfd { fd: listener.0, events: libc::POLLIN, revents: 0 },
-            libc::pollfd { fd: children, events: libc::POLLIN, revents: 0 },
-        ];
-        // SAFETY: poll on two live pollfds.
-        if unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) } < 0 {
-            let error = std::io::Error::last_os_error();
-            if error.raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return Err(system("poll", &error));
-        }
-        if fds[1].revents != 0 {
-            drain(children);
-            tracer.handle_stops();
-        }
-        if fds[0].revents & libc::POLLIN != 0 {
-            let call = match listener.receive() {
-                Ok(call) => call,
-                // The caller died between the wake-up and the receive.
-                Err(error) if error.0 == libc::ENOENT => continue,
-                Err(error) => return Err(system("receiving a call", &error)),
-            };
-            let answered = match recorder.observe(&call) {
-                Answer::Run => listener.run(call.id),
-                Answer::Fail(errno) => listener.fail(call.id, errno),
-            };
-            answered.map_err(|error| system("answering a call", &error))?;
-        } else if fds[0].revents != 0 {
-            // No observed process uses the filter any more.
-            return Ok(recorder);
-        }
-    }
 }
 
 impl Recorder {

@@ -17,7 +17,7 @@ use std::ffi::{CString, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use sandbox_policy::compile::start_up;
-use sandbox_policy::sys::report::{self, Gate, JsonLines, Reporter};
+use sandbox_policy::sys::report::{self, Gate, JsonLines, Logged};
 use sandbox_policy::text::file::{self, Files};
 use sandbox_policy::text::variables::{self, Variables};
 use sandbox_policy::{
@@ -361,7 +361,7 @@ fn seccomp_step(
         );
     }
     if !args.preload && report::logs(&program) {
-        // Permissive mode with names: a reporter answers the logged calls,
+        // Permissive mode with names: a reporter traces the logged calls,
         // and sandboxify's own exec from the gate, which it does not report.
         sandbox.allows_reporter()?;
         // Opened now, in sandboxify's own root and before any Landlock rule.
@@ -372,19 +372,17 @@ fn seccomp_step(
                 out: report::Output::file(path).map_err(|error| {
                     Failure::System(format!("cannot open the report {path} ({}): {error}", variables::REPORT_JSON))
                 })?,
-                source: "",
-                policy: policy.clone(),
-                program: program.clone(),
+                filters: vec![Logged { source: "", policy: policy.clone(), program: program.clone() }],
             }),
             None => None,
         };
-        let program = report::with_log_as_notify(&program);
+        let program = report::with_stops_for_reporter(&program);
         return Ok(Box::new(move |launch| {
             // SAFETY: getpid has no preconditions.
             let gate = Gate { pid: unsafe { libc::getpid() } as u32, instruction_pointer: gate };
-            match Reporter::start("sandboxify: ", out, Some(gate), json) {
-                Ok(reporter) => launch.exec_reported(&program, reporter),
-                Err(error) => Failure::System(format!("cannot start the permissive-mode report: {error}")),
+            match report::start_reporter("sandboxify: ", out, Some(gate), json) {
+                Ok(()) => launch.exec_reported(&program),
+                Err(error) => Failure::System(report::start_failure(error)),
             }
         }));
     }

@@ -1,22 +1,28 @@
-//! Hiding the vDSO from observed programs.
+//! The observed processes' tracer.
 //!
-//! `clock_gettime`, `gettimeofday`, `time` and `getcpu` usually never reach
-//! the kernel: the vDSO answers them in user space, so seccomp never sees
-//! them. On a host without a vDSO (some VMs, old kernels) they do, and a
-//! list learned without them would kill the program there. So learn mode
-//! takes the vDSO away from the programs it observes: at each exec it turns
-//! the auxiliary vector's `AT_SYSINFO_EHDR` (and i386's `AT_SYSINFO`) into
-//! `AT_IGNORE`, before the program's first instruction, and libc falls back
-//! to the real system calls, which the observer then records when, and only
-//! when, the program makes them.
+//! Learn mode ptraces every observed process and thread: the observer
+//! filter ([`sandbox_policy::learn::observer`]) stops each of their calls
+//! for the tracer (`SECCOMP_RET_TRACE`), which records it and lets it run;
+//! exec, fork, vfork and clone stops make every new process and thread a
+//! tracee from its first instruction.
 //!
-//! For that, sandboxify ptraces the observed processes, stopping them only
-//! at exec, fork and clone (not at system calls: the seccomp observer sees
-//! those, more cheaply).
+//! (Why a tracer and not a listener: see [`sandbox_policy::sys::trace`].)
+//!
+//! The vDSO is hidden from observed programs. `clock_gettime`,
+//! `gettimeofday`, `time` and `getcpu` usually never reach the kernel: the
+//! vDSO answers them in user space, so seccomp never sees them. On a host
+//! without a vDSO (some VMs, old kernels) they do, and a list learned
+//! without them would kill the program there. So at each exec stop, before
+//! the program's first instruction, the tracer turns the auxiliary vector's
+//! `AT_SYSINFO_EHDR` (and i386's `AT_SYSINFO`) into `AT_IGNORE`, and libc
+//! falls back to the real system calls, which are then recorded when, and
+//! only when, the program makes them.
 
 use std::collections::BTreeSet;
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::FileExt;
+
+use sandbox_policy::sys::trace::{self, Call};
 
 use crate::failure::Failure;
 
@@ -25,13 +31,20 @@ const AT_IGNORE: u64 = 1;
 const AT_SYSINFO: u64 = 32;
 const AT_SYSINFO_EHDR: u64 = 33;
 
+/// What to do with a stopped call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// Let it run.
+    Run,
+    /// Fail it with this errno without running it.
+    Fail(i32),
+}
+
 /// The observed processes' tracer.
 pub struct Tracer {
     first: libc::pid_t,
     /// Tracees past their initial SIGSTOP (which is ptrace's, not theirs).
     started: BTreeSet<libc::pid_t>,
-    /// The first process's wait status, once it has ended.
-    pub first_status: Option<i32>,
 }
 
 /// In the child: lets the parent trace it, and waits until it has.
@@ -56,15 +69,17 @@ impl Tracer {
         self.first
     }
 
-    /// In the parent: takes the child stopped by [`become_traced`], asks to
-    /// follow its execs and every process and thread it starts, and lets it go.
+    /// In the parent: takes the child stopped by [`become_traced`], asks for
+    /// the observer's stops and to follow its execs and every process and
+    /// thread it starts, and lets it go.
     pub fn attach(child: libc::pid_t) -> Result<Tracer, Failure> {
         let mut status = 0;
         // SAFETY: waits for our own child.
         if unsafe { libc::waitpid(child, &mut status, libc::__WALL) } != child || !libc::WIFSTOPPED(status) {
             return Err(Failure::System("--learn: the observed child did not stop for tracing".to_owned()));
         }
-        let options = libc::PTRACE_O_TRACEEXEC
+        let options = libc::PTRACE_O_TRACESECCOMP
+            | libc::PTRACE_O_TRACEEXEC
             | libc::PTRACE_O_TRACEFORK
             | libc::PTRACE_O_TRACEVFORK
             | libc::PTRACE_O_TRACECLONE
@@ -78,22 +93,29 @@ impl Tracer {
                 return Err(ptrace_failure("PTRACE_CONT"));
             }
         }
-        Ok(Tracer { first: child, started: BTreeSet::from([child]), first_status: None })
+        Ok(Tracer { first: child, started: BTreeSet::from([child]) })
     }
 
-    /// Handles every pending stop and exit, without blocking.
-    pub fn handle_stops(&mut self) {
+    /// Handles every stop, passing each call the observer stops to
+    /// `observe`, until no tracee is left; returns the first process's wait
+    /// status.
+    pub fn run(mut self, mut observe: impl FnMut(&Call) -> Answer) -> Result<i32, Failure> {
+        let mut first_status = None;
         loop {
             let mut status = 0;
-            // SAFETY: reaps or inspects any of our tracees without blocking.
-            let pid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL | libc::WNOHANG) };
-            if pid <= 0 {
-                return;
+            // SAFETY: reaps or inspects any of our tracees.
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
+            if pid < 0 {
+                match std::io::Error::last_os_error().raw_os_error() {
+                    Some(libc::EINTR) => continue,
+                    Some(libc::ECHILD) => break,
+                    _ => return Err(ptrace_failure("waitpid")),
+                }
             }
             if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
                 self.started.remove(&pid);
                 if pid == self.first {
-                    self.first_status = Some(status);
+                    first_status = Some(status);
                 }
                 continue;
             }
@@ -102,10 +124,18 @@ impl Tracer {
             }
             let signal = libc::WSTOPSIG(status);
             let event = status >> 16;
-            if event == libc::PTRACE_EVENT_EXEC {
-                hide_vdso(pid);
+            match event {
+                libc::PTRACE_EVENT_SECCOMP => {
+                    if let Some(call) = trace::stopped_call(pid) {
+                        if let Answer::Fail(errno) = observe(&call) {
+                            trace::skip(pid, errno);
+                        }
+                    }
+                }
+                libc::PTRACE_EVENT_EXEC => hide_vdso(pid),
+                _ => {}
             }
-            // Event stops (exec, fork, vfork, clone: the new tracee reports
+            // Event stops (the new tracee of fork, vfork and clone reports
             // itself) and a new tracee's initial SIGSTOP are ptrace's own;
             // any other stop is a signal to deliver.
             let own = event != 0 || (signal == libc::SIGSTOP && self.started.insert(pid));
@@ -113,6 +143,7 @@ impl Tracer {
             // SAFETY: continues a stopped tracee of ours.
             unsafe { libc::ptrace(libc::PTRACE_CONT, pid, 0, inject) };
         }
+        first_status.ok_or_else(|| Failure::System("--learn: the observed child vanished".to_owned()))
     }
 }
 

@@ -150,11 +150,12 @@ fn threads_children_and_interpreters() {
 }
 
 /// Under `--preload` the reporter that the library starts runs under
-/// sandboxify's guard: an allow list with `wait4` used to give its
-/// `pidfd_open` ENOSYS (a fallback), and the program spun forever; in
-/// permissive mode no fallback is added now, and a policy that does refuse
-/// the reporter's calls stops the program (125) instead of hanging it. The
-/// report goes where `SANDBOX_REPORT` says on this path too.
+/// sandboxify's guard: an allow list with `wait4` used to give its calls
+/// ENOSYS (a fallback), and the program spun forever; in permissive mode no
+/// fallback is added now, and a policy that refuses the reporter's calls
+/// (`ptrace`, which it traces the program with), or kills the reporter for
+/// them, stops the program (125) instead of hanging it. The report goes
+/// where `SANDBOX_REPORT` says on this path too.
 #[test]
 fn permissive_mode_under_preload_reports_or_stops() {
     for user in USERS {
@@ -173,13 +174,16 @@ fn permissive_mode_under_preload_reports_or_stops() {
         }
         let text = fs::read_to_string(&report).unwrap();
         assert!(text.starts_with("libsandbox: permissive mode"), "{text}");
-        let args = ["--preload", "--allow", "pidfd_open=EPERM", "--default-action", "log", "/bin/true"];
-        let outcome = Run::new(sandboxify(), &args).user(user).timeout(std::time::Duration::from_secs(20)).run();
-        outcome.assert_code(125);
-        assert!(
-            outcome.stderr.ends_with("cannot start the permissive-mode report: EPERM (Operation not permitted)\n"),
-            "{outcome:#?}"
-        );
+        for (refusal, error) in [
+            ("ptrace=EPERM", "EPERM (Operation not permitted) (the report traces the program"),
+            ("ptrace=kill", "ESRCH (No such process)"),
+        ] {
+            let args = ["--preload", "--allow", refusal, "--default-action", "log", "/bin/true"];
+            let outcome = Run::new(sandboxify(), &args).user(user).timeout(std::time::Duration::from_secs(20)).run();
+            outcome.assert_code(125);
+            let expected = format!("cannot start the permissive-mode report: {error}");
+            assert!(outcome.stderr.contains(&expected), "{refusal}: {outcome:#?}");
+        }
     }
 }
 
@@ -441,4 +445,51 @@ fn permissive_mode_reports_violations_by_name() {
     assert_eq!(outcome.stderr, "");
     let text = fs::read_to_string(&report).unwrap();
     assert!(text.contains("libsandbox:   uname() ×1\n"), "{text}");
+}
+
+/// Observing a program never makes a call fail that cannot fail: calls made
+/// while SIGCHLD arrives at a handler without SA_RESTART used to come back
+/// with EINTR (fork, pipe, close) when learn mode or a permissive-mode
+/// reporter held them for a listener. A call that does fail with EINTR
+/// without observation (a read from an empty pipe, interrupted by a timer)
+/// still does. On every path: learning (plain and `--preload`), and
+/// permissive mode through the library, sandboxify, `--preload`, and a
+/// library loaded with dlopen by a program that has a second thread.
+#[test]
+fn observed_calls_are_never_interrupted() {
+    let storm = compile("signal-storm", &[]);
+    let late = compile("late-load", &["-pthread"]);
+    let library = sandbox_tests::library();
+    let permissive = [("SECCOMP_SYSCALL_ALLOW", "read:write"), ("SECCOMP_DEFAULT_ACTION", "log")];
+    for user in USERS {
+        let free = Run::new(&storm, &["400"]).user(user).run();
+        assert_eq!(free.stdout, "storm: ok\ninterrupted: EINTR\n", "{free:#?}");
+        for preload in [false, true] {
+            let file = list_file(&format!("storm-{user:?}-{preload}"));
+            same_run(&learn(&file, preload, &storm, &["400"], user), &free);
+        }
+        let mut library_run = Run::new(&storm, &["400"]).preload().user(user);
+        for (key, value) in permissive {
+            library_run = library_run.env(key, value);
+        }
+        let sandboxify_run = |preload: bool| {
+            let mut argv = vec!["--allow", "read:write", "--default-action", "log"];
+            argv.extend(preload.then_some("--preload"));
+            argv.extend([storm.to_str().unwrap(), "400"]);
+            Run::new(sandboxify(), &argv).user(user).run()
+        };
+        for (path, outcome) in
+            [("library", library_run.run()), ("sandboxify", sandboxify_run(false)), ("--preload", sandboxify_run(true))]
+        {
+            same_run(&outcome, &free);
+            assert!(outcome.stderr.contains("permissive mode: these calls broke the policy"), "{path}: {outcome:#?}");
+        }
+        // The thread the program started before loading the library is
+        // traced too: its uname is reported, and it runs.
+        let args = [library.to_str().unwrap(), "SECCOMP_SYSCALL_DENY=uname=log"];
+        let outcome = Run::new(&late, &args).user(user).run();
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, "loaded\nthread survived uname\n", "{outcome:#?}");
+        assert!(outcome.stderr.contains("libsandbox:   uname() ×1"), "{outcome:#?}");
+    }
 }

@@ -1,13 +1,15 @@
 //! Everything that touches the kernel, and the only place in this crate
 //! with `unsafe`: installing a filter ([`install`]), the user-notification
-//! listener ([`notify`]), the process that reports what a permissive policy
-//! lets through ([`report`]), and the Landlock domain that keeps tracing
-//! inside the sandbox ([`scope`]).
+//! listener ([`notify`]), the tracer's view of the calls a filter stops
+//! ([`trace`]), the process that reports what a permissive policy lets
+//! through ([`report`]), and the Landlock domain that keeps tracing inside
+//! the sandbox ([`scope`]).
 
 pub mod install;
 pub mod notify;
 pub mod report;
 pub mod scope;
+pub mod trace;
 
 use core::ffi::CStr;
 use core::fmt;

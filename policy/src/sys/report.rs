@@ -4,13 +4,15 @@
 //! without the audit log (which ordinary users and containers usually
 //! cannot read).
 //!
-//! The filter sends those calls to a listener instead of logging them
-//! ([`with_log_as_notify`]). A *reporter* process, started before the filter
-//! from the confined process by a double fork (so that it is nobody's child
-//! but init's, and no `wait()` of the program ever sees it), takes the
-//! listener, lets every call run as `log` would, counts them, and when no
-//! confined process is left writes one deduplicated report: to stderr as it
-//! was when the reporter started, or appended to the file named by
+//! The filter stops those calls for a tracer instead of logging them
+//! ([`with_stops_for_reporter`]). A *reporter* process, started before the
+//! filter from the confined process by a double fork (so that it is
+//! nobody's child but init's, and no `wait()` of the program ever sees it),
+//! traces every thread of the confined process and of the processes it
+//! starts ([`crate::sys::trace`] says why a tracer), lets every stopped call
+//! run as `log` would, counts them, and when no confined process is left
+//! writes one deduplicated report: to stderr as it was when the reporter
+//! started, or appended to the file named by
 //! [`crate::text::variables::REPORT`]. With [`JsonLines`], it also appends
 //! each call as one JSON line as it lets it through
 //! ([`crate::text::variables::REPORT_JSON`]).
@@ -29,18 +31,18 @@ use crate::compile::bpf::SeccompData;
 use crate::compile::bpf::op;
 use crate::compile::filter::Program;
 use crate::sys::Errno;
-use crate::sys::notify::Listener;
-use crate::sys::notify::Notification;
+use crate::sys::trace::{self, Call};
 use crate::tables::syscalls::{ArgKind, Syscall};
 use crate::violation::{Installed, Process, Violation};
 use crate::{Action, Policy};
 
-/// `program` with every `log` return turned into a notification.
-pub fn with_log_as_notify(program: &Program) -> Program {
+/// `program` with every `log` return, and the exec gate's notification
+/// (see sandboxify's launch module), turned into a stop for the reporter.
+pub fn with_stops_for_reporter(program: &Program) -> Program {
     let mut program = program.clone();
     for insn in &mut program.insns {
-        if insn.code == op::RET | op::K && insn.k == ret::LOG {
-            insn.k = ret::USER_NOTIF;
+        if insn.code == op::RET | op::K && matches!(insn.k, ret::LOG | ret::USER_NOTIF) {
+            insn.k = ret::TRACE;
         }
     }
     program
@@ -54,15 +56,11 @@ pub fn logs(program: &Program) -> bool {
 /// Shared between the confined process and its reporter.
 #[repr(C)]
 struct Handoff {
-    /// The listener's number in the confined process; -1 until installed.
-    listener: AtomicI32,
-    /// Set by the reporter once it holds its own copy (1), or could not
-    /// take it (minus the errno).
-    taken: AtomicI32,
-    /// Set by the reporter once it can reach the confined process (1), or
-    /// cannot (minus the errno): before the filter goes in, so that a
-    /// reporter that cannot work is found out while the program can still
-    /// be stopped cleanly.
+    /// Set by the confined process once the reporter may trace it.
+    permitted: AtomicI32,
+    /// Set by the reporter once it traces every thread of the confined
+    /// process (1), or cannot (minus the errno); by the process between
+    /// them if the reporter ended first.
     ready: AtomicI32,
 }
 
@@ -107,106 +105,132 @@ impl Drop for Output {
     }
 }
 
-/// Where, besides the report, each let-through call goes as a JSON line
-/// ([`crate::violation::Violation::json`]), and the filter that logs them.
-pub struct JsonLines {
-    /// The file (`SANDBOX_REPORT_JSON`).
-    pub out: Output,
+/// A filter whose `log` returns the reporter answers.
+pub struct Logged {
     /// Where the policy came from, as errors say it.
     pub source: &'static str,
     /// The policy.
     pub policy: Policy,
     /// Its program as compiled (with `log` returns, before
-    /// [`with_log_as_notify`]).
+    /// [`with_stops_for_reporter`]).
     pub program: Program,
 }
 
-/// The confined process's end of a started reporter.
-pub struct Reporter {
-    handoff: *mut Handoff,
+/// Where, besides the report, each let-through call goes as a JSON line
+/// ([`crate::violation::Violation::json`]), and the filters that log them.
+pub struct JsonLines {
+    /// The file (`SANDBOX_REPORT_JSON`).
+    pub out: Output,
+    /// The filters, newest first.
+    pub filters: Vec<Logged>,
 }
 
-impl Reporter {
-    /// Starts a reporter for the calling process, which is about to install
-    /// a filter from [`with_log_as_notify`]. `prefix` starts every line
-    /// (`libsandbox: `); the report goes to `out`.
-    pub fn start(
-        prefix: &'static str,
-        out: Output,
-        gate: Option<Gate>,
-        json: Option<JsonLines>,
-    ) -> Result<Reporter, Errno> {
-        // SAFETY: an anonymous shared mapping of one page, zero-filled.
-        let handoff = unsafe {
-            libc::mmap(
-                core::ptr::null_mut(),
-                4096,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if handoff == libc::MAP_FAILED {
-            return Err(Errno::last());
-        }
-        let handoff = handoff.cast::<Handoff>();
-        // SAFETY: the mapping is live and large enough; atomics of zeroed memory are valid.
-        unsafe { (*handoff).listener.store(-1, Ordering::Release) };
-        // SAFETY: getpid has no preconditions.
-        let target = unsafe { libc::getpid() };
-        // SAFETY: fork; the children only run the code below and _exit.
+/// The `ptrace` options of the reporter's tracees: the calls the filter
+/// stops, and every process and thread they start, traced from its first
+/// instruction.
+const TRACE_OPTIONS: libc::c_int =
+    libc::PTRACE_O_TRACESECCOMP | libc::PTRACE_O_TRACECLONE | libc::PTRACE_O_TRACEFORK | libc::PTRACE_O_TRACEVFORK;
+
+/// Starts a reporter for the calling process, which is about to install a
+/// filter from [`with_stops_for_reporter`]: when this returns `Ok`, every
+/// thread of the calling process is traced by it. `prefix` starts every
+/// line (`libsandbox: `); the report goes to `out`. Fails if the process
+/// cannot be traced (it is traced already, by a debugger say, or an outer
+/// filter refuses the reporter's calls): the caller must then stop the
+/// program.
+pub fn start_reporter(
+    prefix: &'static str,
+    out: Output,
+    gate: Option<Gate>,
+    json: Option<JsonLines>,
+) -> Result<(), Errno> {
+    // SAFETY: an anonymous shared mapping of one page, zero-filled.
+    let page = unsafe {
+        libc::mmap(
+            core::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if page == libc::MAP_FAILED {
+        return Err(Errno::last());
+    }
+    // SAFETY: the mapping is live, large enough and zeroed: valid atomics.
+    let handoff = unsafe { &*page.cast::<Handoff>() };
+    // SAFETY: getpid has no preconditions.
+    let target = unsafe { libc::getpid() };
+    // SAFETY: fork; the children only run the code below and _exit.
+    let between = unsafe { libc::fork() };
+    if between == 0 {
+        // SAFETY: fork again so that the reporter is not the program's child.
         match unsafe { libc::fork() } {
-            -1 => return Err(Errno::last()),
-            0 => {
-                // SAFETY: fork again so that the reporter is not the program's child.
-                if unsafe { libc::fork() } == 0 {
-                    // SAFETY: the handoff page is shared and outlives this process.
-                    serve(unsafe { &*handoff }, target, out.0, prefix, gate, json.as_ref());
-                }
-                // SAFETY: the intermediate child ends at once.
-                unsafe { libc::_exit(0) };
-            }
-            child => {
-                let mut status = 0;
-                // SAFETY: reaps the intermediate child (`out` is closed on return).
-                unsafe { libc::waitpid(child, &mut status, 0) };
-            }
+            0 => serve(handoff, target, out.0, prefix, gate, json.as_ref()),
+            -1 => handoff.ready.store(-Errno::last().0, Ordering::Release),
+            reporter => wait_until_ready(handoff, reporter),
         }
-        // SAFETY: the mapping is live; the reporter sets `ready` either way.
-        let handoff_ref = unsafe { &*handoff };
-        loop {
-            match handoff_ref.ready.load(Ordering::Acquire) {
-                0 => core::hint::spin_loop(),
-                1 => return Ok(Reporter { handoff }),
-                failed => return Err(Errno(-failed)),
-            }
-        }
+        // SAFETY: the process between ends at once.
+        unsafe { libc::_exit(0) };
     }
+    let result = if between < 0 {
+        Err(Errno::last())
+    } else {
+        // Where Yama restricts ptrace to declared tracers, declare the
+        // process between, whose descendant the reporter is (EINVAL without
+        // Yama: there is nothing to declare).
+        // SAFETY: prctl with integer arguments; waitpid reaps our own child.
+        unsafe {
+            libc::prctl(libc::PR_SET_PTRACER, between as libc::c_ulong, 0, 0, 0);
+            handoff.permitted.store(1, Ordering::Release);
+            let mut status = 0;
+            libc::waitpid(between, &mut status, 0);
+            libc::prctl(libc::PR_SET_PTRACER, 0, 0, 0, 0);
+        }
+        match handoff.ready.load(Ordering::Acquire) {
+            1 => Ok(()),
+            0 => Err(Errno(libc::ECHILD)),
+            failed => Err(Errno(-failed)),
+        }
+    };
+    // SAFETY: unmaps our view of the page; nothing refers to it past here.
+    unsafe { libc::munmap(page, 4096) };
+    result
+}
 
-    /// Hands the listener to the reporter and closes this process's copy.
-    /// Called right after installing the filter: until the reporter holds
-    /// the listener, a notified call would wait for it, so this waits
-    /// without making any system call. If the reporter could not take it,
-    /// the error: the caller must stop the program.
-    pub fn hand_over(self, listener: libc::c_int) -> Result<(), Errno> {
-        // SAFETY: the mapping stays live for the life of the process.
-        let handoff = unsafe { &*self.handoff };
-        handoff.listener.store(listener, Ordering::Release);
-        let taken = loop {
-            match handoff.taken.load(Ordering::Acquire) {
-                0 => core::hint::spin_loop(),
-                taken => break taken,
-            }
-        };
-        // SAFETY: closes our copy; the reporter holds its own, if any.
-        unsafe { libc::close(listener) };
-        if taken < 0 { Err(Errno(-taken)) } else { Ok(()) }
+/// What to say when [`start_reporter`] fails with `error`.
+pub fn start_failure(error: Errno) -> String {
+    let hint = match error.0 {
+        libc::EPERM => " (the report traces the program, which cannot be traced already, by a debugger say)",
+        _ => "",
+    };
+    format!("cannot start the permissive-mode report: {error}{hint}")
+}
+
+/// In the process between: waits until the reporter is ready or has ended.
+fn wait_until_ready(handoff: &Handoff, reporter: libc::pid_t) {
+    while handoff.ready.load(Ordering::Acquire) == 0 {
+        let mut status = 0;
+        // SAFETY: checks on our own child without blocking.
+        if unsafe { libc::waitpid(reporter, &mut status, libc::WNOHANG) } == reporter {
+            // It ended (killed by an outer filter, say) before saying.
+            let _ = handoff.ready.compare_exchange(0, -libc::ESRCH, Ordering::AcqRel, Ordering::Acquire);
+            return;
+        }
+        pause();
     }
 }
 
-/// The reporter process: takes the listener, lets every call run and counts
-/// it, and reports when no confined process is left. Never returns.
+fn pause() {
+    let pause = libc::timespec { tv_sec: 0, tv_nsec: 20_000 };
+    // SAFETY: sleeps on a local timespec.
+    unsafe { libc::nanosleep(&pause, core::ptr::null_mut()) };
+}
+
+/// The reporter process: traces the confined process, lets every stopped
+/// call run and counts it, and reports when no traced process is left.
+/// Never returns.
 fn serve(handoff: &Handoff, target: i32, out: i32, prefix: &str, gate: Option<Gate>, json: Option<&JsonLines>) -> ! {
     // Ctrl-C hits the program's whole process group: the report must survive it.
     // SAFETY: changes this process's dispositions only.
@@ -215,61 +239,162 @@ fn serve(handoff: &Handoff, target: i32, out: i32, prefix: &str, gate: Option<Ga
         libc::signal(libc::SIGQUIT, libc::SIG_IGN);
         libc::signal(libc::SIGHUP, libc::SIG_IGN);
     }
-    let Some(listener) = take_listener(handoff, target) else {
-        // SAFETY: the program ended before installing its filter.
+    while handoff.permitted.load(Ordering::Acquire) == 0 {
+        pause();
+    }
+    let seized = seize_threads(target);
+    handoff.ready.store(seized.map_or_else(|error| -error.0, |()| 1), Ordering::Release);
+    if seized.is_err() {
+        // SAFETY: the reporter has nothing to do.
         unsafe { libc::_exit(0) }
-    };
-    // The confined process closes its copy of the listener right after the
-    // hand-off: its own call, not the program's.
-    let mut own_close = Some(handoff.listener.load(Ordering::Acquire));
+    }
     let mut counts: BTreeMap<(Abi, u32, [Option<u32>; 6]), u64> = BTreeMap::new();
     let mut gate = gate;
-    while let Ok(true) = listener.wait() {
-        let Ok(call) = listener.receive() else { continue };
-        let _ = listener.run(call.id);
-        if gate.is_some_and(|g| g.pid == call.pid && g.instruction_pointer == call.instruction_pointer) {
-            gate = None; // sandboxify's own exec, once
+    loop {
+        let mut status = 0;
+        // SAFETY: waits for any of our tracees (the reporter has no children).
+        let tid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
+        if tid < 0 {
+            if Errno::last().0 == libc::EINTR {
+                continue;
+            }
+            break; // ECHILD: no traced process is left
+        }
+        if !libc::WIFSTOPPED(status) {
             continue;
         }
-        let closes_listener = call.abi == Some(Abi::X86_64)
-            && call.nr == libc::SYS_close as u32
-            && call.pid == target as u32
-            && own_close == Some(call.args[0] as i32);
-        if closes_listener {
-            own_close = None;
-            continue;
-        }
-        let Some(abi) = call.abi else { continue };
-        if let Some(json) = json {
-            write_json(json, abi, &call);
-        }
-        *counts.entry((abi, call.nr, integer_args(abi, call.nr, &call.args))).or_insert(0) += 1;
+        let signal = libc::WSTOPSIG(status);
+        let inject = match status >> 16 {
+            libc::PTRACE_EVENT_SECCOMP => {
+                if let Some(call) = trace::stopped_call(tid) {
+                    if gate.is_some_and(|g| g.pid == call.tid && g.instruction_pointer == call.instruction_pointer) {
+                        gate = None; // sandboxify's own exec, once
+                    } else if let Some(abi) = call.abi {
+                        if let Some(json) = json {
+                            write_json(json, abi, &call);
+                        }
+                        *counts.entry((abi, call.nr, integer_args(abi, call.nr, &call.args))).or_insert(0) += 1;
+                    }
+                }
+                0
+            }
+            libc::PTRACE_EVENT_STOP => {
+                if matches!(signal, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU) {
+                    // A group-stop: the tracee stays stopped until SIGCONT,
+                    // as job control expects.
+                    // SAFETY: LISTEN on a tracee of ours in group-stop.
+                    unsafe { libc::ptrace(libc::PTRACE_LISTEN, tid, 0, 0) };
+                    continue;
+                }
+                0 // a new tracee's first stop
+            }
+            0 => signal, // a signal to deliver
+            _ => 0,      // fork, vfork, clone
+        };
+        // SAFETY: continues a stopped tracee of ours.
+        unsafe { libc::ptrace(libc::PTRACE_CONT, tid, 0, inject) };
     }
     if !counts.is_empty() {
         let text = report(prefix, &counts);
-        // SAFETY: writes a live buffer to the descriptor opened by `start`.
+        // SAFETY: writes a live buffer to the descriptor opened by `start_reporter`.
         unsafe { libc::write(out, text.as_ptr().cast(), text.len()) };
     }
     // SAFETY: the reporter is done.
     unsafe { libc::_exit(0) }
 }
 
+/// Traces every thread of `target`, until a pass over its threads finds
+/// none untraced: threads started meanwhile by traced ones are traced from
+/// their start (`PTRACE_O_TRACECLONE`).
+fn seize_threads(target: i32) -> Result<(), Errno> {
+    let mut traced = Vec::new();
+    loop {
+        let mut found = false;
+        for tid in threads(target)? {
+            if traced.contains(&tid) {
+                continue;
+            }
+            // SAFETY: SEIZE takes integer arguments; it does not stop the thread.
+            if unsafe { libc::ptrace(libc::PTRACE_SEIZE, tid, 0, TRACE_OPTIONS) } == 0 {
+                found = true;
+            } else {
+                match Errno::last().0 {
+                    libc::ESRCH => continue, // it ended
+                    libc::EPERM if traced_by_us(tid) => {}
+                    errno => return Err(Errno(errno)),
+                }
+            }
+            traced.push(tid);
+        }
+        if !found {
+            return Ok(());
+        }
+    }
+}
+
+/// The threads of process `pid`.
+fn threads(pid: i32) -> Result<Vec<i32>, Errno> {
+    let path = CString::new(format!("/proc/{pid}/task")).expect("no NUL");
+    // SAFETY: open(2) with a NUL-terminated path.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    let mut tids = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let result = loop {
+        // SAFETY: getdents64 fills at most the buffer's length.
+        let len = unsafe { libc::syscall(libc::SYS_getdents64, fd, buffer.as_mut_ptr(), buffer.len()) };
+        let Ok(len) = usize::try_from(len) else { break Err(Errno::last()) };
+        if len == 0 {
+            break Ok(tids);
+        }
+        // Each record: inode (8), offset (8), length (2), type (1), name.
+        let mut at = 0;
+        while at + 19 < len {
+            let record = usize::from(u16::from_ne_bytes([buffer[at + 16], buffer[at + 17]]));
+            let name = &buffer[at + 19..(at + record).min(len)];
+            let name = &name[..name.iter().position(|&byte| byte == 0).unwrap_or(name.len())];
+            if let Some(tid) = core::str::from_utf8(name).ok().and_then(|name| name.parse().ok()) {
+                tids.push(tid);
+            }
+            at += record.max(1);
+        }
+    };
+    // SAFETY: closes the descriptor opened above.
+    unsafe { libc::close(fd) };
+    result
+}
+
+/// Whether thread `tid` is traced by this process already.
+fn traced_by_us(tid: i32) -> bool {
+    // SAFETY: getpid has no preconditions.
+    let us = unsafe { libc::getpid() };
+    read_proc(tid as u32, "status").is_some_and(|status| {
+        status.lines().any(|line| line.strip_prefix("TracerPid:").is_some_and(|pid| pid.trim() == format!("{us}")))
+    })
+}
+
 /// Appends `call` to the JSON lines, in one write.
-fn write_json(json: &JsonLines, abi: Abi, call: &Notification) {
+fn write_json(json: &JsonLines, abi: Abi, call: &Call) {
     let data = SeccompData {
         nr: call.nr,
         arch: abi.audit_arch(),
         instruction_pointer: call.instruction_pointer,
         args: call.args,
     };
-    let installed = Installed { source: json.source, policy: &json.policy, program: &json.program };
+    let installed = json.filters.iter().map(|logged| Installed {
+        source: logged.source,
+        policy: &logged.policy,
+        program: &logged.program,
+    });
     let mut time = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime writes only to `time`.
     let time = (unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut time) } == 0)
         .then_some((time.tv_sec as u64, time.tv_nsec as u32));
-    let process = Process { time, pid: thread_group(call.pid), tid: Some(call.pid), executable: &executable(call.pid) };
+    let process = Process { time, pid: thread_group(call.tid), tid: Some(call.tid), executable: &executable(call.tid) };
     let mut line = String::new();
-    let _ = Violation::new(Action::Log, [installed].into_iter(), &data).json(&mut line, &process);
+    let _ = Violation::new(Action::Log, installed, &data).json(&mut line, &process);
     // SAFETY: writes a live buffer to the descriptor opened before the program ran.
     unsafe { libc::write(json.out.0, line.as_ptr().cast(), line.len()) };
 }
@@ -311,39 +436,6 @@ fn read_proc(tid: u32, file: &str) -> Option<String> {
     // SAFETY: closes the descriptor opened above.
     unsafe { libc::close(fd) };
     String::from_utf8(text).ok()
-}
-
-/// Waits for the listener's number, then copies it from the target.
-fn take_listener(handoff: &Handoff, target: i32) -> Option<Listener> {
-    // The reporter runs under whatever filter the confined process already
-    // has (sandboxify --preload's guard, an outer sandbox): a call of its
-    // own that one refuses must stop the program, not hang it.
-    // SAFETY: pidfd_open on the confined process, which outlives the hand-off.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, target, 0) } as i32;
-    if pidfd < 0 {
-        handoff.ready.store(-Errno::last().0, Ordering::Release);
-        return None;
-    }
-    handoff.ready.store(1, Ordering::Release);
-    loop {
-        let number = handoff.listener.load(Ordering::Acquire);
-        if number >= 0 {
-            // SAFETY: copies a descriptor of the target, which is waiting for us.
-            let fd = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, number, 0) } as i32;
-            let taken = if fd >= 0 { 1 } else { -Errno::last().0 };
-            handoff.taken.store(taken, Ordering::Release);
-            return (fd >= 0).then_some(Listener(fd));
-        }
-        // The target may end without a filter: then there is nothing to report.
-        let mut poll = libc::pollfd { fd: pidfd, events: libc::POLLIN, revents: 0 };
-        // SAFETY: poll on one live pollfd, with a short timeout.
-        if unsafe { libc::poll(&mut poll, 1, 0) } > 0 {
-            return None;
-        }
-        let pause = libc::timespec { tv_sec: 0, tv_nsec: 20_000 };
-        // SAFETY: sleeps on a local timespec.
-        unsafe { libc::nanosleep(&pause, core::ptr::null_mut()) };
-    }
 }
 
 /// The integer arguments worth reporting (32-bit ones: flags, descriptors,

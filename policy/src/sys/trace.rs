@@ -1,0 +1,71 @@
+//! Tracing the calls a filter stops for a tracer (`SECCOMP_RET_TRACE`):
+//! learn mode's observer and the permissive-mode reporter.
+//!
+//! Why a tracer rather than a user-notification listener, which is
+//! cheaper: a call held for a listener is interrupted by any signal that
+//! arrives before the listener has taken it, and comes back with `EINTR`
+//! when the program's handler lacks `SA_RESTART` (as dash's SIGCHLD handler
+//! does), so `fork`, `pipe` or `close` failed under observation in busy
+//! shell scripts where they never fail otherwise. A call stopped for a
+//! tracer is not interrupted: signals wait until it has run, as they would
+//! without the tracer. The price: a traced program can see that it is
+//! traced (`TracerPid` in `/proc/self/status`), and cannot itself be
+//! traced by a debugger meanwhile.
+
+use crate::abi::Abi;
+
+/// A call stopped for the tracer (`PTRACE_EVENT_SECCOMP`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Call {
+    /// The calling thread, in the tracer's PID namespace.
+    pub tid: u32,
+    /// The calling ABI, if known.
+    pub abi: Option<Abi>,
+    /// The call's number.
+    pub nr: u32,
+    /// The address after the calling `syscall` instruction.
+    pub instruction_pointer: u64,
+    /// The arguments.
+    pub args: [u64; 6],
+}
+
+/// The call thread `tid`, a tracee of the caller, is stopped in at a
+/// `PTRACE_EVENT_SECCOMP` stop; `None` if it cannot be read (the tracee was
+/// killed meanwhile).
+pub fn stopped_call(tid: libc::pid_t) -> Option<Call> {
+    // SAFETY: plain data, filled by the kernel below.
+    let mut info: libc::ptrace_syscall_info = unsafe { core::mem::zeroed() };
+    let size = core::mem::size_of::<libc::ptrace_syscall_info>();
+    // SAFETY: GET_SYSCALL_INFO writes at most `size` bytes to `info`.
+    let filled = unsafe { libc::ptrace(libc::PTRACE_GET_SYSCALL_INFO, tid, size, &raw mut info) };
+    if filled <= 0 || info.op != libc::PTRACE_SYSCALL_INFO_SECCOMP {
+        return None;
+    }
+    // SAFETY: the kernel filled the seccomp member, as `op` says.
+    let seccomp = unsafe { info.u.seccomp };
+    Some(Call {
+        tid: tid as u32,
+        abi: Abi::from_audit_arch(info.arch),
+        nr: seccomp.nr as u32,
+        instruction_pointer: info.instruction_pointer,
+        args: seccomp.args,
+    })
+}
+
+/// Where `orig_rax` and `rax` are in the registers `PTRACE_POKEUSER`
+/// writes (`struct user_regs_struct`): a tracer skips a stopped call by
+/// setting `orig_rax` to -1, and the call returns what `rax` holds.
+#[cfg(target_arch = "x86_64")]
+const ORIG_RAX: usize = 15 * 8;
+#[cfg(target_arch = "x86_64")]
+const RAX: usize = 10 * 8;
+
+/// Makes the call thread `tid` is stopped in fail with `errno`, unrun.
+#[cfg(target_arch = "x86_64")]
+pub fn skip(tid: libc::pid_t, errno: i32) {
+    // SAFETY: POKEUSER writes one register of a stopped tracee of ours.
+    unsafe {
+        libc::ptrace(libc::PTRACE_POKEUSER, tid, RAX, -libc::c_long::from(errno));
+        libc::ptrace(libc::PTRACE_POKEUSER, tid, ORIG_RAX, -1 as libc::c_long);
+    }
+}
