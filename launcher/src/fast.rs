@@ -15,9 +15,10 @@ use core::ptr;
 
 use sandbox_launcher::gate;
 use sandbox_policy::sys::install::Threads;
-use sandbox_policy::sys::{report, scope};
+use sandbox_policy::sys::report::{self, Reported};
+use sandbox_policy::sys::scope;
 use sandbox_policy::text::file::NoFiles;
-use sandbox_policy::text::variables::{self, ALLOW, DEFAULT_ACTION, DENY, EXACT, Variables};
+use sandbox_policy::text::variables::{self, ALLOW, Counted, DEFAULT_ACTION, DENY, EXACT, Variables};
 use sandbox_policy::{Action, Origin, Policy, Settings, Syscall, Text, compile_with, install};
 use syscalls::{Errno, Sysno, syscall};
 
@@ -61,8 +62,8 @@ pub fn run(stack: &Stack) {
     let gated = policy.action_for(execve) != Action::Allow;
     let rules = if gated { alloc::vec![gate::rule()] } else { Vec::new() };
     let Ok(program) = compile_with(&policy, &rules) else { return };
-    if report::logs(&program) {
-        // Permissive mode: its reporter is the full program's.
+    if report::needs_reporter(&program, Reported { counted: Counted::DEFAULT, kills: false }) {
+        // Permissive mode, or traps to count: the reporter is the full program's.
         return;
     }
     if gated {

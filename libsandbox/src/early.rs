@@ -25,8 +25,9 @@ use core::sync::atomic::{AtomicPtr, Ordering};
 use sandbox_policy::compile::start_up;
 use sandbox_policy::learn::EARLY_POINT_MARKER;
 use sandbox_policy::sys::install::Threads;
-use sandbox_policy::sys::{report, scope};
-use sandbox_policy::text::variables::Variables;
+use sandbox_policy::sys::report::{self, Reported};
+use sandbox_policy::sys::scope;
+use sandbox_policy::text::variables::{Counted, Variables};
 use sandbox_policy::{Policy, Program, install};
 
 use crate::fail::fail;
@@ -120,6 +121,11 @@ fn guard() -> Option<Early> {
         kills: secure || variables.report_kills().unwrap_or_else(|error| fail(&error)),
         json: variables.report_json.as_deref().filter(|_| !secure),
     };
+    // A policy with calls to name at exit waits for the constructor, which
+    // starts their reporter.
+    let counted =
+        if secure { Counted::DEFAULT } else { variables.report_counts().unwrap_or_else(|error| fail(&error)) };
+    let reported = Reported { counted, kills: false };
     let early: Vec<Option<Program>> = policies
         .iter()
         .map(|(source, policy)| {
@@ -128,7 +134,7 @@ fn guard() -> Option<Early> {
                 .transpose();
             compiled.unwrap_or_else(|error| fail(&alloc::format!("{source}{error}")))
         })
-        .map(|program| program.filter(|program| !report::logs(program)))
+        .map(|program| program.filter(|program| !report::needs_reporter(program, reported)))
         .collect();
     if early.iter().any(Option::is_some) {
         // Landlock rules that handle files are in force, or the constructor

@@ -49,7 +49,7 @@ use core::ffi::{c_char, c_int};
 use sandbox_landlock::Settings;
 use sandbox_policy::learn::APPLY_POINT_MARKER;
 use sandbox_policy::sys::install::Threads;
-use sandbox_policy::sys::report::{self, JsonLines, Logged};
+use sandbox_policy::sys::report::{self, Answered, Reported, Reporter};
 use sandbox_policy::sys::scope;
 use sandbox_policy::text::attached::{self, DT_SANDBOX_POLICY};
 use sandbox_policy::text::file;
@@ -115,8 +115,10 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
         kills: variables.report_kills().unwrap_or_else(|error| fail(&error)),
         json: variables.report_json.as_deref(),
     };
-    // The filters with `log` actions, whose calls one reporter names.
-    let mut logged = Vec::new();
+    // The filters with calls to name at exit (`log`, and the errno and trap
+    // actions asked for), which one reporter answers. Kills are named here.
+    let reported = Reported { counted: variables.report_counts().unwrap_or_else(|error| fail(&error)), kills: false };
+    let mut answered = Vec::new();
     let filters: Vec<Filter> = policies
         .into_iter()
         .map(|(source, policy, installed)| {
@@ -130,15 +132,15 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
                 };
                 format!("{source}{policy} ({size} BPF instructions installed{when}, before any constructor)")
             });
-            if let Some(logging) = program.as_mut().filter(|program| report::logs(program)) {
-                logged.push(Logged { source, policy: policy.clone(), program: logging.clone() });
-                *logging = report::with_stops_for_reporter(logging);
+            if let Some(reporting) = program.as_mut().filter(|program| report::needs_reporter(program, reported)) {
+                answered.push(Answered { source, policy: policy.clone(), program: reporting.clone() });
+                *reporting = report::with_stops_for_reporter(reporting, reported);
             }
             Filter { program, announcement }
         })
         .collect();
-    if !logged.is_empty() {
-        start_reporter(&variables, logged);
+    if !answered.is_empty() {
+        start_reporter(&variables, answered, reported);
     }
     // Landlock first: its calls need not be in the seccomp policy.
     if variables.asks_for_landlock() {
@@ -149,18 +151,20 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
     apply(filters, variables.learning() && !installed_early, !installed_early, file_rules);
 }
 
-/// Starts the reporter of the `logged` filters (in the order they are
+/// Starts the reporter of the `answered` filters (in the order they are
 /// installed), which traces this process from now on.
-fn start_reporter(variables: &Variables, mut logged: Vec<Logged>) {
-    logged.reverse();
+fn start_reporter(variables: &Variables, mut answered: Vec<Answered>, reported: Reported) {
+    answered.reverse();
     let json = variables.report_json.as_deref().map(|path| {
-        let out = report::Output::file(path).unwrap_or_else(|error| {
+        report::Output::file(path).unwrap_or_else(|error| {
             fail(&format!("cannot open the report {path} ({}): {error}", variables::REPORT_JSON))
-        });
-        JsonLines { out, filters: logged }
+        })
     });
     let out = variables.report.as_deref().map_or_else(report::Output::stderr, report::Output::file);
-    if let Err(error) = out.and_then(|out| report::start_reporter("libsandbox: ", out, None, json)) {
+    let started = out.and_then(|out| {
+        Reporter { prefix: "libsandbox: ", out, json, filters: answered, gate: None, reported }.start()
+    });
+    if let Err(error) = started {
         fail(&report::start_failure(error));
     }
 }

@@ -16,7 +16,11 @@ Environment:
   SANDBOX_FS_DEVICES, SANDBOX_NET_CONNECT, SANDBOX_NET_BIND and
   SANDBOX_LANDLOCK_BEST_EFFORT. Policy options replace the policy variables;
   each Landlock option replaces its variable (given several times, its
-  values add up). All are removed from PROGRAM's environment.
+  values add up). SANDBOX_REPORT, SANDBOX_REPORT_JSON and
+  SANDBOX_REPORT_COUNTS (errno:trap; unset: trap) say where and what a
+  reporter, which traces PROGRAM, names; SANDBOX_REPORT_KILLS=1 has it name
+  kills too (unset: the kernel's silent kill). All are removed from
+  PROGRAM's environment.
 
 Exit status:
   125  sandboxify itself failed (bad option or policy, seccomp unavailable,
@@ -99,10 +103,10 @@ pub struct Args {
     #[arg(long, help_heading = "Inspection")]
     pub list_syscalls: bool,
 
-    /// Read SANDBOX_REPORT_JSON files (the kills libsandbox.so names, the
-    /// calls a log policy lets through; from any number of processes and
-    /// runs), and print what to add to the allow list and which entries to
-    /// remove so that those calls run; exit
+    /// Read SANDBOX_REPORT_JSON files (the kills named, the calls a log
+    /// policy lets through, the errno and trap calls counted; from any
+    /// number of processes and runs), and print what to add to the allow
+    /// list and which entries to remove so that those calls run; exit
     #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with = "command", help_heading = "Inspection")]
     pub summary: Vec<PathBuf>,
 

@@ -17,7 +17,7 @@ use std::ffi::{CString, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use sandbox_policy::compile::start_up;
-use sandbox_policy::sys::report::{self, Gate, JsonLines, Logged};
+use sandbox_policy::sys::report::{self, Answered, Gate, Reported, Reporter};
 use sandbox_policy::text::file::{self, Files};
 use sandbox_policy::text::variables::{self, Variables};
 use sandbox_policy::{
@@ -220,19 +220,11 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
         _ => None,
     };
 
-    // Refused now, as the library would refuse it later.
+    // Refused now, as the library would refuse them later.
     variables.report_kills()?;
+    variables.report_counts()?;
     let mut environment = passed_on;
     if let Some(path) = &variables.report_json {
-        // Its guard, or its own filter, kills before any handler could run:
-        // only the calls permissive mode lets through can be reported.
-        if !policy.as_ref().is_some_and(|policy| policy.actions().any(|action| action == Action::Log)) {
-            return Err(Failure::Environment(format!(
-                "{}: sandboxify's kills are the kernel's, which nothing can name; it reports the calls a `log` \
-                 policy lets through, and the library names its own kills (LD_PRELOAD)",
-                variables::REPORT_JSON
-            )));
-        }
         if args.preload {
             environment.push((variables::REPORT_JSON.into(), path.into()));
         }
@@ -360,28 +352,43 @@ fn seccomp_step(
             program.insns().len()
         );
     }
-    if !args.preload && report::logs(&program) {
-        // Permissive mode with names: a reporter traces the logged calls,
-        // and sandboxify's own exec from the gate, which it does not report.
+    let reported = Reported { counted: variables.report_counts()?, kills: variables.report_kills_asked()? };
+    let reporting = report::needs_reporter(&program, reported);
+    if variables.report_json.is_some() && !reporting {
+        // Without a reporter, the kernel kills, fails and traps calls unseen.
+        return Err(Failure::Environment(format!(
+            "{}: nothing under this policy would be written: sandboxify names the calls a `log` policy lets \
+             through, the errno and trap calls SANDBOX_REPORT_COUNTS asks for, and kills with \
+             SANDBOX_REPORT_KILLS=1",
+            variables::REPORT_JSON
+        )));
+    }
+    if !args.preload && reporting {
+        // A reporter traces the calls it names, and sandboxify's own exec
+        // from the gate, which it does not report.
         sandbox.allows_reporter()?;
         // Opened now, in sandboxify's own root and before any Landlock rule.
-        let out = variables.report.as_deref().map_or_else(report::Output::stderr, report::Output::file);
-        let out = out.map_err(|error| Failure::System(format!("cannot open the permissive-mode report: {error}")))?;
+        let out = match variables.report.as_deref() {
+            Some(path) => report::Output::file(path).map_err(|error| {
+                Failure::System(format!("cannot open the report {path} ({}): {error}", variables::REPORT))
+            })?,
+            None => report::Output::stderr()
+                .map_err(|error| Failure::System(format!("cannot write the report to stderr: {error}")))?,
+        };
         let json = match variables.report_json.as_deref() {
-            Some(path) => Some(JsonLines {
-                out: report::Output::file(path).map_err(|error| {
-                    Failure::System(format!("cannot open the report {path} ({}): {error}", variables::REPORT_JSON))
-                })?,
-                filters: vec![Logged { source: "", policy: policy.clone(), program: program.clone() }],
-            }),
+            Some(path) => Some(report::Output::file(path).map_err(|error| {
+                Failure::System(format!("cannot open the report {path} ({}): {error}", variables::REPORT_JSON))
+            })?),
             None => None,
         };
-        let program = report::with_stops_for_reporter(&program);
+        let filters = vec![Answered { source: "", policy: policy.clone(), program: program.clone() }];
+        let program = report::with_stops_for_reporter(&program, reported);
         return Ok(Box::new(move |launch| {
             // SAFETY: getpid has no preconditions.
             let gate = Gate { pid: unsafe { libc::getpid() } as u32, instruction_pointer: gate };
-            match report::start_reporter("sandboxify: ", out, Some(gate), json) {
-                Ok(()) => launch.exec_reported(&program),
+            let reporter = Reporter { prefix: "sandboxify: ", out, json, filters, gate: Some(gate), reported };
+            match reporter.start() {
+                Ok(()) => launch.exec_reported(&program, reported.kills),
                 Err(error) => Failure::System(report::start_failure(error)),
             }
         }));
@@ -407,6 +414,9 @@ fn hand_over_to_library(
     }
     if let Some(report) = &variables.report {
         environment.push((variables::REPORT.into(), report.into()));
+    }
+    if let Some(report_counts) = &variables.report_counts {
+        environment.push((variables::REPORT_COUNTS.into(), report_counts.into()));
     }
     if let Some(report_kills) = &variables.report_kills {
         environment.push((variables::REPORT_KILLS.into(), report_kills.into()));

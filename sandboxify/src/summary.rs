@@ -1,6 +1,7 @@
 //! `sandboxify --summary FILE...`: the violations in JSON-lines reports
-//! (`SANDBOX_REPORT_JSON`: the kills libsandbox.so names, the calls a `log`
-//! policy lets through; see `sandbox_policy::violation`), merged across
+//! (`SANDBOX_REPORT_JSON`: the kills named, the calls a `log` policy lets
+//! through, the errno and trap calls counted; see
+//! `sandbox_policy::violation`), merged across
 //! processes and files, as the changes to the policy that would let those
 //! calls run.
 
@@ -9,6 +10,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::PathBuf;
 
+use sandbox_policy::Action;
 use serde_json::Value;
 
 use crate::failure::Failure;
@@ -21,7 +23,8 @@ struct Seen {
 }
 
 /// Reads every line of `files` and prints, per call, how many times it was
-/// killed (a kill ends its process, which reports it once) or let through,
+/// killed (a kill ends its process, which reports it once), let through,
+/// failed or trapped,
 /// and by which rule; then the calls to add to the allow list and the
 /// entries to remove. A line that is not a violation of the sandbox's is
 /// refused with its file and line number.
@@ -29,7 +32,7 @@ pub fn summary(files: &[PathBuf]) -> Result<String, Failure> {
     let mut seen: BTreeMap<(String, String), Seen> = BTreeMap::new();
     let mut add = BTreeSet::new();
     let mut remove = BTreeSet::new();
-    let (mut kills, mut logged) = (0u64, 0u64);
+    let (mut kills, mut logged, mut failed, mut trapped) = (0u64, 0u64, 0u64, 0u64);
     for file in files {
         let text = fs::read_to_string(file)
             .map_err(|error| Failure::Usage(format!("--summary: cannot read {}: {error}", file.display())))?;
@@ -37,12 +40,14 @@ pub fn summary(files: &[PathBuf]) -> Result<String, Failure> {
             let bad = |what: &str| Failure::Usage(format!("--summary: {}:{}: {what}", file.display(), index + 1));
             let event: Value = serde_json::from_str(line).map_err(|error| bad(&format!("not JSON: {error}")))?;
             let text_field = |name: &str| event.get(name).and_then(Value::as_str);
-            match text_field("action") {
-                Some("kill") => kills += 1,
-                Some("log") => logged += 1,
+            match text_field("action").map(Action::parse) {
+                Some(Some(Action::Kill)) => kills += 1,
+                Some(Some(Action::Log)) => logged += 1,
+                Some(Some(Action::Errno(_))) => failed += 1,
+                Some(Some(Action::Trap)) => trapped += 1,
                 _ => {
                     return Err(bad(
-                        "not a violation the sandbox reported (\"action\" is neither \"kill\" nor \"log\")",
+                        "not a violation the sandbox reported (\"action\" is not kill, log, trap or an errno)",
                     ));
                 }
             }
@@ -68,7 +73,11 @@ pub fn summary(files: &[PathBuf]) -> Result<String, Failure> {
         }
     }
     let mut out = String::new();
-    let _ = writeln!(out, "{kills} processes killed, {logged} calls let through (log):");
+    let _ = write!(out, "{kills} processes killed, {logged} calls let through (log)");
+    if failed + trapped > 0 {
+        let _ = write!(out, ", {failed} failed by an errno action, {trapped} trapped");
+    }
+    out.push_str(":\n");
     for ((call, abi), seen) in &seen {
         let rules: Vec<&str> = seen.rules.iter().map(String::as_str).collect();
         let _ = writeln!(out, "  {call} [{abi}] ×{}: {}", seen.count, rules.join("; "));

@@ -7,11 +7,14 @@
  *   block    with SIGSYS blocked (the kernel then kills it unexplained);
  *   ignore   with SIGSYS ignored;
  *   int80    through the i386 ABI (int 0x80, uname is 122 there);
- *   x32      through the x32 ABI (uname's x86_64 number with bit 30).
+ *   x32      through the x32 ABI (uname's x86_64 number with bit 30);
+ *   untrace  after killing its tracer, if it has one (TracerPid), as a
+ *            program that found its reporter would.
  * Prints "survived" and exits 0 if it lives on. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -26,6 +29,16 @@ static void *call(void *unused) {
 }
 
 static void ignore(int signal) { (void)signal; }
+
+static int tracer(void) {
+    char line[256];
+    int pid = 0;
+    FILE *status = fopen("/proc/self/status", "r");
+    while (status && fgets(line, sizeof line, status))
+        if (!strncmp(line, "TracerPid:", 10)) pid = atoi(line + 10);
+    if (status) fclose(status);
+    return pid;
+}
 
 int main(int argc, char **argv) {
     if (argc != 2) return 2;
@@ -68,6 +81,12 @@ int main(int argc, char **argv) {
     } else if (!strcmp(how, "x32")) {
         long result;
         __asm__ volatile("syscall" : "=a"(result) : "a"(0x40000000L | 63), "D"(0L) : "rcx", "r11", "memory");
+    } else if (!strcmp(how, "untrace")) {
+        int pid = tracer();
+        printf("tracer killed: %d\n", pid > 0 && kill(pid, SIGKILL) == 0);
+        fflush(stdout);
+        usleep(100000);
+        call(NULL);
     } else {
         return 2;
     }

@@ -212,7 +212,10 @@ fn the_report_file_cannot_be_redirected() {
         launcher.assert_code(125);
         assert_eq!(
             launcher.stderr,
-            "sandboxify: cannot open the permissive-mode report: ELOOP (Too many levels of symbolic links)\n"
+            format!(
+                "sandboxify: cannot open the report {} (SANDBOX_REPORT): ELOOP (Too many levels of symbolic links)\n",
+                report.display()
+            )
         );
         assert!(!target.exists());
         fs::remove_file(&report).unwrap();

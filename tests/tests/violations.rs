@@ -272,16 +272,27 @@ fn the_summary_gives_the_list_that_runs_the_program() {
 fn bad_report_requests_are_refused_in_one_line() {
     let program = compile("violate", &["-pthread"]);
     let program = program.to_str().unwrap();
-    // sandboxify's kills are the kernel's: asking it for a report is refused.
+    // Without SANDBOX_REPORT_KILLS=1, sandboxify's kills are the kernel's:
+    // asking it for a report that would stay empty is refused.
     for args in [&["--deny", DENY, program, "plain"][..], &["--preload", "--deny", DENY, program, "plain"]] {
         let outcome = Run::new(sandboxify(), args).env("SANDBOX_REPORT_JSON", "/tmp/x").run();
         outcome.assert_code(125);
         assert_eq!(
             outcome.stderr,
-            "sandboxify: SANDBOX_REPORT_JSON: sandboxify's kills are the kernel's, which nothing can name; \
-             it reports the calls a `log` policy lets through, and the library names its own kills (LD_PRELOAD)\n"
+            "sandboxify: SANDBOX_REPORT_JSON: nothing under this policy would be written: sandboxify names the \
+             calls a `log` policy lets through, the errno and trap calls SANDBOX_REPORT_COUNTS asks for, and kills \
+             with SANDBOX_REPORT_KILLS=1\n"
         );
     }
+    // An unknown count, on both paths.
+    let outcome =
+        Run::new(sandboxify(), &["--deny", DENY, program, "plain"]).env("SANDBOX_REPORT_COUNTS", "errno:kill").run();
+    outcome.assert_code(125);
+    assert!(outcome.stderr.starts_with("sandboxify: SANDBOX_REPORT_COUNTS: "), "{outcome:#?}");
+    assert!(outcome.stderr.contains("kill") && outcome.stderr.lines().count() == 1, "{outcome:#?}");
+    let outcome = violate("plain", &[("SECCOMP_SYSCALL_DENY", DENY), ("SANDBOX_REPORT_COUNTS", "errnos")], User::Root);
+    outcome.assert_code(125);
+    assert!(outcome.stderr.starts_with("libsandbox: SANDBOX_REPORT_COUNTS: "), "{outcome:#?}");
     // A file the library cannot open: 125 before the program runs.
     let outcome = violate(
         "plain",
@@ -366,4 +377,110 @@ fn report_kills_0_keeps_the_kernels_kill_and_the_programs_own_handler() {
     let refused = Run::new(sandboxify(), &args).env("SANDBOX_REPORT_KILLS", "yes").run();
     refused.assert_code(125);
     assert!(refused.stderr.starts_with("sandboxify: SANDBOX_REPORT_KILLS: "), "{refused:#?}");
+}
+
+/// sandboxify with `SANDBOX_REPORT_KILLS=1`: a tracer names each kill,
+/// from any thread, in a child after fork and after exec, through the i386
+/// and x32 ABIs, and the kernel still kills the process by SIGSYS. A
+/// program that kills its tracer dies with it (SIGKILL): a reporter that names kills never turns one into a
+/// survival.
+#[test]
+fn sandboxify_names_kills_when_asked() {
+    let program = compile("violate", &["-pthread"]);
+    let program = program.to_str().unwrap();
+    let line = "sandboxify: the policy killed this process at ";
+    let reason = ": --deny: uname; to allow uname, remove that entry\n";
+    let run =
+        |args: &[&str], user: User| Run::new(sandboxify(), args).env("SANDBOX_REPORT_KILLS", "1").user(user).run();
+    for user in USERS {
+        for how in ["plain", "thread", "int80", "x32"] {
+            let outcome = run(&["--deny", "uname", program, how], user);
+            outcome.assert_killed();
+            assert!(outcome.stderr.starts_with(line) && outcome.stderr.lines().count() == 1, "{how}: {outcome:#?}");
+            let expected = match how {
+                "int80" => "uname(0x0) [i386 122]: --deny: uname",
+                "x32" => "[x86_64 1073741887]: an ABI or number no policy allows",
+                _ => "[x86_64 63]: --deny: uname",
+            };
+            assert!(outcome.stderr.contains(expected), "{how}: {outcome:#?}");
+        }
+        let outcome = run(&["--deny", "uname", program, "fork"], user);
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, format!("child: signal {}\n", libc::SIGSYS), "{outcome:#?}");
+        assert!(outcome.stderr.starts_with(line) && outcome.stderr.ends_with(reason), "{outcome:#?}");
+        let outcome = run(&["--deny", "uname", "/bin/sh", "-c", "exec uname"], user);
+        outcome.assert_killed();
+        assert!(outcome.stderr.starts_with(line) && outcome.stderr.ends_with(reason), "{outcome:#?}");
+        let outcome = run(&["--deny", "uname", program, "untrace"], user);
+        assert_eq!(outcome.signal(), Some(libc::SIGKILL), "{outcome:#?}");
+        assert!(!outcome.stdout.contains("survived") && !outcome.stdout.contains(": 0"), "{outcome:#?}");
+        // Unasked, the kill is the kernel's, unexplained.
+        let outcome = Run::new(sandboxify(), &["--deny", "uname", program, "plain"]).user(user).run();
+        outcome.assert_killed();
+        assert_eq!(outcome.stderr, "", "{outcome:#?}");
+    }
+}
+
+/// Calls an errno action fails are counted at exit when
+/// `SANDBOX_REPORT_COUNTS` asks for errno, and each is a JSON line; calls a
+/// trap action sends to the program's handler are counted unasked. On the
+/// library's path and sandboxify's, never in the program's own output.
+#[test]
+fn errno_and_trap_calls_are_counted_at_exit() {
+    let uname = compile("uname", &[]);
+    let violate = compile("violate", &["-pthread"]);
+    for user in USERS {
+        let file = report_file(&format!("counts-{user:?}"));
+        let json = file.to_str().unwrap();
+        let errno_env = [("SECCOMP_SYSCALL_DENY", "uname=EACCES"), ("SANDBOX_REPORT_JSON", json)];
+        let library = |program: &Path, args: &[&str], env: &[(&str, &str)]| {
+            let mut run = Run::new(program, args).preload().user(user);
+            for (key, value) in env {
+                run = run.env(key, value);
+            }
+            run.run()
+        };
+        let counted = [("SANDBOX_REPORT_COUNTS", "errno")];
+        let quiet = library(&uname, &[], &[("SECCOMP_SYSCALL_DENY", "uname=EACCES")]);
+        let loud = library(&uname, &[], &[errno_env.as_slice(), &counted].concat());
+        let sandboxify_loud = Run::new(sandboxify(), &["--deny", "uname=EACCES", uname.to_str().unwrap()])
+            .env("SANDBOX_REPORT_COUNTS", "errno")
+            .env("SANDBOX_REPORT_JSON", json)
+            .user(user)
+            .run();
+        for (prefix, outcome) in [("libsandbox", &loud), ("sandboxify", &sandboxify_loud)] {
+            assert_eq!((outcome.code(), &outcome.stdout), (quiet.code(), &quiet.stdout), "{outcome:#?}");
+            let expected = format!(
+                "{}{prefix}: these calls failed with the policy's errno:\n{prefix}:   uname(): EACCES ×1\n",
+                quiet.stderr
+            );
+            assert_eq!(outcome.stderr, expected, "{outcome:#?}");
+        }
+        let lines = json_lines(&file);
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        for line in &lines {
+            assert_eq!((line["call"].as_str(), line["action"].as_str()), (Some("uname"), Some("EACCES")), "{line}");
+        }
+        let summary = Run::new(sandboxify(), &["--summary", json]).run();
+        summary.assert_success();
+        assert!(
+            summary.stdout.starts_with("0 processes killed, 0 calls let through (log), 2 failed by an errno action, 0 trapped:\n  uname [x86_64] ×2: "),
+            "{summary:#?}"
+        );
+        // A trap: the program's handler lets it live on; counted unasked.
+        let trap = [("SECCOMP_SYSCALL_DENY", "uname=trap")];
+        let outcome = library(&violate, &["handler"], &trap);
+        let sandboxified =
+            Run::new(sandboxify(), &["--deny", "uname=trap", violate.to_str().unwrap(), "handler"]).user(user).run();
+        for (prefix, outcome) in [("libsandbox", &outcome), ("sandboxify", &sandboxified)] {
+            outcome.assert_success();
+            assert_eq!(outcome.stdout, "sigaction: 0\nsurvived\n", "{outcome:#?}");
+            let expected = format!(
+                "{prefix}: these calls were trapped (SIGSYS to the program's handler):\n{prefix}:   uname() ×1\n"
+            );
+            assert_eq!(outcome.stderr, expected, "{outcome:#?}");
+        }
+        let off = library(&violate, &["handler"], &[trap.as_slice(), &[("SANDBOX_REPORT_COUNTS", "0")]].concat());
+        assert_eq!((off.stdout.as_str(), off.stderr.as_str()), ("sigaction: 0\nsurvived\n", ""), "{off:#?}");
+    }
 }

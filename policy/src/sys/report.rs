@@ -1,20 +1,24 @@
-//! Permissive mode with names: under a policy with `log` actions, the calls
-//! that would have been violations are reported to the user who ran the
-//! program, by name and with their integer arguments, without root and
-//! without the audit log (which ordinary users and containers usually
-//! cannot read).
+//! The reporter: names what the kernel would do to a program's calls
+//! unseen. Permissive mode's calls first: under a policy with `log` actions,
+//! the calls that would have been violations are reported to the user who
+//! ran the program, by name and with their integer arguments, without root
+//! and without the audit log (which ordinary users and containers usually
+//! cannot read). Besides, as [`Reported`] asks: the calls errno and trap
+//! actions fail or trap, counted at exit, and sandboxify's kills, named as
+//! they happen.
 //!
-//! The filter stops those calls for a tracer instead of logging them
-//! ([`with_stops_for_reporter`]). A *reporter* process, started before the
+//! The filter stops those calls for a tracer instead
+//! ([`with_stops_for_reporter`]). The reporter process, started before the
 //! filter from the confined process by a double fork (so that it is
 //! nobody's child but init's, and no `wait()` of the program ever sees it),
 //! traces every thread of the confined process and of the processes it
-//! starts ([`crate::sys::trace`] says why a tracer), lets every stopped call
-//! run as `log` would, counts them, and when no confined process is left
-//! writes one deduplicated report: to stderr as it was when the reporter
-//! started, or appended to the file named by
-//! [`crate::text::variables::REPORT`]. With [`JsonLines`], it also appends
-//! each call as one JSON line as it lets it through
+//! starts ([`crate::sys::trace`] says why a tracer), answers every stopped
+//! call as the policy would have (runs it, fails it with its errno, or has
+//! the kernel kill the process), counts them, and when no confined process
+//! is left writes one deduplicated report: to stderr as it was when the
+//! reporter started, or appended to the file named by
+//! [`crate::text::variables::REPORT`]. With a JSON output, it also appends
+//! each call as one JSON line as it answers it
 //! ([`crate::text::variables::REPORT_JSON`]).
 
 use alloc::collections::BTreeMap;
@@ -26,29 +30,100 @@ use core::fmt::Write as _;
 use core::sync::atomic::{AtomicI32, Ordering};
 
 use crate::abi::Abi;
+use crate::abi::offset;
 use crate::action::ret;
-use crate::compile::bpf::SeccompData;
-use crate::compile::bpf::op;
+use crate::compile::bpf::{Emitter, SeccompData, op};
 use crate::compile::filter::Program;
+use crate::compile::filter::probe::{CONFIRMED, OTHER};
 use crate::sys::Errno;
 use crate::sys::trace::{self, Call};
 use crate::tables::syscalls::{ArgKind, Syscall};
-use crate::violation::{Installed, Process, Violation};
+use crate::text::variables::Counted;
+use crate::violation::{Installed, Process, TAG, Violation};
 use crate::{Action, Policy};
 
-/// `program` with every `log` return, and the exec gate's notification
-/// (see sandboxify's launch module), turned into a stop for the reporter.
-pub fn with_stops_for_reporter(program: &Program) -> Program {
+/// What a reporter names besides the calls `log` lets through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reported {
+    /// What is counted at exit (`SANDBOX_REPORT_COUNTS`).
+    pub counted: Counted,
+    /// Kills, named as they happen: sandboxify's, with
+    /// `SANDBOX_REPORT_KILLS=1` (the library names its own in the process).
+    pub kills: bool,
+}
+
+/// The data of the reporter's `SECCOMP_RET_TRACE` returns: what the call
+/// would have got without the reporter.
+mod tag {
+    /// `log`: the call runs.
+    pub const LOG: u32 = 0;
+    /// An errno action, ored with the errno (at most `MAX_ERRNO`, 0xfff).
+    pub const ERRNO: u32 = 0x1000;
+    /// A kill.
+    pub const KILL: u32 = 0x2000;
+    /// Where [`ERRNO`]'s errno is.
+    pub const ERRNO_VALUE: u32 = 0x0fff;
+}
+
+/// A call number no kernel uses, which the filter of [`kill_marker`] kills:
+/// the reporter turns a call the policy kills into it once it has named it,
+/// so that the kernel kills the process by SIGSYS, as the policy says.
+pub const KILL_MARKER: u32 = 0x5ec2;
+
+/// The filter installed under the one of a reporter that names kills,
+/// before it: kills [`KILL_MARKER`] of any ABI, allows everything else.
+pub fn kill_marker() -> Program {
+    let mut emitter = Emitter::default();
+    let allow = emitter.ret(Action::Allow.ret());
+    let kill = emitter.ret(Action::Kill.ret());
+    let test = emitter.jump(op::JEQ, KILL_MARKER, kill, allow);
+    emitter.stmt(op::LD | op::W | op::ABS, offset::NR, test);
+    Program::from_insns(emitter.finish())
+}
+
+/// What the reporter does with a return of the filter, if anything.
+fn stop_for(k: u32, reported: Reported) -> Option<u32> {
+    let errno = k & ret::DATA;
+    match k & ret::ACTION_FULL {
+        ret::LOG | ret::USER_NOTIF => Some(tag::LOG),
+        // Not the install probe's, nor a fake success (the library's own
+        // protection of its SIGSYS handler answers with errno 0).
+        ret::ERRNO if reported.counted.errno && errno != 0 && ![CONFIRMED, OTHER].contains(&(errno as u16)) => {
+            Some(tag::ERRNO | errno)
+        }
+        ret::KILL_PROCESS if reported.kills => Some(tag::KILL),
+        _ => None,
+    }
+}
+
+/// `program` with the returns the reporter answers (every `log`, the exec
+/// gate's notification (see sandboxify's launch module), and the errno and
+/// kill returns `reported` names) turned into stops for it.
+pub fn with_stops_for_reporter(program: &Program, reported: Reported) -> Program {
     let mut program = program.clone();
     for insn in &mut program.insns {
-        if insn.code == op::RET | op::K && matches!(insn.k, ret::LOG | ret::USER_NOTIF) {
-            insn.k = ret::TRACE;
+        if insn.code == op::RET | op::K {
+            if let Some(data) = stop_for(insn.k, reported) {
+                insn.k = ret::TRACE | data;
+            }
         }
     }
     program
 }
 
-/// Whether `program` has any `log` return, and so needs a reporter.
+/// Whether `program` needs a reporter to name what `reported` asks for:
+/// its `log` returns, and the errno, trap and kill returns asked for.
+pub fn needs_reporter(program: &Program, reported: Reported) -> bool {
+    let named_kill = Action::Trap.ret() | u32::from(TAG);
+    // The exec gate's notification is answered by a reporter only when
+    // there is one for something else.
+    program.insns().iter().filter(|insn| insn.code == op::RET | op::K && insn.k != ret::USER_NOTIF).any(|insn| {
+        stop_for(insn.k, reported).is_some()
+            || (reported.counted.traps && insn.k & ret::ACTION_FULL == ret::TRAP && insn.k != named_kill)
+    })
+}
+
+/// Whether `program` has any `log` return.
 pub fn logs(program: &Program) -> bool {
     program.insns().iter().any(|insn| insn.code == op::RET | op::K && insn.k == ret::LOG)
 }
@@ -105,24 +180,254 @@ impl Drop for Output {
     }
 }
 
-/// A filter whose `log` returns the reporter answers.
-pub struct Logged {
+/// A filter whose calls the reporter answers, as compiled (before
+/// [`with_stops_for_reporter`]): what names the rule that decided.
+pub struct Answered {
     /// Where the policy came from, as errors say it.
     pub source: &'static str,
     /// The policy.
     pub policy: Policy,
-    /// Its program as compiled (with `log` returns, before
-    /// [`with_stops_for_reporter`]).
+    /// Its program.
     pub program: Program,
 }
 
-/// Where, besides the report, each let-through call goes as a JSON line
-/// ([`crate::violation::Violation::json`]), and the filters that log them.
-pub struct JsonLines {
-    /// The file (`SANDBOX_REPORT_JSON`).
+/// A reporter to start.
+pub struct Reporter {
+    /// What starts every line (`libsandbox: `).
+    pub prefix: &'static str,
+    /// Where the report and the named kills go.
     pub out: Output,
-    /// The filters, newest first.
-    pub filters: Vec<Logged>,
+    /// Where each call answered goes as a JSON line
+    /// ([`crate::violation::Violation::json`]; `SANDBOX_REPORT_JSON`).
+    pub json: Option<Output>,
+    /// The filters answered, newest first.
+    pub filters: Vec<Answered>,
+    /// sandboxify's own exec, let through unreported.
+    pub gate: Option<Gate>,
+    /// What it names besides `log` calls.
+    pub reported: Reported,
+}
+
+impl Reporter {
+    /// Starts the reporter for the calling process, which is about to
+    /// install filters from [`with_stops_for_reporter`] (and, if kills are
+    /// named, [`kill_marker`] before them): when this returns `Ok`, every
+    /// thread of the calling process is traced by it. Fails if the process
+    /// cannot be traced (it is traced already, by a debugger say, or an
+    /// outer filter refuses the reporter's calls): the caller must then
+    /// stop the program.
+    pub fn start(self) -> Result<(), Errno> {
+        // SAFETY: an anonymous shared mapping of one page, zero-filled.
+        let page = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if page == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        // SAFETY: the mapping is live, large enough and zeroed: valid atomics.
+        let handoff = unsafe { &*page.cast::<Handoff>() };
+        // SAFETY: getpid has no preconditions.
+        let target = unsafe { libc::getpid() };
+        // SAFETY: fork; the children only run the code below and _exit.
+        let between = unsafe { libc::fork() };
+        if between == 0 {
+            // SAFETY: fork again so that the reporter is not the program's child.
+            match unsafe { libc::fork() } {
+                0 => self.serve(handoff, target),
+                -1 => handoff.ready.store(-Errno::last().0, Ordering::Release),
+                reporter => wait_until_ready(handoff, reporter),
+            }
+            // SAFETY: the process between ends at once.
+            unsafe { libc::_exit(0) };
+        }
+        let result = if between < 0 {
+            Err(Errno::last())
+        } else {
+            // Where Yama restricts ptrace to declared tracers, declare the
+            // process between, whose descendant the reporter is (EINVAL
+            // without Yama: there is nothing to declare).
+            // SAFETY: prctl with integer arguments; waitpid reaps our own child.
+            unsafe {
+                libc::prctl(libc::PR_SET_PTRACER, between as libc::c_ulong, 0, 0, 0);
+                handoff.permitted.store(1, Ordering::Release);
+                let mut status = 0;
+                libc::waitpid(between, &mut status, 0);
+                libc::prctl(libc::PR_SET_PTRACER, 0, 0, 0, 0);
+            }
+            match handoff.ready.load(Ordering::Acquire) {
+                1 => Ok(()),
+                0 => Err(Errno(libc::ECHILD)),
+                failed => Err(Errno(-failed)),
+            }
+        };
+        // SAFETY: unmaps our view of the page; nothing refers to it past here.
+        unsafe { libc::munmap(page, 4096) };
+        result
+    }
+
+    /// The reporter process: traces the confined process, answers every
+    /// stopped call as the policy says and counts it, and reports when no
+    /// traced process is left. Never returns.
+    fn serve(self, handoff: &Handoff, target: i32) -> ! {
+        // Ctrl-C hits the program's whole process group: the report must survive it.
+        // SAFETY: changes this process's dispositions only.
+        unsafe {
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            libc::signal(libc::SIGQUIT, libc::SIG_IGN);
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+        }
+        while handoff.permitted.load(Ordering::Acquire) == 0 {
+            pause();
+        }
+        // A reporter that names kills must never turn one into a survival:
+        // if it ends, every tracee is killed (a stopped call would otherwise
+        // fail with ENOSYS and the program go on).
+        let options = if self.reported.kills { TRACE_OPTIONS | libc::PTRACE_O_EXITKILL } else { TRACE_OPTIONS };
+        let seized = seize_threads(target, options);
+        handoff.ready.store(seized.map_or_else(|error| -error.0, |()| 1), Ordering::Release);
+        if seized.is_err() {
+            // SAFETY: the reporter has nothing to do.
+            unsafe { libc::_exit(0) }
+        }
+        let mut counts = Counts::new();
+        let mut gate = self.gate;
+        loop {
+            let mut status = 0;
+            // SAFETY: waits for any of our tracees (the reporter has no children).
+            let tid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
+            if tid < 0 {
+                if Errno::last().0 == libc::EINTR {
+                    continue;
+                }
+                break; // ECHILD: no traced process is left
+            }
+            if !libc::WIFSTOPPED(status) {
+                continue;
+            }
+            let signal = libc::WSTOPSIG(status);
+            let inject = match status >> 16 {
+                libc::PTRACE_EVENT_SECCOMP => {
+                    match trace::stopped_call(tid) {
+                        Some(call)
+                            if gate.is_some_and(|g| {
+                                g.pid == call.tid && g.instruction_pointer == call.instruction_pointer
+                            }) =>
+                        {
+                            gate = None; // sandboxify's own exec, once
+                        }
+                        Some(call) => self.answer(&call, &mut counts),
+                        None => {}
+                    }
+                    0
+                }
+                libc::PTRACE_EVENT_STOP => {
+                    if matches!(signal, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU) {
+                        // A group-stop: the tracee stays stopped until SIGCONT,
+                        // as job control expects.
+                        // SAFETY: LISTEN on a tracee of ours in group-stop.
+                        unsafe { libc::ptrace(libc::PTRACE_LISTEN, tid, 0, 0) };
+                        continue;
+                    }
+                    0 // a new tracee's first stop
+                }
+                0 => {
+                    if signal == libc::SIGSYS && self.reported.counted.traps {
+                        self.count_trap(tid, &mut counts);
+                    }
+                    signal // a signal to deliver
+                }
+                _ => 0, // fork, vfork, clone
+            };
+            // SAFETY: continues a stopped tracee of ours.
+            unsafe { libc::ptrace(libc::PTRACE_CONT, tid, 0, inject) };
+        }
+        if !counts.is_empty() {
+            let text = report(self.prefix, &counts);
+            // SAFETY: writes a live buffer to the descriptor opened before the program ran.
+            unsafe { libc::write(self.out.0, text.as_ptr().cast(), text.len()) };
+        }
+        // SAFETY: the reporter is done.
+        unsafe { libc::_exit(0) }
+    }
+
+    /// Answers a stopped call as the filter would have without the
+    /// reporter, and counts or names it.
+    fn answer(&self, call: &Call, counts: &mut Counts) {
+        let Some(abi) = call.abi else { return };
+        let data = call.ret_data & ret::DATA;
+        let action = match data & !tag::ERRNO_VALUE {
+            tag::KILL => Action::Kill,
+            tag::ERRNO => Action::Errno((data & tag::ERRNO_VALUE) as u16),
+            _ => Action::Log,
+        };
+        match action {
+            Action::Kill => {
+                let mut line = String::new();
+                let data = seccomp_data(abi, call);
+                let _ = Violation::new(Action::Kill, self.installed(), &data).line(&mut line, self.prefix);
+                // SAFETY: writes a live buffer to the descriptor opened before the program ran.
+                unsafe { libc::write(self.out.0, line.as_ptr().cast(), line.len()) };
+                self.write_json(Action::Kill, abi, call);
+                // The filter before the policy's kills it: the kernel's kill.
+                trace::replace(call.tid as i32, KILL_MARKER);
+            }
+            Action::Errno(errno) => {
+                self.write_json(action, abi, call);
+                counts.add(action, abi, call);
+                trace::skip(call.tid as i32, i32::from(errno));
+            }
+            _ => {
+                self.write_json(action, abi, call);
+                counts.add(action, abi, call);
+            }
+        }
+    }
+
+    /// Counts a SIGSYS that a filter's trap sent (not the library's own,
+    /// which names a kill).
+    fn count_trap(&self, tid: i32, counts: &mut Counts) {
+        if let Some((call, data)) = trace::trapped_call(tid) {
+            if let (Some(abi), false) = (call.abi, data == TAG) {
+                self.write_json(Action::Trap, abi, &call);
+                counts.add(Action::Trap, abi, &call);
+            }
+        }
+    }
+
+    fn installed(&self) -> impl Iterator<Item = Installed<'_>> {
+        self.filters.iter().map(|filter| Installed {
+            source: filter.source,
+            policy: &filter.policy,
+            program: &filter.program,
+        })
+    }
+
+    /// Appends `call` to the JSON lines, if asked, in one write.
+    fn write_json(&self, action: Action, abi: Abi, call: &Call) {
+        let Some(json) = &self.json else { return };
+        let data = seccomp_data(abi, call);
+        let mut time = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: clock_gettime writes only to `time`.
+        let time = (unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut time) } == 0)
+            .then_some((time.tv_sec as u64, time.tv_nsec as u32));
+        let process =
+            Process { time, pid: thread_group(call.tid), tid: Some(call.tid), executable: &executable(call.tid) };
+        let mut line = String::new();
+        let _ = Violation::new(action, self.installed(), &data).json(&mut line, &process);
+        // SAFETY: writes a live buffer to the descriptor opened before the program ran.
+        unsafe { libc::write(json.0, line.as_ptr().cast(), line.len()) };
+    }
+}
+
+fn seccomp_data(abi: Abi, call: &Call) -> SeccompData {
+    SeccompData { nr: call.nr, arch: abi.audit_arch(), instruction_pointer: call.instruction_pointer, args: call.args }
 }
 
 /// The `ptrace` options of the reporter's tracees: the calls the filter
@@ -131,75 +436,7 @@ pub struct JsonLines {
 const TRACE_OPTIONS: libc::c_int =
     libc::PTRACE_O_TRACESECCOMP | libc::PTRACE_O_TRACECLONE | libc::PTRACE_O_TRACEFORK | libc::PTRACE_O_TRACEVFORK;
 
-/// Starts a reporter for the calling process, which is about to install a
-/// filter from [`with_stops_for_reporter`]: when this returns `Ok`, every
-/// thread of the calling process is traced by it. `prefix` starts every
-/// line (`libsandbox: `); the report goes to `out`. Fails if the process
-/// cannot be traced (it is traced already, by a debugger say, or an outer
-/// filter refuses the reporter's calls): the caller must then stop the
-/// program.
-pub fn start_reporter(
-    prefix: &'static str,
-    out: Output,
-    gate: Option<Gate>,
-    json: Option<JsonLines>,
-) -> Result<(), Errno> {
-    // SAFETY: an anonymous shared mapping of one page, zero-filled.
-    let page = unsafe {
-        libc::mmap(
-            core::ptr::null_mut(),
-            4096,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if page == libc::MAP_FAILED {
-        return Err(Errno::last());
-    }
-    // SAFETY: the mapping is live, large enough and zeroed: valid atomics.
-    let handoff = unsafe { &*page.cast::<Handoff>() };
-    // SAFETY: getpid has no preconditions.
-    let target = unsafe { libc::getpid() };
-    // SAFETY: fork; the children only run the code below and _exit.
-    let between = unsafe { libc::fork() };
-    if between == 0 {
-        // SAFETY: fork again so that the reporter is not the program's child.
-        match unsafe { libc::fork() } {
-            0 => serve(handoff, target, out.0, prefix, gate, json.as_ref()),
-            -1 => handoff.ready.store(-Errno::last().0, Ordering::Release),
-            reporter => wait_until_ready(handoff, reporter),
-        }
-        // SAFETY: the process between ends at once.
-        unsafe { libc::_exit(0) };
-    }
-    let result = if between < 0 {
-        Err(Errno::last())
-    } else {
-        // Where Yama restricts ptrace to declared tracers, declare the
-        // process between, whose descendant the reporter is (EINVAL without
-        // Yama: there is nothing to declare).
-        // SAFETY: prctl with integer arguments; waitpid reaps our own child.
-        unsafe {
-            libc::prctl(libc::PR_SET_PTRACER, between as libc::c_ulong, 0, 0, 0);
-            handoff.permitted.store(1, Ordering::Release);
-            let mut status = 0;
-            libc::waitpid(between, &mut status, 0);
-            libc::prctl(libc::PR_SET_PTRACER, 0, 0, 0, 0);
-        }
-        match handoff.ready.load(Ordering::Acquire) {
-            1 => Ok(()),
-            0 => Err(Errno(libc::ECHILD)),
-            failed => Err(Errno(-failed)),
-        }
-    };
-    // SAFETY: unmaps our view of the page; nothing refers to it past here.
-    unsafe { libc::munmap(page, 4096) };
-    result
-}
-
-/// What to say when [`start_reporter`] fails with `error`.
+/// What to say when [`Reporter::start`] fails with `error`.
 pub fn start_failure(error: Errno) -> String {
     let hint = match error.0 {
         libc::EPERM => " (the report traces the program, which cannot be traced already, by a debugger say)",
@@ -228,85 +465,10 @@ fn pause() {
     unsafe { libc::nanosleep(&pause, core::ptr::null_mut()) };
 }
 
-/// The reporter process: traces the confined process, lets every stopped
-/// call run and counts it, and reports when no traced process is left.
-/// Never returns.
-fn serve(handoff: &Handoff, target: i32, out: i32, prefix: &str, gate: Option<Gate>, json: Option<&JsonLines>) -> ! {
-    // Ctrl-C hits the program's whole process group: the report must survive it.
-    // SAFETY: changes this process's dispositions only.
-    unsafe {
-        libc::signal(libc::SIGINT, libc::SIG_IGN);
-        libc::signal(libc::SIGQUIT, libc::SIG_IGN);
-        libc::signal(libc::SIGHUP, libc::SIG_IGN);
-    }
-    while handoff.permitted.load(Ordering::Acquire) == 0 {
-        pause();
-    }
-    let seized = seize_threads(target);
-    handoff.ready.store(seized.map_or_else(|error| -error.0, |()| 1), Ordering::Release);
-    if seized.is_err() {
-        // SAFETY: the reporter has nothing to do.
-        unsafe { libc::_exit(0) }
-    }
-    let mut counts: BTreeMap<(Abi, u32, [Option<u32>; 6]), u64> = BTreeMap::new();
-    let mut gate = gate;
-    loop {
-        let mut status = 0;
-        // SAFETY: waits for any of our tracees (the reporter has no children).
-        let tid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
-        if tid < 0 {
-            if Errno::last().0 == libc::EINTR {
-                continue;
-            }
-            break; // ECHILD: no traced process is left
-        }
-        if !libc::WIFSTOPPED(status) {
-            continue;
-        }
-        let signal = libc::WSTOPSIG(status);
-        let inject = match status >> 16 {
-            libc::PTRACE_EVENT_SECCOMP => {
-                if let Some(call) = trace::stopped_call(tid) {
-                    if gate.is_some_and(|g| g.pid == call.tid && g.instruction_pointer == call.instruction_pointer) {
-                        gate = None; // sandboxify's own exec, once
-                    } else if let Some(abi) = call.abi {
-                        if let Some(json) = json {
-                            write_json(json, abi, &call);
-                        }
-                        *counts.entry((abi, call.nr, integer_args(abi, call.nr, &call.args))).or_insert(0) += 1;
-                    }
-                }
-                0
-            }
-            libc::PTRACE_EVENT_STOP => {
-                if matches!(signal, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU) {
-                    // A group-stop: the tracee stays stopped until SIGCONT,
-                    // as job control expects.
-                    // SAFETY: LISTEN on a tracee of ours in group-stop.
-                    unsafe { libc::ptrace(libc::PTRACE_LISTEN, tid, 0, 0) };
-                    continue;
-                }
-                0 // a new tracee's first stop
-            }
-            0 => signal, // a signal to deliver
-            _ => 0,      // fork, vfork, clone
-        };
-        // SAFETY: continues a stopped tracee of ours.
-        unsafe { libc::ptrace(libc::PTRACE_CONT, tid, 0, inject) };
-    }
-    if !counts.is_empty() {
-        let text = report(prefix, &counts);
-        // SAFETY: writes a live buffer to the descriptor opened by `start_reporter`.
-        unsafe { libc::write(out, text.as_ptr().cast(), text.len()) };
-    }
-    // SAFETY: the reporter is done.
-    unsafe { libc::_exit(0) }
-}
-
 /// Traces every thread of `target`, until a pass over its threads finds
 /// none untraced: threads started meanwhile by traced ones are traced from
 /// their start (`PTRACE_O_TRACECLONE`).
-fn seize_threads(target: i32) -> Result<(), Errno> {
+fn seize_threads(target: i32, options: libc::c_int) -> Result<(), Errno> {
     let mut traced = Vec::new();
     loop {
         let mut found = false;
@@ -315,7 +477,7 @@ fn seize_threads(target: i32) -> Result<(), Errno> {
                 continue;
             }
             // SAFETY: SEIZE takes integer arguments; it does not stop the thread.
-            if unsafe { libc::ptrace(libc::PTRACE_SEIZE, tid, 0, TRACE_OPTIONS) } == 0 {
+            if unsafe { libc::ptrace(libc::PTRACE_SEIZE, tid, 0, options) } == 0 {
                 found = true;
             } else {
                 match Errno::last().0 {
@@ -375,30 +537,6 @@ fn traced_by_us(tid: i32) -> bool {
     })
 }
 
-/// Appends `call` to the JSON lines, in one write.
-fn write_json(json: &JsonLines, abi: Abi, call: &Call) {
-    let data = SeccompData {
-        nr: call.nr,
-        arch: abi.audit_arch(),
-        instruction_pointer: call.instruction_pointer,
-        args: call.args,
-    };
-    let installed = json.filters.iter().map(|logged| Installed {
-        source: logged.source,
-        policy: &logged.policy,
-        program: &logged.program,
-    });
-    let mut time = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: clock_gettime writes only to `time`.
-    let time = (unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut time) } == 0)
-        .then_some((time.tv_sec as u64, time.tv_nsec as u32));
-    let process = Process { time, pid: thread_group(call.tid), tid: Some(call.tid), executable: &executable(call.tid) };
-    let mut line = String::new();
-    let _ = Violation::new(Action::Log, installed, &data).json(&mut line, &process);
-    // SAFETY: writes a live buffer to the descriptor opened before the program ran.
-    unsafe { libc::write(json.out.0, line.as_ptr().cast(), line.len()) };
-}
-
 /// The process of thread `tid` (`Tgid:` in its status), if it still runs.
 fn thread_group(tid: u32) -> Option<u32> {
     let status = read_proc(tid, "status")?;
@@ -449,15 +587,68 @@ fn integer_args(abi: Abi, nr: u32, args: &[u64; 6]) -> [Option<u32>; 6] {
     })
 }
 
-fn report(prefix: &str, counts: &BTreeMap<(Abi, u32, [Option<u32>; 6]), u64>) -> String {
+/// A counted call: what it got, its ABI, number and integer arguments.
+type CountedCall = (Outcome, Abi, u32, [Option<u32>; 6]);
+
+/// The calls answered, counted.
+struct Counts(BTreeMap<CountedCall, u64>);
+
+/// What a counted call got, in the order the report lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Outcome {
+    Log,
+    Errno(u16),
+    Trap,
+}
+
+impl Counts {
+    fn new() -> Counts {
+        Counts(BTreeMap::new())
+    }
+
+    fn add(&mut self, action: Action, abi: Abi, call: &Call) {
+        let outcome = match action {
+            Action::Errno(errno) => Outcome::Errno(errno),
+            Action::Trap => Outcome::Trap,
+            _ => Outcome::Log,
+        };
+        *self.0.entry((outcome, abi, call.nr, integer_args(abi, call.nr, &call.args))).or_insert(0) += 1;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The report: for each kind of outcome, a heading, a line per call with
+/// its count, and for permissive mode the entries to add.
+fn report(prefix: &str, counts: &Counts) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{prefix}permissive mode: these calls broke the policy and were let through:");
-    let mut names: Vec<&str> = Vec::new();
-    for (&(abi, nr, args), &count) in counts {
+    let mut allow: Vec<&str> = Vec::new();
+    let mut heading = None;
+    for (&(outcome, abi, nr, args), &count) in &counts.0 {
+        let kind = core::mem::discriminant(&outcome);
+        if heading != Some(kind) {
+            if heading.is_some() {
+                finish(&mut out, prefix, &mut allow);
+            }
+            heading = Some(kind);
+            let _ = writeln!(
+                out,
+                "{prefix}{}",
+                match outcome {
+                    Outcome::Log => "permissive mode: these calls broke the policy and were let through:",
+                    Outcome::Errno(_) => "these calls failed with the policy's errno:",
+                    Outcome::Trap => "these calls were trapped (SIGSYS to the program's handler):",
+                }
+            );
+        }
         let name = Syscall::by_number(abi, nr).map(Syscall::name);
         let shown = match name {
             Some(name) => {
-                names.push(name);
+                if outcome == Outcome::Log {
+                    allow.push(name);
+                }
                 let args: Vec<String> = args
                     .iter()
                     .enumerate()
@@ -468,32 +659,98 @@ fn report(prefix: &str, counts: &BTreeMap<(Abi, u32, [Option<u32>; 6]), u64>) ->
             None => format!("system call {nr}"),
         };
         let abi = if abi == Abi::I386 { " [i386]" } else { "" };
-        let _ = writeln!(out, "{prefix}  {shown}{abi} ×{count}");
+        let errno = match outcome {
+            Outcome::Errno(errno) => format!(": {}", Action::Errno(errno)),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "{prefix}  {shown}{abi}{errno} ×{count}");
     }
-    names.sort_unstable();
-    names.dedup();
-    let _ = writeln!(out, "{prefix}to allow them, add to the allow list: {}", names.join(":"));
+    finish(&mut out, prefix, &mut allow);
     out
+}
+
+/// Ends permissive mode's part of the report with the entries to add.
+fn finish(out: &mut String, prefix: &str, allow: &mut Vec<&str>) {
+    if allow.is_empty() {
+        return;
+    }
+    allow.sort_unstable();
+    allow.dedup();
+    let _ = writeln!(out, "{prefix}to allow them, add to the allow list: {}", allow.join(":"));
+    allow.clear();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn call(name: &str, args: [u64; 6]) -> Call {
+        let nr = Syscall::by_name(name).unwrap().number(Abi::X86_64).unwrap();
+        Call { tid: 1, abi: Some(Abi::X86_64), nr, instruction_pointer: 0, args, ret_data: 0 }
+    }
+
     #[test]
-    fn reports_names_integer_arguments_and_counts() {
-        let mut counts = BTreeMap::new();
-        let socket = Syscall::by_name("socket").unwrap().number(Abi::X86_64).unwrap();
-        let uname = Syscall::by_name("uname").unwrap().number(Abi::X86_64).unwrap();
-        counts.insert((Abi::X86_64, uname, integer_args(Abi::X86_64, uname, &[0x1234; 6])), 2);
-        counts.insert((Abi::X86_64, socket, integer_args(Abi::X86_64, socket, &[2, 1, 0, 0, 0, 0])), 1);
+    fn reports_names_integer_arguments_and_counts_by_outcome() {
+        let mut counts = Counts::new();
+        for _ in 0..2 {
+            counts.add(Action::Log, Abi::X86_64, &call("uname", [0x1234; 6]));
+            counts.add(Action::Errno(1), Abi::X86_64, &call("socket", [2, 1, 0, 0, 0, 0]));
+        }
+        counts.add(Action::Log, Abi::X86_64, &call("socket", [2, 1, 0, 0, 0, 0]));
+        counts.add(Action::Errno(13), Abi::X86_64, &call("uname", [0; 6]));
+        counts.add(Action::Trap, Abi::X86_64, &call("uname", [0; 6]));
         let text = report("libsandbox: ", &counts);
         assert_eq!(
             text,
             "libsandbox: permissive mode: these calls broke the policy and were let through:\n\
              libsandbox:   socket(arg0=0x2, arg1=0x1, arg2=0x0) ×1\n\
              libsandbox:   uname() ×2\n\
-             libsandbox: to allow them, add to the allow list: socket:uname\n"
+             libsandbox: to allow them, add to the allow list: socket:uname\n\
+             libsandbox: these calls failed with the policy's errno:\n\
+             libsandbox:   socket(arg0=0x2, arg1=0x1, arg2=0x0): EPERM ×2\n\
+             libsandbox:   uname(): EACCES ×1\n\
+             libsandbox: these calls were trapped (SIGSYS to the program's handler):\n\
+             libsandbox:   uname() ×1\n"
         );
+    }
+
+    #[test]
+    fn the_reporter_stops_only_what_it_answers() {
+        use crate::compile::bpf::run;
+        let policy = crate::test_support::policy(None, Some("uname:socket=EPERM:getpid=log:kill=trap"), None);
+        let program = crate::compile::filter::compile(&policy).unwrap();
+        let verdict = |program: &Program, name: &str| {
+            let nr = Syscall::by_name(name).unwrap().number(Abi::X86_64).unwrap();
+            let data = SeccompData { nr, arch: Abi::X86_64.audit_arch(), ..SeccompData::default() };
+            run(program.insns(), &data).unwrap().ret
+        };
+        let none = Reported { counted: Counted { errno: false, traps: false }, kills: false };
+        let all = Reported { counted: Counted { errno: true, traps: true }, kills: true };
+        let stopped = with_stops_for_reporter(&program, none);
+        assert_eq!(verdict(&stopped, "getpid"), ret::TRACE | tag::LOG);
+        assert_eq!(verdict(&stopped, "uname"), ret::KILL_PROCESS);
+        assert_eq!(verdict(&stopped, "socket"), ret::ERRNO | 1);
+        let stopped = with_stops_for_reporter(&program, all);
+        assert_eq!(verdict(&stopped, "uname"), ret::TRACE | tag::KILL);
+        assert_eq!(verdict(&stopped, "socket"), ret::TRACE | tag::ERRNO | 1);
+        assert_eq!(stop_for(ret::ERRNO, all), None, "errno 0 is a fake success, not counted");
+        assert_eq!(stop_for(ret::ERRNO | u32::from(CONFIRMED), all), None, "the install probe's");
+        assert_eq!(verdict(&stopped, "kill"), ret::TRAP, "traps are counted from the signal");
+        assert_eq!(verdict(&stopped, "read"), ret::ALLOW);
+        let kill_only =
+            crate::compile::filter::compile(&crate::test_support::policy(None, Some("uname"), None)).unwrap();
+        assert!(!needs_reporter(&kill_only, none));
+        assert!(needs_reporter(&kill_only, Reported { kills: true, ..none }));
+        // Every policy has errno returns of its own (ENOSYS for calls newer
+        // than a fallback, refused terminal injection): counted when asked.
+        assert!(needs_reporter(&kill_only, Reported { counted: Counted { errno: true, traps: false }, ..none }));
+        assert!(needs_reporter(&program, none), "log");
+        let marker = kill_marker();
+        for arch in [Abi::X86_64.audit_arch(), Abi::I386.audit_arch()] {
+            let data = SeccompData { nr: KILL_MARKER, arch, ..SeccompData::default() };
+            assert_eq!(run(marker.insns(), &data).unwrap().ret, ret::KILL_PROCESS);
+            let data = SeccompData { nr: 0, arch, ..SeccompData::default() };
+            assert_eq!(run(marker.insns(), &data).unwrap().ret, ret::ALLOW);
+        }
     }
 }

@@ -27,6 +27,9 @@ pub struct Call {
     pub instruction_pointer: u64,
     /// The arguments.
     pub args: [u64; 6],
+    /// The data of the filter's `SECCOMP_RET_TRACE` return (what it
+    /// stopped the call for); 0 for a trapped call.
+    pub ret_data: u32,
 }
 
 /// The call thread `tid`, a tracee of the caller, is stopped in at a
@@ -49,7 +52,47 @@ pub fn stopped_call(tid: libc::pid_t) -> Option<Call> {
         nr: seccomp.nr as u32,
         instruction_pointer: info.instruction_pointer,
         args: seccomp.args,
+        ret_data: seccomp.ret_data,
     })
+}
+
+/// `SYS_SECCOMP`: the `si_code` of a SIGSYS sent by a filter's trap action.
+const SYS_SECCOMP: i32 = 1;
+
+/// The call a filter trapped, when thread `tid`, a tracee of the caller,
+/// is stopped delivering the SIGSYS that says so; `None` for any other
+/// signal. Returns the trap's data (`si_errno`) too.
+#[cfg(target_arch = "x86_64")]
+pub fn trapped_call(tid: libc::pid_t) -> Option<(Call, u16)> {
+    // SAFETY: plain data, filled by the kernel below.
+    let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
+    // SAFETY: GETSIGINFO writes one siginfo_t to `info`.
+    if unsafe { libc::ptrace(libc::PTRACE_GETSIGINFO, tid, 0, &raw mut info) } != 0
+        || info.si_signo != libc::SIGSYS
+        || info.si_code != SYS_SECCOMP
+    {
+        return None;
+    }
+    // `_sigsys` (asm-generic/siginfo.h): the call's address, number and
+    // audit arch, after the three ints and their padding. No accessor in `libc`.
+    // SAFETY: siginfo_t is 128 bytes; the fields read are within it.
+    let (nr, arch) = unsafe {
+        let base = (&raw const info).cast::<u8>();
+        (base.add(24).cast::<i32>().read_unaligned(), base.add(28).cast::<u32>().read_unaligned())
+    };
+    // SAFETY: plain data, filled by the kernel below.
+    let mut regs: libc::user_regs_struct = unsafe { core::mem::zeroed() };
+    // SAFETY: GETREGS writes one user_regs_struct to `regs`.
+    if unsafe { libc::ptrace(libc::PTRACE_GETREGS, tid, 0, &raw mut regs) } != 0 {
+        return None;
+    }
+    let abi = Abi::from_audit_arch(arch);
+    let args = match abi {
+        Some(Abi::I386) => [regs.rbx, regs.rcx, regs.rdx, regs.rsi, regs.rdi, regs.rbp],
+        _ => [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9],
+    };
+    let call = Call { tid: tid as u32, abi, nr: nr as u32, instruction_pointer: regs.rip, args, ret_data: 0 };
+    Some((call, info.si_errno as u16))
 }
 
 /// Where `orig_rax` and `rax` are in the registers `PTRACE_POKEUSER`
@@ -59,6 +102,14 @@ pub fn stopped_call(tid: libc::pid_t) -> Option<Call> {
 const ORIG_RAX: usize = 15 * 8;
 #[cfg(target_arch = "x86_64")]
 const RAX: usize = 10 * 8;
+
+/// Makes the call thread `tid` is stopped in call number `nr` instead,
+/// which the filters then judge again.
+#[cfg(target_arch = "x86_64")]
+pub fn replace(tid: libc::pid_t, nr: u32) {
+    // SAFETY: POKEUSER writes one register of a stopped tracee of ours.
+    unsafe { libc::ptrace(libc::PTRACE_POKEUSER, tid, ORIG_RAX, libc::c_long::from(nr)) };
+}
 
 /// Makes the call thread `tid` is stopped in fail with `errno`, unrun.
 #[cfg(target_arch = "x86_64")]

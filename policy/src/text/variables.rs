@@ -33,8 +33,13 @@ pub const REPORT: &str = "SANDBOX_REPORT";
 /// A file to append one JSON object per named kill to (see [`crate::violation`]).
 pub const REPORT_JSON: &str = "SANDBOX_REPORT_JSON";
 /// `0`: keep the kernel's silent kill rather than name kills (see
-/// [`crate::violation`]); unset or `1`: name them where it is safe.
+/// [`crate::violation`]); unset or `1`: name them where it is safe. For
+/// sandboxify, whose kills a tracer names, unset means `0`.
 pub const REPORT_KILLS: &str = "SANDBOX_REPORT_KILLS";
+/// What is counted and reported at exit besides permissive mode's calls:
+/// `errno` (calls an errno action fails), `trap` (calls a trap action sends
+/// to the program's handler), `:`-separated; `0` nothing. Unset: `trap`.
+pub const REPORT_COUNTS: &str = "SANDBOX_REPORT_COUNTS";
 
 /// Paths (`:`-separated, `~` expands) the program may read and execute beneath (Landlock).
 pub const FS_RO: &str = "SANDBOX_FS_RO";
@@ -57,7 +62,7 @@ pub const FS_DEVICES: &str = "SANDBOX_FS_DEVICES";
 pub const LANDLOCK_BEST_EFFORT: &str = "SANDBOX_LANDLOCK_BEST_EFFORT";
 
 /// Every variable the sandbox reads, and removes before the program runs.
-pub const ALL: [&str; 19] = [
+pub const ALL: [&str; 20] = [
     ALLOW,
     DENY,
     DEFAULT_ACTION,
@@ -69,6 +74,7 @@ pub const ALL: [&str; 19] = [
     REPORT,
     REPORT_JSON,
     REPORT_KILLS,
+    REPORT_COUNTS,
     FS_RO,
     FS_RW,
     FS_DENY,
@@ -90,6 +96,22 @@ const DENY_ORIGIN: Origin = Origin::Variable(DENY);
 const DEFAULT_ACTION_ORIGIN: Origin = Origin::Variable(DEFAULT_ACTION);
 const EXACT_ORIGIN: Origin = Origin::Variable(EXACT);
 const REPORT_KILLS_ORIGIN: Origin = Origin::Variable(REPORT_KILLS);
+const REPORT_COUNTS_ORIGIN: Origin = Origin::Variable(REPORT_COUNTS);
+
+/// What `SANDBOX_REPORT_COUNTS` asks to count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counted {
+    /// Calls an errno action fails: opt-in, since a policy may return
+    /// errors on purpose.
+    pub errno: bool,
+    /// Calls a trap action sends to the program's SIGSYS handler.
+    pub traps: bool,
+}
+
+impl Counted {
+    /// What is counted when the variable is unset.
+    pub const DEFAULT: Counted = Counted { errno: false, traps: true };
+}
 
 /// A variable that is `0` or `1`: `unset` when it is unset or empty;
 /// anything else is refused, naming the variable.
@@ -203,6 +225,8 @@ pub struct Variables {
     pub report_json: Option<String>,
     /// `SANDBOX_REPORT_KILLS`
     pub report_kills: Option<String>,
+    /// `SANDBOX_REPORT_COUNTS`
+    pub report_counts: Option<String>,
     /// The Landlock variables.
     pub landlock: LandlockVariables,
 }
@@ -280,6 +304,7 @@ impl Variables {
             REPORT => &mut self.report,
             REPORT_JSON => &mut self.report_json,
             REPORT_KILLS => &mut self.report_kills,
+            REPORT_COUNTS => &mut self.report_counts,
             FS_RO => &mut self.landlock.read_only,
             FS_RW => &mut self.landlock.read_write,
             FS_DENY => &mut self.landlock.deny,
@@ -331,6 +356,36 @@ impl Variables {
     /// empty or `1` yes, `0` no, anything else is refused.
     pub fn report_kills(&self) -> Result<bool, PolicyError> {
         switch(self.report_kills.as_deref(), &REPORT_KILLS_ORIGIN, true)
+    }
+
+    /// Whether `SANDBOX_REPORT_KILLS` is `1` itself (sandboxify names kills
+    /// only then); anything but `0`, `1` or empty is refused.
+    pub fn report_kills_asked(&self) -> Result<bool, PolicyError> {
+        switch(self.report_kills.as_deref(), &REPORT_KILLS_ORIGIN, false)
+    }
+
+    /// What `SANDBOX_REPORT_COUNTS` asks to count: `errno` and `trap`,
+    /// `:`-separated, `0` nothing, unset [`Counted::DEFAULT`]; an unknown
+    /// token is refused, named.
+    pub fn report_counts(&self) -> Result<Counted, PolicyError> {
+        let Some(value) = self.report_counts.as_deref() else { return Ok(Counted::DEFAULT) };
+        let mut counted = Counted { errno: false, traps: false };
+        if value == "0" {
+            return Ok(counted);
+        }
+        for token in value.split(':') {
+            match token {
+                "errno" => counted.errno = true,
+                "trap" => counted.traps = true,
+                other => {
+                    return Err(PolicyError {
+                        origin: REPORT_COUNTS_ORIGIN,
+                        kind: ErrorKind::Malformed { entry: other.to_owned(), reason: "expected errno, trap or 0" },
+                    });
+                }
+            }
+        }
+        Ok(counted)
     }
 
     /// The lists these variables ask for, from `SECCOMP_POLICY_FILE` (read
