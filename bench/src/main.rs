@@ -361,7 +361,7 @@ fn main() {
         start_up::memory(&helpers, &library);
     }
     if runs("violations") {
-        violations::kill_costs(&library, &helpers.path("kills.json"), spawns);
+        violations::kill_costs(&library, &artifact("sandboxify"), &helpers.path("kills.json"), spawns);
     }
     if runs("learn") {
         learning_costs(if quick { 1 } else { 3 });

@@ -1,6 +1,7 @@
-//! What a kill costs when the library names it: the time from start to
-//! the end of a program that breaks its policy at once (`uname`), killed by
-//! the kernel, killed with its line on stderr, and with the JSON line too,
+//! What a kill costs when it is named: the time from start to the end of a
+//! program that breaks its policy at once (`uname`), killed by the kernel,
+//! killed with its line on stderr, and with the JSON line too, under the
+//! library (a handler in the process) and under sandboxify (a tracer),
 //! interleaved. Allowed calls cost the same either way (the trap rules are
 //! on the kill paths only): the `syscalls` section measures those.
 
@@ -9,38 +10,76 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use sandbox_policy::text::variables::{DENY, REPORT_JSON};
+use sandbox_policy::text::variables::{DENY, REPORT_JSON, REPORT_KILLS};
 
 use crate::median;
 
-/// Spawns `/bin/uname` under the library with each deny list, interleaved,
-/// and prints the medians, each also as the difference from the kernel's
-/// kill.
-pub fn kill_costs(library: &Path, json: &Path, rounds: usize) {
-    let variants: [(&str, &str, bool); 3] = [
-        ("kernel's kill (deny uname)", "uname", false),
-        ("named kill (deny uname:ptrace)", "uname:ptrace", false),
-        ("named kill + JSON line", "uname:ptrace", true),
+/// How one variant runs `/bin/uname`.
+struct Variant {
+    label: &'static str,
+    /// sandboxify's arguments before the program, or the library's deny list.
+    via: Via,
+    /// Environment variables besides.
+    env: Vec<(&'static str, String)>,
+}
+
+enum Via {
+    Library(&'static str),
+    Sandboxify,
+}
+
+/// Spawns `/bin/uname` under the library and under sandboxify with a deny
+/// list that kills it, each variant interleaved, and prints the medians,
+/// each also as the difference from the kernel's kill on the same path.
+pub fn kill_costs(library: &Path, sandboxify: &Path, json: &Path, rounds: usize) {
+    let json_env = || (REPORT_JSON, json.to_string_lossy().into_owned());
+    let variants = [
+        Variant { label: "library: kernel's kill (deny uname)", via: Via::Library("uname"), env: vec![] },
+        Variant { label: "library: named kill (deny uname:ptrace)", via: Via::Library("uname:ptrace"), env: vec![] },
+        Variant { label: "library: named kill + JSON line", via: Via::Library("uname:ptrace"), env: vec![json_env()] },
+        Variant { label: "sandboxify: kernel's kill", via: Via::Sandboxify, env: vec![] },
+        Variant {
+            label: "sandboxify: named kill (SANDBOX_REPORT_KILLS=1)",
+            via: Via::Sandboxify,
+            env: vec![(REPORT_KILLS, "1".to_owned())],
+        },
+        Variant {
+            label: "sandboxify: named kill + JSON line",
+            via: Via::Sandboxify,
+            env: vec![(REPORT_KILLS, "1".to_owned()), json_env()],
+        },
     ];
     let mut samples = vec![Vec::new(); variants.len()];
     for _ in 0..rounds {
-        for ((_, deny, with_json), samples) in variants.iter().zip(&mut samples) {
-            let mut command = Command::new("/bin/uname");
-            command.env("LD_PRELOAD", library).env(DENY, deny).stdout(Stdio::null()).stderr(Stdio::null());
-            if *with_json {
-                command.env(REPORT_JSON, json);
-            }
+        for (variant, samples) in variants.iter().zip(&mut samples) {
+            let mut command = match variant.via {
+                Via::Library(deny) => {
+                    let mut command = Command::new("/bin/uname");
+                    command.env("LD_PRELOAD", library).env(DENY, deny);
+                    command
+                }
+                Via::Sandboxify => {
+                    let mut command = Command::new(sandboxify);
+                    command.args(["--deny", "uname", "/bin/uname"]);
+                    command
+                }
+            };
+            command
+                .envs(variant.env.iter().map(|(key, value)| (key, value)))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
             let start = Instant::now();
             let status = command.status().unwrap();
             samples.push(start.elapsed().as_secs_f64() * 1e6);
-            assert_eq!(status.signal(), Some(libc::SIGSYS), "deny {deny}: {status:?}");
+            assert_eq!(status.signal(), Some(libc::SIGSYS), "{}: {status:?}", variant.label);
         }
     }
     let _ = std::fs::remove_file(json);
     let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
     println!("A kill, from spawn to the end of /bin/uname: median of {rounds} interleaved rounds");
-    println!("{:<44} {:>8} {:>10}", "variant", "µs", "vs kernel");
-    for ((label, _, _), &us) in variants.iter().zip(&medians) {
-        println!("{label:<44} {us:>8.1} {:>+10.1}", us - medians[0]);
+    println!("{:<52} {:>8} {:>10}", "variant", "µs", "vs kernel");
+    for (index, (variant, &us)) in variants.iter().zip(&medians).enumerate() {
+        // The kernel's kill on the same path: the first of each group of three.
+        println!("{:<52} {us:>8.1} {:>+10.1}", variant.label, us - medians[index / 3 * 3]);
     }
 }

@@ -60,6 +60,11 @@ pub struct Args {
     #[arg(long)]
     pub exact: bool,
 
+    /// Append one JSON line per call the reporter names to PATH, as
+    /// SANDBOX_REPORT_JSON (which it replaces) does
+    #[arg(long, value_name = "PATH")]
+    pub report_json: Option<PathBuf>,
+
     /// Run PROGRAM unconfined but observed (every thread and child), and write
     /// to FILE the allow list it needs, as SECCOMP_SYSCALL_ALLOW=...; with
     /// --preload, from libsandbox.so's apply point on. An existing FILE is merged into

@@ -195,7 +195,10 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     if !args.summary.is_empty() {
         return summary::summary(&args.summary).map(Plan::Report);
     }
-    let (variables, passed_on) = read_environment()?;
+    let (mut variables, passed_on) = read_environment()?;
+    if let Some(path) = &args.report_json {
+        variables.report_json = Some(path.to_string_lossy().into_owned());
+    }
     let policy = policy(&args, &variables)?;
     let asked = landlock::Asked::new(&args.landlock, &variables)?;
     if args.inspects() && args.command.is_empty() {

@@ -181,7 +181,7 @@ fn permissive_mode_under_preload_reports_or_stops() {
             let args = ["--preload", "--allow", refusal, "--default-action", "log", "/bin/true"];
             let outcome = Run::new(sandboxify(), &args).user(user).timeout(std::time::Duration::from_secs(20)).run();
             outcome.assert_code(125);
-            let expected = format!("cannot start the permissive-mode report: {error}");
+            let expected = format!("cannot start the report: {error}");
             assert!(outcome.stderr.contains(&expected), "{refusal}: {outcome:#?}");
         }
     }
@@ -203,10 +203,7 @@ fn the_report_file_cannot_be_redirected() {
             .user(user)
             .run();
         library.assert_code(125);
-        assert_eq!(
-            library.stderr,
-            "libsandbox: cannot start the permissive-mode report: ELOOP (Too many levels of symbolic links)\n"
-        );
+        assert_eq!(library.stderr, "libsandbox: cannot start the report: ELOOP (Too many levels of symbolic links)\n");
         let args = ["--deny", "uname=log", "/bin/sh", "-c", "uname > /dev/null"];
         let launcher = Run::new(sandboxify(), &args).env("SANDBOX_REPORT", &report).user(user).run();
         launcher.assert_code(125);

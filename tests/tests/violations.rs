@@ -414,6 +414,17 @@ fn sandboxify_names_kills_when_asked() {
         let outcome = run(&["--deny", "uname", program, "untrace"], user);
         assert_eq!(outcome.signal(), Some(libc::SIGKILL), "{outcome:#?}");
         assert!(!outcome.stdout.contains("survived") && !outcome.stdout.contains(": 0"), "{outcome:#?}");
+        // --report-json is SANDBOX_REPORT_JSON.
+        let file = report_file(&format!("sandboxify-kill-{user:?}"));
+        run(&["--report-json", file.to_str().unwrap(), "--deny", "uname", program, "thread"], user).assert_killed();
+        let lines = json_lines(&file);
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        assert_eq!((lines[0]["call"].as_str(), lines[0]["action"].as_str()), (Some("uname"), Some("kill")));
+        assert_eq!(
+            (lines[0]["rule"].as_str(), lines[0]["executable"].as_str()),
+            (Some("--deny: uname"), Some(program))
+        );
+        assert_ne!(lines[0]["tid"], lines[0]["pid"], "the second thread's call");
         // Unasked, the kill is the kernel's, unexplained.
         let outcome = Run::new(sandboxify(), &["--deny", "uname", program, "plain"]).user(user).run();
         outcome.assert_killed();

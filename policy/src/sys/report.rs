@@ -442,7 +442,7 @@ pub fn start_failure(error: Errno) -> String {
         libc::EPERM => " (the report traces the program, which cannot be traced already, by a debugger say)",
         _ => "",
     };
-    format!("cannot start the permissive-mode report: {error}{hint}")
+    format!("cannot start the report: {error}{hint}")
 }
 
 /// In the process between: waits until the reporter is ready or has ended.
