@@ -44,6 +44,7 @@
 //! | `patch-attached` | the same copies with [`DENY`] attached (`patchelf-helper --policy`), no policy variable |
 //! | `sfy` | `sandboxify -- /bin/sh -c COMMAND`, no policy |
 //! | `sfy-deny` | `sandboxify --deny` [`DENY`] |
+//! | `sfy-report` | the same with its reporter: `SANDBOX_REPORT_KILLS=1 SANDBOX_REPORT_COUNTS=errno:trap` (traced; kills named, errno and trap calls counted) |
 //! | `sfy-learn` | `sandboxify --allow` the list learned once with `sandboxify --learn LIST` |
 //! | `sfy-preload` | `sandboxify --preload --allow` the list learned with `--learn --preload` |
 //! | `lib-landlock` | `LD_PRELOAD`, [`DENY`], `SANDBOX_FS_RO=`[`FS_RO`], `SANDBOX_FS_RW=WORKDIR:/tmp:/dev/shm`, no TCP (`SANDBOX_NET_CONNECT= SANDBOX_NET_BIND=`) |
@@ -106,7 +107,7 @@ const USR_SIBLINGS: [&str; 5] = ["lib", "lib64", "libexec", "include", "share"];
 /// How many permissive reruns look for the calls a learned list misses.
 const DIAGNOSIS_RUNS: usize = 10;
 
-const MODES: [&str; 15] = [
+const MODES: [&str; 16] = [
     "plain",
     "lib",
     "lib-deny",
@@ -116,6 +117,7 @@ const MODES: [&str; 15] = [
     "patch-attached",
     "sfy",
     "sfy-deny",
+    "sfy-report",
     "sfy-learn",
     "sfy-preload",
     "lib-landlock",
@@ -126,12 +128,12 @@ const MODES: [&str; 15] = [
 
 /// Names that stand for several modes in `forbidden:` and `skip:` lines.
 const ALIASES: [(&str, &[&str]); 6] = [
-    ("@deny", &["lib-deny", "patch-env", "patch-attached", "sfy-deny", "lib-landlock", "sfy-landlock"]),
+    ("@deny", &["lib-deny", "patch-env", "patch-attached", "sfy-deny", "sfy-report", "lib-landlock", "sfy-landlock"]),
     ("@learn", &["lib-learn", "sfy-learn", "sfy-preload"]),
     ("@landlock", &["lib-landlock", "sfy-landlock"]),
     ("@patch", &["patch-env", "patch-attached"]),
     ("@lib", &["lib", "lib-deny", "lib-log", "lib-learn", "lib-landlock"]),
-    ("@sfy", &["sfy", "sfy-deny", "sfy-learn", "sfy-preload", "sfy-landlock", "sfy-ns", "sfy-root"]),
+    ("@sfy", &["sfy", "sfy-deny", "sfy-report", "sfy-learn", "sfy-preload", "sfy-landlock", "sfy-ns", "sfy-root"]),
 ];
 
 fn mode_index(name: &str) -> Option<usize> {
@@ -895,6 +897,13 @@ impl<'a> Row<'a> {
             }
             "sfy" => self.sandboxify(&[]),
             "sfy-deny" => self.sandboxify(&["--deny", DENY]),
+            "sfy-report" => {
+                // The deny list with its reporter: traced, kills named, errno and trap calls counted.
+                let mut invocation = self.sandboxify(&["--deny", DENY]);
+                invocation.env.push(("SANDBOX_REPORT_KILLS".to_owned(), "1".to_owned()));
+                invocation.env.push(("SANDBOX_REPORT_COUNTS".to_owned(), "errno:trap".to_owned()));
+                invocation
+            }
             "sfy-learn" => {
                 let list = self.learn(false, reference).map_err(Verdict::fail)?;
                 self.sandboxify(&["--allow", &list])
