@@ -124,7 +124,7 @@ fn guard() -> Option<Early> {
     // A policy with calls to name at exit waits for the constructor, which
     // starts their reporter.
     let counted =
-        if secure { Counted::DEFAULT } else { variables.report_counts().unwrap_or_else(|error| fail(&error)) };
+        if secure { Counted::NOTHING } else { variables.report_counts().unwrap_or_else(|error| fail(&error)) };
     let reported = Reported { counted, kills: false };
     let early: Vec<Option<Program>> = policies
         .iter()

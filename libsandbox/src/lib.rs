@@ -53,7 +53,7 @@ use sandbox_policy::sys::report::{self, Answered, Reported, Reporter};
 use sandbox_policy::sys::scope;
 use sandbox_policy::text::attached::{self, DT_SANDBOX_POLICY};
 use sandbox_policy::text::file;
-use sandbox_policy::text::variables::{self, Variables};
+use sandbox_policy::text::variables::{self, Counted, Variables};
 use sandbox_policy::{Policy, Program, install};
 
 use crate::fail::fail;
@@ -117,7 +117,9 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
     };
     // The filters with calls to name at exit (`log`, and the errno and trap
     // actions asked for), which one reporter answers. Kills are named here.
-    let reported = Reported { counted: variables.report_counts().unwrap_or_else(|error| fail(&error)), kills: false };
+    let counted =
+        if secure { Counted::NOTHING } else { variables.report_counts().unwrap_or_else(|error| fail(&error)) };
+    let reported = Reported { counted, kills: false };
     let mut answered = Vec::new();
     let filters: Vec<Filter> = policies
         .into_iter()

@@ -111,6 +111,10 @@ pub struct Counted {
 impl Counted {
     /// What is counted when the variable is unset.
     pub const DEFAULT: Counted = Counted { errno: false, traps: true };
+    /// Nothing: in a setuid, setgid or file-capability program, whose
+    /// caller steers nothing and which an unprivileged reporter could not
+    /// trace.
+    pub const NOTHING: Counted = Counted { errno: false, traps: false };
 }
 
 /// A variable that is `0` or `1`: `unset` when it is unset or empty;
@@ -369,7 +373,7 @@ impl Variables {
     /// token is refused, named.
     pub fn report_counts(&self) -> Result<Counted, PolicyError> {
         let Some(value) = self.report_counts.as_deref() else { return Ok(Counted::DEFAULT) };
-        let mut counted = Counted { errno: false, traps: false };
+        let mut counted = Counted::NOTHING;
         if value == "0" {
             return Ok(counted);
         }
