@@ -29,6 +29,14 @@ Exit status:
   127  PROGRAM was not found (in the new root, if there is one)
   else PROGRAM's own status (SIGSYS, a seccomp kill, shows as 159 in a shell)";
 
+/// The formats `--export` writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// The compiled filter: an array of `struct sock_filter` (8 bytes each,
+    /// native byte order), as `bwrap --seccomp FD` and `seccomp(2)` take it.
+    Bpf,
+}
+
 /// Run PROGRAM under a seccomp policy, in force from its first instruction.
 ///
 /// PROGRAM replaces sandboxify in the same process (same PID, parent, session
@@ -100,6 +108,11 @@ pub struct Args {
     #[arg(long, help_heading = "Inspection")]
     pub dump_bpf: bool,
 
+    /// Write the policy's filter to standard output in FORMAT, and exit:
+    /// bpf, the compiled filter as `bwrap --seccomp FD` reads it
+    #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "command", help_heading = "Inspection")]
+    pub export: Option<ExportFormat>,
+
     /// List the @groups and their members, and exit
     #[arg(long, help_heading = "Inspection")]
     pub list_groups: bool,
@@ -119,7 +132,7 @@ pub struct Args {
     #[arg(
         value_name = "PROGRAM",
         trailing_var_arg = true,
-        required_unless_present_any = ["check", "explain", "dump_bpf", "list_groups", "list_syscalls", "summary"]
+        required_unless_present_any = ["check", "explain", "dump_bpf", "export", "list_groups", "list_syscalls", "summary"]
     )]
     pub command: Vec<OsString>,
 }
@@ -153,7 +166,7 @@ impl Args {
 
     /// Whether an inspection option asks for a report instead of a run.
     pub fn inspects(&self) -> bool {
-        self.check || self.explain || self.dump_bpf || self.list_groups || self.list_syscalls
+        self.check || self.explain || self.dump_bpf || self.export.is_some() || self.list_groups || self.list_syscalls
     }
 
     /// Whether a policy option is given (they replace the environment's).

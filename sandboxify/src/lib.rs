@@ -14,6 +14,7 @@ mod summary;
 mod tracer;
 
 use std::ffi::{CString, OsString};
+use std::io::{IsTerminal, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use sandbox_policy::compile::start_up;
@@ -24,7 +25,7 @@ use sandbox_policy::{
     Action, Origin, Policy, Settings, Syscall, Text, Threads, compile, compile_with, explain, install,
 };
 
-use crate::cli::Args;
+use crate::cli::{Args, ExportFormat};
 use crate::container::Sandbox;
 use crate::failure::Failure;
 use crate::launch::Launch;
@@ -42,6 +43,12 @@ pub fn main() -> i32 {
             print!("{text}");
             return 0;
         }
+        Ok(Plan::Export(bytes)) => {
+            match std::io::stdout().lock().write_all(&bytes).and_then(|()| std::io::stdout().flush()) {
+                Ok(()) => return 0,
+                Err(error) => Failure::System(format!("--export: cannot write to stdout: {error}")),
+            }
+        }
         Ok(Plan::Run(start)) => start(),
         Ok(Plan::Learn(learn)) => match learn() {
             Ok(status) => return pass_through(status),
@@ -57,6 +64,8 @@ pub fn main() -> i32 {
 enum Plan {
     /// Print this and exit 0.
     Report(String),
+    /// Write these bytes to stdout and exit 0.
+    Export(Vec<u8>),
     /// Install and exec; returns only on failure.
     Run(Box<dyn FnOnce() -> Failure>),
     /// Run PROGRAM observed; returns its wait status.
@@ -189,6 +198,46 @@ fn inspection(args: &Args, policy: Option<&Policy>, rules: Option<&sandbox_landl
     Ok(report)
 }
 
+/// `--export FORMAT`: the policy's filter, as bytes for stdout.
+fn export(format: ExportFormat, policy: Option<&Policy>) -> Result<Vec<u8>, Failure> {
+    let policy =
+        policy.ok_or_else(|| Failure::Usage("--export: no policy: give --allow, --deny or --policy".to_owned()))?;
+    match format {
+        ExportFormat::Bpf => {
+            if std::io::stdout().is_terminal() {
+                return Err(Failure::Usage(
+                    "--export bpf writes a binary filter: redirect it to a file (> filter.bpf)".to_owned(),
+                ));
+            }
+            let execve = Syscall::by_name("execve").expect("execve is in the table");
+            if policy.action_for(execve) != Action::Allow {
+                eprintln!(
+                    "sandboxify: --export bpf: the policy does not allow execve, which bwrap makes under the \
+                     filter to start PROGRAM: it will fail (sandboxify lets its own exec through its gate)"
+                );
+            }
+            if policy.actions().any(|action| action == Action::Log) {
+                eprintln!(
+                    "sandboxify: --export bpf: `log` calls go to the kernel's audit log there, unnamed (no reporter)"
+                );
+            }
+            let program = compile(policy)?;
+            Ok(program
+                .insns()
+                .iter()
+                .flat_map(|insn| {
+                    let mut bytes = [0u8; 8];
+                    bytes[..2].copy_from_slice(&insn.code.to_ne_bytes());
+                    bytes[2] = insn.jt;
+                    bytes[3] = insn.jf;
+                    bytes[4..].copy_from_slice(&insn.k.to_ne_bytes());
+                    bytes
+                })
+                .collect())
+        }
+    }
+}
+
 /// Does every check that can fail before anything changes in the process,
 /// and returns what remains to do.
 fn prepare(args: Args) -> Result<Plan, Failure> {
@@ -201,6 +250,9 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     }
     let policy = policy(&args, &variables)?;
     let asked = landlock::Asked::new(&args.landlock, &variables)?;
+    if let Some(format) = args.export {
+        return export(format, policy.as_ref()).map(Plan::Export);
+    }
     if args.inspects() && args.command.is_empty() {
         let rules = asked.as_ref().map(|asked| asked.plan(None)).transpose()?;
         return inspection(&args, policy.as_ref(), rules.as_ref()).map(Plan::Report);
