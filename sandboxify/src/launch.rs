@@ -31,7 +31,7 @@ use std::time::Duration;
 use sandbox_launcher::gate;
 use sandbox_policy::sys::install::Threads;
 use sandbox_policy::sys::notify::Listener;
-use sandbox_policy::sys::{report, scope};
+use sandbox_policy::sys::scope;
 use sandbox_policy::{Abi, Program, install, install_with_listener};
 
 use crate::failure::{Failure, describe_errno};
@@ -124,18 +124,14 @@ impl Launch {
     }
 
     /// Installs `program`, whose stopped calls the reporter tracing this
-    /// process answers (after the filter that kills the calls it turns
-    /// kills into, if it names `kills`), and execs through the gate (which
-    /// the reporter lets through without reporting it).
-    pub fn exec_reported(self, program: &Program, kills: bool) -> Failure {
+    /// process answers, and execs through the gate (which the reporter lets
+    /// through without reporting it).
+    pub fn exec_reported(self, program: &Program) -> Failure {
         if let Err(failure) = confine_tracing() {
             return failure;
         }
-        let marker = kills.then(report::kill_marker);
-        for program in marker.iter().chain([program]) {
-            if let Err(error) = install(program, Threads::Calling) {
-                return error.into();
-            }
+        if let Err(error) = install(program, Threads::Calling) {
+            return error.into();
         }
         // SAFETY: as in exec_gated.
         let errno = unsafe { gate::gated_execve(self.path.as_ptr(), self.argv.as_ptr(), self.envp.as_ptr()) };

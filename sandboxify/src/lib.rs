@@ -443,7 +443,7 @@ fn seccomp_step(
             let gate = Gate { pid: unsafe { libc::getpid() } as u32, instruction_pointer: gate };
             let reporter = Reporter { prefix: "sandboxify: ", out, json, filters, gate: Some(gate), reported };
             match reporter.start() {
-                Ok(()) => launch.exec_reported(&program, reported.kills),
+                Ok(()) => launch.exec_reported(&program),
                 Err(error) => Failure::System(report::start_failure(error)),
             }
         }));

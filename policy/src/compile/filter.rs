@@ -41,6 +41,15 @@ impl Program {
         Program { insns, nonce_at: None }
     }
 
+    /// Puts `prefix`, which falls through to the program or returns, in
+    /// front of it (jumps are relative, so the program's own still land).
+    pub(crate) fn prepend(&mut self, prefix: &[Insn]) {
+        self.insns.splice(0..0, prefix.iter().copied());
+        if let Some(at) = &mut self.nonce_at {
+            *at = at.map(|index| index + prefix.len());
+        }
+    }
+
     /// The instructions with `nonce` in the probe, or `None` for a program
     /// without one.
     pub(crate) fn with_nonce(&self, nonce: u64) -> Option<Vec<Insn>> {

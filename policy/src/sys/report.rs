@@ -32,7 +32,7 @@ use core::sync::atomic::{AtomicI32, Ordering};
 use crate::abi::Abi;
 use crate::abi::offset;
 use crate::action::ret;
-use crate::compile::bpf::{Emitter, SeccompData, op};
+use crate::compile::bpf::{Insn, SeccompData, op};
 use crate::compile::filter::Program;
 use crate::compile::filter::probe::{CONFIRMED, OTHER};
 use crate::sys::Errno;
@@ -65,21 +65,11 @@ mod tag {
     pub const ERRNO_VALUE: u32 = 0x0fff;
 }
 
-/// A call number no kernel uses, which the filter of [`kill_marker`] kills:
-/// the reporter turns a call the policy kills into it once it has named it,
-/// so that the kernel kills the process by SIGSYS, as the policy says.
+/// A call number no kernel uses, which a filter that names kills through
+/// the reporter kills before anything else: the reporter turns a call the
+/// policy kills into it once it has named it, so that the kernel kills the
+/// process by SIGSYS, as the policy says.
 pub const KILL_MARKER: u32 = 0x5ec2;
-
-/// The filter installed under the one of a reporter that names kills,
-/// before it: kills [`KILL_MARKER`] of any ABI, allows everything else.
-pub fn kill_marker() -> Program {
-    let mut emitter = Emitter::default();
-    let allow = emitter.ret(Action::Allow.ret());
-    let kill = emitter.ret(Action::Kill.ret());
-    let test = emitter.jump(op::JEQ, KILL_MARKER, kill, allow);
-    emitter.stmt(op::LD | op::W | op::ABS, offset::NR, test);
-    Program::from_insns(emitter.finish())
-}
 
 /// What the reporter does with a return of the filter, if anything.
 fn stop_for(k: u32, reported: Reported) -> Option<u32> {
@@ -98,7 +88,10 @@ fn stop_for(k: u32, reported: Reported) -> Option<u32> {
 
 /// `program` with the returns the reporter answers (every `log`, the exec
 /// gate's notification (see sandboxify's launch module), and the errno and
-/// kill returns `reported` names) turned into stops for it.
+/// kill returns `reported` names) turned into stops for it; if it names
+/// kills, [`KILL_MARKER`] of any ABI is killed first. In the same program,
+/// so that the install probe proves it in force: were it missing, the
+/// marker would fail with ENOSYS and the program live on.
 pub fn with_stops_for_reporter(program: &Program, reported: Reported) -> Program {
     let mut program = program.clone();
     for insn in &mut program.insns {
@@ -107,6 +100,13 @@ pub fn with_stops_for_reporter(program: &Program, reported: Reported) -> Program
                 insn.k = ret::TRACE | data;
             }
         }
+    }
+    if reported.kills {
+        program.prepend(&[
+            Insn::stmt(op::LD | op::W | op::ABS, offset::NR),
+            Insn::jump(op::JMP | op::JEQ | op::K, KILL_MARKER, 0, 1),
+            Insn::stmt(op::RET | op::K, ret::KILL_PROCESS),
+        ]);
     }
     program
 }
@@ -210,8 +210,7 @@ pub struct Reporter {
 
 impl Reporter {
     /// Starts the reporter for the calling process, which is about to
-    /// install filters from [`with_stops_for_reporter`] (and, if kills are
-    /// named, [`kill_marker`] before them): when this returns `Ok`, every
+    /// install filters from [`with_stops_for_reporter`]: when this returns `Ok`, every
     /// thread of the calling process is traced by it. Fails if the process
     /// cannot be traced (it is traced already, by a debugger say, or an
     /// outer filter refuses the reporter's calls): the caller must then
@@ -745,12 +744,21 @@ mod tests {
         // than a fallback, refused terminal injection): counted when asked.
         assert!(needs_reporter(&kill_only, Reported { counted: Counted { errno: true, traps: false }, ..none }));
         assert!(needs_reporter(&program, none), "log");
-        let marker = kill_marker();
+        let killing = with_stops_for_reporter(&kill_only, Reported { kills: true, ..none });
         for arch in [Abi::X86_64.audit_arch(), Abi::I386.audit_arch()] {
             let data = SeccompData { nr: KILL_MARKER, arch, ..SeccompData::default() };
-            assert_eq!(run(marker.insns(), &data).unwrap().ret, ret::KILL_PROCESS);
-            let data = SeccompData { nr: 0, arch, ..SeccompData::default() };
-            assert_eq!(run(marker.insns(), &data).unwrap().ret, ret::ALLOW);
+            assert_eq!(run(killing.insns(), &data).unwrap().ret, ret::KILL_PROCESS);
         }
+        assert_eq!(verdict(&killing, "uname"), ret::TRACE | tag::KILL);
+        assert_eq!(verdict(&killing, "read"), ret::ALLOW);
+        // The probe still answers where the prefix moved it.
+        let nonce = 0x1234_5678_9abc_def0;
+        let probe = SeccompData {
+            nr: crate::compile::filter::probe::SYSCALL,
+            arch: Abi::X86_64.audit_arch(),
+            args: [nonce, crate::compile::filter::probe::MARK, 0, 0, 0, 0],
+            ..SeccompData::default()
+        };
+        assert_eq!(run(&killing.with_nonce(nonce).unwrap(), &probe).unwrap().ret, ret::ERRNO | u32::from(CONFIRMED));
     }
 }
