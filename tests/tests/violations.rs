@@ -414,6 +414,23 @@ fn sandboxify_names_kills_when_asked() {
         let outcome = run(&["--deny", "uname", program, "untrace"], user);
         assert_eq!(outcome.signal(), Some(libc::SIGKILL), "{outcome:#?}");
         assert!(!outcome.stdout.contains("survived") && !outcome.stdout.contains(": 0"), "{outcome:#?}");
+        // An allow list's kill says what to add: a list learned from the
+        // program, less uname.
+        let dir = fresh_dir(&format!("violations-sandboxify-learned-{user:?}"));
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        let learned = dir.join("allow.list");
+        Run::new(sandboxify(), &["--learn", learned.to_str().unwrap(), program, "plain"]).user(user).run();
+        let list = fs::read_to_string(&learned).unwrap();
+        let list: Vec<&str> = list.trim().trim_start_matches("SECCOMP_SYSCALL_ALLOW=").split(':').collect();
+        assert!(list.contains(&"uname"), "{list:?}");
+        let list = list.into_iter().filter(|entry| *entry != "uname").collect::<Vec<_>>().join(":");
+        let outcome = run(&["--allow", &list, program, "plain"], user);
+        outcome.assert_killed();
+        assert!(
+            outcome.stderr.starts_with(line)
+                && outcome.stderr.ends_with(": no allow entry names it; to allow it, add uname to the allow list\n"),
+            "{outcome:#?}"
+        );
         // --report-json is SANDBOX_REPORT_JSON.
         let file = report_file(&format!("sandboxify-kill-{user:?}"));
         run(&["--report-json", file.to_str().unwrap(), "--deny", "uname", program, "thread"], user).assert_killed();
