@@ -106,6 +106,10 @@ impl Recorder {
             let brought = self.companions.iter().filter(|companion| companion.brought_by(abi, call.nr, &call.args));
             self.brought.extend(brought.map(|companion| companion.entry));
         }
+        if call.starts_untraced() {
+            // Its child would go unobserved, every call of it failing.
+            return Answer::Fail(libc::EPERM);
+        }
         Answer::Run
     }
 

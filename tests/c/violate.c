@@ -9,13 +9,19 @@
  *   int80    through the i386 ABI (int 0x80, uname is 122 there);
  *   x32      through the x32 ABI (uname's x86_64 number with bit 30);
  *   untrace  after killing its tracer, if it has one (TracerPid), as a
- *            program that found its reporter would.
+ *            program that found its reporter would;
+ *   untraced from a child started with CLONE_UNTRACED, which a tracer
+ *            does not follow (prints how clone failed, if it did).
  * Prints "survived" and exits 0 if it lives on. */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,6 +87,21 @@ int main(int argc, char **argv) {
     } else if (!strcmp(how, "x32")) {
         long result;
         __asm__ volatile("syscall" : "=a"(result) : "a"(0x40000000L | 63), "D"(0L) : "rcx", "r11", "memory");
+    } else if (!strcmp(how, "untraced")) {
+        long child = syscall(SYS_clone, CLONE_UNTRACED | SIGCHLD, 0, 0, 0, 0);
+        if (child < 0) {
+            printf("clone: %s\n", strerrorname_np(errno));
+            return 0;
+        }
+        if (child == 0) {
+            call(NULL);
+            _exit(0);
+        }
+        int status;
+        if (waitpid(child, &status, 0) != child) return 2;
+        printf("child: %s %d\n", WIFSIGNALED(status) ? "signal" : "exit",
+               WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        return 0;
     } else if (!strcmp(how, "untrace")) {
         int pid = tracer();
         printf("tracer killed: %d\n", pid > 0 && kill(pid, SIGKILL) == 0);

@@ -414,6 +414,12 @@ fn sandboxify_names_kills_when_asked() {
         let outcome = run(&["--deny", "uname", program, "untrace"], user);
         assert_eq!(outcome.signal(), Some(libc::SIGKILL), "{outcome:#?}");
         assert!(!outcome.stdout.contains("survived") && !outcome.stdout.contains(": 0"), "{outcome:#?}");
+        // A child the reporter would not trace (CLONE_UNTRACED) is refused:
+        // its kill would have been ENOSYS. Without the reporter, the kernel's kill.
+        let outcome = run(&["--deny", "uname", program, "untraced"], user);
+        assert_eq!((outcome.code(), outcome.stdout.as_str()), (Some(0), "clone: EPERM\n"), "{outcome:#?}");
+        let outcome = Run::new(sandboxify(), &["--deny", "uname", program, "untraced"]).user(user).run();
+        assert_eq!(outcome.stdout, format!("child: signal {}\n", libc::SIGSYS), "{outcome:#?}");
         // An allow list's kill says what to add: a list learned from the
         // program, less uname.
         let dir = fresh_dir(&format!("violations-sandboxify-learned-{user:?}"));

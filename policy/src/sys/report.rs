@@ -36,7 +36,7 @@ use crate::compile::bpf::{Insn, SeccompData, op};
 use crate::compile::filter::Program;
 use crate::compile::filter::probe::{CONFIRMED, OTHER};
 use crate::sys::Errno;
-use crate::sys::trace::{self, Call};
+use crate::sys::trace::{self, CLONE_UNTRACED, Call, I386_CLONE};
 use crate::tables::syscalls::{ArgKind, Syscall};
 use crate::text::variables::Counted;
 use crate::violation::{Installed, Process, TAG, Violation};
@@ -101,6 +101,7 @@ pub fn with_stops_for_reporter(program: &Program, reported: Reported) -> Program
             }
         }
     }
+    keep_children_traced(&mut program);
     if reported.kills {
         program.prepend(&[
             Insn::stmt(op::LD | op::W | op::ABS, offset::NR),
@@ -109,6 +110,59 @@ pub fn with_stops_for_reporter(program: &Program, reported: Reported) -> Program
         ]);
     }
     program
+}
+
+/// Makes every call `program` lets run or stops for `log` pass a check
+/// first, so that no process escapes the reporter: a child started with
+/// `CLONE_UNTRACED` would not be traced, and its stopped calls would fail
+/// with ENOSYS instead (a kill would become a survival), so `clone` with
+/// that flag fails with EPERM; `clone3`, whose flags the filter cannot
+/// read, fails with ENOSYS (libc then uses `clone`). Only where the policy
+/// lets the call run: its own kill, errno or trap stands. The check is
+/// appended, and the returns it guards jump to it (`ja` reaches anywhere);
+/// it reads no argument but `clone`'s, so the kernel's cache of calls that
+/// are always allowed still holds every other.
+fn keep_children_traced(program: &mut Program) {
+    let answers = [ret::ALLOW, ret::TRACE | tag::LOG];
+    let base = program.insns.len();
+    for (index, insn) in program.insns.iter_mut().enumerate() {
+        if let Some(which) = answers.iter().position(|&answer| insn.code == op::RET | op::K && insn.k == answer) {
+            let check = base + which * CHECK_LEN;
+            *insn = Insn::stmt(op::JMP | op::JA, (check - (index + 1)) as u32);
+        }
+    }
+    for answer in answers {
+        program.insns.extend(untraced_check(answer));
+    }
+}
+
+const CHECK_LEN: usize = 16;
+
+/// The check of [`keep_children_traced`], ending in `answer`.
+fn untraced_check(answer: u32) -> [Insn; CHECK_LEN] {
+    let clone3 = libc::SYS_clone3 as u32; // 435 on both ABIs
+    let jeq = op::JMP | op::JEQ | op::K;
+    let load = |offset| Insn::stmt(op::LD | op::W | op::ABS, offset);
+    [
+        load(offset::ARCH),
+        Insn::jump(jeq, Abi::X86_64.audit_arch(), 1, 0),
+        Insn::jump(jeq, Abi::I386.audit_arch(), 5, 10),
+        // x86_64
+        load(offset::NR),
+        Insn::jump(jeq, clone3, 9, 0),
+        Insn::jump(jeq, libc::SYS_clone as u32, 0, 7),
+        load(offset::ARGS),
+        Insn::jump(op::JMP | op::JSET | op::K, CLONE_UNTRACED, 7, 5),
+        // i386
+        load(offset::NR),
+        Insn::jump(jeq, clone3, 4, 0),
+        Insn::jump(jeq, I386_CLONE, 0, 2),
+        load(offset::ARGS),
+        Insn::jump(op::JMP | op::JSET | op::K, CLONE_UNTRACED, 2, 0),
+        Insn::stmt(op::RET | op::K, answer),
+        Insn::stmt(op::RET | op::K, ret::ERRNO | libc::ENOSYS as u32),
+        Insn::stmt(op::RET | op::K, ret::ERRNO | libc::EPERM as u32),
+    ]
 }
 
 /// Whether `program` needs a reporter to name what `reported` asks for:
@@ -751,6 +805,29 @@ mod tests {
         }
         assert_eq!(verdict(&killing, "uname"), ret::TRACE | tag::KILL);
         assert_eq!(verdict(&killing, "read"), ret::ALLOW);
+        // No child escapes the reporter, where the policy lets clone run;
+        // where it kills clone, the kill stands.
+        let clone = |program: &Program, abi: Abi, nr: u32, flags: u64| {
+            let data =
+                SeccompData { nr, arch: abi.audit_arch(), args: [flags, 0, 0, 0, 0, 0], ..SeccompData::default() };
+            run(program.insns(), &data).unwrap().ret
+        };
+        let untraced = u64::from(CLONE_UNTRACED) | libc::SIGCHLD as u64;
+        for (abi, nr) in [(Abi::X86_64, libc::SYS_clone as u32), (Abi::I386, I386_CLONE)] {
+            assert_eq!(clone(&killing, abi, nr, untraced), ret::ERRNO | libc::EPERM as u32, "{abi}");
+            assert_eq!(clone(&killing, abi, nr, libc::SIGCHLD as u64), ret::ALLOW, "{abi}");
+            assert_eq!(clone(&killing, abi, 435, 0), ret::ERRNO | libc::ENOSYS as u32, "{abi}");
+        }
+        let kills_clone =
+            crate::compile::filter::compile(&crate::test_support::policy(None, Some("clone:clone3"), None)).unwrap();
+        let kills_clone = with_stops_for_reporter(&kills_clone, Reported { kills: true, ..none });
+        assert_eq!(clone(&kills_clone, Abi::X86_64, libc::SYS_clone as u32, untraced), ret::TRACE | tag::KILL);
+        assert_eq!(clone(&kills_clone, Abi::X86_64, 435, 0), ret::TRACE | tag::KILL);
+        let logs_clone =
+            crate::compile::filter::compile(&crate::test_support::policy(None, Some("clone=log"), None)).unwrap();
+        let logs_clone = with_stops_for_reporter(&logs_clone, none);
+        assert_eq!(clone(&logs_clone, Abi::X86_64, libc::SYS_clone as u32, untraced), ret::ERRNO | libc::EPERM as u32);
+        assert_eq!(clone(&logs_clone, Abi::X86_64, libc::SYS_clone as u32, 0), ret::TRACE | tag::LOG);
         // The probe still answers where the prefix moved it.
         let nonce = 0x1234_5678_9abc_def0;
         let probe = SeccompData {

@@ -32,6 +32,26 @@ pub struct Call {
     pub ret_data: u32,
 }
 
+/// `CLONE_UNTRACED`: a child the tracer does not trace, whatever its
+/// options; its stopped calls would fail with ENOSYS, unanswered.
+pub const CLONE_UNTRACED: u32 = 0x0080_0000;
+
+/// `clone` on i386 (arch/x86/entry/syscalls/syscall_32.tbl).
+pub const I386_CLONE: u32 = 120;
+
+impl Call {
+    /// Whether this is a `clone` that would start a child the tracer does
+    /// not follow (`CLONE_UNTRACED`).
+    pub fn starts_untraced(&self) -> bool {
+        let clone = match self.abi {
+            Some(Abi::X86_64) => libc::SYS_clone as u32,
+            Some(Abi::I386) => I386_CLONE,
+            _ => return false,
+        };
+        self.nr == clone && self.args[0] & u64::from(CLONE_UNTRACED) != 0
+    }
+}
+
 /// The call thread `tid`, a tracee of the caller, is stopped in at a
 /// `PTRACE_EVENT_SECCOMP` stop; `None` if it cannot be read (the tracee was
 /// killed meanwhile).
