@@ -36,6 +36,15 @@ static void *call(void *unused) {
 
 static void ignore(int signal) { (void)signal; }
 
+/* Waits for `child` and prints how it ended. */
+static int report_child(pid_t child) {
+    int status;
+    if (waitpid(child, &status, 0) != child) return 2;
+    printf("child: %s %d\n", WIFSIGNALED(status) ? "signal" : "exit",
+           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    return 0;
+}
+
 static int tracer(void) {
     char line[256];
     int pid = 0;
@@ -62,11 +71,7 @@ int main(int argc, char **argv) {
             call(NULL);
             _exit(0);
         }
-        int status;
-        if (waitpid(child, &status, 0) != child) return 2;
-        printf("child: %s %d\n", WIFSIGNALED(status) ? "signal" : "exit",
-               WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-        return 0;
+        return report_child(child);
     } else if (!strcmp(how, "handler")) {
         struct sigaction action = {.sa_handler = ignore};
         printf("sigaction: %d\n", sigaction(SIGSYS, &action, NULL));
@@ -97,11 +102,7 @@ int main(int argc, char **argv) {
             call(NULL);
             _exit(0);
         }
-        int status;
-        if (waitpid(child, &status, 0) != child) return 2;
-        printf("child: %s %d\n", WIFSIGNALED(status) ? "signal" : "exit",
-               WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-        return 0;
+        return report_child(child);
     } else if (!strcmp(how, "untrace")) {
         int pid = tracer();
         printf("tracer killed: %d\n", pid > 0 && kill(pid, SIGKILL) == 0);
