@@ -51,6 +51,15 @@ fn an_exported_filter_confines_under_bubblewrap_as_sandboxify_does() {
             args.push(program.to_str().unwrap());
             args.extend((!how.is_empty()).then_some(*how));
             let ours = Run::new(sandboxify(), &args).user(user).run();
+            // Each policy changes what the program does (but the allow list,
+            // which lets it run): the comparison below is not of two no-ops.
+            let plain_args: Vec<&str> = [*how].into_iter().filter(|how| !how.is_empty()).collect();
+            let plain = Run::new(program, &plain_args).user(user).run();
+            assert_eq!(
+                policy[0] == "--allow",
+                (plain.code(), &plain.stdout) == (ours.code(), &ours.stdout),
+                "{policy:?} {how}: {ours:#?}"
+            );
             let theirs = under_bwrap(&filter, program, how, user);
             // bwrap waits for PROGRAM, its child, and exits 128 + its signal, as a shell says it.
             let status = |outcome: &Outcome| outcome.code().or(outcome.signal().map(|signal| 128 + signal));

@@ -177,11 +177,6 @@ pub fn needs_reporter(program: &Program, reported: Reported) -> bool {
     })
 }
 
-/// Whether `program` has any `log` return.
-pub fn logs(program: &Program) -> bool {
-    program.insns().iter().any(|insn| insn.code == op::RET | op::K && insn.k == ret::LOG)
-}
-
 /// Shared between the confined process and its reporter.
 #[repr(C)]
 struct Handoff {
