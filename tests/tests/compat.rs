@@ -62,7 +62,8 @@
 //! learned-list cells (`lib-learn`, `sfy-learn`, `sfy-preload`) run N times
 //! and pass only if every run matches; the list is learned only once per
 //! program, user and kind (`lib-learn` and `sfy-preload` share the
-//! `--preload` list; the learning run must match the plain run too). When a
+//! `--preload` list; the learning run must match the plain run too), merged
+//! from `learn-runs: N` learning runs into one file (default 1). When a
 //! learned list gets the program killed (or hung), permissive reruns with
 //! the same list name the calls it missed. The work directory's files are
 //! compared by relative path, type, mode, owner, size, content hash and
@@ -170,6 +171,7 @@ struct Program {
     programs: Vec<String>,
     nobody: bool,
     repeat: usize,
+    learn_runs: usize,
     env: Vec<(String, String)>,
     volatile: Vec<String>,
     forbidden: BTreeMap<usize, Expect>,
@@ -261,6 +263,7 @@ fn parse_corpus(text: &str) -> Result<Vec<Program>, String> {
                 programs: Vec::new(),
                 nobody: false,
                 repeat: 1,
+                learn_runs: 1,
                 env: Vec::new(),
                 volatile: Vec::new(),
                 forbidden: BTreeMap::new(),
@@ -288,12 +291,17 @@ fn parse_corpus(text: &str) -> Result<Vec<Program>, String> {
                     program.pid_namespace = yes;
                 }
             }
-            "repeat" => {
-                program.repeat = value
+            "repeat" | "learn-runs" => {
+                let count = value
                     .parse()
                     .ok()
                     .filter(|n| *n >= 1)
-                    .ok_or_else(|| format!("line {number}: repeat: a number >= 1"))?
+                    .ok_or_else(|| format!("line {number}: {key}: a number >= 1"))?;
+                if key == "repeat" {
+                    program.repeat = count;
+                } else {
+                    program.learn_runs = count;
+                }
             }
             "timeout" => {
                 program.timeout = Duration::from_secs(
@@ -830,16 +838,25 @@ impl<'a> Row<'a> {
             options.push("--preload");
         }
         let invocation = self.sandboxify(&options);
-        let observed = self.observe(&invocation);
-        let differences = compare(reference, &observed);
-        let result = if !differences.is_empty() {
-            Err(format!(
-                "the learning run ({}) differs from plain: {}\n    how: {}\n    stderr: {}",
-                if preload { "--learn --preload" } else { "--learn" },
-                differences.join("; "),
-                self.reproduce(&invocation, "learn"),
-                tail(&observed.stderr, 8)
-            ))
+        // Each run merges into the same FILE, as an operator learns a program whose paths vary.
+        let mut failure = None;
+        for run in 1..=self.program.learn_runs {
+            let observed = self.observe(&invocation);
+            let differences = compare(reference, &observed);
+            if !differences.is_empty() {
+                failure = Some(format!(
+                    "the learning run ({}, run {run} of {}) differs from plain: {}\n    how: {}\n    stderr: {}",
+                    if preload { "--learn --preload" } else { "--learn" },
+                    self.program.learn_runs,
+                    differences.join("; "),
+                    self.reproduce(&invocation, "learn"),
+                    tail(&observed.stderr, 8)
+                ));
+                break;
+            }
+        }
+        let result = if let Some(failure) = failure {
+            Err(failure)
         } else {
             match fs::read_to_string(&file) {
                 // The value is quoted when an entry has conditions (a companion).
