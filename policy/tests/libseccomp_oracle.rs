@@ -75,15 +75,7 @@ fn libseccomp_program(policy: &Policy) -> Vec<Insn> {
     drop(writer);
     let mut bytes = Vec::new();
     reader.read_to_end(&mut bytes).unwrap();
-    bytes
-        .chunks_exact(8)
-        .map(|c| Insn {
-            code: u16::from_ne_bytes([c[0], c[1]]),
-            jt: c[2],
-            jf: c[3],
-            k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
-        })
-        .collect()
+    Insn::from_raw(&bytes)
 }
 
 fn action_strategy() -> impl Strategy<Value = Action> {

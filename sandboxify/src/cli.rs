@@ -35,6 +35,9 @@ pub enum ExportFormat {
     /// The compiled filter: an array of `struct sock_filter` (8 bytes each,
     /// native byte order), as `bwrap --seccomp FD` and `seccomp(2)` take it.
     Bpf,
+    /// An OCI runtime-spec seccomp profile (JSON), as runc, crun, containerd
+    /// and CRI-O read it; what it cannot say exactly is said on stderr.
+    Oci,
 }
 
 /// Run PROGRAM under a seccomp policy, in force from its first instruction.

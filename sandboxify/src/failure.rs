@@ -1,6 +1,7 @@
 //! Everything that stops sandboxify from running PROGRAM, with its exit status.
 
 use nix::errno::Errno;
+use sandbox_formats::oci::ExportError;
 use sandbox_policy::{FilterTooLong, InstallError, PolicyError};
 use thiserror::Error;
 
@@ -16,6 +17,9 @@ pub enum Failure {
     /// A policy whose filter the kernel would refuse.
     #[error("{0}")]
     FilterTooLong(#[from] FilterTooLong),
+    /// A policy another format cannot express.
+    #[error("--export: {0}")]
+    Export(#[from] ExportError),
     /// An environment the sandbox will not guess about.
     #[error("{0}")]
     Environment(String),

@@ -17,6 +17,7 @@ use std::ffi::{CString, OsString};
 use std::io::{IsTerminal, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
+use sandbox_formats::oci;
 use sandbox_policy::compile::start_up;
 use sandbox_policy::sys::report::{self, Answered, Gate, Reported, Reporter};
 use sandbox_policy::text::file::{self, Files};
@@ -222,18 +223,14 @@ fn export(format: ExportFormat, policy: Option<&Policy>) -> Result<Vec<u8>, Fail
                 );
             }
             let program = compile(policy)?;
-            Ok(program
-                .insns()
-                .iter()
-                .flat_map(|insn| {
-                    let mut bytes = [0u8; 8];
-                    bytes[..2].copy_from_slice(&insn.code.to_ne_bytes());
-                    bytes[2] = insn.jt;
-                    bytes[3] = insn.jf;
-                    bytes[4..].copy_from_slice(&insn.k.to_ne_bytes());
-                    bytes
-                })
-                .collect())
+            Ok(program.insns().iter().flat_map(|insn| insn.to_raw()).collect())
+        }
+        ExportFormat::Oci => {
+            let exported = oci::profile(policy)?;
+            for note in &exported.notes {
+                eprintln!("sandboxify: --export oci: {note}");
+            }
+            Ok(oci::to_json(&exported.profile).into_bytes())
         }
     }
 }

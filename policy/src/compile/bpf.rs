@@ -23,6 +23,32 @@ pub struct Insn {
     pub k: u32,
 }
 
+impl Insn {
+    /// The instruction as the 8 bytes of a `struct sock_filter` (native byte
+    /// order): what `bwrap --seccomp` reads and libseccomp exports.
+    pub fn to_raw(self) -> [u8; 8] {
+        let mut bytes = [0u8; 8];
+        bytes[..2].copy_from_slice(&self.code.to_ne_bytes());
+        bytes[2] = self.jt;
+        bytes[3] = self.jf;
+        bytes[4..].copy_from_slice(&self.k.to_ne_bytes());
+        bytes
+    }
+
+    /// A program from such bytes (a trailing partial instruction is ignored).
+    pub fn from_raw(bytes: &[u8]) -> alloc::vec::Vec<Insn> {
+        bytes
+            .chunks_exact(8)
+            .map(|c| Insn {
+                code: u16::from_ne_bytes([c[0], c[1]]),
+                jt: c[2],
+                jf: c[3],
+                k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+            })
+            .collect()
+    }
+}
+
 /// Opcode parts used by seccomp filters (from `linux/filter.h`).
 #[allow(missing_docs)]
 pub mod op {

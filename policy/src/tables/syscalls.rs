@@ -28,7 +28,7 @@ pub struct Syscall {
 /// An i386 call that multiplexes others through its first argument
 /// (`data/i386-multiplexers.tsv`): `socketcall` and `ipc`.
 #[derive(Debug)]
-pub(crate) struct Multiplexer {
+pub struct Multiplexer {
     /// Index in `SYSCALLS`.
     call: u16,
     mask: u32,
@@ -39,18 +39,23 @@ pub(crate) struct Multiplexer {
 include!(concat!(env!("OUT_DIR"), "/syscall_table.rs"));
 
 impl Multiplexer {
+    /// Every i386 multiplexer.
+    pub fn all() -> &'static [Multiplexer] {
+        &I386_MULTIPLEXERS
+    }
+
     /// The multiplexer.
-    pub(crate) fn call(&self) -> &'static Syscall {
+    pub fn call(&self) -> &'static Syscall {
         &SYSCALLS[usize::from(self.call)]
     }
 
     /// The bits of the first argument the kernel reads as the operation.
-    pub(crate) fn mask(&self) -> u32 {
+    pub fn mask(&self) -> u32 {
         self.mask
     }
 
     /// The calls it stands for, each with its operation number.
-    pub(crate) fn members(&self) -> impl Iterator<Item = (&'static Syscall, u32)> {
+    pub fn members(&self) -> impl Iterator<Item = (&'static Syscall, u32)> {
         let (start, end) = self.members;
         I386_MULTIPLEXED[start..end]
             .iter()

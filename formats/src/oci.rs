@@ -1,0 +1,453 @@
+//! [`Policy`] → an OCI runtime-spec seccomp profile (`linux.seccomp`), as
+//! runc, crun, containerd and CRI-O read it.
+//!
+//! A profile has no order between rules: the engine's libseccomp builds
+//! one tree per call, where an unconditional rule swallows the call's
+//! conditional ones and two conditions on one argument are refused. Our
+//! rules are tried in order, so each call is written in a form libseccomp
+//! reads the same way:
+//!
+//! - rules for the policy's default are left out, every other rule is
+//!   written as it is, provided rules with different actions cannot both
+//!   match (else the export is refused, naming the call);
+//! - a call whose own action is not the default but that has conditional
+//!   rules (an allow list's `ioctl` with the terminal-injection rules) gets
+//!   its own action as masked-equality blocks that cover every value but
+//!   those the rules carve out; this needs the rules to test one argument
+//!   for equality, and the export is refused otherwise.
+//!
+//! Arguments the kernel reads as 32 or 16 bits are compared through a mask,
+//! as our filter does, so that a caller setting the bits the kernel ignores
+//! cannot slip past an equality. Other comparisons on such arguments cover
+//! all 64 bits in a profile: each is said in [`Exported::notes`].
+//!
+//! i386 is listed only where libseccomp decides its calls as we do: it
+//! decides `socketcall` and `ipc` operations without the arguments behind
+//! them and `ipc` without masking the version bits. Otherwise i386 calls
+//! get the engine's bad-architecture action, said in the notes. x32 is
+//! never listed, so the same holds for it, as under our filter.
+
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use sandbox_policy::resolve::CallRules;
+use sandbox_policy::tables::syscalls::Multiplexer;
+use sandbox_policy::{Abi, Action, Comparison, Condition, Field, Policy, Rule, Syscall, Width};
+use serde::Serialize;
+
+/// An OCI seccomp profile (the runtime spec's `LinuxSeccomp`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    /// `SCMP_ACT_*` for calls no rule names.
+    pub default_action: &'static str,
+    /// The errno of a `SCMP_ACT_ERRNO` default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_errno_ret: Option<u16>,
+    /// `SCMP_ARCH_*` the rules apply to.
+    pub architectures: Vec<&'static str>,
+    /// The rules.
+    pub syscalls: Vec<SyscallRule>,
+}
+
+/// One entry of `syscalls`: an action for some calls, when every argument
+/// comparison holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "camelCase")]
+pub struct SyscallRule {
+    /// The calls.
+    pub names: Vec<&'static str>,
+    /// `SCMP_ACT_*`.
+    pub action: &'static str,
+    /// The errno of `SCMP_ACT_ERRNO`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errno_ret: Option<u16>,
+    /// All must hold.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<Argument>,
+}
+
+/// An argument comparison (`LinuxSeccompArg`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "camelCase")]
+pub struct Argument {
+    /// Which argument, 0 to 5.
+    pub index: u8,
+    /// The value; the mask for `SCMP_CMP_MASKED_EQ`.
+    pub value: u64,
+    /// The value `SCMP_CMP_MASKED_EQ` compares the masked argument with.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub value_two: u64,
+    /// `SCMP_CMP_*`.
+    pub op: &'static str,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+/// A profile and what it cannot say exactly (one line each, for stderr).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exported {
+    /// The profile.
+    pub profile: Profile,
+    /// Each way the profile is narrower or wider than the policy.
+    pub notes: Vec<String>,
+    /// The calls of [`ENGINE_CALLS`] the profile allows where the policy did not.
+    pub added: Vec<&'static str>,
+}
+
+/// What a container engine's init does on the confined thread between
+/// installing the filter and starting the program: runc 1.1 (Go) opens and
+/// writes its exec FIFO, closes its descriptors, and its runtime schedules,
+/// sleeps, maps and signals meanwhile; then it calls `execve`. Measured with
+/// `strace -f runc run` on Debian's runc 1.1.5, completed with the calls the
+/// Go runtime makes on those paths. A profile that refuses one of these
+/// fails inside the engine, before the program runs.
+pub const ENGINE_CALLS: &[&str] = &[
+    "close",
+    "epoll_ctl",
+    "epoll_pwait",
+    "execve",
+    "exit",
+    "exit_group",
+    "fcntl",
+    "fstatfs",
+    "futex",
+    "getdents64",
+    "getpid",
+    "gettid",
+    "madvise",
+    "mmap",
+    "munmap",
+    "nanosleep",
+    "newfstatat",
+    "openat",
+    "prctl",
+    "read",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "sched_yield",
+    "sigaltstack",
+    "tgkill",
+    "write",
+];
+
+/// Why a policy cannot be written as a profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportError {
+    /// The call whose rules cannot be written.
+    pub call: &'static str,
+    /// Why.
+    pub reason: &'static str,
+}
+
+impl fmt::Display for ExportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot write {} as an OCI profile: {}", self.call, self.reason)
+    }
+}
+
+impl std::error::Error for ExportError {}
+
+/// The `SCMP_ACT_*` word and errno of an action.
+fn scmp_action(action: Action) -> (&'static str, Option<u16>) {
+    match action {
+        Action::Kill => ("SCMP_ACT_KILL_PROCESS", None),
+        Action::Trap => ("SCMP_ACT_TRAP", None),
+        Action::Errno(errno) => ("SCMP_ACT_ERRNO", Some(errno)),
+        Action::Notify => ("SCMP_ACT_NOTIFY", None),
+        Action::Log => ("SCMP_ACT_LOG", None),
+        Action::Allow => ("SCMP_ACT_ALLOW", None),
+    }
+}
+
+/// The bits of a field the kernel reads, as a 64-bit mask.
+fn read_bits(width: Width) -> u64 {
+    width.low_mask().map_or(u64::MAX, u64::from)
+}
+
+/// `policy` as an OCI profile.
+pub fn profile(policy: &Policy) -> Result<Exported, ExportError> {
+    let default = policy.default_action();
+    let mut notes = Vec::new();
+    let mut rules: Vec<(Action, Vec<Argument>, &'static str)> = Vec::new();
+    for call in policy.calls() {
+        let name = call.syscall.name();
+        for (action, arguments) in call_rules(policy, call, &mut notes)? {
+            rules.push((action, arguments, name));
+        }
+    }
+    // The engine's own calls: allowed where the policy leaves them to its
+    // default, said where it denies them on purpose.
+    let mut added = Vec::new();
+    let mut denied = Vec::new();
+    for name in ENGINE_CALLS {
+        let syscall = Syscall::by_name(name).expect("the engine's calls are in the table");
+        if policy.always_allows(syscall) {
+            continue;
+        }
+        if policy.call(syscall).is_some() {
+            denied.push(*name);
+        } else {
+            added.push(*name);
+            rules.push((Action::Allow, Vec::new(), name));
+        }
+    }
+    if !added.is_empty() {
+        notes.push(format!(
+            "allowed for the container engine, which makes them between installing the filter and starting \
+             the program: {}",
+            added.join(" ")
+        ));
+    }
+    if !denied.is_empty() {
+        notes.push(format!(
+            "the container engine makes {} between installing the filter and starting the program, which the \
+             policy refuses: the container may not start",
+            denied.join(" ")
+        ));
+    }
+    // One entry per action and comparisons, naming every call that has it
+    // (an action keyed by its return value, which holds its errno).
+    let mut grouped: BTreeMap<(u32, Vec<Argument>), Vec<&'static str>> = BTreeMap::new();
+    for (action, arguments, name) in rules {
+        grouped.entry((action.ret(), arguments)).or_default().push(name);
+    }
+    let mut syscalls: Vec<SyscallRule> = grouped
+        .into_iter()
+        .map(|((ret, args), names)| {
+            let (action, errno_ret) = scmp_action(Action::from_ret(ret).expect("a policy's own action"));
+            SyscallRule { names, action, errno_ret, args }
+        })
+        .collect();
+    // Unconditional rules first, then by call: the order a person reads.
+    syscalls.sort_by(|a, b| {
+        (b.args.is_empty(), &a.names, &a.args, a.action).cmp(&(a.args.is_empty(), &b.names, &b.args, b.action))
+    });
+    let mut architectures = vec!["SCMP_ARCH_X86_64"];
+    match i386_difference(policy) {
+        None => architectures.push("SCMP_ARCH_X86"),
+        Some(reason) => notes.push(format!(
+            "i386 calls are refused (the engine's bad-architecture action) because {reason}: libseccomp would decide them otherwise"
+        )),
+    }
+    let (default_action, default_errno_ret) = scmp_action(default);
+    Ok(Exported { profile: Profile { default_action, default_errno_ret, architectures, syscalls }, notes, added })
+}
+
+/// The rules that give `call` what the policy gives it, in a form
+/// libseccomp reads without an order.
+fn call_rules(
+    policy: &Policy,
+    call: &CallRules,
+    notes: &mut Vec<String>,
+) -> Result<Vec<(Action, Vec<Argument>)>, ExportError> {
+    let name = call.syscall.name();
+    let default = policy.default_action();
+    let otherwise = policy.action_for(call.syscall);
+    let refuse = |reason| ExportError { call: name, reason };
+    let conditional: Vec<&Rule> = call.conditional.iter().map(|explained| &explained.rule).collect();
+    if conditional.iter().flat_map(|rule| &rule.conditions).any(|c| c.field == Field::InstructionPointer) {
+        return Err(refuse("a profile cannot test the instruction pointer"));
+    }
+    if otherwise == default {
+        for (i, a) in conditional.iter().enumerate() {
+            if conditional[i + 1..].iter().any(|b| a.action != b.action && !disjoint(a, b)) {
+                return Err(refuse(
+                    "rules with different actions can match the same call, and a profile's rules have no order",
+                ));
+            }
+        }
+        let mut rules = Vec::new();
+        for rule in conditional.into_iter().filter(|rule| rule.action != default) {
+            let arguments = rule.conditions.iter().map(|condition| argument(name, condition, notes)).collect();
+            rules.push((rule.action, arguments));
+        }
+        return Ok(rules);
+    }
+    if conditional.is_empty() {
+        return Ok(vec![(otherwise, Vec::new())]);
+    }
+    // The call's own action as blocks around the values its rules carve out.
+    let (index, patterns) = carved_patterns(&conditional).ok_or_else(|| {
+        refuse(
+            "its rules do not all test one argument for equality, and a profile cannot give the call its own \
+             action everywhere else without an order",
+        )
+    })?;
+    for (i, (a, action_a)) in patterns.iter().enumerate() {
+        if patterns[i + 1..].iter().any(|(b, action_b)| action_a != action_b && a.overlaps(b)) {
+            return Err(refuse(
+                "rules with different actions can match the same call, and a profile's rules have no order",
+            ));
+        }
+    }
+    let mut rules: Vec<(Action, Vec<Argument>)> = patterns
+        .iter()
+        .filter(|(_, action)| *action != default)
+        .map(|(pattern, action)| (*action, vec![masked(index, pattern.mask, pattern.value)]))
+        .collect();
+    let carved: Vec<Pattern> = patterns.iter().map(|(pattern, _)| *pattern).collect();
+    let mut blocks = Vec::new();
+    cover(Pattern { mask: 0, value: 0 }, &carved, &mut blocks);
+    rules.extend(blocks.into_iter().map(|block| {
+        let arguments = if block.mask == 0 { Vec::new() } else { vec![masked(index, block.mask, block.value)] };
+        (otherwise, arguments)
+    }));
+    Ok(rules)
+}
+
+/// The values of an argument whose bits under `mask` are `value`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Pattern {
+    mask: u64,
+    value: u64,
+}
+
+impl Pattern {
+    /// Whether some value is in both.
+    fn overlaps(&self, other: &Pattern) -> bool {
+        (self.value ^ other.value) & self.mask & other.mask == 0
+    }
+}
+
+/// Splits the values of `block` into blocks (patterns fixing more of the
+/// bits the `carved` patterns look at) that hold no carved value, leaving
+/// out those wholly carved.
+fn cover(block: Pattern, carved: &[Pattern], blocks: &mut Vec<Pattern>) {
+    let meeting: Vec<&Pattern> = carved.iter().filter(|pattern| pattern.overlaps(&block)).collect();
+    if meeting.is_empty() {
+        blocks.push(block);
+        return;
+    }
+    if meeting.iter().any(|pattern| pattern.mask & !block.mask == 0) {
+        return;
+    }
+    let looked_at = meeting.iter().fold(0, |bits, pattern| bits | pattern.mask) & !block.mask;
+    let bit = 1u64 << (63 - looked_at.leading_zeros());
+    let mask = block.mask | bit;
+    cover(Pattern { mask, value: block.value }, carved, blocks);
+    cover(Pattern { mask, value: block.value | bit }, carved, blocks);
+}
+
+/// Where every rule tests one and the same argument for (masked) equality,
+/// the argument and each rule's values, with its action, in order.
+fn carved_patterns(rules: &[&Rule]) -> Option<(u8, Vec<(Pattern, Action)>)> {
+    let mut argument = None;
+    let mut patterns = Vec::new();
+    for rule in rules {
+        let [condition] = rule.conditions.as_slice() else { return None };
+        let Field::Arg(index) = condition.field else { return None };
+        if argument.is_some_and(|seen| seen != index) {
+            return None;
+        }
+        argument = Some(index);
+        let within = read_bits(condition.width);
+        let mask = match condition.comparison {
+            Comparison::Eq => within,
+            Comparison::MaskedEq(mask) => mask & within,
+            _ => return None,
+        };
+        patterns.push((Pattern { mask, value: condition.value & mask }, rule.action));
+    }
+    argument.map(|index| (index, patterns))
+}
+
+/// Whether no call can match both rules: some argument is tested for
+/// equality by both, with values that differ where both masks look.
+fn disjoint(a: &Rule, b: &Rule) -> bool {
+    let masked_value = |condition: &Condition| -> Option<(Field, u64, u64)> {
+        let within = read_bits(condition.width);
+        match condition.comparison {
+            Comparison::Eq => Some((condition.field, within, condition.value & within)),
+            Comparison::MaskedEq(mask) => Some((condition.field, mask & within, condition.value & mask & within)),
+            _ => None,
+        }
+    };
+    a.conditions.iter().filter_map(masked_value).any(|(field, mask_a, value_a)| {
+        b.conditions
+            .iter()
+            .filter_map(masked_value)
+            .any(|(other, mask_b, value_b)| other == field && (value_a ^ value_b) & mask_a & mask_b != 0)
+    })
+}
+
+/// `SCMP_CMP_MASKED_EQ`: `arg & mask == value`.
+fn masked(index: u8, mask: u64, value: u64) -> Argument {
+    Argument { index, value: mask, value_two: value & mask, op: "SCMP_CMP_MASKED_EQ" }
+}
+
+/// One condition as a comparison, noting where a profile compares more
+/// bits than the kernel reads.
+fn argument(name: &str, condition: &Condition, notes: &mut Vec<String>) -> Argument {
+    let Field::Arg(index) = condition.field else { unreachable!("refused before") };
+    let within = read_bits(condition.width);
+    let op = match condition.comparison {
+        Comparison::Eq => return masked(index, within, condition.value),
+        Comparison::MaskedEq(mask) => return masked(index, mask & within, condition.value),
+        Comparison::Ne => "SCMP_CMP_NE",
+        Comparison::Lt => "SCMP_CMP_LT",
+        Comparison::Le => "SCMP_CMP_LE",
+        Comparison::Gt => "SCMP_CMP_GT",
+        Comparison::Ge => "SCMP_CMP_GE",
+    };
+    if within != u64::MAX {
+        let note = format!(
+            "{name}({condition}): a profile compares all 64 bits of arg{index} where the kernel reads {}: \
+             a caller that sets the others gets the rule's outcome reversed",
+            within.count_ones()
+        );
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
+    Argument { index, value: condition.value, value_two: 0, op }
+}
+
+/// Why libseccomp would decide some i386 call otherwise than our filter,
+/// if it would.
+fn i386_difference(policy: &Policy) -> Option<String> {
+    let default = policy.default_action();
+    for call in policy.calls().iter().filter(|call| call.syscall.number(Abi::I386).is_some()) {
+        for condition in call.conditional.iter().flat_map(|explained| &explained.rule.conditions) {
+            let Field::Arg(index) = condition.field else { continue };
+            let high = |value: u64| value >> 32 != 0;
+            let mask = if let Comparison::MaskedEq(mask) = condition.comparison { mask } else { 0 };
+            let wide = condition.width == Width::Bits64 && (high(condition.value) || high(mask));
+            if call.syscall.i386_register(index) != Some(index) || wide {
+                return Some(format!("{}'s arg{index} is passed otherwise there", call.syscall.name()));
+            }
+        }
+    }
+    for multiplexer in Multiplexer::all() {
+        let own = multiplexer.call();
+        if policy.call(own).is_some() {
+            return Some(format!("the policy names {}", own.name()));
+        }
+        for (member, _) in multiplexer.members() {
+            let conditional = policy.call(member).is_some_and(|call| !call.conditional.is_empty());
+            if conditional {
+                return Some(format!("{} has conditions, which {} hides", member.name(), own.name()));
+            }
+            if multiplexer.mask() != u32::MAX && policy.action_for(member) != default {
+                return Some(format!(
+                    "{} is not the default, and libseccomp compares {}'s whole operation argument \
+                     (a caller could set its version bits)",
+                    member.name(),
+                    own.name()
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The profile as JSON, with a final newline.
+pub fn to_json(profile: &Profile) -> String {
+    let mut text = serde_json::to_string_pretty(profile).expect("a profile is plain data");
+    text.push('\n');
+    text
+}
