@@ -15,7 +15,8 @@
 //! ([`abi`], [`action`], [`condition`], [`error`]) and the [`tables`]
 //! compiled from `policy/data/`. Beside the pipeline: [`explain`] reads a
 //! compiled filter back into words, [`learn`] holds learn mode's filters,
-//! and [`export`] turns a policy back into the variables that reproduce it.
+//! and [`export`] turns a policy back into the variables that reproduce it,
+//! or into an OCI profile.
 
 #![cfg_attr(not(test), no_std)]
 #![warn(missing_docs)]

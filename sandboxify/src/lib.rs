@@ -17,8 +17,8 @@ use std::ffi::{CString, OsString};
 use std::io::{IsTerminal, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-use sandbox_formats::oci;
 use sandbox_policy::compile::start_up;
+use sandbox_policy::export::oci;
 use sandbox_policy::sys::report::{self, Answered, Gate, Reported, Reporter};
 use sandbox_policy::text::file::{self, Files};
 use sandbox_policy::text::variables::{self, Variables};

@@ -29,13 +29,20 @@
 
 #![forbid(unsafe_code)]
 
-use std::collections::BTreeMap;
-use std::fmt;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
 
-use sandbox_policy::resolve::CallRules;
-use sandbox_policy::tables::syscalls::Multiplexer;
-use sandbox_policy::{Abi, Action, Comparison, Condition, Field, Policy, Rule, Syscall, Width};
 use serde::Serialize;
+
+use crate::abi::Abi;
+use crate::action::Action;
+use crate::condition::{Comparison, Condition, Field, Rule, Width};
+use crate::resolve::{CallRules, Policy};
+use crate::tables::syscalls::{Multiplexer, Syscall};
 
 /// An OCI seccomp profile (the runtime spec's `LinuxSeccomp`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -150,7 +157,7 @@ impl fmt::Display for ExportError {
     }
 }
 
-impl std::error::Error for ExportError {}
+impl core::error::Error for ExportError {}
 
 /// The `SCMP_ACT_*` word and errno of an action.
 fn scmp_action(action: Action) -> (&'static str, Option<u16>) {

@@ -1,8 +1,10 @@
-//! [`Policy`] → text again: the variables that hand a resolved policy on to
-//! another process (`sandboxify --preload` gives them to the library), and
-//! the same text as the policy's `Display`.
+//! [`Policy`] → other formats: the variables that hand a resolved policy on
+//! to another process (`sandboxify --preload` gives them to the library),
+//! the same text as the policy's `Display`, and an OCI profile ([`oci`]).
 
 #![forbid(unsafe_code)]
+
+pub mod oci;
 
 use alloc::borrow::ToOwned;
 use alloc::format;

@@ -8,8 +8,8 @@ use std::io::Read;
 
 use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
 use proptest::prelude::*;
-use sandbox_formats::oci::{self, Profile};
 use sandbox_policy::compile::bpf::{self, Insn, SeccompData};
+use sandbox_policy::export::oci::{self, Profile};
 use sandbox_policy::{Abi, Origin, Policy, Settings, Syscall, Text, compile};
 
 fn scmp_action(word: &str, errno: Option<u16>) -> ScmpAction {
