@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 
 use sandbox_policy::sys::Errno;
 use sandbox_policy::text::file::{Files, MAX_FILE_BYTES, TOO_LARGE};
+use sandbox_policy::text::oci;
 
 /// Policy files, read with open(2) and read(2).
 pub struct Libc;
@@ -39,5 +40,9 @@ impl Files for Libc {
         unsafe { libc::close(fd) };
         result?;
         String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_string())
+    }
+
+    fn host(&mut self) -> Option<oci::Host> {
+        sandbox_policy::sys::host::current()
     }
 }

@@ -41,7 +41,7 @@ pub struct Cli {
     #[arg(long)]
     pub print_needed: bool,
 
-    /// Record a policy in the file for libsandbox.so to apply with no environment: POLICY is a policy file, or policy text (allow/deny/default-action/exact lines; no @include)
+    /// Record a policy in the file for libsandbox.so to apply with no environment: POLICY is a policy file, an OCI seccomp profile (recorded as the same policy; Docker's includes/excludes refused), or policy text (allow/deny/default-action/exact lines; no @include)
     #[arg(long, value_name = "POLICY", conflicts_with = "remove_policy")]
     pub policy: Option<String>,
 

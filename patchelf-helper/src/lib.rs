@@ -92,6 +92,20 @@ pub fn edit(data: &[u8], edits: &Edits<'_>) -> Result<Change> {
     editor.apply()
 }
 
+/// `text`, read from `path`, as policy-file text to record: an OCI profile
+/// becomes the lines of the same policy (Docker's conditions on the
+/// process, which the patched program's callers decide, are refused); any
+/// other text is kept as it is, to be checked when recorded.
+pub fn from_profile(path: &str, text: String) -> std::result::Result<String, String> {
+    use sandbox_policy::text::oci;
+    if !oci::is_profile(&text) {
+        return Ok(text);
+    }
+    let origin = sandbox_policy::Origin::Option("--policy");
+    let lists = oci::parse(&origin, path, &text, None).map_err(|error| error.to_string())?;
+    Ok(sandbox_policy::Policy::new(lists).file_text())
+}
+
 /// The policy text recorded in `data`, if any.
 pub fn attached_policy(data: &[u8]) -> Result<Option<String>> {
     let editor = DynamicEditor::new(data)?;

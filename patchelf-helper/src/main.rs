@@ -17,6 +17,8 @@ enum FileError {
     Refused(#[from] PatchError),
     #[error("cannot read: {0}")]
     Read(std::io::Error),
+    #[error("{0}")]
+    Profile(String),
     #[error("cannot read the policy {path}: {source}")]
     PolicyFile { path: String, source: std::io::Error },
     #[error("cannot write {}: {source}", path.display())]
@@ -60,7 +62,7 @@ fn policy_text(cli: &Cli) -> Result<Option<String>, FileError> {
     if Path::new(argument).is_file() {
         let text =
             fs::read_to_string(argument).map_err(|source| FileError::PolicyFile { path: argument.clone(), source })?;
-        return Ok(Some(text));
+        return patchelf_helper::from_profile(argument, text).map(Some).map_err(FileError::Profile);
     }
     Ok(Some(argument.clone()))
 }

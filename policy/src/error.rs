@@ -127,6 +127,9 @@ pub enum ErrorKind {
         /// The value with invalid bytes replaced.
         lossy: String,
     },
+    /// An OCI profile that cannot be read or honoured: the file, the rule
+    /// and the field, in words.
+    Profile(String),
     /// `allow` given as the action for violations.
     AllowByDefault {
         /// The action as written.
@@ -174,6 +177,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::ValueTooLong { len, limit } => {
                 write!(f, "value of {len} bytes is longer than the limit of {limit}")
             }
+            ErrorKind::Profile(message) => write!(f, "OCI profile {message}"),
             ErrorKind::NotUtf8 { lossy } => write!(f, "value is not valid UTF-8: {lossy:?}"),
             ErrorKind::AllowByDefault { word } => {
                 write!(f, "{word:?} would let every violation run; use log to watch a program without stopping it")

@@ -136,6 +136,10 @@ impl Files for StdFiles {
         }
         String::from_utf8(bytes).map_err(|_| "not valid UTF-8".to_owned())
     }
+
+    fn host(&mut self) -> Option<sandbox_policy::text::oci::Host> {
+        sandbox_policy::sys::host::current()
+    }
 }
 
 /// The policy asked for: by the options if any is given (they replace the

@@ -282,3 +282,41 @@ impl Run {
         Ok(Outcome { pid, status, stdout, stderr })
     }
 }
+
+/// Whether the tests run as root.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid reads the caller's effective user ID.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `runc run` of the static `program args...` in a bundle made at `bundle`
+/// (`program` as its whole root), under the OCI seccomp profile `seccomp`,
+/// with runc's default configuration otherwise; with `capabilities`
+/// (`CAP_*` names), those in every set instead of runc's three.
+pub fn runc_run(
+    bundle: &Path,
+    program: &Path,
+    args: &[&str],
+    seccomp: serde_json::Value,
+    capabilities: Option<&[&str]>,
+) -> Outcome {
+    let rootfs = bundle.join("rootfs");
+    fs::create_dir_all(&rootfs).unwrap();
+    fs::copy(program, rootfs.join("probe")).unwrap();
+    Run::new("runc", &["spec", "--bundle", bundle.to_str().unwrap()]).run().assert_success();
+    let config = bundle.join("config.json");
+    let mut spec: serde_json::Value = serde_json::from_slice(&fs::read(&config).unwrap()).unwrap();
+    let mut command = vec!["/probe".to_owned()];
+    command.extend(args.iter().map(|arg| arg.to_string()));
+    spec["process"]["args"] = serde_json::json!(command);
+    spec["process"]["terminal"] = serde_json::json!(false);
+    if let Some(capabilities) = capabilities {
+        for set in ["bounding", "effective", "permitted", "ambient"] {
+            spec["process"]["capabilities"][set] = serde_json::json!(capabilities);
+        }
+    }
+    spec["linux"]["seccomp"] = seccomp;
+    fs::write(&config, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+    let id = format!("sandbox-test-{}-{}", std::process::id(), bundle.file_name().unwrap().to_string_lossy());
+    Run::new("runc", &["run", "--bundle", bundle.to_str().unwrap(), &id]).run()
+}

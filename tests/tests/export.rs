@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use sandbox_tests::{Outcome, Run, USERS, User, compile, fresh_dir, sandboxify};
+use sandbox_tests::{Outcome, Run, USERS, User, compile, fresh_dir, is_root, runc_run, sandboxify};
 
 /// `sandboxify args... > file` through a shell, which opens `file`.
 fn export_to(file: &Path, args: &[&str]) -> Outcome {
@@ -110,29 +110,9 @@ fn export_says_what_it_cannot_do() {
     assert_eq!(profile["architectures"], serde_json::json!(["SCMP_ARCH_X86_64"]));
 }
 
-/// `runc run` of `program args...` in a bundle of its own, under `profile`
-/// (the exported JSON), with runc's default configuration otherwise.
-fn under_runc(dir: &Path, name: &str, program: &Path, args: &[&str], profile: &str) -> Outcome {
-    let bundle = dir.join(name);
-    let rootfs = bundle.join("rootfs");
-    std::fs::create_dir_all(&rootfs).unwrap();
-    std::fs::copy(program, rootfs.join("probe")).unwrap();
-    Run::new("runc", &["spec", "--bundle", bundle.to_str().unwrap()]).run().assert_success();
-    let config = bundle.join("config.json");
-    let mut spec: serde_json::Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
-    let mut command = vec!["/probe".to_owned()];
-    command.extend(args.iter().map(|arg| arg.to_string()));
-    spec["process"]["args"] = serde_json::json!(command);
-    spec["process"]["terminal"] = serde_json::json!(false);
-    spec["linux"]["seccomp"] = serde_json::from_str(profile).unwrap();
-    std::fs::write(&config, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
-    let id = format!("sandbox-test-{}-{name}", std::process::id());
-    Run::new("runc", &["run", "--bundle", bundle.to_str().unwrap(), &id]).run()
-}
-
 #[test]
 fn runc_runs_a_program_under_the_profile_exported_from_its_learned_list() {
-    if !nix_is_root() {
+    if !is_root() {
         eprintln!("skipped: runc needs root here");
         return;
     }
@@ -148,7 +128,8 @@ fn runc_runs_a_program_under_the_profile_exported_from_its_learned_list() {
     assert!(exported.stderr.contains("allowed for the container engine"), "{}", exported.stderr);
     assert!(exported.stderr.lines().all(|line| line.starts_with("sandboxify: --export oci: ")), "{}", exported.stderr);
     for (name, args) in [("work", &[][..]), ("extra", &["extra"][..])] {
-        let theirs = under_runc(&dir, name, &probe, args, &exported.stdout);
+        let profile = serde_json::from_str(&exported.stdout).unwrap();
+        let theirs = runc_run(&dir.join(name), &probe, args, profile, None);
         let mut ours_args = vec!["--allow", &allow, probe.to_str().unwrap()];
         ours_args.extend(args);
         let ours = Run::new(sandboxify(), &ours_args).run();
@@ -162,9 +143,4 @@ fn runc_runs_a_program_under_the_profile_exported_from_its_learned_list() {
             ours.assert_killed();
         }
     }
-}
-
-fn nix_is_root() -> bool {
-    // SAFETY: geteuid reads the caller's effective user ID.
-    unsafe { libc::geteuid() == 0 }
 }

@@ -55,6 +55,27 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// The policy as the lines of a policy file (no `@include`), as an
+    /// attached policy records it: the same settings as [`Policy::variables`].
+    pub fn file_text(&self) -> String {
+        let mut text = String::new();
+        for (name, value) in self.variables() {
+            let line = match name {
+                ALLOW if value.is_empty() => "allow".to_owned(),
+                ALLOW => format!("allow {value}"),
+                DENY if value.is_empty() => continue,
+                DENY => format!("deny {value}"),
+                DEFAULT_ACTION => format!("default-action {value}"),
+                _ => "exact".to_owned(),
+            };
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    }
+}
+
 impl fmt::Display for Policy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let parts: Vec<String> = self.variables().into_iter().map(|(name, value)| format!("{name}={value}")).collect();

@@ -2,9 +2,10 @@
 //! with `unsafe`: installing a filter ([`install`]), the user-notification
 //! listener ([`notify`]), the tracer's view of the calls a filter stops
 //! ([`trace`]), the process that reports what a permissive policy lets
-//! through ([`report`]), and the Landlock domain that keeps tracing inside
-//! the sandbox ([`scope`]).
+//! through ([`report`]), the Landlock domain that keeps tracing inside
+//! the sandbox ([`scope`]), and what OCI profiles test of the host ([`host`]).
 
+pub mod host;
 pub mod install;
 pub mod notify;
 pub mod report;

@@ -21,6 +21,7 @@ use alloc::vec::Vec;
 
 use crate::error::{ErrorKind, Origin, PolicyError};
 use crate::text::entry::parse_entry;
+use crate::text::oci;
 use crate::text::{Lists, MAX_LIST_BYTES, Sourced, Text, parse_default_action};
 
 /// How deep `@include`s may nest: far more than any real layout, and the
@@ -38,6 +39,10 @@ pub const TOO_LARGE: &str = "larger than 1 MiB";
 pub trait Files {
     /// The text of the file at `path` (as joined by [`join`]), or why not.
     fn read(&mut self, path: &str) -> Result<String, String>;
+
+    /// What an OCI profile's Docker conditions test, for the process the
+    /// policy is for (see [`oci::Host`]); `None`: they cannot be answered.
+    fn host(&mut self) -> Option<oci::Host>;
 }
 
 /// Refuses every file: for text that may not include any (an attached policy).
@@ -46,6 +51,10 @@ pub struct NoFiles;
 impl Files for NoFiles {
     fn read(&mut self, _path: &str) -> Result<String, String> {
         Err("this policy may not include files".to_owned())
+    }
+
+    fn host(&mut self) -> Option<oci::Host> {
+        None
     }
 }
 
@@ -62,9 +71,14 @@ pub fn join(from: &str, path: &str) -> String {
 
 /// Parses the file `path`, reading it and its includes through `files`.
 pub fn parse_file(origin: Origin, path: &str, files: &mut dyn Files) -> Result<Lists, PolicyError> {
-    let text = files
-        .read(path)
-        .map_err(|reason| PolicyError { origin, kind: ErrorKind::Unreadable { path: path.to_owned(), reason } })?;
+    let text = files.read(path).map_err(|reason| PolicyError {
+        origin: origin.clone(),
+        kind: ErrorKind::Unreadable { path: path.to_owned(), reason },
+    })?;
+    if oci::is_profile(&text) {
+        let host = files.host();
+        return oci::parse(&origin, path, &text, host.as_ref());
+    }
     let mut lists = Lists::default();
     parse_into(&mut lists, &|line| Origin::File { path: path.to_owned(), line }, path, &text, files, 0)?;
     Ok(lists)
@@ -185,6 +199,10 @@ mod tests {
     impl Files for Memory {
         fn read(&mut self, path: &str) -> Result<String, String> {
             self.0.get(path).map(|text| (*text).to_owned()).ok_or_else(|| "No such file or directory".to_owned())
+        }
+
+        fn host(&mut self) -> Option<oci::Host> {
+            None
         }
     }
 

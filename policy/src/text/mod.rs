@@ -12,6 +12,7 @@
 pub mod attached;
 pub mod entry;
 pub mod file;
+pub mod oci;
 pub mod variables;
 
 use alloc::borrow::ToOwned;

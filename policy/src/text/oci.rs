@@ -1,0 +1,445 @@
+//! OCI runtime-spec seccomp profiles (`linux.seccomp`: Docker's, podman's
+//! and CRI-O's defaults, Kubernetes `localhost` profiles) → [`Lists`], read
+//! as runc reads them with libseccomp, and Docker's extensions (`archMap`,
+//! `includes`/`excludes` by capability, architecture and kernel) evaluated
+//! against this process and kernel, as the engine does.
+//!
+//! The profile becomes an exact policy (nothing added: runc adds nothing).
+//! What runc does is kept: rules for the default action are ignored, a rule
+//! with several comparisons on one argument is one rule per comparison,
+//! names this table does not know are skipped (libseccomp skips names it
+//! does not know), an absent errno is `EPERM`, and of a call's
+//! unconditional rules the first wins. What runc does by the order
+//! of the rules is refused, as is what cannot be honoured here: one line
+//! naming the rule and the field. Two things differ, both stricter:
+//! arguments are compared as wide as the kernel reads them (a caller cannot
+//! slip past an `int` comparison with the high word set), and x32 calls are
+//! always refused.
+
+#![forbid(unsafe_code)]
+
+use alloc::borrow::ToOwned;
+use alloc::boxed::Box;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+
+use serde::Deserialize;
+
+use crate::action::Action;
+use crate::condition::{Comparison, Condition, Field, Width};
+use crate::error::{ErrorKind, Origin, PolicyError};
+use crate::tables::syscalls::{ArgKind, Syscall};
+use crate::text::entry::{Entry, Target};
+use crate::text::{Lists, Sourced};
+
+/// What the `includes`/`excludes` of a Docker profile test.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Host {
+    /// The kernel's major and minor version.
+    pub kernel: (u32, u32),
+    /// The effective capabilities of the process the profile is for.
+    pub capabilities: u64,
+}
+
+/// The Go name of this architecture, which Docker's `arches` use.
+const GO_ARCH: &str = "amd64";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Profile {
+    default_action: String,
+    default_errno_ret: Option<u32>,
+    /// containers-common's spelling of the same, by name.
+    default_errno: Option<String>,
+    architectures: Option<Vec<String>>,
+    arch_map: Option<Vec<ArchMap>>,
+    flags: Option<Vec<String>>,
+    listener_path: Option<String>,
+    listener_metadata: Option<String>,
+    syscalls: Option<Vec<Rule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ArchMap {
+    architecture: String,
+    sub_architectures: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Rule {
+    names: Option<Vec<String>>,
+    /// Docker's older spelling: one name.
+    name: Option<String>,
+    action: String,
+    errno_ret: Option<u32>,
+    /// containers-common's spelling, by name.
+    errno: Option<String>,
+    args: Option<Vec<Argument>>,
+    /// Accepted, and nothing to enforce.
+    #[serde(rename = "comment")]
+    _comment: Option<serde::de::IgnoredAny>,
+    includes: Option<Filter>,
+    excludes: Option<Filter>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Argument {
+    index: u32,
+    value: u64,
+    value_two: Option<u64>,
+    op: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Filter {
+    caps: Option<Vec<String>>,
+    arches: Option<Vec<String>>,
+    min_kernel: Option<String>,
+}
+
+/// An action when all of its conditions hold (none: always).
+type Decided = (Action, Vec<Condition>);
+
+/// Whether `text` looks like a profile rather than a policy file.
+pub fn is_profile(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+}
+
+/// The lists the profile at `path` (its `text`) asks for; `host` answers
+/// Docker's conditions (`None`: a profile that has some is refused).
+pub fn parse(origin: &Origin, path: &str, text: &str, host: Option<&Host>) -> Result<Lists, PolicyError> {
+    let refuse = |message: String| PolicyError {
+        origin: origin.clone(),
+        kind: ErrorKind::Profile(format!("{path}: {message}")),
+    };
+    let profile: Profile = serde_json::from_str(text).map_err(|error| refuse(error.to_string()))?;
+    let default = action(&profile.default_action, profile.default_errno_ret, profile.default_errno.as_deref())
+        .map_err(|message| refuse(format!("defaultAction: {message}")))?;
+    if default == Action::Allow && profile.syscalls.as_ref().is_none_or(|rules| rules.is_empty()) {
+        return Ok(Lists { exact: true, ..Lists::default() });
+    }
+    check_architectures(&profile).map_err(refuse)?;
+    for flag in profile.flags.iter().flatten() {
+        // TSYNC is what every filter here gets; LOG only sends `log` calls to the audit log.
+        if !matches!(flag.as_str(), "SECCOMP_FILTER_FLAG_TSYNC" | "SECCOMP_FILTER_FLAG_LOG") {
+            return Err(refuse(format!("flags: {flag} cannot be honoured here")));
+        }
+    }
+    if profile.listener_path.as_deref().is_some_and(|path| !path.is_empty()) || profile.listener_metadata.is_some() {
+        return Err(refuse(
+            "listenerPath: a user-notification listener (SCMP_ACT_NOTIFY) cannot be honoured here".to_owned(),
+        ));
+    }
+    // Per call, every rule that applies: (action, conditions).
+    let mut calls: Vec<(&'static Syscall, Vec<Decided>)> = Vec::new();
+    for (index, rule) in profile.syscalls.iter().flatten().enumerate() {
+        let at = |message: String| refuse(format!("syscalls[{index}]: {message}"));
+        if !applies(rule, host).map_err(at)? {
+            continue;
+        }
+        let action = action(&rule.action, rule.errno_ret, rule.errno.as_deref()).map_err(at)?;
+        if action == default {
+            continue;
+        }
+        let names = rule.names.iter().flatten().chain(rule.name.as_ref());
+        for syscall in names.filter_map(|name| Syscall::by_name(name)) {
+            let alternatives = conditions(syscall, rule.args.as_deref().unwrap_or(&[])).map_err(at)?;
+            let rules = match calls.iter_mut().find(|(known, _)| *known == syscall) {
+                Some((_, rules)) => rules,
+                None => {
+                    calls.push((syscall, Vec::new()));
+                    &mut calls.last_mut().expect("just pushed").1
+                }
+            };
+            rules.extend(alternatives.into_iter().map(|conditions| (action, conditions)));
+        }
+    }
+    let mut lists =
+        Lists { allow: (default != Action::Allow).then(Vec::new), deny: Vec::new(), default_action: None, exact: true };
+    if default != Action::Allow {
+        lists.default_action = Some(default);
+    }
+    for (syscall, rules) in calls {
+        for (action, conditions) in settle(syscall, rules).map_err(&refuse)? {
+            let written = spelt(syscall, &conditions, action);
+            let entry = Entry { target: Target::Syscall(syscall), conditions, action: Some(action), written };
+            let sourced = Sourced { origin: origin.clone(), entry };
+            match (&mut lists.allow, action) {
+                (Some(allow), Action::Allow) => allow.push(sourced),
+                _ => lists.deny.push(sourced),
+            }
+        }
+    }
+    Ok(lists)
+}
+
+/// The rules of one call as libseccomp keeps them, in the profile's order:
+/// the first unconditional rule wins and the rules after it are ignored;
+/// or why they depend on an order libseccomp does not keep.
+fn settle(syscall: &'static Syscall, rules: Vec<Decided>) -> Result<Vec<Decided>, String> {
+    let name = syscall.name();
+    let mut kept: Vec<Decided> = Vec::new();
+    for (action, conditions) in rules {
+        if conditions.is_empty() {
+            if kept.iter().any(|(earlier, _)| *earlier != action) {
+                return Err(format!(
+                    "{name}: an unconditional rule after conditional rules with other actions (libseccomp \
+                     refuses the profile)"
+                ));
+            }
+            return Ok(vec![(action, conditions)]);
+        }
+        kept.push((action, conditions));
+    }
+    for (i, (action_a, a)) in kept.iter().enumerate() {
+        if kept[i + 1..].iter().any(|(action_b, b)| action_a != action_b && !disjoint(a, b)) {
+            return Err(format!(
+                "{name}: rules with different actions can match the same call (libseccomp decides by their order)"
+            ));
+        }
+    }
+    Ok(kept)
+}
+
+/// Whether no call can meet both sets of conditions: one argument is
+/// tested for two different values, or for a value and for anything else.
+fn disjoint(a: &[Condition], b: &[Condition]) -> bool {
+    a.iter().any(|x| {
+        b.iter().any(|y| {
+            if x.field != y.field || x.width != y.width {
+                return false;
+            }
+            let within = x.width.low_mask().map_or(u64::MAX, u64::from);
+            let pattern = |c: &Condition| match c.comparison {
+                Comparison::Eq => Some((within, c.value & within)),
+                Comparison::MaskedEq(mask) => Some((mask & within, c.value & mask & within)),
+                _ => None,
+            };
+            match (pattern(x), pattern(y), x.comparison, y.comparison) {
+                (Some((mask_x, value_x)), Some((mask_y, value_y)), _, _) => (value_x ^ value_y) & mask_x & mask_y != 0,
+                (Some((mask, value)), None, _, Comparison::Ne) | (None, Some((mask, value)), Comparison::Ne, _) => {
+                    let ne = if x.comparison == Comparison::Ne { x } else { y };
+                    mask == within && value == ne.value & within
+                }
+                _ => false,
+            }
+        })
+    })
+}
+
+/// The entry as our language spells it, for explanations.
+fn spelt(syscall: &Syscall, conditions: &[Condition], action: Action) -> Option<Box<str>> {
+    let conditions: Vec<String> = conditions.iter().map(ToString::to_string).collect();
+    let conditions = if conditions.is_empty() { String::new() } else { format!("({})", conditions.join(", ")) };
+    Some(format!("{}{conditions}={action} (OCI profile)", syscall.name()).into_boxed_str())
+}
+
+/// The native architecture must be covered, and i386 with it.
+fn check_architectures(profile: &Profile) -> Result<(), String> {
+    let mut architectures: Vec<&str> = profile.architectures.iter().flatten().map(String::as_str).collect();
+    if architectures.is_empty() {
+        // Docker: the native architecture and its sub-architectures.
+        for map in profile.arch_map.iter().flatten().filter(|map| map.architecture == "SCMP_ARCH_X86_64") {
+            architectures.push(&map.architecture);
+            architectures.extend(map.sub_architectures.iter().flatten().map(String::as_str));
+        }
+    }
+    if !architectures.is_empty() && !architectures.contains(&"SCMP_ARCH_X86") {
+        return Err(
+            "architectures: without SCMP_ARCH_X86 the engine refuses every i386 call, which cannot be expressed \
+             here: add SCMP_ARCH_X86 (its calls then follow the rules by name)"
+                .to_owned(),
+        );
+    }
+    Ok(())
+}
+
+/// Whether Docker's `includes` and `excludes` let the rule apply here.
+fn applies(rule: &Rule, host: Option<&Host>) -> Result<bool, String> {
+    let empty = Filter::default();
+    let (includes, excludes) = (rule.includes.as_ref().unwrap_or(&empty), rule.excludes.as_ref().unwrap_or(&empty));
+    let tests = |filter: &Filter| {
+        filter.caps.as_ref().is_some_and(|caps| !caps.is_empty())
+            || filter.arches.as_ref().is_some_and(|arches| !arches.is_empty())
+            || filter.min_kernel.is_some()
+    };
+    if !tests(includes) && !tests(excludes) {
+        return Ok(true);
+    }
+    let host = host.ok_or("includes/excludes: no process to test them against here")?;
+    let has = |name: &String| -> Result<bool, String> {
+        let bit = capability(name).ok_or_else(|| format!("unknown capability {name:?}"))?;
+        Ok(host.capabilities & (1 << bit) != 0)
+    };
+    let at_least = |version: &str| -> Result<bool, String> {
+        let mut parts = version.split('.').map(|part| part.parse::<u32>());
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(Ok(major)), Some(Ok(minor)), None) => Ok(host.kernel >= (major, minor)),
+            _ => Err(format!("minKernel: {version:?} is not MAJOR.MINOR")),
+        }
+    };
+    let arch = |arches: &Option<Vec<String>>| arches.iter().flatten().any(|arch| arch == GO_ARCH);
+    if arch(&excludes.arches) {
+        return Ok(false);
+    }
+    for cap in excludes.caps.iter().flatten() {
+        if has(cap)? {
+            return Ok(false);
+        }
+    }
+    if let Some(version) = &excludes.min_kernel
+        && at_least(version)?
+    {
+        return Ok(false);
+    }
+    if includes.arches.as_ref().is_some_and(|arches| !arches.is_empty()) && !arch(&includes.arches) {
+        return Ok(false);
+    }
+    for cap in includes.caps.iter().flatten() {
+        if !has(cap)? {
+            return Ok(false);
+        }
+    }
+    if let Some(version) = &includes.min_kernel
+        && !at_least(version)?
+    {
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// An `SCMP_ACT_*` word, with its errno as a number or a name (runc's
+/// default: `EPERM`).
+fn action(word: &str, errno_ret: Option<u32>, errno: Option<&str>) -> Result<Action, String> {
+    let errno = || -> Result<u16, String> {
+        let by_number = errno_ret
+            .map(|number| {
+                u16::try_from(number)
+                    .ok()
+                    .filter(|n| (1..=crate::action::MAX_ERRNO).contains(n))
+                    .ok_or_else(|| format!("errnoRet: {number} is not an errno from 1 to 4095"))
+            })
+            .transpose()?;
+        let by_name = errno
+            .map(|name| match Action::parse(name) {
+                Some(Action::Errno(number)) => Ok(number),
+                _ => Err(format!("errno: {name:?} is not an errno name")),
+            })
+            .transpose()?;
+        match (by_number, by_name) {
+            (Some(number), Some(named)) if number != named => {
+                Err(format!("errnoRet {number} and errno {:?} disagree", errno.unwrap_or_default()))
+            }
+            (Some(number), _) | (None, Some(number)) => Ok(number),
+            (None, None) => Ok(1),
+        }
+    };
+    Ok(match word {
+        // runc's SCMP_ACT_KILL kills the thread; the whole process dies here.
+        "SCMP_ACT_KILL" | "SCMP_ACT_KILL_THREAD" | "SCMP_ACT_KILL_PROCESS" => Action::Kill,
+        "SCMP_ACT_TRAP" => Action::Trap,
+        "SCMP_ACT_ERRNO" => Action::Errno(errno()?),
+        "SCMP_ACT_LOG" => Action::Log,
+        "SCMP_ACT_ALLOW" => Action::Allow,
+        "SCMP_ACT_TRACE" => return Err("SCMP_ACT_TRACE: there is no tracer to hand calls to here".to_owned()),
+        "SCMP_ACT_NOTIFY" => {
+            return Err("SCMP_ACT_NOTIFY: a user-notification listener cannot be honoured here".to_owned());
+        }
+        other => return Err(format!("unknown action {other:?}")),
+    })
+}
+
+/// A rule's comparisons as conditions: one set when each argument is
+/// compared once, else one set per comparison (runc's reading).
+fn conditions(syscall: &'static Syscall, arguments: &[Argument]) -> Result<Vec<Vec<Condition>>, String> {
+    let converted = arguments.iter().map(|argument| condition(syscall, argument)).collect::<Result<Vec<_>, _>>()?;
+    let repeated = converted.iter().enumerate().any(|(i, a)| converted[i + 1..].iter().any(|b| a.field == b.field));
+    Ok(if repeated { converted.into_iter().map(|condition| vec![condition]).collect() } else { vec![converted] })
+}
+
+fn condition(syscall: &'static Syscall, argument: &Argument) -> Result<Condition, String> {
+    let index = u8::try_from(argument.index)
+        .ok()
+        .filter(|&index| index < 6)
+        .ok_or_else(|| format!("args: index {} (a system call has arguments 0 to 5)", argument.index))?;
+    let kind = syscall.arg_kinds().and_then(|kinds| kinds.get(usize::from(index)));
+    // As wide as the kernel reads it; a pointer's value is compared whole.
+    let mut width = match kind {
+        Some(ArgKind::Pointer) | None => Width::Bits64,
+        Some(kind) => Width::of(kind),
+    };
+    let within = width.low_mask().map_or(u64::MAX, u64::from);
+    let (comparison, value) = match argument.op.as_str() {
+        "SCMP_CMP_NE" => (Comparison::Ne, argument.value),
+        "SCMP_CMP_LT" => (Comparison::Lt, argument.value),
+        "SCMP_CMP_LE" => (Comparison::Le, argument.value),
+        "SCMP_CMP_EQ" => (Comparison::Eq, argument.value),
+        "SCMP_CMP_GE" => (Comparison::Ge, argument.value),
+        "SCMP_CMP_GT" => (Comparison::Gt, argument.value),
+        "SCMP_CMP_MASKED_EQ" => (Comparison::MaskedEq(argument.value), argument.value_two.unwrap_or(0)),
+        other => return Err(format!("args: unknown op {other:?}")),
+    };
+    // A value or mask wider than the kernel reads is compared as runc does: whole.
+    let mask = if let Comparison::MaskedEq(mask) = comparison { mask } else { 0 };
+    if (value | mask) & !within != 0 {
+        width = Width::Bits64;
+    }
+    // A mask over every bit read is equality (which the i386 filter can test).
+    let within = width.low_mask().map_or(u64::MAX, u64::from);
+    let comparison = if comparison == Comparison::MaskedEq(within) { Comparison::Eq } else { comparison };
+    Ok(Condition { field: Field::Arg(index), comparison, value, width })
+}
+
+/// `CAP_*` names and their numbers (`linux/capability.h`).
+fn capability(name: &str) -> Option<u32> {
+    const NAMES: [&str; 41] = [
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_DAC_READ_SEARCH",
+        "CAP_FOWNER",
+        "CAP_FSETID",
+        "CAP_KILL",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETPCAP",
+        "CAP_LINUX_IMMUTABLE",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_NET_BROADCAST",
+        "CAP_NET_ADMIN",
+        "CAP_NET_RAW",
+        "CAP_IPC_LOCK",
+        "CAP_IPC_OWNER",
+        "CAP_SYS_MODULE",
+        "CAP_SYS_RAWIO",
+        "CAP_SYS_CHROOT",
+        "CAP_SYS_PTRACE",
+        "CAP_SYS_PACCT",
+        "CAP_SYS_ADMIN",
+        "CAP_SYS_BOOT",
+        "CAP_SYS_NICE",
+        "CAP_SYS_RESOURCE",
+        "CAP_SYS_TIME",
+        "CAP_SYS_TTY_CONFIG",
+        "CAP_MKNOD",
+        "CAP_LEASE",
+        "CAP_AUDIT_WRITE",
+        "CAP_AUDIT_CONTROL",
+        "CAP_SETFCAP",
+        "CAP_MAC_OVERRIDE",
+        "CAP_MAC_ADMIN",
+        "CAP_SYSLOG",
+        "CAP_WAKE_ALARM",
+        "CAP_BLOCK_SUSPEND",
+        "CAP_AUDIT_READ",
+        "CAP_PERFMON",
+        "CAP_BPF",
+        "CAP_CHECKPOINT_RESTORE",
+    ];
+    NAMES.iter().position(|known| known.eq_ignore_ascii_case(name)).map(|bit| bit as u32)
+}
