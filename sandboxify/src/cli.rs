@@ -29,6 +29,16 @@ Exit status:
   127  PROGRAM was not found (in the new root, if there is one)
   else PROGRAM's own status (SIGSYS, a seccomp kill, shows as 159 in a shell)";
 
+/// The formats `--learn` writes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LearnFormat {
+    /// `SECCOMP_SYSCALL_ALLOW=...`, for the library's environment or sandboxify's.
+    #[default]
+    Variables,
+    /// An OCI runtime-spec seccomp profile, for container engines.
+    Oci,
+}
+
 /// The formats `--export` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExportFormat {
@@ -81,6 +91,12 @@ pub struct Args {
     /// --preload, from libsandbox.so's apply point on. An existing FILE is merged into
     #[arg(long, value_name = "FILE", conflicts_with_all = ["allow", "deny", "default_action", "policy", "exact"])]
     pub learn: Option<PathBuf>,
+
+    /// How --learn writes FILE: `variables` (SECCOMP_SYSCALL_ALLOW=..., merged
+    /// into) or `oci` (an OCI seccomp profile of the same policy, as --export
+    /// oci writes it; FILE must not exist)
+    #[arg(long, value_name = "FORMAT", requires = "learn", default_value = "variables")]
+    pub format: LearnFormat,
 
     /// Apply the policy once the dynamic loader has loaded PROGRAM, by
     /// preloading libsandbox.so (dynamic programs only); a looser guard

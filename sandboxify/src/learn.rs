@@ -36,13 +36,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use sandbox_policy::compile::bpf::{self, SeccompData};
+use sandbox_policy::export::oci;
 use sandbox_policy::learn::{APPLY_POINT_MARKER, Companion, EARLY_POINT_MARKER, companions, observer, start_up_form};
 use sandbox_policy::resolve::fallback_of;
 use sandbox_policy::sys::install::Threads;
 use sandbox_policy::text::entry::parse_entry;
 use sandbox_policy::text::variables::ALLOW;
-use sandbox_policy::{Abi, Action, Program, Syscall, install};
+use sandbox_policy::{Abi, Action, Origin, Program, Settings, Syscall, Text, install};
 
+use crate::cli::LearnFormat;
 use crate::failure::Failure;
 use crate::launch::{Launch, confine_tracing};
 use crate::tracer::{self, Answer, Tracer};
@@ -189,15 +191,30 @@ impl Output {
         Ok(Output { file: file.to_path_buf(), temporary })
     }
 
-    /// Writes `entries` and renames the result over FILE. An entry with
-    /// conditions is left out when the call is allowed outright, and makes
-    /// the value quoted, so that the line can still be sourced.
-    fn write(self, entries: &BTreeSet<String>) -> Result<(), Failure> {
+    /// Writes `entries` as `format` and renames the result over FILE. An
+    /// entry with conditions is left out when the call is allowed outright,
+    /// and makes the value quoted, so that the line can still be sourced.
+    fn write(self, entries: &BTreeSet<String>, format: LearnFormat) -> Result<(), Failure> {
         let outright = |entry: &String| entry.split_once('(').is_some_and(|(name, _)| entries.contains(name));
         let list = entries.iter().filter(|entry| !outright(entry)).cloned().collect::<Vec<_>>().join(":");
-        let plain = list.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"_:".contains(&byte));
-        let line = if plain { format!("{ALLOW}={list}\n") } else { format!("{ALLOW}='{list}'\n") };
-        fs::write(&self.temporary, line)
+        let text = match format {
+            LearnFormat::Variables => {
+                let plain = list.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"_:".contains(&byte));
+                if plain { format!("{ALLOW}={list}\n") } else { format!("{ALLOW}='{list}'\n") }
+            }
+            // The policy the list makes as SECCOMP_SYSCALL_ALLOW, as a profile.
+            LearnFormat::Oci => {
+                let origin = Origin::Option("--learn");
+                let allow = Some(Text { origin: &origin, text: &list });
+                let policy = Settings { allow, deny: None, default_action: None, exact: false }.policy()?;
+                let exported = oci::profile(&policy.expect("an allow list is a policy"))?;
+                for note in &exported.notes {
+                    eprintln!("sandboxify: --learn: {note}");
+                }
+                oci::to_json(&exported.profile)
+            }
+        };
+        fs::write(&self.temporary, text)
             .and_then(|()| fs::rename(&self.temporary, &self.file))
             .map_err(|error| Failure::Learn(format!("cannot write {}: {error}", self.file.display())))
     }
@@ -215,9 +232,17 @@ impl Drop for Output {
 pub fn learn(
     file: &Path,
     preload: bool,
+    format: LearnFormat,
     rules: Option<&sandbox_landlock::Plan>,
     launch: Launch,
 ) -> Result<i32, Failure> {
+    if format == LearnFormat::Oci && file.exists() {
+        return Err(Failure::Learn(format!(
+            "{}: exists, and --format oci does not merge into a profile: learn into a list (--format variables) \
+             to merge runs, then --export oci",
+            file.display()
+        )));
+    }
     let existing = read_existing(file)?;
     let output = Output::create(file)?;
     let observer = observer();
@@ -264,7 +289,7 @@ pub fn learn(
         eprintln!("sandboxify: --learn: calls unknown to this version, left out of {}: {unknown:?}", file.display());
     }
     entries.extend(existing);
-    output.write(&entries)?;
+    output.write(&entries, format)?;
     Ok(status)
 }
 

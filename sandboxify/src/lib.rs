@@ -317,8 +317,8 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
         .collect::<Result<Vec<_>, _>>()?;
     let launch = Launch::new(display, c_path, argv, envp);
     if let Some(file) = args.learn {
-        let preload = args.preload;
-        return Ok(Plan::Learn(Box::new(move || learn::learn(&file, preload, rules.as_ref(), launch))));
+        let (preload, format) = (args.preload, args.format);
+        return Ok(Plan::Learn(Box::new(move || learn::learn(&file, preload, format, rules.as_ref(), launch))));
     }
     if args.inspects() {
         // PROGRAM was checked too: report without running it. With a new

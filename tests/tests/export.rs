@@ -127,6 +127,18 @@ fn runc_runs_a_program_under_the_profile_exported_from_its_learned_list() {
     // The engine's own calls are added, and said.
     assert!(exported.stderr.contains("allowed for the container engine"), "{}", exported.stderr);
     assert!(exported.stderr.lines().all(|line| line.starts_with("sandboxify: --export oci: ")), "{}", exported.stderr);
+    // `--learn FILE --format oci` writes the same profile straight away, and
+    // will not merge into one.
+    let learned_profile = dir.join("learned.json");
+    let args = ["--learn", learned_profile.to_str().unwrap(), "--format", "oci", probe.to_str().unwrap()];
+    let learning = Run::new(sandboxify(), &args).run();
+    learning.assert_success();
+    assert!(learning.stderr.contains("sandboxify: --learn: allowed for the container engine"), "{learning:#?}");
+    assert_eq!(std::fs::read_to_string(&learned_profile).unwrap(), exported.stdout);
+    let again = Run::new(sandboxify(), &args).run();
+    again.assert_code(125);
+    assert!(again.stderr.contains("does not merge"), "{again:#?}");
+    assert_eq!(std::fs::read_to_string(&learned_profile).unwrap(), exported.stdout);
     for (name, args) in [("work", &[][..]), ("extra", &["extra"][..])] {
         let profile = serde_json::from_str(&exported.stdout).unwrap();
         let theirs = runc_run(&dir.join(name), &probe, args, profile, None);
