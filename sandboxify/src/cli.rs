@@ -48,6 +48,10 @@ pub enum ExportFormat {
     /// An OCI runtime-spec seccomp profile (JSON), as runc, crun, containerd
     /// and CRI-O read it; what it cannot say exactly is said on stderr.
     Oci,
+    /// The `[Service]` lines of a systemd unit (SystemCallFilter= and its
+    /// companions); what systemd cannot say (arguments, single errnos in an
+    /// allow list) is said on stderr.
+    Systemd,
 }
 
 /// Run PROGRAM under a seccomp policy, in force from its first instruction.

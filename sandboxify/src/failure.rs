@@ -1,7 +1,7 @@
 //! Everything that stops sandboxify from running PROGRAM, with its exit status.
 
 use nix::errno::Errno;
-use sandbox_policy::export::oci::ExportError;
+use sandbox_policy::export::ExportError;
 use sandbox_policy::{FilterTooLong, InstallError, PolicyError};
 use thiserror::Error;
 

@@ -18,7 +18,7 @@ use std::io::{IsTerminal, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use sandbox_policy::compile::start_up;
-use sandbox_policy::export::oci;
+use sandbox_policy::export::{oci, systemd};
 use sandbox_policy::sys::report::{self, Answered, Gate, Reported, Reporter};
 use sandbox_policy::text::file::{self, Files};
 use sandbox_policy::text::variables::{self, Variables};
@@ -235,6 +235,13 @@ fn export(format: ExportFormat, policy: Option<&Policy>) -> Result<Vec<u8>, Fail
                 eprintln!("sandboxify: --export oci: {note}");
             }
             Ok(oci::to_json(&exported.profile).into_bytes())
+        }
+        ExportFormat::Systemd => {
+            let exported = systemd::unit_lines(policy)?;
+            for note in &exported.notes {
+                eprintln!("sandboxify: --export systemd: {note}");
+            }
+            Ok(exported.lines.iter().flat_map(|line| [line.as_str(), "\n"]).collect::<String>().into_bytes())
         }
     }
 }

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod oci;
+pub mod systemd;
 
 use alloc::borrow::ToOwned;
 use alloc::format;
@@ -12,9 +13,12 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::abi::Abi;
 use crate::action::Action;
 use crate::condition::Rule;
+use crate::condition::{Comparison, Field, Width};
 use crate::resolve::{Base, Policy};
+use crate::tables::syscalls::Multiplexer;
 use crate::text::variables::{ALLOW, DEFAULT_ACTION, DENY, EXACT};
 
 impl Policy {
@@ -81,4 +85,61 @@ impl fmt::Display for Policy {
         let parts: Vec<String> = self.variables().into_iter().map(|(name, value)| format!("{name}={value}")).collect();
         f.write_str(&parts.join(" "))
     }
+}
+
+/// Why a policy cannot be written in another format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportError {
+    /// The format, as in "cannot write ioctl as an OCI profile".
+    pub format: &'static str,
+    /// The call whose rules cannot be written.
+    pub call: &'static str,
+    /// Why.
+    pub reason: &'static str,
+}
+
+impl fmt::Display for ExportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot write {} as {}: {}", self.call, self.format, self.reason)
+    }
+}
+
+impl core::error::Error for ExportError {}
+
+/// Why libseccomp would decide some i386 call otherwise than our filter,
+/// if it would.
+pub(crate) fn i386_difference(policy: &Policy) -> Option<String> {
+    let default = policy.default_action();
+    for call in policy.calls().iter().filter(|call| call.syscall.number(Abi::I386).is_some()) {
+        for condition in call.conditional.iter().flat_map(|explained| &explained.rule.conditions) {
+            let Field::Arg(index) = condition.field else { continue };
+            let high = |value: u64| value >> 32 != 0;
+            let mask = if let Comparison::MaskedEq(mask) = condition.comparison { mask } else { 0 };
+            let wide = condition.width == Width::Bits64 && (high(condition.value) || high(mask));
+            if call.syscall.i386_register(index) != Some(index) || wide {
+                return Some(format!("{}'s arg{index} is passed otherwise there", call.syscall.name()));
+            }
+        }
+    }
+    for multiplexer in Multiplexer::all() {
+        let own = multiplexer.call();
+        if policy.call(own).is_some() {
+            return Some(format!("the policy names {}", own.name()));
+        }
+        for (member, _) in multiplexer.members() {
+            let conditional = policy.call(member).is_some_and(|call| !call.conditional.is_empty());
+            if conditional {
+                return Some(format!("{} has conditions, which {} hides", member.name(), own.name()));
+            }
+            if multiplexer.mask() != u32::MAX && policy.action_for(member) != default {
+                return Some(format!(
+                    "{} is not the default, and libseccomp compares {}'s whole operation argument \
+                     (a caller could set its version bits)",
+                    member.name(),
+                    own.name()
+                ));
+            }
+        }
+    }
+    None
 }

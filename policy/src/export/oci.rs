@@ -34,15 +34,15 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::fmt;
 
 use serde::Serialize;
 
-use crate::abi::Abi;
 use crate::action::Action;
 use crate::condition::{Comparison, Condition, Field, Rule, Width};
 use crate::resolve::{CallRules, Policy};
-use crate::tables::syscalls::{Multiplexer, Syscall};
+use crate::tables::syscalls::Syscall;
+
+use super::ExportError;
 
 /// An OCI seccomp profile (the runtime spec's `LinuxSeccomp`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -142,23 +142,6 @@ pub const ENGINE_CALLS: &[&str] = &[
     "write",
 ];
 
-/// Why a policy cannot be written as a profile.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ExportError {
-    /// The call whose rules cannot be written.
-    pub call: &'static str,
-    /// Why.
-    pub reason: &'static str,
-}
-
-impl fmt::Display for ExportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot write {} as an OCI profile: {}", self.call, self.reason)
-    }
-}
-
-impl core::error::Error for ExportError {}
-
 /// The `SCMP_ACT_*` word and errno of an action.
 fn scmp_action(action: Action) -> (&'static str, Option<u16>) {
     match action {
@@ -235,7 +218,7 @@ pub fn profile(policy: &Policy) -> Result<Exported, ExportError> {
         (b.args.is_empty(), &a.names, &a.args, a.action).cmp(&(a.args.is_empty(), &b.names, &b.args, b.action))
     });
     let mut architectures = vec!["SCMP_ARCH_X86_64"];
-    match i386_difference(policy) {
+    match super::i386_difference(policy) {
         None => architectures.push("SCMP_ARCH_X86"),
         Some(reason) => notes.push(format!(
             "i386 calls are refused (the engine's bad-architecture action) because {reason}: libseccomp would decide them otherwise"
@@ -255,7 +238,7 @@ fn call_rules(
     let name = call.syscall.name();
     let default = policy.default_action();
     let otherwise = policy.action_for(call.syscall);
-    let refuse = |reason| ExportError { call: name, reason };
+    let refuse = |reason| ExportError { format: "an OCI profile", call: name, reason };
     let conditional: Vec<&Rule> = call.conditional.iter().map(|explained| &explained.rule).collect();
     if conditional.iter().flat_map(|rule| &rule.conditions).any(|c| c.field == Field::InstructionPointer) {
         return Err(refuse("a profile cannot test the instruction pointer"));
@@ -412,44 +395,6 @@ fn argument(name: &str, condition: &Condition, notes: &mut Vec<String>) -> Argum
         }
     }
     Argument { index, value: condition.value, value_two: 0, op }
-}
-
-/// Why libseccomp would decide some i386 call otherwise than our filter,
-/// if it would.
-fn i386_difference(policy: &Policy) -> Option<String> {
-    let default = policy.default_action();
-    for call in policy.calls().iter().filter(|call| call.syscall.number(Abi::I386).is_some()) {
-        for condition in call.conditional.iter().flat_map(|explained| &explained.rule.conditions) {
-            let Field::Arg(index) = condition.field else { continue };
-            let high = |value: u64| value >> 32 != 0;
-            let mask = if let Comparison::MaskedEq(mask) = condition.comparison { mask } else { 0 };
-            let wide = condition.width == Width::Bits64 && (high(condition.value) || high(mask));
-            if call.syscall.i386_register(index) != Some(index) || wide {
-                return Some(format!("{}'s arg{index} is passed otherwise there", call.syscall.name()));
-            }
-        }
-    }
-    for multiplexer in Multiplexer::all() {
-        let own = multiplexer.call();
-        if policy.call(own).is_some() {
-            return Some(format!("the policy names {}", own.name()));
-        }
-        for (member, _) in multiplexer.members() {
-            let conditional = policy.call(member).is_some_and(|call| !call.conditional.is_empty());
-            if conditional {
-                return Some(format!("{} has conditions, which {} hides", member.name(), own.name()));
-            }
-            if multiplexer.mask() != u32::MAX && policy.action_for(member) != default {
-                return Some(format!(
-                    "{} is not the default, and libseccomp compares {}'s whole operation argument \
-                     (a caller could set its version bits)",
-                    member.name(),
-                    own.name()
-                ));
-            }
-        }
-    }
-    None
 }
 
 /// The profile as JSON, with a final newline.
