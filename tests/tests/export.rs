@@ -169,7 +169,7 @@ fn systemd_complaints(dir: &Path, name: &str, lines: &str) -> Vec<String> {
         .lines()
         .filter(|line| {
             let unknown = line.split_once("Failed to parse system call, ignoring: ").map(|(_, name)| name);
-            !unknown.is_some_and(|name| libseccomp::ScmpSyscall::from_name(name).is_err())
+            unknown.is_none_or(|name| libseccomp::ScmpSyscall::from_name(name).is_ok())
         })
         .map(str::to_owned)
         .collect()
