@@ -18,6 +18,10 @@ impl Files for Chosen<'_> {
     fn read(&mut self, _path: &str) -> Result<String, String> {
         self.0.next().map(|text| (*text).to_owned()).ok_or_else(|| "No such file or directory".to_owned())
     }
+
+    fn host(&mut self) -> Option<sandbox_policy::text::oci::Host> {
+        common::root_host()
+    }
 }
 
 fuzz_target!(|data: &[u8]| {

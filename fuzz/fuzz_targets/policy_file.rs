@@ -1,7 +1,8 @@
 //! Policy files and attached policies: arbitrary text for the main file and
 //! for every file it includes (handed out in the order read, whatever the
 //! path, so that nested and cyclic includes are exercised), and the same
-//! text as a policy recorded in a binary. No input may panic or hang; every
+//! text as a policy recorded in a binary; a text that starts with `{` is
+//! read as an OCI profile. No input may panic or hang; every
 //! policy that parses must compile to a filter that runs (see `common`).
 #![no_main]
 
@@ -10,6 +11,7 @@ mod common;
 use libfuzzer_sys::fuzz_target;
 use sandbox_policy::Policy;
 use sandbox_policy::text::file::{self, Files};
+use sandbox_policy::text::oci;
 
 /// Files whose contents the fuzzer chose, handed out in the order read.
 struct Chosen<'a> {
@@ -22,6 +24,10 @@ impl Files for Chosen<'_> {
         assert!(!path.is_empty(), "an include resolved to an empty path");
         self.reads += 1;
         self.texts.next().map(|text| (*text).to_owned()).ok_or_else(|| "No such file or directory".to_owned())
+    }
+
+    fn host(&mut self) -> Option<oci::Host> {
+        common::root_host()
     }
 }
 

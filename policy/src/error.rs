@@ -177,7 +177,14 @@ impl fmt::Display for ErrorKind {
             ErrorKind::ValueTooLong { len, limit } => {
                 write!(f, "value of {len} bytes is longer than the limit of {limit}")
             }
-            ErrorKind::Profile(message) => write!(f, "OCI profile {message}"),
+            // The message may quote a field as written: control characters
+            // escaped, so that it stays one line.
+            ErrorKind::Profile(message) => {
+                f.write_str("OCI profile ")?;
+                message.chars().try_for_each(|c| {
+                    if c.is_control() { write!(f, "{}", c.escape_default()) } else { write!(f, "{c}") }
+                })
+            }
             ErrorKind::NotUtf8 { lossy } => write!(f, "value is not valid UTF-8: {lossy:?}"),
             ErrorKind::AllowByDefault { word } => {
                 write!(f, "{word:?} would let every violation run; use log to watch a program without stopping it")

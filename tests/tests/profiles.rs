@@ -130,6 +130,8 @@ fn what_cannot_be_honoured_is_refused_naming_the_field() {
         ("overlap", format!(r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 9, "op": "SCMP_CMP_GT"}}]}}, {{"names": ["kill"], "action": "SCMP_ACT_KILL_PROCESS", "args": [{{"index": 1, "value": 15, "op": "SCMP_CMP_LT"}}]}}]}}"#), "kill: rules with different actions"),
         ("errno", format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "errno": "EACCES"}}]}}"#), "errnoRet 1 and errno \"EACCES\" disagree"),
         ("json", "{\"defaultAction\": ".to_owned(), "EOF while parsing"),
+        // A field quoted back with a newline in it stays one line (found by fuzz/run).
+        ("newline", format!(r#"{{{allow}, "syscalls": [{{"come\nt": 1}}]}}"#), "unknown field `come\\nt`"),
     ] {
         let outcome = with_profile(&dir, name, &profile);
         outcome.assert_code(125);

@@ -55,6 +55,12 @@ fn verdicts(program: &Program, inputs: &[SeccompData]) -> Vec<u32> {
 /// Compiles `policy`, runs its filter, and checks that its variables
 /// reproduce it. A policy too long for the kernel is refused with its
 /// length, never more than the limit.
+/// A root process on this kernel, for the Docker conditions of a file that
+/// is an OCI profile (one starting with `{`).
+pub fn root_host() -> Option<sandbox_policy::text::oci::Host> {
+    Some(sandbox_policy::text::oci::Host { kernel: (6, 18), capabilities: (1 << 41) - 1 })
+}
+
 pub fn check(policy: &Policy, seed: &[u8]) {
     let program = match compile(policy) {
         Ok(program) => program,
