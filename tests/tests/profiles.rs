@@ -130,6 +130,11 @@ fn what_cannot_be_honoured_is_refused_naming_the_field() {
         ("overlap", format!(r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 9, "op": "SCMP_CMP_GT"}}]}}, {{"names": ["kill"], "action": "SCMP_ACT_KILL_PROCESS", "args": [{{"index": 1, "value": 15, "op": "SCMP_CMP_LT"}}]}}]}}"#), "kill: rules with different actions"),
         ("errno", format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "errno": "EACCES"}}]}}"#), "errnoRet 1 and errno \"EACCES\" disagree"),
         ("json", "{\"defaultAction\": ".to_owned(), "EOF while parsing"),
+        // Comparisons the policy language refuses (found by fuzz/run: they
+        // could not be handed on to the library as variables).
+        ("missing", format!(r#"{{{allow}, "syscalls": [{{"names": ["personality"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 8, "op": "SCMP_CMP_EQ"}}]}}]}}"#), "personality takes 1 arguments: there is no arg1"),
+        ("pointer", format!(r#"{{{allow}, "syscalls": [{{"names": ["openat"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 4096, "op": "SCMP_CMP_GT"}}]}}]}}"#), "arg1 of openat is a pointer"),
+        ("wide", format!(r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 4294967305, "op": "SCMP_CMP_EQ"}}]}}]}}"#), "is wider than the 32 bits of arg1 of kill"),
         // A field quoted back with a newline in it stays one line (found by fuzz/run).
         ("newline", format!(r#"{{{allow}, "syscalls": [{{"come\nt": 1}}]}}"#), "unknown field `come\\nt`"),
     ] {

@@ -281,6 +281,12 @@ fn call_rules(
         .map(|(pattern, action)| (*action, vec![masked(index, pattern.mask, pattern.value)]))
         .collect();
     let carved: Vec<Pattern> = patterns.iter().map(|(pattern, _)| *pattern).collect();
+    // One whole 64-bit value carved out: everything else is `!=` it, one
+    // rule (and the only form a pointer's NULL test can be read back in).
+    if let [Pattern { mask: u64::MAX, value }] = carved[..] {
+        rules.push((otherwise, vec![Argument { index, value, value_two: 0, op: "SCMP_CMP_NE" }]));
+        return Ok(rules);
+    }
     let mut blocks = Vec::new();
     cover(Pattern { mask: 0, value: 0 }, &carved, &mut blocks);
     rules.extend(blocks.into_iter().map(|block| {

@@ -14,7 +14,9 @@
 //! naming the rule and the field. Two things differ, both stricter:
 //! arguments are compared as wide as the kernel reads them (a caller cannot
 //! slip past an `int` comparison with the high word set), and x32 calls are
-//! always refused.
+//! always refused. Comparisons our own language refuses (of a pointer but
+//! for NULL, of an argument the call does not take, of bits the kernel does
+//! not read) are refused here too.
 
 #![forbid(unsafe_code)]
 
@@ -363,18 +365,19 @@ fn conditions(syscall: &'static Syscall, arguments: &[Argument]) -> Result<Vec<V
     Ok(if repeated { converted.into_iter().map(|condition| vec![condition]).collect() } else { vec![converted] })
 }
 
+/// One comparison as a condition, as wide as the kernel reads the argument
+/// (a comparison our own language could not write is refused: the policy
+/// must survive being handed on as variables, `--preload`'s way).
 fn condition(syscall: &'static Syscall, argument: &Argument) -> Result<Condition, String> {
+    let name = syscall.name();
     let index = u8::try_from(argument.index)
         .ok()
         .filter(|&index| index < 6)
         .ok_or_else(|| format!("args: index {} (a system call has arguments 0 to 5)", argument.index))?;
-    let kind = syscall.arg_kinds().and_then(|kinds| kinds.get(usize::from(index)));
-    // As wide as the kernel reads it; a pointer's value is compared whole.
-    let mut width = match kind {
-        Some(ArgKind::Pointer) | None => Width::Bits64,
-        Some(kind) => Width::of(kind),
-    };
-    let within = width.low_mask().map_or(u64::MAX, u64::from);
+    let kinds = syscall.arg_kinds().ok_or_else(|| format!("args: the arguments of {name} are unknown here"))?;
+    let kind = kinds
+        .get(usize::from(index))
+        .ok_or_else(|| format!("args: {name} takes {} arguments: there is no arg{index}", kinds.len()))?;
     let (comparison, value) = match argument.op.as_str() {
         "SCMP_CMP_NE" => (Comparison::Ne, argument.value),
         "SCMP_CMP_LT" => (Comparison::Lt, argument.value),
@@ -385,14 +388,23 @@ fn condition(syscall: &'static Syscall, argument: &Argument) -> Result<Condition
         "SCMP_CMP_MASKED_EQ" => (Comparison::MaskedEq(argument.value), argument.value_two.unwrap_or(0)),
         other => return Err(format!("args: unknown op {other:?}")),
     };
-    // A value or mask wider than the kernel reads is compared as runc does: whole.
+    let width = Width::of(kind);
+    let within = width.low_mask().map_or(u64::MAX, u64::from);
+    // A mask over every bit read is equality (which the i386 filter can test).
+    let comparison = if comparison == Comparison::MaskedEq(within) { Comparison::Eq } else { comparison };
+    if kind == ArgKind::Pointer && !(matches!(comparison, Comparison::Eq | Comparison::Ne) && value == 0) {
+        return Err(format!(
+            "args: arg{index} of {name} is a pointer: the kernel reads what it points to after the filter has run, \
+             so only whether it is NULL can be tested"
+        ));
+    }
     let mask = if let Comparison::MaskedEq(mask) = comparison { mask } else { 0 };
     if (value | mask) & !within != 0 {
-        width = Width::Bits64;
+        return Err(format!(
+            "args: {value:#x} (mask {mask:#x}) is wider than the {} bits of arg{index} of {name} the kernel reads",
+            within.count_ones()
+        ));
     }
-    // A mask over every bit read is equality (which the i386 filter can test).
-    let within = width.low_mask().map_or(u64::MAX, u64::from);
-    let comparison = if comparison == Comparison::MaskedEq(within) { Comparison::Eq } else { comparison };
     Ok(Condition { field: Field::Arg(index), comparison, value, width })
 }
 
