@@ -77,6 +77,21 @@ fn as_runc_builds_it(profile: &Profile) -> Vec<Insn> {
     Insn::from_raw(&bytes)
 }
 
+/// runc's stub in front of the filter: the newest call each architecture's
+/// rules name (as this libseccomp knows them), unless the default lets
+/// calls run; newer ones get ENOSYS.
+fn runc_stub(profile: &Profile, abi: Abi) -> Option<u32> {
+    if matches!(profile.default_action, "SCMP_ACT_ALLOW" | "SCMP_ACT_LOG") {
+        return None;
+    }
+    let arch = match abi {
+        Abi::X86_64 => ScmpArch::X8664,
+        Abi::I386 => ScmpArch::X86,
+    };
+    let names = profile.syscalls.iter().flat_map(|rule| &rule.names);
+    names.filter_map(|name| ScmpSyscall::from_name_by_arch(name, arch).ok()).map(|nr| i32::from(nr) as u32).max()
+}
+
 /// A kill of the thread (libseccomp's bad-architecture action) or of the
 /// process: both end a one-thread program with SIGSYS.
 fn kills(ret: u32) -> bool {
@@ -153,7 +168,9 @@ fn compare(policy: &Policy) -> Result<(), TestCaseError> {
                 }
                 let data = SeccompData { nr, arch: abi.audit_arch(), args, ..SeccompData::default() };
                 let expected = bpf::run(ours.insns(), &data).unwrap().ret;
-                let actual = bpf::run(&theirs, &data).unwrap().ret;
+                let listed = abi == Abi::X86_64 || i386_listed;
+                let stubbed = listed && runc_stub(&exported.profile, abi).is_some_and(|newest| nr > newest);
+                let actual = if stubbed { 0x0005_0000 | 38 } else { bpf::run(&theirs, &data).unwrap().ret };
                 if abi == Abi::I386 && !i386_listed {
                     prop_assert!(kills(actual), "i386 {} not refused: {:#x}\n{}", nr, actual, json);
                 } else if !(kills(expected) && kills(actual)) {

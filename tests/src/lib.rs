@@ -317,6 +317,9 @@ pub fn runc_run(
     }
     spec["linux"]["seccomp"] = seccomp;
     fs::write(&config, serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
-    let id = format!("sandbox-test-{}-{}", std::process::id(), bundle.file_name().unwrap().to_string_lossy());
+    // Unique among the bundles of this process: its last two path components.
+    let tail: Vec<String> =
+        bundle.iter().rev().take(2).map(|part| part.to_string_lossy().into_owned()).collect::<Vec<_>>();
+    let id = format!("sandbox-test-{}-{}-{}", std::process::id(), tail[1], tail[0]);
     Run::new("runc", &["run", "--bundle", bundle.to_str().unwrap(), &id]).run()
 }

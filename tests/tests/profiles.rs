@@ -1,9 +1,9 @@
 //! OCI profiles read as policies (`SECCOMP_POLICY_FILE`, `sandboxify
 //! --policy`): containers-common's `seccomp.json` (podman's and CRI-O's
-//! default) gives each call a probe tries the same result under Debian's
-//! runc (given the profile as podman hands it over: Docker's conditions
-//! evaluated for the bundle's capabilities) as under sandboxify and the
-//! library with the same capabilities; what cannot be honoured is refused,
+//! default) and Docker's `default.json` give each call a probe tries the
+//! same result under Debian's runc (given the profile as podman and Docker
+//! hand it over: their conditions evaluated for the bundle's capabilities)
+//! as under sandboxify and the library with the same capabilities; what cannot be honoured is refused,
 //! one line naming the rule and the field, before anything runs.
 
 use std::path::Path;
@@ -12,6 +12,8 @@ use sandbox_tests::{Run, compile, fresh_dir, is_root, library, runc_run, sandbox
 use serde_json::Value;
 
 const CONTAINERS_COMMON: &str = "/usr/share/containers/seccomp.json";
+/// Docker's default profile, as Debian ships Docker's sources.
+const DOCKER_DEFAULT: &str = "/usr/share/gocode/src/github.com/docker/docker/profiles/seccomp/default.json";
 
 /// runc's default capabilities, which its bundles get.
 const BUNDLE_CAPABILITIES: [&str; 3] = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
@@ -71,14 +73,23 @@ fn with_capabilities(capabilities: &[&str]) -> String {
 
 #[test]
 fn containers_common_profile_decides_each_call_as_under_runc() {
+    decides_each_call_as_under_runc(CONTAINERS_COMMON, "containers-common");
+}
+
+#[test]
+fn docker_default_profile_decides_each_call_as_under_runc() {
+    decides_each_call_as_under_runc(DOCKER_DEFAULT, "docker");
+}
+
+fn decides_each_call_as_under_runc(path: &str, label: &str) {
     if !is_root() {
         eprintln!("skipped: runc needs root here");
         return;
     }
-    let profile: Value = serde_json::from_slice(&std::fs::read(CONTAINERS_COMMON).unwrap()).unwrap();
+    let profile: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let static_probe = compile("profile-probe", &["-static"]);
     let dynamic_probe = compile("profile-probe", &[]);
-    let dir = fresh_dir("profiles-runc");
+    let dir = fresh_dir(&format!("profiles-runc-{label}"));
     let sandboxify = sandboxify();
     // runc's own three capabilities, and none.
     for (name, capabilities) in [("bundle", &BUNDLE_CAPABILITIES[..]), ("none", &[][..])] {
@@ -89,12 +100,12 @@ fn containers_common_profile_decides_each_call_as_under_runc() {
         let bounding = with_capabilities(capabilities);
         let setpriv = ["--bounding-set", bounding.as_str()];
         let mut args = setpriv.to_vec();
-        args.extend([sandboxify.to_str().unwrap(), "--policy", CONTAINERS_COMMON, static_probe.to_str().unwrap()]);
+        args.extend([sandboxify.to_str().unwrap(), "--policy", path, static_probe.to_str().unwrap()]);
         let ours = Run::new("setpriv", &args).run();
         assert_eq!(ours.stdout, theirs.stdout, "{name}: sandboxify {ours:#?}");
         // The variables past setpriv, which would take them (and the policy) for itself.
         let (preload, policy_file) =
-            (format!("LD_PRELOAD={}", library().display()), format!("SECCOMP_POLICY_FILE={CONTAINERS_COMMON}"));
+            (format!("LD_PRELOAD={}", library().display()), format!("SECCOMP_POLICY_FILE={path}"));
         let mut args = setpriv.to_vec();
         args.extend(["/usr/bin/env", preload.as_str(), policy_file.as_str(), dynamic_probe.to_str().unwrap()]);
         let preloaded = Run::new("setpriv", &args).run();

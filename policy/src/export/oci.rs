@@ -37,6 +37,7 @@ use alloc::vec::Vec;
 
 use serde::Serialize;
 
+use crate::abi::Abi;
 use crate::action::Action;
 use crate::condition::{Comparison, Condition, Field, Rule, Width};
 use crate::resolve::{CallRules, Policy};
@@ -90,6 +91,10 @@ pub struct Argument {
     /// `SCMP_CMP_*`.
     pub op: &'static str,
 }
+
+/// The first call number shared by every architecture (Linux 5.1 on):
+/// the calls newer than any a profile names are among these.
+const UNIFIED_NUMBERS: u32 = 424;
 
 fn is_zero(value: &u64) -> bool {
     *value == 0
@@ -205,6 +210,22 @@ pub fn profile(policy: &Policy) -> Result<Exported, ExportError> {
     let mut grouped: BTreeMap<(u32, Vec<Argument>), Vec<&'static str>> = BTreeMap::new();
     for (action, arguments, name) in rules {
         grouped.entry((action.ret(), arguments)).or_default().push(name);
+    }
+    // runc fails every call newer than the newest a profile names with
+    // ENOSYS unless the default lets it run: naming the newest calls with
+    // the default (a rule engines skip) keeps that stub to the calls the
+    // engine's libseccomp does not know.
+    if !matches!(default, Action::Allow | Action::Log) {
+        let named: Vec<&str> = grouped.values().flatten().copied().collect();
+        let pinned: Vec<&'static str> = Syscall::all()
+            .iter()
+            .filter(|syscall| syscall.number(Abi::X86_64).is_some_and(|nr| nr >= UNIFIED_NUMBERS))
+            .map(Syscall::name)
+            .filter(|name| !named.contains(name))
+            .collect();
+        if !pinned.is_empty() {
+            grouped.entry((default.ret(), Vec::new())).or_default().extend(pinned);
+        }
     }
     let mut syscalls: Vec<SyscallRule> = grouped
         .into_iter()

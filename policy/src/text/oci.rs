@@ -8,8 +8,10 @@
 //! What runc does is kept: rules for the default action are ignored, a rule
 //! with several comparisons on one argument is one rule per comparison,
 //! names this table does not know are skipped (libseccomp skips names it
-//! does not know), an absent errno is `EPERM`, and of a call's
-//! unconditional rules the first wins. What runc does by the order
+//! does not know), an absent errno is `EPERM`, of a call's unconditional
+//! rules the first wins, and calls newer than any the profile names fail
+//! with ENOSYS unless the default lets them run (runc's stub, for libc's
+//! fallbacks). What runc does by the order
 //! of the rules is refused, as is what cannot be honoured here: one line
 //! naming the rule and the field. Two things differ, both stricter:
 //! arguments are compared as wide as the kernel reads them (a caller cannot
@@ -29,6 +31,7 @@ use alloc::vec::Vec;
 
 use serde::Deserialize;
 
+use crate::abi::Abi;
 use crate::action::Action;
 use crate::condition::{Comparison, Condition, Field, Width};
 use crate::error::{ErrorKind, Origin, PolicyError};
@@ -44,6 +47,9 @@ pub struct Host {
     /// The effective capabilities of the process the profile is for.
     pub capabilities: u64,
 }
+
+/// `ENOSYS`, what runc's stub returns.
+const ENOSYS: u16 = 38;
 
 /// The Go name of this architecture, which Docker's `arches` use.
 const GO_ARCH: &str = "amd64";
@@ -140,17 +146,23 @@ pub fn parse(origin: &Origin, path: &str, text: &str, host: Option<&Host>) -> Re
     }
     // Per call, every rule that applies: (action, conditions).
     let mut calls: Vec<(&'static Syscall, Vec<Decided>)> = Vec::new();
+    // Per ABI, the newest call a rule names, whatever its action (runc's stub).
+    let mut newest: [Option<u32>; 2] = [None; 2];
     for (index, rule) in profile.syscalls.iter().flatten().enumerate() {
         let at = |message: String| refuse(format!("syscalls[{index}]: {message}"));
         if !applies(rule, host).map_err(at)? {
             continue;
         }
         let action = action(&rule.action, rule.errno_ret, rule.errno.as_deref()).map_err(at)?;
+        let names = rule.names.iter().flatten().chain(rule.name.as_ref());
+        let known: Vec<&'static Syscall> = names.filter_map(|name| Syscall::by_name(name)).collect();
+        for (abi, newest) in Abi::ALL.iter().zip(&mut newest) {
+            *newest = known.iter().filter_map(|syscall| syscall.number(*abi)).chain(*newest).max();
+        }
         if action == default {
             continue;
         }
-        let names = rule.names.iter().flatten().chain(rule.name.as_ref());
-        for syscall in names.filter_map(|name| Syscall::by_name(name)) {
+        for syscall in known {
             let alternatives = conditions(syscall, rule.args.as_deref().unwrap_or(&[])).map_err(at)?;
             let rules = match calls.iter_mut().find(|(known, _)| *known == syscall) {
                 Some((_, rules)) => rules,
@@ -160,6 +172,24 @@ pub fn parse(origin: &Origin, path: &str, text: &str, host: Option<&Host>) -> Re
                 }
             };
             rules.extend(alternatives.into_iter().map(|conditions| (action, conditions)));
+        }
+    }
+    // runc fails the calls newer than any the profile names with ENOSYS, so
+    // that libc falls back to older ones, unless the default lets them run.
+    if !matches!(default, Action::Allow | Action::Log) {
+        for syscall in Syscall::all() {
+            let above: Vec<bool> =
+                Abi::ALL.iter().zip(newest).filter_map(|(abi, newest)| Some(syscall.number(*abi)? > newest?)).collect();
+            if above.contains(&true) && above.contains(&false) {
+                return Err(refuse(format!(
+                    "{}: newer than every call the profile names on one architecture only, where runc fails it \
+                     with ENOSYS: this cannot be expressed here",
+                    syscall.name()
+                )));
+            }
+            if above.contains(&true) {
+                calls.push((syscall, vec![(Action::Errno(ENOSYS), Vec::new())]));
+            }
         }
     }
     let mut lists =
