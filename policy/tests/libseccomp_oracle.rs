@@ -1,7 +1,7 @@
 //! libseccomp as the oracle: our syscall table and our generated filters must
 //! agree with what libseccomp resolves and generates for the same policy.
 
-use std::io::Read;
+mod support;
 
 use libseccomp::{ScmpAction, ScmpArch, ScmpFilterContext, ScmpSyscall};
 use proptest::prelude::*;
@@ -70,12 +70,7 @@ fn libseccomp_program(policy: &Policy) -> Vec<Insn> {
             filter.add_rule(scmp_action(action), known).unwrap();
         }
     }
-    let (mut reader, writer) = std::io::pipe().unwrap();
-    filter.export_bpf(&writer).unwrap();
-    drop(writer);
-    let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).unwrap();
-    Insn::from_raw(&bytes)
+    support::libseccomp_program(&filter)
 }
 
 fn action_strategy() -> impl Strategy<Value = Action> {

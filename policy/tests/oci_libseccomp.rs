@@ -4,7 +4,7 @@
 //! where the export said it could not (i386 left out), the engine's
 //! bad-architecture action; the engine's own calls it added, allowed.
 
-use std::io::Read;
+mod support;
 
 use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
 use proptest::prelude::*;
@@ -69,12 +69,7 @@ fn as_runc_builds_it(profile: &Profile) -> Vec<Insn> {
             filter.add_rule_conditional(action, syscall, &comparisons).unwrap();
         }
     }
-    let (mut reader, writer) = std::io::pipe().unwrap();
-    filter.export_bpf(&writer).unwrap();
-    drop(writer);
-    let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).unwrap();
-    Insn::from_raw(&bytes)
+    support::libseccomp_program(&filter)
 }
 
 /// runc's stub in front of the filter: the newest call each architecture's
@@ -287,6 +282,23 @@ fn entry() -> impl Strategy<Value = String> {
         .prop_map(|(name, condition, action)| format!("{name}{condition}{action}"))
 }
 
+/// The policy the generated entries make; entries a policy refuses (a
+/// condition on a call's missing argument) are not the point here.
+fn random_policy(allow: Option<Vec<String>>, deny: &[String], default_action: &str) -> Result<Policy, TestCaseError> {
+    let origin = Origin::Variable("test");
+    let (allow, deny) = (allow.map(|entries| entries.join(":")), deny.join(":"));
+    let settings = Settings {
+        allow: allow.as_deref().map(|text| Text { origin: &origin, text }),
+        deny: Some(Text { origin: &origin, text: &deny }),
+        default_action: Some(Text { origin: &origin, text: default_action }),
+        exact: false,
+    };
+    match settings.policy() {
+        Ok(Some(policy)) => Ok(policy),
+        _ => Err(TestCaseError::reject("not a policy")),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, max_global_rejects: 8192, ..ProptestConfig::default() })]
 
@@ -296,17 +308,7 @@ proptest! {
         deny in prop::collection::vec(entry(), 0..8),
         default_action in prop_oneof![Just("kill"), Just("EPERM"), Just("log"), Just("trap")],
     ) {
-        let origin = Origin::Variable("test");
-        let (allow, deny) = (allow.map(|entries| entries.join(":")), deny.join(":"));
-        let settings = Settings {
-            allow: allow.as_deref().map(|text| Text { origin: &origin, text }),
-            deny: Some(Text { origin: &origin, text: &deny }),
-            default_action: Some(Text { origin: &origin, text: default_action }),
-            exact: false,
-        };
-        // Entries a policy refuses (a condition on a call's missing argument) are not the point here.
-        let Ok(Some(policy)) = settings.policy() else { return Err(TestCaseError::reject("not a policy")) };
-        compare(&policy)?;
+        compare(&random_policy(allow, &deny, default_action)?)?;
     }
 
     #[test]
@@ -315,15 +317,6 @@ proptest! {
         deny in prop::collection::vec(entry(), 0..8),
         default_action in prop_oneof![Just("kill"), Just("EPERM"), Just("log"), Just("trap")],
     ) {
-        let origin = Origin::Variable("test");
-        let (allow, deny) = (allow.map(|entries| entries.join(":")), deny.join(":"));
-        let settings = Settings {
-            allow: allow.as_deref().map(|text| Text { origin: &origin, text }),
-            deny: Some(Text { origin: &origin, text: &deny }),
-            default_action: Some(Text { origin: &origin, text: default_action }),
-            exact: false,
-        };
-        let Ok(Some(policy)) = settings.policy() else { return Err(TestCaseError::reject("not a policy")) };
-        round_trip(&policy)?;
+        round_trip(&random_policy(allow, &deny, default_action)?)?;
     }
 }
