@@ -178,16 +178,16 @@ pub fn parse(origin: &Origin, path: &str, text: &str, host: Option<&Host>) -> Re
     // that libc falls back to older ones, unless the default lets them run.
     if !matches!(default, Action::Allow | Action::Log) {
         for syscall in Syscall::all() {
-            let above: Vec<bool> =
-                Abi::ALL.iter().zip(newest).filter_map(|(abi, newest)| Some(syscall.number(*abi)? > newest?)).collect();
-            if above.contains(&true) && above.contains(&false) {
-                return Err(refuse(format!(
-                    "{}: newer than every call the profile names on one architecture only, where runc fails it \
-                     with ENOSYS: this cannot be expressed here",
-                    syscall.name()
-                )));
-            }
-            if above.contains(&true) {
+            // Decided by the native number where there is one: runc's stub
+            // decides each architecture by its own newest, and where the two
+            // disagree (a call older than the newest on one only) the call is
+            // refused either way, by ENOSYS or by the default.
+            let (abi, nr) = match (syscall.number(Abi::X86_64), syscall.number(Abi::I386)) {
+                (Some(nr), _) => (0, nr),
+                (None, Some(nr)) => (1, nr),
+                (None, None) => continue,
+            };
+            if newest[abi].is_some_and(|newest| nr > newest) {
                 calls.push((syscall, vec![(Action::Errno(ENOSYS), Vec::new())]));
             }
         }
@@ -227,7 +227,10 @@ fn settle(syscall: &'static Syscall, rules: Vec<Decided>) -> Result<Vec<Decided>
             }
             return Ok(vec![(action, conditions)]);
         }
-        kept.push((action, conditions));
+        // A rule given twice (several entries name the call) is one rule.
+        if !kept.iter().any(|(earlier, seen)| *earlier == action && *seen == conditions) {
+            kept.push((action, conditions));
+        }
     }
     for (i, (action_a, a)) in kept.iter().enumerate() {
         if kept[i + 1..].iter().any(|(action_b, b)| action_a != action_b && !disjoint(a, b)) {
@@ -484,4 +487,34 @@ fn capability(name: &str) -> Option<u32> {
         "CAP_CHECKPOINT_RESTORE",
     ];
     NAMES.iter().position(|known| known.eq_ignore_ascii_case(name)).map(|bit| bit as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resolve::Policy;
+
+    fn policy(text: &str) -> Policy {
+        Policy::new(parse(&Origin::Option("--policy"), "p.json", text, None).unwrap())
+    }
+
+    #[test]
+    fn a_rule_given_twice_is_one_rule() {
+        let rule = r#"{"names": ["personality"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]}"#;
+        let once = policy(&format!(r#"{{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{rule}]}}"#));
+        let twice = policy(&format!(r#"{{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{rule}, {rule}]}}"#));
+        let personality = Syscall::by_name("personality").unwrap();
+        assert_eq!(twice.call(personality).unwrap().conditional.len(), 1);
+        assert_eq!(crate::compile(&once).unwrap().insns().len(), crate::compile(&twice).unwrap().insns().len());
+    }
+
+    #[test]
+    fn the_first_unconditional_rule_wins() {
+        // containers-common names setns in its allow list, then fails it
+        // with EPERM without CAP_SYS_ADMIN: libseccomp keeps the first.
+        let profile = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [
+            {"names": ["setns"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}"#;
+        assert_eq!(policy(profile).action_for(Syscall::by_name("setns").unwrap()), Action::Allow);
+    }
 }
