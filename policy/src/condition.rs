@@ -76,6 +76,11 @@ impl Width {
         }
     }
 
+    /// The bits of a field the kernel reads, as a 64-bit mask.
+    pub fn bits(self) -> u64 {
+        self.low_mask().map_or(u64::MAX, u64::from)
+    }
+
     /// How much of an argument of `kind` the kernel reads.
     pub fn of(kind: crate::tables::syscalls::ArgKind) -> Width {
         use crate::tables::syscalls::ArgKind;
@@ -119,6 +124,41 @@ impl Condition {
     }
 }
 
+impl Condition {
+    /// An equality test as the bits it looks at and the value they must
+    /// have, within the bits the kernel reads; `None` for other comparisons.
+    pub fn equality(&self) -> Option<(u64, u64)> {
+        let within = self.width.bits();
+        let mask = match self.comparison {
+            Comparison::Eq => within,
+            Comparison::MaskedEq(mask) => mask & within,
+            _ => return None,
+        };
+        Some((mask, self.value & mask))
+    }
+}
+
+/// Whether no call can meet both sets of conditions: one field is tested
+/// for two values that differ where both tests look, or for a whole value
+/// by one and for anything else by the other.
+pub fn disjoint(a: &[Condition], b: &[Condition]) -> bool {
+    let excludes = |x: &Condition, y: &Condition| {
+        let whole = x.equality().is_some_and(|(mask, value)| mask == x.width.bits() && value == y.value & mask);
+        whole && y.comparison == Comparison::Ne
+    };
+    a.iter().any(|x| {
+        b.iter().any(|y| {
+            if x.field != y.field || x.width != y.width {
+                return false;
+            }
+            match (x.equality(), y.equality()) {
+                (Some((mask_x, value_x)), Some((mask_y, value_y))) => (value_x ^ value_y) & mask_x & mask_y != 0,
+                _ => excludes(x, y) || excludes(y, x),
+            }
+        })
+    })
+}
+
 impl fmt::Display for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.field {
@@ -145,4 +185,17 @@ pub struct Rule {
     pub conditions: alloc::vec::Vec<Condition>,
     /// What the call gets then.
     pub action: crate::Action,
+}
+
+impl Rule {
+    /// The rule as an entry for the call `name`: `name(cond, ...)=action`.
+    pub fn entry(&self, name: &str) -> alloc::string::String {
+        use alloc::string::ToString;
+        let conditions: alloc::vec::Vec<_> = self.conditions.iter().map(ToString::to_string).collect();
+        if conditions.is_empty() {
+            alloc::format!("{name}={}", self.action)
+        } else {
+            alloc::format!("{name}({})={}", conditions.join(", "), self.action)
+        }
+    }
 }

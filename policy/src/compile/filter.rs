@@ -225,7 +225,7 @@ pub fn conditions_hold_on_i386(call: &CallRules) -> bool {
 /// one cannot be. Every i386 register is 32 bits, and a 64-bit program
 /// making an i386 call (`int 0x80`) can leave anything in the high halves,
 /// which the kernel drops: only low words are compared.
-fn on_i386(syscall: &Syscall, rule: &Rule) -> Option<Rule> {
+pub(crate) fn on_i386(syscall: &Syscall, rule: &Rule) -> Option<Rule> {
     let conditions = rule
         .conditions
         .iter()

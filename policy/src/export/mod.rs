@@ -15,8 +15,8 @@ use core::fmt;
 
 use crate::abi::Abi;
 use crate::action::Action;
+use crate::compile::filter::on_i386;
 use crate::condition::Rule;
-use crate::condition::{Comparison, Field, Width};
 use crate::resolve::{Base, Policy};
 use crate::tables::syscalls::Multiplexer;
 use crate::text::variables::{ALLOW, DEFAULT_ACTION, DENY, EXACT};
@@ -29,22 +29,17 @@ impl Policy {
     pub fn variables(&self) -> Vec<(&'static str, String)> {
         let mut allow = Vec::new();
         let mut deny = Vec::new();
-        let spell = |name: &str, rule: &Rule| -> String {
-            let conditions: Vec<String> = rule.conditions.iter().map(ToString::to_string).collect();
-            let conditions = if conditions.is_empty() { String::new() } else { format!("({})", conditions.join(", ")) };
-            format!("{name}{conditions}={}", rule.action)
-        };
         for call in self.calls() {
             let name = call.syscall.name();
-            deny.extend(call.conditional.iter().map(|explained| spell(name, &explained.rule)));
+            deny.extend(call.conditional.iter().map(|explained| explained.rule.entry(name)));
             match call.always.as_ref().map(|explained| explained.rule.action) {
                 Some(Action::Allow) if self.base() == Base::AllowList => allow.push(name.to_owned()),
                 // As an allow entry: an unconditional deny entry would win
                 // outright over the conditional rules spelt out above.
                 Some(action) if self.base() == Base::AllowList => {
-                    allow.push(spell(name, &Rule { conditions: Vec::new(), action }))
+                    allow.push(Rule { conditions: Vec::new(), action }.entry(name))
                 }
-                Some(action) => deny.push(spell(name, &Rule { conditions: Vec::new(), action })),
+                Some(action) => deny.push(Rule { conditions: Vec::new(), action }.entry(name)),
                 None => {}
             }
         }
@@ -110,14 +105,15 @@ impl core::error::Error for ExportError {}
 /// if it would.
 pub(crate) fn i386_difference(policy: &Policy) -> Option<String> {
     let default = policy.default_action();
+    // libseccomp tests an i386 call's arguments in the x86_64 positions,
+    // 32 bits wide: where our filter moves or cannot test one, it differs.
     for call in policy.calls().iter().filter(|call| call.syscall.number(Abi::I386).is_some()) {
-        for condition in call.conditional.iter().flat_map(|explained| &explained.rule.conditions) {
-            let Field::Arg(index) = condition.field else { continue };
-            let high = |value: u64| value >> 32 != 0;
-            let mask = if let Comparison::MaskedEq(mask) = condition.comparison { mask } else { 0 };
-            let wide = condition.width == Width::Bits64 && (high(condition.value) || high(mask));
-            if call.syscall.i386_register(index) != Some(index) || wide {
-                return Some(format!("{}'s arg{index} is passed otherwise there", call.syscall.name()));
+        for rule in call.conditional.iter().map(|explained| &explained.rule) {
+            let moved = on_i386(call.syscall, rule);
+            let same = moved
+                .is_some_and(|moved| moved.conditions.iter().zip(&rule.conditions).all(|(m, r)| m.field == r.field));
+            if !same {
+                return Some(format!("{}'s arguments are passed otherwise there", call.syscall.name()));
             }
         }
     }

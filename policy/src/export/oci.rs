@@ -39,7 +39,7 @@ use serde::Serialize;
 
 use crate::abi::Abi;
 use crate::action::Action;
-use crate::condition::{Comparison, Condition, Field, Rule, Width};
+use crate::condition::{Comparison, Condition, Field, Rule, disjoint};
 use crate::resolve::{CallRules, Policy};
 use crate::tables::syscalls::Syscall;
 
@@ -159,11 +159,6 @@ fn scmp_action(action: Action) -> (&'static str, Option<u16>) {
     }
 }
 
-/// The bits of a field the kernel reads, as a 64-bit mask.
-fn read_bits(width: Width) -> u64 {
-    width.low_mask().map_or(u64::MAX, u64::from)
-}
-
 /// `policy` as an OCI profile.
 pub fn profile(policy: &Policy) -> Result<Exported, ExportError> {
     let default = policy.default_action();
@@ -266,7 +261,7 @@ fn call_rules(
     }
     if otherwise == default {
         for (i, a) in conditional.iter().enumerate() {
-            if conditional[i + 1..].iter().any(|b| a.action != b.action && !disjoint(a, b)) {
+            if conditional[i + 1..].iter().any(|b| a.action != b.action && !disjoint(&a.conditions, &b.conditions)) {
                 return Err(refuse(
                     "rules with different actions can match the same call, and a profile's rules have no order",
                 ));
@@ -362,34 +357,10 @@ fn carved_patterns(rules: &[&Rule]) -> Option<(u8, Vec<(Pattern, Action)>)> {
             return None;
         }
         argument = Some(index);
-        let within = read_bits(condition.width);
-        let mask = match condition.comparison {
-            Comparison::Eq => within,
-            Comparison::MaskedEq(mask) => mask & within,
-            _ => return None,
-        };
-        patterns.push((Pattern { mask, value: condition.value & mask }, rule.action));
+        let (mask, value) = condition.equality()?;
+        patterns.push((Pattern { mask, value }, rule.action));
     }
     argument.map(|index| (index, patterns))
-}
-
-/// Whether no call can match both rules: some argument is tested for
-/// equality by both, with values that differ where both masks look.
-fn disjoint(a: &Rule, b: &Rule) -> bool {
-    let masked_value = |condition: &Condition| -> Option<(Field, u64, u64)> {
-        let within = read_bits(condition.width);
-        match condition.comparison {
-            Comparison::Eq => Some((condition.field, within, condition.value & within)),
-            Comparison::MaskedEq(mask) => Some((condition.field, mask & within, condition.value & mask & within)),
-            _ => None,
-        }
-    };
-    a.conditions.iter().filter_map(masked_value).any(|(field, mask_a, value_a)| {
-        b.conditions
-            .iter()
-            .filter_map(masked_value)
-            .any(|(other, mask_b, value_b)| other == field && (value_a ^ value_b) & mask_a & mask_b != 0)
-    })
 }
 
 /// `SCMP_CMP_MASKED_EQ`: `arg & mask == value`.
@@ -401,7 +372,7 @@ fn masked(index: u8, mask: u64, value: u64) -> Argument {
 /// bits than the kernel reads.
 fn argument(name: &str, condition: &Condition, notes: &mut Vec<String>) -> Argument {
     let Field::Arg(index) = condition.field else { unreachable!("refused before") };
-    let within = read_bits(condition.width);
+    let within = condition.width.bits();
     let op = match condition.comparison {
         Comparison::Eq => return masked(index, within, condition.value),
         Comparison::MaskedEq(mask) => return masked(index, mask & within, condition.value),

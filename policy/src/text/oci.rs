@@ -23,7 +23,6 @@
 #![forbid(unsafe_code)]
 
 use alloc::borrow::ToOwned;
-use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
@@ -33,7 +32,7 @@ use serde::Deserialize;
 
 use crate::abi::Abi;
 use crate::action::Action;
-use crate::condition::{Comparison, Condition, Field, Width};
+use crate::condition::{self, Comparison, Condition, Field, Width, disjoint};
 use crate::error::{ErrorKind, Origin, PolicyError};
 use crate::tables::syscalls::{ArgKind, Syscall};
 use crate::text::entry::{Entry, Target};
@@ -199,8 +198,11 @@ pub fn parse(origin: &Origin, path: &str, text: &str, host: Option<&Host>) -> Re
     }
     for (syscall, rules) in calls {
         for (action, conditions) in settle(syscall, rules).map_err(&refuse)? {
-            let written = spelt(syscall, &conditions, action);
-            let entry = Entry { target: Target::Syscall(syscall), conditions, action: Some(action), written };
+            // As our language spells it, for explanations.
+            let rule = condition::Rule { conditions, action };
+            let written = Some(format!("{} (OCI profile)", rule.entry(syscall.name())).into_boxed_str());
+            let entry =
+                Entry { target: Target::Syscall(syscall), conditions: rule.conditions, action: Some(action), written };
             let sourced = Sourced { origin: origin.clone(), entry };
             match (&mut lists.allow, action) {
                 (Some(allow), Action::Allow) => allow.push(sourced),
@@ -240,39 +242,6 @@ fn settle(syscall: &'static Syscall, rules: Vec<Decided>) -> Result<Vec<Decided>
         }
     }
     Ok(kept)
-}
-
-/// Whether no call can meet both sets of conditions: one argument is
-/// tested for two different values, or for a value and for anything else.
-fn disjoint(a: &[Condition], b: &[Condition]) -> bool {
-    a.iter().any(|x| {
-        b.iter().any(|y| {
-            if x.field != y.field || x.width != y.width {
-                return false;
-            }
-            let within = x.width.low_mask().map_or(u64::MAX, u64::from);
-            let pattern = |c: &Condition| match c.comparison {
-                Comparison::Eq => Some((within, c.value & within)),
-                Comparison::MaskedEq(mask) => Some((mask & within, c.value & mask & within)),
-                _ => None,
-            };
-            match (pattern(x), pattern(y), x.comparison, y.comparison) {
-                (Some((mask_x, value_x)), Some((mask_y, value_y)), _, _) => (value_x ^ value_y) & mask_x & mask_y != 0,
-                (Some((mask, value)), None, _, Comparison::Ne) | (None, Some((mask, value)), Comparison::Ne, _) => {
-                    let ne = if x.comparison == Comparison::Ne { x } else { y };
-                    mask == within && value == ne.value & within
-                }
-                _ => false,
-            }
-        })
-    })
-}
-
-/// The entry as our language spells it, for explanations.
-fn spelt(syscall: &Syscall, conditions: &[Condition], action: Action) -> Option<Box<str>> {
-    let conditions: Vec<String> = conditions.iter().map(ToString::to_string).collect();
-    let conditions = if conditions.is_empty() { String::new() } else { format!("({})", conditions.join(", ")) };
-    Some(format!("{}{conditions}={action} (OCI profile)", syscall.name()).into_boxed_str())
 }
 
 /// The native architecture must be covered, and i386 with it.
@@ -422,7 +391,7 @@ fn condition(syscall: &'static Syscall, argument: &Argument) -> Result<Condition
         other => return Err(format!("args: unknown op {other:?}")),
     };
     let width = Width::of(kind);
-    let within = width.low_mask().map_or(u64::MAX, u64::from);
+    let within = width.bits();
     // A mask over every bit read is equality (which the i386 filter can test).
     let comparison = if comparison == Comparison::MaskedEq(within) { Comparison::Eq } else { comparison };
     if kind == ArgKind::Pointer && !(matches!(comparison, Comparison::Eq | Comparison::Ne) && value == 0) {
