@@ -143,8 +143,9 @@ pub fn parse(origin: &Origin, path: &str, text: &str, host: Option<&Host>) -> Re
             "listenerPath: a user-notification listener (SCMP_ACT_NOTIFY) cannot be honoured here".to_owned(),
         ));
     }
-    // Per call, every rule that applies: (action, conditions).
-    let mut calls: Vec<(&'static Syscall, Vec<Decided>)> = Vec::new();
+    // Per call (by table index), every rule that applies. Indexed rather
+    // than searched: the library reads a profile while the program starts.
+    let mut calls: Vec<Vec<Decided>> = vec![Vec::new(); Syscall::all().len()];
     // Per ABI, the newest call a rule names, whatever its action (runc's stub).
     let mut newest: [Option<u32>; 2] = [None; 2];
     for (index, rule) in profile.syscalls.iter().flatten().enumerate() {
@@ -163,14 +164,7 @@ pub fn parse(origin: &Origin, path: &str, text: &str, host: Option<&Host>) -> Re
         }
         for syscall in known {
             let alternatives = conditions(syscall, rule.args.as_deref().unwrap_or(&[])).map_err(at)?;
-            let rules = match calls.iter_mut().find(|(known, _)| *known == syscall) {
-                Some((_, rules)) => rules,
-                None => {
-                    calls.push((syscall, Vec::new()));
-                    &mut calls.last_mut().expect("just pushed").1
-                }
-            };
-            rules.extend(alternatives.into_iter().map(|conditions| (action, conditions)));
+            calls[syscall.index()].extend(alternatives.into_iter().map(|conditions| (action, conditions)));
         }
     }
     // runc fails the calls newer than any the profile names with ENOSYS, so
@@ -187,16 +181,18 @@ pub fn parse(origin: &Origin, path: &str, text: &str, host: Option<&Host>) -> Re
                 (None, None) => continue,
             };
             if newest[abi].is_some_and(|newest| nr > newest) {
-                calls.push((syscall, vec![(Action::Errno(ENOSYS), Vec::new())]));
+                calls[syscall.index()].push((Action::Errno(ENOSYS), Vec::new()));
             }
         }
     }
-    let mut lists =
-        Lists { allow: (default != Action::Allow).then(Vec::new), deny: Vec::new(), default_action: None, exact: true };
-    if default != Action::Allow {
-        lists.default_action = Some(default);
-    }
-    for (syscall, rules) in calls {
+    let limited = default != Action::Allow;
+    let mut lists = Lists {
+        allow: limited.then(Vec::new),
+        deny: Vec::new(),
+        default_action: limited.then_some(default),
+        exact: true,
+    };
+    for (syscall, rules) in Syscall::all().iter().zip(calls).filter(|(_, rules)| !rules.is_empty()) {
         for (action, conditions) in settle(syscall, rules).map_err(&refuse)? {
             // As our language spells it, for explanations.
             let rule = condition::Rule { conditions, action };
