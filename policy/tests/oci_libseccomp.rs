@@ -114,6 +114,19 @@ fn argument_sets(profile: &Profile, policy: &Policy, syscall: &Syscall) -> Vec<[
         }
     }
     let mut sets = vec![[0u64; 6], [u64::MAX; 6]];
+    // Every condition of a rule at once (each value, and one off), so that
+    // rules testing several arguments are met, and just missed.
+    for rule in policy.call(syscall).iter().flat_map(|call| &call.conditional) {
+        for offset in [0u64, 1, u64::MAX] {
+            let mut args = [0u64; 6];
+            for condition in &rule.rule.conditions {
+                if let sandbox_policy::Field::Arg(index) = condition.field {
+                    args[usize::from(index)] = condition.value.wrapping_add(offset);
+                }
+            }
+            sets.push(args);
+        }
+    }
     for (index, value) in values {
         for candidate in
             [value, value.wrapping_add(1), value.wrapping_sub(1), value | 0xffff_ffff_0000_0000, value ^ 0x1_0000_0000]
@@ -249,6 +262,9 @@ fn hand_written_policies_agree() {
         (None, Some("socket(arg0 == 16)=EAFNOSUPPORT:kill(arg1 == 9)=EPERM:@mount"), Some("log")),
         (Some("@default:@file-system:kill(arg1 == 15)"), Some("chmod(arg1 & 0o4000 == 0o4000)"), None),
         (None, Some("mprotect(arg2 > 3)=EACCES"), None),
+        // Learn mode's companion: one argument bounded twice, which a
+        // profile writes as one rule per block of values.
+        (Some("read:write:exit_group:kill(arg0 >= 1, arg0 <= 0x7fffffff, arg1 == 15)"), None, None),
     ] {
         let policy = policy(allow, deny, default_action);
         compare(&policy).unwrap();

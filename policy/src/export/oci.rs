@@ -254,7 +254,7 @@ fn call_rules(
     let name = call.syscall.name();
     let default = policy.default_action();
     let otherwise = policy.action_for(call.syscall);
-    let refuse = |reason| ExportError { format: "an OCI profile", call: name, reason };
+    let refuse = |reason: &'static str| ExportError { format: "an OCI profile", call: name, reason };
     let conditional: Vec<&Rule> = call.conditional.iter().map(|explained| &explained.rule).collect();
     if conditional.iter().flat_map(|rule| &rule.conditions).any(|c| c.field == Field::InstructionPointer) {
         return Err(refuse("a profile cannot test the instruction pointer"));
@@ -269,8 +269,9 @@ fn call_rules(
         }
         let mut rules = Vec::new();
         for rule in conditional.into_iter().filter(|rule| rule.action != default) {
-            let arguments = rule.conditions.iter().map(|condition| argument(name, condition, notes)).collect();
-            rules.push((rule.action, arguments));
+            for arguments in comparisons(name, &rule.conditions, notes).map_err(refuse)? {
+                rules.push((rule.action, arguments));
+            }
         }
         return Ok(rules);
     }
@@ -361,6 +362,92 @@ fn carved_patterns(rules: &[&Rule]) -> Option<(u8, Vec<(Pattern, Action)>)> {
         patterns.push((Pattern { mask, value }, rule.action));
     }
     argument.map(|index| (index, patterns))
+}
+
+/// A rule's conditions as the comparisons of one or more profile rules
+/// that together match what it matches. A profile compares an argument
+/// once per rule (runc splits a rule comparing one twice into rules that
+/// each compare it once, which would match more), so the bounds of one
+/// argument (`kill(arg0 >= 1, arg0 <= 0x7fffffff, ...)`) become one rule
+/// per block of values within them.
+fn comparisons(
+    name: &str,
+    conditions: &[Condition],
+    notes: &mut Vec<String>,
+) -> Result<Vec<Vec<Argument>>, &'static str> {
+    let mut alternatives = vec![Vec::new()];
+    let mut done: Vec<Field> = Vec::new();
+    for condition in conditions {
+        if done.contains(&condition.field) {
+            continue;
+        }
+        done.push(condition.field);
+        let same: Vec<&Condition> = conditions.iter().filter(|other| other.field == condition.field).collect();
+        let choices = match same[..] {
+            [only] => vec![argument(name, only, notes)],
+            _ => {
+                let Field::Arg(index) = condition.field else { unreachable!("refused before") };
+                let (low, high) = bounds(&same).ok_or(
+                    "it tests one argument twice other than by bounds, and a profile compares an argument once \
+                     per rule",
+                )?;
+                range_blocks(low, high, condition.width.bits())
+                    .into_iter()
+                    .map(|(mask, value)| masked(index, mask, value))
+                    .collect()
+            }
+        };
+        alternatives = alternatives
+            .into_iter()
+            .flat_map(|arguments| {
+                choices.iter().map(move |choice| {
+                    let mut arguments = arguments.clone();
+                    arguments.push(*choice);
+                    arguments
+                })
+            })
+            .collect();
+    }
+    Ok(alternatives)
+}
+
+/// The values between the bounds that `conditions` (on one field, all
+/// `<`, `<=`, `>`, `>=` or `==`) set, within the bits the kernel reads.
+fn bounds(conditions: &[&Condition]) -> Option<(u64, u64)> {
+    let within = conditions.first()?.width.bits();
+    let (mut low, mut high) = (0u64, within);
+    for condition in conditions {
+        let value = condition.value & within;
+        match condition.comparison {
+            Comparison::Ge => low = low.max(value),
+            Comparison::Gt => low = low.max(value.checked_add(1)?),
+            Comparison::Le => high = high.min(value),
+            Comparison::Lt => high = high.min(value.checked_sub(1)?),
+            Comparison::Eq => (low, high) = (low.max(value), high.min(value)),
+            _ => return None,
+        }
+    }
+    Some((low, high))
+}
+
+/// `low..=high` as blocks that share their high bits (mask, value), the
+/// mask within `within`; none when the range is empty.
+fn range_blocks(mut low: u64, high: u64, within: u64) -> Vec<(u64, u64)> {
+    let mut blocks = Vec::new();
+    while low <= high {
+        // The largest aligned block at `low` that stays within the range.
+        let mut size_bits = low.trailing_zeros().min(64 - within.leading_zeros());
+        while size_bits > 0 && (size_bits == 64 || low + ((1u64 << size_bits) - 1) > high) {
+            size_bits -= 1;
+        }
+        let span = if size_bits == 64 { u64::MAX } else { (1u64 << size_bits) - 1 };
+        blocks.push((within & !span, low));
+        match (low + span).checked_add(1) {
+            Some(next) => low = next,
+            None => break,
+        }
+    }
+    blocks
 }
 
 /// `SCMP_CMP_MASKED_EQ`: `arg & mask == value`.
