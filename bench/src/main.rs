@@ -139,7 +139,8 @@ impl Variant {
     fn filter_shape(&self) -> Option<(usize, usize)> {
         let (allow, deny) = self.policy.clone()?;
         let variables = Variables { allow, deny, ..Variables::default() };
-        let policy = variables.settings().policy().expect("benchmark policies are valid")?;
+        let policy =
+            variables.settings().and_then(|settings| settings.policy()).expect("benchmark policies are valid")?;
         let program = compile(&policy).expect("benchmark policies fit the kernel's limit");
         let worst = (0..=Syscall::max_number(Abi::X86_64) + 1)
             .map(|nr| {

@@ -18,8 +18,8 @@ use sandbox_policy::sys::install::Threads;
 use sandbox_policy::sys::report::{self, Reported};
 use sandbox_policy::sys::scope;
 use sandbox_policy::text::file::NoFiles;
-use sandbox_policy::text::variables::{self, ALLOW, Counted, DEFAULT_ACTION, DENY, EXACT, Variables};
-use sandbox_policy::{Action, Origin, Policy, Settings, Syscall, Text, compile_with, install};
+use sandbox_policy::text::variables::{self, ALLOW, Counted, DEFAULT_ACTION, DENY, EXACT, REFUSE_I386, Variables};
+use sandbox_policy::{Action, Lists, Origin, Policy, Settings, Switches, Syscall, Text, compile_with, install};
 use syscalls::{Errno, Sysno, syscall};
 
 use crate::runtime::bytes;
@@ -28,7 +28,7 @@ use crate::{Stack, gated};
 /// The variables the launcher reads itself; any other of the sandbox's
 /// (Landlock rules, a policy file, verbose or report settings) is for the
 /// full program.
-const HANDLED: [&str; 4] = [ALLOW, DENY, DEFAULT_ACTION, EXACT];
+const HANDLED: [&str; 5] = [ALLOW, DENY, DEFAULT_ACTION, EXACT, REFUSE_I386];
 
 /// `AT_SECURE`: set for setuid, setgid and file-capability programs.
 const AT_SECURE: usize = 23;
@@ -113,7 +113,7 @@ fn environment(stack: &Stack) -> Option<(Variables, Vec<*const c_char>)> {
 /// The policy the options ask for, else the variables; `Some(None)` for no
 /// policy at all, `None` for an error (the full program reports it).
 fn policy(form: &sandbox_launcher::CommonForm<'_>, variables: &Variables) -> Option<Option<Policy>> {
-    let exact = variables.exact().ok()?;
+    let switches = variables.switches().ok()?;
     let lists = if form.allow.is_some() || form.deny.is_some() || form.default_action.is_some() {
         const ALLOW_OPTION: Origin = Origin::Option("--allow");
         const DENY_OPTION: Origin = Origin::Option("--deny");
@@ -125,13 +125,13 @@ fn policy(form: &sandbox_launcher::CommonForm<'_>, variables: &Variables) -> Opt
             allow: text(&ALLOW_OPTION, form.allow),
             deny: text(&DENY_OPTION, form.deny),
             default_action: text(&DEFAULT_ACTION_OPTION, form.default_action),
-            exact,
+            switches: Switches::default(),
         };
         settings.lists().ok()?
     } else {
         variables.lists(&mut NoFiles).ok()?
     };
-    Some(lists.map(Policy::new))
+    Some(Lists::with_switches(lists, switches).map(Policy::new))
 }
 
 /// PROGRAM's path, NUL-terminated: `name` if it holds a `/`, else the first

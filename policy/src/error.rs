@@ -156,7 +156,10 @@ impl fmt::Display for ErrorKind {
             }
             ErrorKind::BadCondition { entry, reason } => write!(f, "bad condition in {entry:?}: {reason}"),
             ErrorKind::UnknownDirective { word } => {
-                write!(f, "unknown directive {word:?} (expected allow, deny, default-action, exact or @include)")
+                write!(
+                    f,
+                    "unknown directive {word:?} (expected allow, deny, default-action, exact, refuse-i386 or @include)"
+                )
             }
             ErrorKind::BadDirective(message) => f.write_str(message),
             ErrorKind::Unreadable { path, reason } => write!(f, "cannot read {path:?}: {reason}"),

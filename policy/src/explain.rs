@@ -81,6 +81,12 @@ pub fn explain(policy: &Policy) -> Result<String, FilterTooLong> {
     let _ = writeln!(out, "   *  (numbers unknown to this table) {default}");
     let _ = writeln!(out, "   *  (x32: nr ≥ {X32_SYSCALL_BIT:#x}) {}", filtered(insns, Abi::X86_64, X32_SYSCALL_BIT));
     let _ = writeln!(out, "   *  (any ABI but x86_64 and i386) kill");
+    if policy.refuses_i386() {
+        let action = filtered(insns, Abi::I386, 0);
+        let _ = writeln!(out, "# i386 (int 0x80, 32-bit programs): refused, every call gets {action} (refuse-i386)");
+        families(policy, &mut out);
+        return Ok(out);
+    }
     let _ = writeln!(out, "# i386 (int 0x80, 32-bit programs): the same rules by name, except:");
     for nr in 0..=Syscall::max_number(Abi::I386) {
         let Some(syscall) = Syscall::by_number(Abi::I386, nr) else { continue };
@@ -206,7 +212,8 @@ pub fn list_syscalls() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::policy;
+    use crate::test_support::{policy, settings};
+    use crate::text::{Settings, Switches};
 
     #[test]
     fn explains_every_call_with_its_reason() {
@@ -236,6 +243,20 @@ mod tests {
         );
         assert!(text.contains(" 322  execveat                 kill       default: not in the allow list\n"), "{text}");
         assert!(text.contains(" 359  socket                   by argument its conditions, on the registers"), "{text}");
+    }
+
+    #[test]
+    fn a_refused_i386_is_one_line() {
+        let refusing = Settings {
+            switches: Switches { refuse_i386: true, ..Switches::default() },
+            ..settings(None, Some("uname"), None)
+        };
+        let text = explain(&refusing.policy().unwrap().unwrap()).unwrap();
+        assert!(
+            text.contains("\n# i386 (int 0x80, 32-bit programs): refused, every call gets kill (refuse-i386)\n"),
+            "{text}"
+        );
+        assert!(!text.contains("the same rules by name"), "{text}");
     }
 
     #[test]

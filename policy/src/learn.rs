@@ -24,8 +24,8 @@ use crate::compile::filter::{Program, compile_with};
 use crate::compile::start_up;
 use crate::condition::Field;
 use crate::resolve::Policy;
-use crate::text::Lists;
 use crate::text::entry::{Entry, Target, parse_entry};
+use crate::text::{Lists, Switches};
 
 /// A system-call number no kernel uses (x86_64 stops below 0x200, i386
 /// below 0x200 too, x32 starts at 0x40000000): the library's "apply point
@@ -41,7 +41,12 @@ pub const EARLY_POINT_MARKER: u32 = 0x5ec1;
 /// lets through (whatever the policy), and kills everything else: what a
 /// call made under the guard need not be learned for.
 pub fn start_up_form() -> Program {
-    let nothing = Policy::new(Lists { allow: Some(Vec::new()), deny: Vec::new(), default_action: None, exact: true });
+    let nothing = Policy::new(Lists {
+        allow: Some(Vec::new()),
+        deny: Vec::new(),
+        default_action: None,
+        switches: Switches::EXACT,
+    });
     compile_with(&nothing, &start_up::guard_rules(&nothing))
         .expect("the start-up calls' rules are a few dozen instructions")
 }

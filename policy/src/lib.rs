@@ -52,4 +52,4 @@ pub use resolve::Policy;
 pub use sys::install::{InstallError, Threads, install, install_with_listener};
 pub use tables::syscalls::Syscall;
 pub use text::entry::Entry;
-pub use text::{Lists, Settings, Text};
+pub use text::{Lists, Settings, Switches, Text};

@@ -2,7 +2,7 @@
 
 use crate::error::Origin;
 use crate::resolve::Policy;
-use crate::text::{Settings, Text};
+use crate::text::{Settings, Switches, Text};
 
 /// The settings of the three Cloudflare variables.
 const ALLOW_ORIGIN: Origin = Origin::Variable("SECCOMP_SYSCALL_ALLOW");
@@ -14,7 +14,7 @@ pub(crate) fn settings<'a>(allow: Option<&'a str>, deny: Option<&'a str>, defaul
         allow: allow.map(|text| Text { origin: &ALLOW_ORIGIN, text }),
         deny: deny.map(|text| Text { origin: &DENY_ORIGIN, text }),
         default_action: default.map(|text| Text { origin: &DEFAULT, text }),
-        exact: false,
+        switches: Switches::default(),
     }
 }
 

@@ -138,9 +138,19 @@ pub struct Violation<'a> {
     call: &'a SeccompData,
     abi: Option<Abi>,
     syscall: Option<&'static Syscall>,
-    /// The newest filter that kills the call, and the rule that decided
-    /// there (`None`: the policy's default).
-    decided: Option<(Installed<'a>, Option<&'a Explained>)>,
+    /// The newest filter that kills the call, and what decided there.
+    decided: Option<(Installed<'a>, Decision<'a>)>,
+}
+
+/// What decided a violation in the filter that made it.
+#[derive(Clone, Copy)]
+enum Decision<'a> {
+    /// A rule of the policy.
+    Rule(&'a Explained),
+    /// The policy's default.
+    Default,
+    /// The policy refuses every i386 call.
+    RefusedI386,
 }
 
 impl<'a> Violation<'a> {
@@ -156,7 +166,13 @@ impl<'a> Violation<'a> {
             })
         };
         let decided = match (installed.find(decides), syscall) {
-            (Some(filter), Some(syscall)) => Some((filter, deciding_rule(filter.policy, action, syscall, abi, call))),
+            (Some(filter), _) if abi == Some(Abi::I386) && filter.policy.refuses_i386() => {
+                Some((filter, Decision::RefusedI386))
+            }
+            (Some(filter), Some(syscall)) => {
+                let rule = deciding_rule(filter.policy, action, syscall, abi, call);
+                Some((filter, rule.map_or(Decision::Default, Decision::Rule)))
+            }
             _ => None,
         };
         Violation { action, call, abi, syscall, decided }
@@ -232,8 +248,8 @@ impl<'a> Violation<'a> {
         json_string(out, &Shown(|out: &mut dyn fmt::Write| self.change(out, "")))?;
         out.write_str(",\"fix\":")?;
         out.write_str(match (self.syscall, self.decided) {
-            (Some(_), Some((_, Some(_)))) => "\"remove\"",
-            (Some(_), Some((filter, None))) if filter.policy.base() == Base::AllowList => "\"add\"",
+            (Some(_), Some((_, Decision::Rule(_)))) => "\"remove\"",
+            (Some(_), Some((filter, Decision::Default))) if filter.policy.base() == Base::AllowList => "\"add\"",
             _ => "null",
         })?;
         out.write_str("}\n")
@@ -243,23 +259,31 @@ impl<'a> Violation<'a> {
     fn rule(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         match self.decided {
             None => out.write_str("an ABI or number no policy allows"),
-            Some((filter, Some(explained))) => {
+            Some((filter, Decision::Rule(explained))) => {
                 write!(out, "{}{}", filter.source, filter.policy.describe(&explained.why))
             }
-            Some((filter, None)) if filter.policy.base() == Base::AllowList => {
+            Some((filter, Decision::RefusedI386)) => write!(out, "{}every i386 call is refused", filter.source),
+            Some((filter, Decision::Default)) if filter.policy.base() == Base::AllowList => {
                 write!(out, "{}no allow entry names it", filter.source)
             }
-            Some((filter, None)) => write!(out, "{}the default action", filter.source),
+            Some((filter, Decision::Default)) => write!(out, "{}the default action", filter.source),
         }
     }
 
     /// What to change to allow the call, after `separator`; nothing if the
     /// call cannot be allowed by name.
     fn change(&self, out: &mut dyn fmt::Write, separator: &str) -> fmt::Result {
+        if let Some((_, Decision::RefusedI386)) = self.decided {
+            return write!(
+                out,
+                "{separator}to give i386 calls the rules by name, drop refuse-i386 (SANDBOX_REFUSE_I386; \
+                 a profile: list SCMP_ARCH_X86)"
+            );
+        }
         let Some(name) = self.syscall.map(Syscall::name) else { return Ok(()) };
         match self.decided {
-            Some((_, Some(_))) => write!(out, "{separator}to allow {name}, remove that entry"),
-            Some((filter, None)) if filter.policy.base() == Base::AllowList => {
+            Some((_, Decision::Rule(_))) => write!(out, "{separator}to allow {name}, remove that entry"),
+            Some((filter, Decision::Default)) if filter.policy.base() == Base::AllowList => {
                 write!(out, "{separator}to allow it, add {name} to the allow list")
             }
             _ => Ok(()),
@@ -359,7 +383,8 @@ impl<F: Fn(&mut dyn fmt::Write) -> fmt::Result> fmt::Display for Shown<F> {
 mod tests {
     use super::*;
     use crate::compile::filter::compile;
-    use crate::test_support::policy;
+    use crate::test_support::{policy, settings};
+    use crate::text::{Settings, Switches};
 
     fn data(abi: Abi, name: &str, args: [u64; 6]) -> SeccompData {
         let nr = Syscall::by_name(name).unwrap().number(abi).unwrap();
@@ -444,6 +469,19 @@ mod tests {
             line(&deny, &data(Abi::I386, "uname", [0xdead_beef_0000_1000, 0, 0, 0, 0, 0]))
                 .contains("uname(0x1000) [i386 122]")
         );
+    }
+
+    #[test]
+    fn an_i386_call_of_a_policy_refusing_i386_names_the_refusal() {
+        let switches = Switches { refuse_i386: true, ..Switches::default() };
+        let refusing = Settings { switches, ..settings(None, Some("uname"), None) }.policy().unwrap().unwrap();
+        assert_eq!(
+            line(&refusing, &data(Abi::I386, "uname", [0x1000, 0, 0, 0, 0, 0])),
+            "libsandbox: the policy killed this process at uname(0x1000) [i386 122]: every i386 call is refused; \
+             to give i386 calls the rules by name, drop refuse-i386 (SANDBOX_REFUSE_I386; a profile: list \
+             SCMP_ARCH_X86)\n"
+        );
+        assert!(line(&refusing, &data(Abi::X86_64, "uname", [0; 6])).contains(": SECCOMP_SYSCALL_DENY: uname;"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use sandbox_policy::compile::bpf::{self, Insn, SeccompData};
 use sandbox_policy::text::Sourced;
 use sandbox_policy::text::entry::Target;
-use sandbox_policy::{Abi, Action, Entry, Lists, Origin, Policy, Syscall, compile};
+use sandbox_policy::{Abi, Action, Entry, Lists, Origin, Policy, Switches, Syscall, compile};
 
 fn scmp_arch(abi: Abi) -> ScmpArch {
     match abi {
@@ -58,7 +58,9 @@ fn scmp_action(action: Action) -> ScmpAction {
 fn libseccomp_program(policy: &Policy) -> Vec<Insn> {
     let mut filter = ScmpFilterContext::new(scmp_action(policy.default_action())).unwrap();
     filter.set_act_badarch(ScmpAction::KillProcess).unwrap();
-    filter.add_arch(ScmpArch::X86).unwrap();
+    if !policy.refuses_i386() {
+        filter.add_arch(ScmpArch::X86).unwrap();
+    }
     // Calls with conditions (the strategies write none, but families add
     // them) are left to tests/reference.rs: the comparison skips them.
     for call in policy.calls().iter().filter(|call| call.conditional.is_empty()) {
@@ -108,9 +110,11 @@ fn policy_strategy() -> impl Strategy<Value = Policy> {
         entries_strategy(40),
         prop_oneof![Just(Action::Kill), Just(Action::Log), Just(Action::Trap), Just(Action::Errno(1))],
         any::<bool>(),
+        prop::bool::weighted(0.2),
     )
-        .prop_map(|(allow, deny, violation, exact)| {
-            Policy::new(Lists { allow, deny, default_action: Some(violation), exact })
+        .prop_map(|(allow, deny, violation, exact, refuse_i386)| {
+            let switches = Switches { exact, refuse_i386 };
+            Policy::new(Lists { allow, deny, default_action: Some(violation), switches })
         })
 }
 

@@ -1,8 +1,9 @@
 //! Exported profiles, built the way runc builds them (libseccomp: the
 //! default action, the architectures, each rule for each name it knows),
 //! must give every call, argument and ABI what our own filter gives it;
-//! where the export said it could not (i386 left out), the engine's
-//! bad-architecture action; the engine's own calls it added, allowed.
+//! where the export said it could not (i386 left out), or the policy
+//! refuses i386, the engine's bad-architecture action; the engine's own
+//! calls it added, allowed.
 
 mod support;
 
@@ -10,7 +11,7 @@ use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilter
 use proptest::prelude::*;
 use sandbox_policy::compile::bpf::{self, Insn, SeccompData};
 use sandbox_policy::export::oci::{self, Profile};
-use sandbox_policy::{Abi, Origin, Policy, Settings, Syscall, Text, compile};
+use sandbox_policy::{Abi, Origin, Policy, Settings, Switches, Syscall, Text, compile};
 
 fn scmp_action(word: &str, errno: Option<u16>) -> ScmpAction {
     match word {
@@ -145,7 +146,8 @@ fn compare(policy: &Policy) -> Result<(), TestCaseError> {
     let theirs = as_runc_builds_it(&exported.profile);
     let ours = compile(policy).unwrap();
     let i386_listed = exported.profile.architectures.contains(&"SCMP_ARCH_X86");
-    prop_assert_eq!(i386_listed, !exported.notes.iter().any(|note| note.starts_with("i386")));
+    let i386_noted = exported.notes.iter().any(|note| note.starts_with("i386"));
+    prop_assert_eq!(i386_listed, !i386_noted && !policy.refuses_i386());
     for abi in Abi::ALL {
         for nr in 0..Syscall::max_number(abi) + 1 {
             // Numbers libseccomp 2.5.4 does not know cannot be named in a profile.
@@ -181,6 +183,7 @@ fn compare(policy: &Policy) -> Result<(), TestCaseError> {
                 let actual = if stubbed { 0x0005_0000 | 38 } else { bpf::run(&theirs, &data).unwrap().ret };
                 if abi == Abi::I386 && !i386_listed {
                     prop_assert!(kills(actual), "i386 {} not refused: {:#x}\n{}", nr, actual, json);
+                    prop_assert!(!policy.refuses_i386() || kills(expected), "i386 {} runs under us", nr);
                 } else if !(kills(expected) && kills(actual)) {
                     prop_assert_eq!(
                         actual,
@@ -205,18 +208,18 @@ fn compare(policy: &Policy) -> Result<(), TestCaseError> {
 
 /// Import(export(P)) is P: the profile, read back as a policy, compiles to
 /// a filter that gives every call, argument and ABI what P's does (but the
-/// engine's calls the export added). Policies whose export leaves i386 out
-/// are not compared: a profile without i386 is refused on import.
+/// engine's calls the export added). Where the export had to leave i386
+/// out (said in its notes), the profile read back refuses every i386 call,
+/// as the engine does.
 fn round_trip(policy: &Policy) -> Result<(), TestCaseError> {
     let exported = oci::profile(policy).map_err(|error| TestCaseError::reject(error.to_string()))?;
-    if !exported.profile.architectures.contains(&"SCMP_ARCH_X86") {
-        return Err(TestCaseError::reject("i386 left out"));
-    }
+    let narrowed = exported.notes.iter().any(|note| note.starts_with("i386"));
     let json = oci::to_json(&exported.profile);
     let origin = Origin::Option("--policy");
     let lists = sandbox_policy::text::oci::parse(&origin, "exported.json", &json, None)
         .map_err(|error| TestCaseError::fail(format!("{error}\n{json}")))?;
     let again = Policy::new(lists);
+    prop_assert_eq!(again.refuses_i386(), policy.refuses_i386() || narrowed);
     let (before, after) = (compile(policy).unwrap(), compile(&again).unwrap());
     for abi in Abi::ALL {
         for nr in 0..Syscall::max_number(abi) + 1 {
@@ -228,6 +231,10 @@ fn round_trip(policy: &Policy) -> Result<(), TestCaseError> {
                 let data = SeccompData { nr, arch: abi.audit_arch(), args, ..SeccompData::default() };
                 let (expected, actual) =
                     (bpf::run(before.insns(), &data).unwrap().ret, bpf::run(after.insns(), &data).unwrap().ret);
+                if abi == Abi::I386 && narrowed {
+                    prop_assert!(kills(actual), "i386 {} not refused after the round trip", syscall.name());
+                    continue;
+                }
                 prop_assert_eq!(
                     actual,
                     expected,
@@ -244,10 +251,16 @@ fn round_trip(policy: &Policy) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn policy(allow: Option<&'static str>, deny: Option<&'static str>, default_action: Option<&'static str>) -> Policy {
+fn policy(
+    allow: Option<&'static str>,
+    deny: Option<&'static str>,
+    default_action: Option<&'static str>,
+    refuse_i386: bool,
+) -> Policy {
     let origin = Origin::Variable("test");
     let text = |text: Option<&'static str>| text.map(|text| Text { origin: &origin, text });
-    Settings { allow: text(allow), deny: text(deny), default_action: text(default_action), exact: false }
+    let switches = Switches { refuse_i386, ..Switches::default() };
+    Settings { allow: text(allow), deny: text(deny), default_action: text(default_action), switches }
         .policy()
         .unwrap()
         .unwrap()
@@ -266,12 +279,18 @@ fn hand_written_policies_agree() {
         // profile writes as one rule per block of values.
         (Some("read:write:exit_group:kill(arg0 >= 1, arg0 <= 0x7fffffff, arg1 == 15)"), None, None),
     ] {
-        let policy = policy(allow, deny, default_action);
-        compare(&policy).unwrap();
-        if let Err(TestCaseError::Fail(why)) = round_trip(&policy) {
-            panic!("{why}");
+        for refuse_i386 in [false, true] {
+            let policy = policy(allow, deny, default_action, refuse_i386);
+            compare(&policy).unwrap();
+            if let Err(TestCaseError::Fail(why)) = round_trip(&policy) {
+                panic!("{why}");
+            }
         }
     }
+    // Nothing but i386 refused: a profile that lists only x86_64.
+    let refusing = policy(None, None, None, true);
+    compare(&refusing).unwrap();
+    round_trip(&refusing).unwrap();
 }
 
 /// Calls with argument kinds, to write conditions on.
@@ -288,11 +307,18 @@ fn entry() -> impl Strategy<Value = String> {
         Just("=kill".to_owned()),
         Just("=allow".to_owned())
     ];
+    let comparison = || {
+        (0u8..2, prop_oneof![Just("=="), Just("!="), Just("<"), Just(">=")], 0u64..20)
+            .prop_map(|(index, op, value)| format!("arg{index} {op} {value}"))
+    };
     let condition = prop_oneof![
         Just(String::new()),
-        (0u8..2, prop_oneof![Just("=="), Just("!="), Just("<"), Just(">=")], 0u64..20)
-            .prop_map(|(index, op, value)| format!("(arg{index} {op} {value})")),
+        comparison().prop_map(|comparison| format!("({comparison})")),
         (0u8..2, 0u64..20).prop_map(|(index, value)| format!("(arg{index} == {value})")),
+        // Two at once: on two arguments, or one argument bounded twice.
+        (comparison(), comparison()).prop_map(|(first, second)| format!("({first}, {second})")),
+        (0u8..2, 0u64..20, 0u64..20)
+            .prop_map(|(index, low, high)| format!("(arg{index} >= {low}, arg{index} <= {})", low + high)),
     ];
     (call_with_arguments(), condition, action)
         .prop_map(|(name, condition, action)| format!("{name}{condition}{action}"))
@@ -300,14 +326,19 @@ fn entry() -> impl Strategy<Value = String> {
 
 /// The policy the generated entries make; entries a policy refuses (a
 /// condition on a call's missing argument) are not the point here.
-fn random_policy(allow: Option<Vec<String>>, deny: &[String], default_action: &str) -> Result<Policy, TestCaseError> {
+fn random_policy(
+    allow: Option<Vec<String>>,
+    deny: &[String],
+    default_action: &str,
+    refuse_i386: bool,
+) -> Result<Policy, TestCaseError> {
     let origin = Origin::Variable("test");
     let (allow, deny) = (allow.map(|entries| entries.join(":")), deny.join(":"));
     let settings = Settings {
         allow: allow.as_deref().map(|text| Text { origin: &origin, text }),
         deny: Some(Text { origin: &origin, text: &deny }),
         default_action: Some(Text { origin: &origin, text: default_action }),
-        exact: false,
+        switches: Switches { refuse_i386, ..Switches::default() },
     };
     match settings.policy() {
         Ok(Some(policy)) => Ok(policy),
@@ -323,8 +354,9 @@ proptest! {
         allow in prop::option::of(prop::collection::vec(entry(), 0..40)),
         deny in prop::collection::vec(entry(), 0..8),
         default_action in prop_oneof![Just("kill"), Just("EPERM"), Just("log"), Just("trap")],
+        refuse_i386 in prop::bool::weighted(0.2),
     ) {
-        compare(&random_policy(allow, &deny, default_action)?)?;
+        compare(&random_policy(allow, &deny, default_action, refuse_i386)?)?;
     }
 
     #[test]
@@ -332,7 +364,8 @@ proptest! {
         allow in prop::option::of(prop::collection::vec(entry(), 0..40)),
         deny in prop::collection::vec(entry(), 0..8),
         default_action in prop_oneof![Just("kill"), Just("EPERM"), Just("log"), Just("trap")],
+        refuse_i386 in prop::bool::weighted(0.2),
     ) {
-        round_trip(&random_policy(allow, &deny, default_action)?)?;
+        round_trip(&random_policy(allow, &deny, default_action, refuse_i386)?)?;
     }
 }

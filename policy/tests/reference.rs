@@ -1,10 +1,11 @@
 //! The generated filter against a reference: for random policies (allow and
 //! deny entries, groups, conditions on int and long arguments, actions,
-//! default actions, exact mode on and off), the action the BPF program
+//! default actions, exact mode and i386 refusal on and off), the action the BPF program
 //! returns for every (arch, number, arguments) tried must be the one a
 //! straightforward reading of the README's rules gives:
 //!
-//! - an arch other than x86_64 and i386 is killed;
+//! - an arch other than x86_64 and i386 is killed, and i386 too when the
+//!   policy refuses it (`refuse-i386`);
 //! - on x86_64, a number with the x32 bit (≥ 0x40000000) is a violation;
 //! - on x86_64, the first conditional rule of the call whose conditions all
 //!   hold, else its unconditional rule, else the policy's default;
@@ -31,7 +32,7 @@ use sandbox_policy::compile::start_up;
 use sandbox_policy::condition::{Comparison, Field, Width};
 use sandbox_policy::tables::groups::Group;
 use sandbox_policy::tables::syscalls::ArgKind;
-use sandbox_policy::{Abi, Action, Origin, Policy, Settings, Syscall, Text, compile};
+use sandbox_policy::{Abi, Action, Origin, Policy, Settings, Switches, Syscall, Text, compile};
 
 /// The calls each i386 multiplexer stands for, by operation: socketcall's
 /// from 1 in order, ipc's as listed in `IPC_OPERATIONS` (the kernel's
@@ -77,6 +78,9 @@ const IPC_OPERATIONS: [u64; 12] = [1, 2, 3, 4, 11, 12, 13, 14, 21, 22, 23, 24];
 /// What the README says the filter does with `data` under `policy`.
 fn reference(policy: &Policy, data: &SeccompData) -> Action {
     let Some(abi) = Abi::from_audit_arch(data.arch) else { return Action::Kill };
+    if abi == Abi::I386 && policy.refuses_i386() {
+        return Action::Kill;
+    }
     if abi == Abi::X86_64 && data.nr & X32_SYSCALL_BIT != 0 {
         return policy.violation();
     }
@@ -251,7 +255,7 @@ struct Written {
     allow: Option<String>,
     deny: Option<String>,
     default_action: Option<String>,
-    exact: bool,
+    switches: Switches,
 }
 
 fn written() -> impl Strategy<Value = Written> {
@@ -264,9 +268,11 @@ fn written() -> impl Strategy<Value = Written> {
         Just("ENOSYS".to_owned()),
         Just("13".to_owned()),
     ]);
-    (prop::option::of(list(40)), prop::option::of(list(12)), default_action, any::<bool>())
+    let switches =
+        (any::<bool>(), prop::bool::weighted(0.2)).prop_map(|(exact, refuse_i386)| Switches { exact, refuse_i386 });
+    (prop::option::of(list(40)), prop::option::of(list(12)), default_action, switches)
         .prop_filter("some list", |(allow, deny, _, _)| allow.is_some() || deny.is_some())
-        .prop_map(|(allow, deny, default_action, exact)| Written { allow, deny, default_action, exact })
+        .prop_map(|(allow, deny, default_action, switches)| Written { allow, deny, default_action, switches })
 }
 
 fn parse<'a>(written: &'a Written) -> Policy {
@@ -276,7 +282,7 @@ fn parse<'a>(written: &'a Written) -> Policy {
         allow: text(written.allow.as_deref()),
         deny: text(written.deny.as_deref()),
         default_action: text(written.default_action.as_deref()),
-        exact: written.exact,
+        switches: written.switches,
     }
     .policy()
     .unwrap_or_else(|error| panic!("{written:?}: {error}"))
@@ -388,7 +394,7 @@ fn a_multiplexer_allowed_through_a_group_still_honours_a_deny() {
         allow: Some("@network-io:@ipc".to_owned()),
         deny: Some("socket:shmget".to_owned()),
         default_action: None,
-        exact: false,
+        switches: Switches::default(),
     };
     let policy = parse(&written);
     let program = compile(&policy).unwrap();

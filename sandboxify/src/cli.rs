@@ -11,8 +11,9 @@ use crate::landlock::LandlockArgs;
 const AFTER_HELP: &str = "\
 Environment:
   SECCOMP_SYSCALL_ALLOW, SECCOMP_SYSCALL_DENY, SECCOMP_DEFAULT_ACTION,
-  SECCOMP_POLICY_FILE, SANDBOX_EXACT and SANDBOX_VERBOSE mean what they mean
-  for libsandbox.so, and so do SANDBOX_FS_RO, SANDBOX_FS_RW, SANDBOX_FS_DENY,
+  SECCOMP_POLICY_FILE, SANDBOX_EXACT, SANDBOX_REFUSE_I386 and SANDBOX_VERBOSE
+  mean what they mean for libsandbox.so, and so do SANDBOX_FS_RO,
+  SANDBOX_FS_RW, SANDBOX_FS_DENY,
   SANDBOX_FS_DEVICES, SANDBOX_NET_CONNECT, SANDBOX_NET_BIND and
   SANDBOX_LANDLOCK_BEST_EFFORT. Policy options replace the policy variables;
   each Landlock option replaces its variable (given several times, its
@@ -76,7 +77,7 @@ pub struct Args {
     #[arg(long, value_name = "ACTION")]
     pub default_action: Option<String>,
 
-    /// Read the policy from a file (allow/deny/default-action/exact/@include lines)
+    /// Read the policy from a file (allow/deny/default-action/exact/refuse-i386/@include lines)
     #[arg(long, value_name = "PATH", conflicts_with_all = ["allow", "deny", "default_action"])]
     pub policy: Option<PathBuf>,
 
@@ -84,6 +85,11 @@ pub struct Args {
     /// successors or fallbacks, no io_uring guard
     #[arg(long)]
     pub exact: bool,
+
+    /// Every i386 call (int 0x80, 32-bit programs) kills the process,
+    /// whatever the lists and the default action say, as SANDBOX_REFUSE_I386=1
+    #[arg(long)]
+    pub refuse_i386: bool,
 
     /// Append one JSON line per call the reporter names to PATH, as
     /// SANDBOX_REPORT_JSON (which it replaces) does
@@ -93,7 +99,7 @@ pub struct Args {
     /// Run PROGRAM unconfined but observed (every thread and child), and write
     /// to FILE the allow list it needs, as SECCOMP_SYSCALL_ALLOW=...; with
     /// --preload, from libsandbox.so's apply point on. An existing FILE is merged into
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["allow", "deny", "default_action", "policy", "exact"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["allow", "deny", "default_action", "policy", "exact", "refuse_i386"])]
     pub learn: Option<PathBuf>,
 
     /// How --learn writes FILE: `variables` (SECCOMP_SYSCALL_ALLOW=..., merged

@@ -42,7 +42,7 @@ use sandbox_policy::resolve::fallback_of;
 use sandbox_policy::sys::install::Threads;
 use sandbox_policy::text::entry::parse_entry;
 use sandbox_policy::text::variables::ALLOW;
-use sandbox_policy::{Abi, Action, Origin, Program, Settings, Syscall, Text, install};
+use sandbox_policy::{Abi, Action, Origin, Program, Settings, Switches, Syscall, Text, install};
 
 use crate::cli::LearnFormat;
 use crate::failure::Failure;
@@ -206,7 +206,8 @@ impl Output {
             LearnFormat::Oci => {
                 let origin = Origin::Option("--learn");
                 let allow = Some(Text { origin: &origin, text: &list });
-                let policy = Settings { allow, deny: None, default_action: None, exact: false }.policy()?;
+                let policy =
+                    Settings { allow, deny: None, default_action: None, switches: Switches::default() }.policy()?;
                 let exported = oci::profile(&policy.expect("an allow list is a policy"))?;
                 for note in &exported.notes {
                     eprintln!("sandboxify: --learn: {note}");

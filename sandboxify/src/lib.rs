@@ -23,7 +23,7 @@ use sandbox_policy::sys::report::{self, Answered, Gate, Reported, Reporter};
 use sandbox_policy::text::file::{self, Files};
 use sandbox_policy::text::variables::{self, Variables};
 use sandbox_policy::{
-    Action, Origin, Policy, Settings, Syscall, Text, Threads, compile, compile_with, explain, install,
+    Action, Lists, Origin, Policy, Settings, Switches, Syscall, Text, Threads, compile, compile_with, explain, install,
 };
 
 use crate::cli::{Args, ExportFormat};
@@ -145,10 +145,9 @@ impl Files for StdFiles {
 /// The policy asked for: by the options if any is given (they replace the
 /// environment's policy variables), else by the environment.
 fn policy(args: &Args, variables: &Variables) -> Result<Option<Policy>, Failure> {
-    let exact = args.exact || variables.exact()?;
+    let switches = Switches { exact: args.exact, refuse_i386: args.refuse_i386 }.union(variables.switches()?);
     let lists = if let Some(path) = &args.policy {
-        let mut lists = file::parse_file(Origin::Option("--policy"), &path.to_string_lossy(), &mut StdFiles)?;
-        lists.exact |= exact;
+        let lists = file::parse_file(Origin::Option("--policy"), &path.to_string_lossy(), &mut StdFiles)?;
         (!lists.is_empty()).then_some(lists)
     } else if args.has_policy_options() {
         fn option<'a>(origin: &'a Origin, value: &'a Option<String>) -> Option<Text<'a>> {
@@ -158,17 +157,13 @@ fn policy(args: &Args, variables: &Variables) -> Result<Option<Policy>, Failure>
             allow: option(&ALLOW_OPTION, &args.allow),
             deny: option(&DENY_OPTION, &args.deny),
             default_action: option(&DEFAULT_ACTION_OPTION, &args.default_action),
-            exact,
+            switches: Switches::default(),
         };
         settings.lists()?
     } else {
-        let mut lists = variables.lists(&mut StdFiles)?;
-        if let Some(lists) = &mut lists {
-            lists.exact |= exact;
-        }
-        lists
+        variables.lists(&mut StdFiles)?
     };
-    Ok(lists.map(Policy::new))
+    Ok(Lists::with_switches(lists, switches).map(Policy::new))
 }
 
 /// The report the inspection options ask for.

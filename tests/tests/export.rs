@@ -31,13 +31,14 @@ fn an_exported_filter_confines_under_bubblewrap_as_sandboxify_does() {
     let dir = fresh_dir("export-bpf");
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     // A kill, an errno, an argument condition, an allow list; a second
-    // thread and the i386 ABI.
+    // thread and the i386 ABI, with its rules and refused.
     let allow = "read:write:exit_group:brk:mmap:munmap:mprotect:openat:close:newfstatat:pread64:arch_prctl:\
                  set_tid_address:set_robust_list:rseq:prlimit64:getrandom:access:execve:uname";
-    let cases: [(&[&str], &Path, &str); 6] = [
+    let cases: [(&[&str], &Path, &str); 7] = [
         (&["--deny", "uname"], &violate, "plain"),
         (&["--deny", "uname"], &violate, "thread"),
         (&["--deny", "uname"], &violate, "int80"),
+        (&["--refuse-i386", "--deny", "ptrace"], &violate, "int80"),
         (&["--deny", "uname=EACCES"], &uname, ""),
         (&["--deny", "uname(arg0 != 0)=ENOSYS"], &uname, ""),
         (&["--allow", allow], &uname, ""),

@@ -365,3 +365,105 @@ fn a_policy_too_long_for_the_kernel_is_refused_on_every_path() {
         refused(&Run::new(&attached, &["getppid"]).user(user).run(), "libsandbox: attached policy: ", "attached");
     }
 }
+
+/// `refuse-i386` (`--refuse-i386`, `SANDBOX_REFUSE_I386=1`, a policy file's
+/// or an attached policy's `refuse-i386` line) kills every i386 call, on
+/// its own or with lists, whatever the default action; x86_64 calls follow
+/// the lists as before. `violate int80` makes uname through int 0x80 and
+/// prints "survived" if it runs.
+#[test]
+fn refuse_i386_kills_every_i386_call_on_every_path() {
+    let dir = fresh_dir("refuse-i386");
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    let dynamic = compile("violate", &["-pthread"]);
+    let static_violate = compile("violate", &["-static", "-pthread"]);
+    let file = dir.join("refusing.policy");
+    fs::write(&file, "deny ptrace=EPERM\ndefault-action EPERM\nrefuse-i386\n").unwrap();
+    let patched = dir.join("violate-patched");
+    fs::copy(&dynamic, &patched).unwrap();
+    let library = library();
+    patch(&["--add-needed", library.to_str().unwrap(), "--policy", "deny ptrace\nrefuse-i386"], &patched)
+        .assert_success();
+    assert_eq!(patch(&["--print-policy"], &patched).stdout, "deny ptrace\nrefuse-i386\n");
+    let (file, sandboxify) = (file.to_str().unwrap(), sandboxify());
+    let (dynamic, static_violate) = (dynamic.to_str().unwrap(), static_violate.to_str().unwrap());
+    let preloaded = |env: &[(&str, &str)], how: &str, user: User| {
+        env.iter().fold(Run::new(dynamic, &[how]).preload().user(user), |run, (key, value)| run.env(key, value)).run()
+    };
+    let launched = |options: &[&str], env: &[(&str, &str)], program: &str, how: &str, user: User| {
+        let args: Vec<&str> = options.iter().copied().chain([program, how]).collect();
+        env.iter().fold(Run::new(&sandboxify, &args).user(user), |run, (key, value)| run.env(key, value)).run()
+    };
+    for user in USERS {
+        let runs: Vec<(&str, Box<dyn Fn(&str) -> Outcome>)> = vec![
+            ("variable alone", Box::new(|how| preloaded(&[("SANDBOX_REFUSE_I386", "1")], how, user))),
+            (
+                "variable with a deny list and an errno default",
+                Box::new(|how| {
+                    let env = [
+                        ("SANDBOX_REFUSE_I386", "1"),
+                        ("SECCOMP_SYSCALL_DENY", "ptrace"),
+                        ("SECCOMP_DEFAULT_ACTION", "EPERM"),
+                    ];
+                    preloaded(&env, how, user)
+                }),
+            ),
+            ("policy file", Box::new(|how| preloaded(&[("SECCOMP_POLICY_FILE", file)], how, user))),
+            ("patched", Box::new(|how| Run::new(&patched, &[how]).user(user).run())),
+            ("--refuse-i386", Box::new(|how| launched(&["--refuse-i386"], &[], static_violate, how, user))),
+            (
+                "--refuse-i386 with a log default",
+                Box::new(|how| {
+                    launched(
+                        &["--refuse-i386", "--deny", "ptrace", "--default-action", "log"],
+                        &[],
+                        static_violate,
+                        how,
+                        user,
+                    )
+                }),
+            ),
+            (
+                "sandboxify's variable",
+                Box::new(|how| launched(&[], &[("SANDBOX_REFUSE_I386", "1")], static_violate, how, user)),
+            ),
+            ("sandboxify --policy", Box::new(|how| launched(&["--policy", file], &[], static_violate, how, user))),
+            (
+                "--preload",
+                Box::new(|how| launched(&["--refuse-i386", "--deny", "ptrace", "--preload"], &[], dynamic, how, user)),
+            ),
+        ];
+        for (path, run) in &runs {
+            let outcome = run("int80");
+            assert!(outcome.killed_by_seccomp() && outcome.stdout.is_empty(), "{path} as {user:?}: {outcome:#?}");
+            let outcome = run("plain");
+            assert_eq!((outcome.code(), outcome.stdout.as_str()), (Some(0), "survived\n"), "{path} as {user:?}");
+        }
+        // Without the switch, the same i386 call runs.
+        let outcome = preloaded(&[("SECCOMP_SYSCALL_DENY", "ptrace"), ("SANDBOX_REFUSE_I386", "0")], "int80", user);
+        assert_eq!(outcome.stdout, "survived\n", "{user:?}");
+        // A malformed switch or line is refused before the program runs.
+        let outcome = preloaded(&[("SANDBOX_REFUSE_I386", "yes")], "plain", user);
+        outcome.assert_code(125);
+        assert_eq!(outcome.stderr, "libsandbox: SANDBOX_REFUSE_I386: malformed entry \"yes\": expected 0 or 1\n");
+        let outcome = launched(&[], &[("SANDBOX_REFUSE_I386", "true")], static_violate, "plain", user);
+        outcome.assert_code(125);
+        assert!(
+            outcome.stderr.starts_with("sandboxify: SANDBOX_REFUSE_I386: malformed entry \"true\""),
+            "{outcome:#?}"
+        );
+        assert!(outcome.stdout.is_empty());
+    }
+    let outcome = patch(&["--policy", "refuse-i386 please"], &patched);
+    assert_ne!(outcome.code(), Some(0));
+    assert!(outcome.stderr.contains("refuse-i386 takes no argument"), "{outcome:#?}");
+    // --explain says it in one line; learning cannot be asked to refuse.
+    let outcome = Run::new(&sandboxify, &["--refuse-i386", "--deny", "uname", "--explain"]).run();
+    assert!(
+        outcome.stdout.contains("\n# i386 (int 0x80, 32-bit programs): refused, every call gets kill (refuse-i386)\n")
+    );
+    let learn = dir.join("learned");
+    let outcome = Run::new(&sandboxify, &["--learn", learn.to_str().unwrap(), "--refuse-i386", "/bin/true"]).run();
+    assert_ne!(outcome.code(), Some(0));
+    assert!(outcome.stderr.contains("--refuse-i386"), "{outcome:#?}");
+}

@@ -35,7 +35,14 @@ fn cases() -> Vec<(Vec<&'static str>, Environment)> {
     fs::write(&script, "#!/nonexistent/interpreter\n").unwrap();
     fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
     let script: &'static str = script.into_os_string().into_string().unwrap().leak();
+    // Makes uname through int 0x80 and prints "survived" if it runs.
+    let violate: &'static str =
+        compile("violate", &["-static", "-pthread"]).into_os_string().into_string().unwrap().leak();
     vec![
+        (vec![violate, "int80"], vec![("SANDBOX_REFUSE_I386", "1")]),
+        (vec!["--deny", "ptrace", violate, "int80"], vec![("SANDBOX_REFUSE_I386", "1")]),
+        (vec![violate, "int80"], vec![("SECCOMP_SYSCALL_DENY", "ptrace"), ("SANDBOX_REFUSE_I386", "0")]),
+        (vec!["--refuse-i386", violate, "int80"], vec![]),
         (vec!["--deny", "uname", script], vec![]),
         (vec!["--allow", "read", script], vec![]),
         (vec!["--deny", "execve", "uname", "-s"], vec![]),
@@ -110,6 +117,13 @@ fn the_launcher_alone_confines_the_common_forms() {
         assert_eq!(outcome.stdout, "confined\n");
         let outcome = run(&launcher, &["--allow", "@system-service", "--deny", "uname", "uname"], &[], user);
         outcome.assert_killed();
+        // i386 refused, by the variable alone or with a list.
+        let violate = compile("violate", &["-static", "-pthread"]);
+        let violate = violate.to_str().unwrap();
+        run(&launcher, &[violate, "int80"], &[("SANDBOX_REFUSE_I386", "1")], user).assert_killed();
+        run(&launcher, &["--deny", "ptrace", violate, "int80"], &[("SANDBOX_REFUSE_I386", "1")], user).assert_killed();
+        let outcome = run(&launcher, &["--deny", "ptrace", violate, "int80"], &[], user);
+        assert_eq!(outcome.stdout, "survived\n", "{user:?}");
         // A policy that stops exec: the launcher's own goes through its gate,
         // and no other does.
         let outcome = run(&launcher, &["--allow", GLIBC_STATIC_MINIMAL, static_uname], &[], user);

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use sandbox_tests::{Run, compile, fresh_dir, is_root, library, runc_run, sandboxify};
+use sandbox_tests::{Outcome, Run, USERS, compile, fresh_dir, is_root, library, runc_run, sandboxify};
 use serde_json::Value;
 
 const CONTAINERS_COMMON: &str = "/usr/share/containers/seccomp.json";
@@ -116,6 +116,68 @@ fn decides_each_call_as_under_runc(path: &str, label: &str) {
     }
 }
 
+/// libseccomp adds the native architecture to a filter and kills the calls
+/// of every other: under runc, a profile that does not list
+/// `SCMP_ARCH_X86` (or lists no architecture at all) has every i386 call
+/// killed, even under an allow-all default with no rules.
+#[test]
+fn i386_calls_are_killed_unless_the_profile_lists_i386_as_under_runc() {
+    let static_violate = compile("violate", &["-static", "-pthread"]);
+    let dynamic_violate = compile("violate", &["-pthread"]);
+    let dir = fresh_dir("profiles-i386");
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let rules = r#""syscalls": [{"names": ["ptrace"], "action": "SCMP_ACT_ERRNO"}]"#;
+    let status = |outcome: &Outcome| outcome.code().or(outcome.signal().map(|signal| 128 + signal));
+    for (name, profile, i386_runs) in [
+        ("unlisted", r#"{"defaultAction": "SCMP_ACT_ALLOW"}"#.to_owned(), false),
+        (
+            "native",
+            format!(r#"{{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"], {rules}}}"#),
+            false,
+        ),
+        (
+            "listed",
+            format!(
+                r#"{{"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"], {rules}}}"#
+            ),
+            true,
+        ),
+        (
+            "docker",
+            format!(
+                r#"{{"defaultAction": "SCMP_ACT_ALLOW", "archMap": [{{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86"]}}], {rules}}}"#
+            ),
+            true,
+        ),
+    ] {
+        // `violate int80` makes uname through int 0x80 and prints "survived" if it runs.
+        let expected = if i386_runs { (Some(0), "survived\n") } else { (Some(128 + libc::SIGSYS), "") };
+        if is_root() && name != "docker" {
+            // runc reads architectures, not Docker's archMap.
+            let spec: Value = serde_json::from_str(&profile).unwrap();
+            let theirs = runc_run(&dir.join(name), &static_violate, &["int80"], spec, None);
+            assert_eq!((status(&theirs), theirs.stdout.as_str()), expected, "{name}: runc {theirs:#?}");
+        }
+        let file = dir.join(format!("{name}.json"));
+        std::fs::write(&file, &profile).unwrap();
+        for user in USERS {
+            let args = ["--policy", file.to_str().unwrap(), static_violate.to_str().unwrap(), "int80"];
+            let ours = Run::new(sandboxify(), &args).user(user).run();
+            assert_eq!((status(&ours), ours.stdout.as_str()), expected, "{name}: sandboxify {ours:#?}");
+            let preloaded = Run::new(&dynamic_violate, &["int80"])
+                .env("LD_PRELOAD", library())
+                .env("SECCOMP_POLICY_FILE", &file)
+                .user(user)
+                .run();
+            assert_eq!((status(&preloaded), preloaded.stdout.as_str()), expected, "{name}: library {preloaded:#?}");
+            // The x86_64 calls follow the rules either way.
+            let native =
+                Run::new(sandboxify(), &["--policy", file.to_str().unwrap(), "/bin/echo", "ran"]).user(user).run();
+            assert_eq!((native.code(), native.stdout.as_str()), (Some(0), "ran\n"), "{name}: {native:#?}");
+        }
+    }
+}
+
 /// `sandboxify --policy FILE /bin/true` for a profile written to FILE.
 fn with_profile(dir: &Path, name: &str, profile: &str) -> sandbox_tests::Outcome {
     let file = dir.join(format!("{name}.json"));
@@ -128,24 +190,101 @@ fn what_cannot_be_honoured_is_refused_naming_the_field() {
     let dir = fresh_dir("profiles-refused");
     let allow = r#""defaultAction": "SCMP_ACT_ALLOW""#;
     for (name, profile, said) in [
-        ("trace", format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_TRACE"}}]}}"#), "syscalls[0]: SCMP_ACT_TRACE"),
-        ("notify", format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_NOTIFY"}}]}}"#), "syscalls[0]: SCMP_ACT_NOTIFY"),
-        ("listener", format!(r#"{{{allow}, "listenerPath": "/run/agent.sock", "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO"}}]}}"#), "listenerPath"),
-        ("op", format!(r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 9, "op": "SCMP_CMP_SOMETIMES"}}]}}]}}"#), "unknown op \"SCMP_CMP_SOMETIMES\""),
-        ("index", format!(r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 6, "value": 9, "op": "SCMP_CMP_EQ"}}]}}]}}"#), "index 6"),
-        ("action", format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_MAYBE"}}]}}"#), "unknown action \"SCMP_ACT_MAYBE\""),
-        ("field", format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoReturn": 1}}]}}"#), "unknown field `errnoReturn`"),
-        ("flag", format!(r#"{{{allow}, "flags": ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"], "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO"}}]}}"#), "flags: SECCOMP_FILTER_FLAG_SPEC_ALLOW"),
-        ("i386", r#"{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"], "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ALLOW"}]}"#.to_owned(), "architectures: without SCMP_ARCH_X86"),
-        ("order", format!(r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 9, "op": "SCMP_CMP_EQ"}}]}}, {{"names": ["kill"], "action": "SCMP_ACT_KILL_PROCESS"}}]}}"#), "kill: an unconditional rule after conditional rules"),
-        ("overlap", format!(r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 9, "op": "SCMP_CMP_GT"}}]}}, {{"names": ["kill"], "action": "SCMP_ACT_KILL_PROCESS", "args": [{{"index": 1, "value": 15, "op": "SCMP_CMP_LT"}}]}}]}}"#), "kill: rules with different actions"),
-        ("errno", format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "errno": "EACCES"}}]}}"#), "errnoRet 1 and errno \"EACCES\" disagree"),
+        (
+            "trace",
+            format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_TRACE"}}]}}"#),
+            "syscalls[0]: SCMP_ACT_TRACE",
+        ),
+        (
+            "notify",
+            format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_NOTIFY"}}]}}"#),
+            "syscalls[0]: SCMP_ACT_NOTIFY",
+        ),
+        (
+            "listener",
+            format!(
+                r#"{{{allow}, "listenerPath": "/run/agent.sock", "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO"}}]}}"#
+            ),
+            "listenerPath",
+        ),
+        (
+            "op",
+            format!(
+                r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 9, "op": "SCMP_CMP_SOMETIMES"}}]}}]}}"#
+            ),
+            "unknown op \"SCMP_CMP_SOMETIMES\"",
+        ),
+        (
+            "index",
+            format!(
+                r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 6, "value": 9, "op": "SCMP_CMP_EQ"}}]}}]}}"#
+            ),
+            "index 6",
+        ),
+        (
+            "action",
+            format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_MAYBE"}}]}}"#),
+            "unknown action \"SCMP_ACT_MAYBE\"",
+        ),
+        (
+            "field",
+            format!(
+                r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoReturn": 1}}]}}"#
+            ),
+            "unknown field `errnoReturn`",
+        ),
+        (
+            "flag",
+            format!(
+                r#"{{{allow}, "flags": ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"], "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO"}}]}}"#
+            ),
+            "flags: SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+        ),
+        (
+            "order",
+            format!(
+                r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 9, "op": "SCMP_CMP_EQ"}}]}}, {{"names": ["kill"], "action": "SCMP_ACT_KILL_PROCESS"}}]}}"#
+            ),
+            "kill: an unconditional rule after conditional rules",
+        ),
+        (
+            "overlap",
+            format!(
+                r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 9, "op": "SCMP_CMP_GT"}}]}}, {{"names": ["kill"], "action": "SCMP_ACT_KILL_PROCESS", "args": [{{"index": 1, "value": 15, "op": "SCMP_CMP_LT"}}]}}]}}"#
+            ),
+            "kill: rules with different actions",
+        ),
+        (
+            "errno",
+            format!(
+                r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "errno": "EACCES"}}]}}"#
+            ),
+            "errnoRet 1 and errno \"EACCES\" disagree",
+        ),
         ("json", "{\"defaultAction\": ".to_owned(), "EOF while parsing"),
         // Comparisons the policy language refuses (found by fuzz/run: they
         // could not be handed on to the library as variables).
-        ("missing", format!(r#"{{{allow}, "syscalls": [{{"names": ["personality"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 8, "op": "SCMP_CMP_EQ"}}]}}]}}"#), "personality takes 1 arguments: there is no arg1"),
-        ("pointer", format!(r#"{{{allow}, "syscalls": [{{"names": ["openat"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 4096, "op": "SCMP_CMP_GT"}}]}}]}}"#), "arg1 of openat is a pointer"),
-        ("wide", format!(r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 4294967305, "op": "SCMP_CMP_EQ"}}]}}]}}"#), "is wider than the 32 bits of arg1 of kill"),
+        (
+            "missing",
+            format!(
+                r#"{{{allow}, "syscalls": [{{"names": ["personality"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 8, "op": "SCMP_CMP_EQ"}}]}}]}}"#
+            ),
+            "personality takes 1 arguments: there is no arg1",
+        ),
+        (
+            "pointer",
+            format!(
+                r#"{{{allow}, "syscalls": [{{"names": ["openat"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 4096, "op": "SCMP_CMP_GT"}}]}}]}}"#
+            ),
+            "arg1 of openat is a pointer",
+        ),
+        (
+            "wide",
+            format!(
+                r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 4294967305, "op": "SCMP_CMP_EQ"}}]}}]}}"#
+            ),
+            "is wider than the 32 bits of arg1 of kill",
+        ),
         // A field quoted back with a newline in it stays one line (found by fuzz/run).
         ("newline", format!(r#"{{{allow}, "syscalls": [{{"come\nt": 1}}]}}"#), "unknown field `come\\nt`"),
     ] {
@@ -156,7 +295,8 @@ fn what_cannot_be_honoured_is_refused_naming_the_field() {
         assert!(line.contains(said), "{name}: {said:?} not in {line:?}");
         // The library refuses it the same way, before the program runs.
         let file = dir.join(format!("{name}.json"));
-        let preloaded = Run::new("/bin/echo", &["ran"]).env("LD_PRELOAD", library()).env("SECCOMP_POLICY_FILE", &file).run();
+        let preloaded =
+            Run::new("/bin/echo", &["ran"]).env("LD_PRELOAD", library()).env("SECCOMP_POLICY_FILE", &file).run();
         preloaded.assert_code(125);
         assert_eq!(preloaded.stdout, "", "{name}");
         assert!(preloaded.stderr.contains(said), "{name}: {preloaded:#?}");

@@ -397,7 +397,8 @@ impl fmt::Display for FilterTooLong {
 
 impl core::error::Error for FilterTooLong {}
 
-/// Compiles `policy` for every ABI; any other arch kills the process.
+/// Compiles `policy` for every ABI it does not refuse; any other arch
+/// kills the process.
 pub fn compile(policy: &Policy) -> Result<Program, FilterTooLong> {
     compile_with(policy, &[])
 }
@@ -410,7 +411,9 @@ pub fn compile_with(policy: &Policy, overrides: &[Override]) -> Result<Program, 
     // Backwards again: the last ABI's code is emitted first, and the native
     // one ends up straight after the arch check, with no jump on its path.
     let mut nonce_labels = None;
-    for abi in Abi::ALL.into_iter().rev() {
+    // A refused ABI gets no section: its calls reach the unknown arch's kill.
+    let compiled = Abi::ALL.into_iter().filter(|&abi| !(abi == Abi::I386 && policy.refuses_i386()));
+    for abi in compiled.rev() {
         let ranges = ranges(policy, abi, overrides);
         let mut root = search(&mut emitter, &runs(&ranges));
         if abi == Abi::X86_64 {
@@ -455,15 +458,20 @@ mod tests {
     use crate::abi::AUDIT_ARCH_X86_64;
     use crate::compile::bpf::{SeccompData, run};
     use crate::error::Origin;
-    use crate::text::{Settings, Text};
+    use crate::text::{Settings, Switches, Text};
 
     fn policy(allow: Option<&str>, deny: Option<&str>, default: Option<&str>) -> Policy {
         let origin = Origin::Variable("test");
         let text = |text| Text { origin: &origin, text };
-        Settings { allow: allow.map(text), deny: deny.map(text), default_action: default.map(text), exact: false }
-            .policy()
-            .unwrap()
-            .unwrap()
+        Settings {
+            allow: allow.map(text),
+            deny: deny.map(text),
+            default_action: default.map(text),
+            switches: Switches::default(),
+        }
+        .policy()
+        .unwrap()
+        .unwrap()
     }
 
     fn verdict(program: &Program, abi: Abi, nr: u32) -> (Action, usize) {
@@ -483,7 +491,7 @@ mod tests {
         // addition breaks the ranges up.
         let origin = Origin::Variable("test");
         let text = Text { origin: &origin, text: "close:stat:getpid:uname" };
-        let exact = Settings { allow: Some(text), deny: None, default_action: None, exact: true };
+        let exact = Settings { allow: Some(text), deny: None, default_action: None, switches: Switches::EXACT };
         let program = compile(&exact.policy().unwrap().unwrap()).unwrap();
         let expected =
             [(2, Action::Kill), (3, Action::Allow), (4, Action::Allow), (5, Action::Kill), (38, Action::Kill)]
@@ -511,6 +519,24 @@ mod tests {
             assert_eq!(verdict(&program, abi, nr("execve", abi)).0, Action::Kill, "{abi}");
             assert_eq!(verdict(&program, abi, nr("uname", abi)).0, Action::Kill, "{abi}");
             assert_eq!(verdict(&program, abi, nr("getppid", abi)).0, Action::Allow, "{abi}");
+        }
+    }
+
+    #[test]
+    fn a_refused_i386_kills_whatever_the_lists_and_default_say() {
+        let origin = Origin::Variable("test");
+        let text = |text| Text { origin: &origin, text };
+        let switches = Switches { refuse_i386: true, ..Switches::default() };
+        for (allow, deny, default) in
+            [(None, None, None), (Some("getppid:uname"), None, Some("log")), (None, Some("uname"), Some("EPERM"))]
+        {
+            let settings =
+                Settings { allow: allow.map(text), deny: deny.map(text), default_action: default.map(text), switches };
+            let program = compile(&settings.policy().unwrap().unwrap()).unwrap();
+            for nr in [0, nr("getppid", Abi::I386), nr("uname", Abi::I386), nr("socketcall", Abi::I386), 5000] {
+                assert_eq!(verdict(&program, Abi::I386, nr).0, Action::Kill, "i386 {nr} under {allow:?} {deny:?}");
+            }
+            assert_eq!(verdict(&program, Abi::X86_64, nr("getppid", Abi::X86_64)).0, Action::Allow);
         }
     }
 

@@ -19,13 +19,14 @@ use crate::compile::filter::on_i386;
 use crate::condition::Rule;
 use crate::resolve::{Base, Policy};
 use crate::tables::syscalls::Multiplexer;
-use crate::text::variables::{ALLOW, DEFAULT_ACTION, DENY, EXACT};
+use crate::text::variables::{ALLOW, DEFAULT_ACTION, DENY, EXACT, REFUSE_I386};
 
 impl Policy {
     /// The environment variables that reproduce this policy exactly, for
     /// handing it to another process (`sandboxify --preload` gives it to the
     /// library): every rule spelt out, in order, with exact mode on, since
-    /// whatever the policy added is already among the rules.
+    /// whatever the policy added is already among the rules, and i386
+    /// refused if it is.
     pub fn variables(&self) -> Vec<(&'static str, String)> {
         let mut allow = Vec::new();
         let mut deny = Vec::new();
@@ -50,6 +51,9 @@ impl Policy {
         variables.push((DENY, deny.join(":")));
         variables.push((DEFAULT_ACTION, self.violation().to_string()));
         variables.push((EXACT, "1".to_owned()));
+        if self.refuses_i386() {
+            variables.push((REFUSE_I386, "1".to_owned()));
+        }
         variables
     }
 }
@@ -66,7 +70,8 @@ impl Policy {
                 DENY if value.is_empty() => continue,
                 DENY => format!("deny {value}"),
                 DEFAULT_ACTION => format!("default-action {value}"),
-                _ => "exact".to_owned(),
+                EXACT => "exact".to_owned(),
+                _ => "refuse-i386".to_owned(),
             };
             text.push_str(&line);
             text.push('\n');
@@ -101,9 +106,29 @@ impl fmt::Display for ExportError {
 
 impl core::error::Error for ExportError {}
 
+/// How a format that names calls (an OCI profile, systemd's lines) covers i386.
+pub(crate) enum I386Coverage {
+    /// i386 is listed: libseccomp decides its calls as our filter does.
+    Listed,
+    /// i386 is left out, as the policy refuses every i386 call.
+    Refused,
+    /// i386 is left out, so its calls are refused where the policy has
+    /// rules for them, because (the reason) libseccomp would decide them
+    /// otherwise.
+    Narrowed(String),
+}
+
+/// How an export covers `policy`'s i386 calls.
+pub(crate) fn i386_coverage(policy: &Policy) -> I386Coverage {
+    if policy.refuses_i386() {
+        return I386Coverage::Refused;
+    }
+    i386_difference(policy).map_or(I386Coverage::Listed, I386Coverage::Narrowed)
+}
+
 /// Why libseccomp would decide some i386 call otherwise than our filter,
 /// if it would.
-pub(crate) fn i386_difference(policy: &Policy) -> Option<String> {
+fn i386_difference(policy: &Policy) -> Option<String> {
     let default = policy.default_action();
     // libseccomp tests an i386 call's arguments in the x86_64 positions,
     // 32 bits wide: where our filter moves or cannot test one, it differs.

@@ -24,8 +24,9 @@
 //! i386 is listed only where libseccomp decides its calls as we do: it
 //! decides `socketcall` and `ipc` operations without the arguments behind
 //! them and `ipc` without masking the version bits. Otherwise i386 calls
-//! get the engine's bad-architecture action, said in the notes. x32 is
-//! never listed, so the same holds for it, as under our filter.
+//! get the engine's bad-architecture action, said in the notes; and so they
+//! do, without a note, for a policy that refuses i386. x32 is never listed,
+//! so the same holds for it, as under our filter.
 
 #![forbid(unsafe_code)]
 
@@ -43,7 +44,7 @@ use crate::condition::{Comparison, Condition, Field, Rule, disjoint};
 use crate::resolve::{CallRules, Policy};
 use crate::tables::syscalls::Syscall;
 
-use super::ExportError;
+use super::{ExportError, I386Coverage};
 
 /// An OCI seccomp profile (the runtime spec's `LinuxSeccomp`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -234,9 +235,10 @@ pub fn profile(policy: &Policy) -> Result<Exported, ExportError> {
         (b.args.is_empty(), &a.names, &a.args, a.action).cmp(&(a.args.is_empty(), &b.names, &b.args, b.action))
     });
     let mut architectures = vec!["SCMP_ARCH_X86_64"];
-    match super::i386_difference(policy) {
-        None => architectures.push("SCMP_ARCH_X86"),
-        Some(reason) => notes.push(format!(
+    match super::i386_coverage(policy) {
+        I386Coverage::Listed => architectures.push("SCMP_ARCH_X86"),
+        I386Coverage::Refused => {}
+        I386Coverage::Narrowed(reason) => notes.push(format!(
             "i386 calls are refused (the engine's bad-architecture action) because {reason}: libseccomp would decide them otherwise"
         )),
     }

@@ -23,7 +23,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use super::ExportError;
+use super::{ExportError, I386Coverage};
 use crate::abi::Abi;
 use crate::action::Action;
 use crate::resolve::{Base, CallRules, Policy, Why};
@@ -231,9 +231,10 @@ fn finish(policy: &Policy, mut lines: Vec<String>, logged: Vec<&str>, mut notes:
     if !logged.is_empty() {
         lines.push(format!("SystemCallLog={}", logged.join(" ")));
     }
-    match super::i386_difference(policy) {
-        None => lines.push("SystemCallArchitectures=native x86".to_string()),
-        Some(reason) => {
+    match super::i386_coverage(policy) {
+        I386Coverage::Listed => lines.push("SystemCallArchitectures=native x86".to_string()),
+        I386Coverage::Refused => lines.push("SystemCallArchitectures=native".to_string()),
+        I386Coverage::Narrowed(reason) => {
             lines.push("SystemCallArchitectures=native".to_string());
             notes.push(format!(
                 "i386 calls are refused (SystemCallArchitectures=native) because {reason}: libseccomp would decide \

@@ -37,7 +37,7 @@ use crate::error::{Origin, PolicyError};
 use crate::tables::syscalls::{FALLBACK_PAIRS, SUCCESSOR_PAIRS, Syscall};
 use crate::text::entry::{Entry, Target, parse_entry};
 use crate::text::variables::DENY;
-use crate::text::{Lists, Settings, Sourced, Text, parse_list};
+use crate::text::{Lists, Settings, Sourced, Switches, Text, parse_list};
 
 // The tables of other doors (data/families.txt), successors
 // (data/successors.tsv) and fallbacks (data/fallbacks.tsv) are compiled by
@@ -122,7 +122,7 @@ pub enum Base {
 pub struct Policy {
     base: Base,
     violation: Action,
-    exact: bool,
+    switches: Switches,
     /// The entries, allow list first, for explanations.
     entries: Vec<Sourced>,
     /// How many of `entries` are allow entries.
@@ -319,7 +319,7 @@ impl Policy {
         }
         // After every entry's own calls: within a call, named and group
         // rules come before those of families and successors.
-        if !lists.exact {
+        if !lists.switches.exact {
             for (index, sourced) in entries.iter().enumerate() {
                 let entry = &sourced.entry;
                 let (Target::Syscall(syscall), true) = (entry.target, entry.conditions.is_empty()) else { continue };
@@ -348,7 +348,7 @@ impl Policy {
             }
         }
 
-        if !lists.exact {
+        if !lists.switches.exact {
             let mut enosys = Vec::new();
             // In permissive mode a newer call is logged and runs: ENOSYS
             // would send the program down another path than it takes
@@ -381,7 +381,7 @@ impl Policy {
             }
         }
         let calls = calls.into_rules();
-        Policy { base, violation, exact: lists.exact, entries, allow_entries, calls }
+        Policy { base, violation, switches: lists.switches, entries, allow_entries, calls }
     }
 
     /// The filter a sandbox adds to whatever policy it was given: the
@@ -392,7 +392,7 @@ impl Policy {
     pub fn guard(entries: &[&str]) -> Policy {
         let text: String = [TERMINAL_INJECTION].iter().chain(entries).copied().collect::<Vec<_>>().join(":");
         let deny = parse_list(Text { origin: &Origin::Variable(DENY), text: &text }).expect("the guard's rules parse");
-        Policy::new(Lists { allow: None, deny, default_action: None, exact: true })
+        Policy::new(Lists { allow: None, deny, default_action: None, switches: Switches::EXACT })
     }
 
     /// The entries the policy was made from, allow list first.
@@ -469,7 +469,12 @@ impl Policy {
 
     /// Whether entries meant exactly the calls they named.
     pub fn exact(&self) -> bool {
-        self.exact
+        self.switches.exact
+    }
+
+    /// Whether every i386 call kills the process (see [`Switches::refuse_i386`]).
+    pub fn refuses_i386(&self) -> bool {
+        self.switches.refuse_i386
     }
 }
 
@@ -505,10 +510,15 @@ mod tests {
     use super::*;
     use crate::test_support::{policy, settings};
     use crate::text::MAX_LIST_BYTES;
-    use crate::text::variables::{ALLOW, DEFAULT_ACTION, EXACT};
+    use crate::text::variables::Variables;
 
     fn exact(allow: Option<&str>, deny: Option<&str>) -> Policy {
-        Settings { exact: true, ..settings(allow, deny, None) }.policy().unwrap().unwrap()
+        Settings { switches: Switches::EXACT, ..settings(allow, deny, None) }.policy().unwrap().unwrap()
+    }
+
+    fn refusing_i386(allow: Option<&str>, deny: Option<&str>) -> Policy {
+        let switches = Switches { refuse_i386: true, ..Switches::default() };
+        Settings { switches, ..settings(allow, deny, None) }.policy().unwrap().unwrap()
     }
 
     fn error(allow: Option<&str>, deny: Option<&str>, default: Option<&str>) -> String {
@@ -661,15 +671,17 @@ mod tests {
             policy(Some("socket(arg0 == AF_UNIX):clone"), Some("socket(arg0 == AF_INET, arg1 != 3)=EACCES"), None),
             // Found by fuzzing: a conditional allow entry and an errno for the rest of the call.
             policy(Some("@system-service=1:kill(arg1 <= 0x9a)"), None, Some("log")),
+            refusing_i386(Some("read:write"), None),
+            refusing_i386(None, None),
         ];
         for original in cases {
             let vars = original.variables();
-            let get = |name: &str| vars.iter().find(|(key, _)| *key == name).map(|(_, value)| value.as_str());
-            let again =
-                Settings { exact: get(EXACT) == Some("1"), ..settings(get(ALLOW), get(DENY), get(DEFAULT_ACTION)) }
-                    .policy()
-                    .unwrap()
-                    .unwrap();
+            let mut variables = Variables::default();
+            for (name, value) in &vars {
+                variables.add(name.as_bytes(), value.as_bytes()).unwrap();
+            }
+            let again = variables.settings().unwrap().policy().unwrap().unwrap();
+            assert_eq!(again.refuses_i386(), original.refuses_i386(), "{original}");
             for syscall in Syscall::all() {
                 let rules = |p: &Policy| {
                     p.call(syscall).map(|call| {

@@ -7,6 +7,7 @@
 //! deny @privileged uname=ENETDOWN
 //! default-action EPERM
 //! exact
+//! refuse-i386                         every i386 call kills the process
 //! @include common.policy              relative to this file's directory
 //! ```
 //!
@@ -118,8 +119,10 @@ fn parse_into(
             "default-action" => {
                 lists.default_action = Some(parse_default_action(Text { origin: &origin, text: rest })?)
             }
-            "exact" if rest.is_empty() => lists.exact = true,
+            "exact" if rest.is_empty() => lists.switches.exact = true,
+            "refuse-i386" if rest.is_empty() => lists.switches.refuse_i386 = true,
             "exact" => return Err(error(ErrorKind::BadDirective("exact takes no argument"))),
+            "refuse-i386" => return Err(error(ErrorKind::BadDirective("refuse-i386 takes no argument"))),
             "@include" => {
                 if rest.is_empty() {
                     return Err(error(ErrorKind::BadDirective("@include needs a path")));
@@ -191,6 +194,7 @@ mod tests {
     use crate::action::Action;
     use crate::resolve::Policy;
     use crate::tables::syscalls::Syscall;
+    use crate::text::Switches;
 
     const ORIGIN: Origin = Origin::Variable(crate::text::variables::POLICY_FILE);
 
@@ -221,17 +225,17 @@ mod tests {
                 "/etc/app.policy",
                 "# app\nallow read write  # output\nallow socket(arg0 == AF_UNIX):exit_group\n@include common.policy\n\ndeny uname=ENETDOWN\n",
             ),
-            ("/etc/common.policy", "default-action EPERM\nexact\ndeny ptrace\n"),
+            ("/etc/common.policy", "default-action EPERM\nexact\nrefuse-i386\ndeny ptrace\n"),
         ]);
         let lists = parse_file(ORIGIN, "/etc/app.policy", &mut files).unwrap();
         assert_eq!(lists.allow.as_ref().unwrap().len(), 4);
         assert_eq!(lists.deny.len(), 2);
         assert_eq!(lists.default_action, Some(Action::Errno(1)));
-        assert!(lists.exact);
+        assert_eq!(lists.switches, Switches { exact: true, refuse_i386: true });
         assert_eq!(action(&lists, "read"), Action::Allow);
         assert_eq!(action(&lists, "uname"), Action::Errno(libc::ENETDOWN as u16));
         assert_eq!(action(&lists, "getpid"), Action::Errno(1));
-        assert_eq!(lists.deny[0].origin.to_string(), "/etc/common.policy:3");
+        assert_eq!(lists.deny[0].origin.to_string(), "/etc/common.policy:4");
         assert_eq!(lists.deny[1].origin.to_string(), "/etc/app.policy:6");
     }
 
@@ -248,6 +252,8 @@ mod tests {
             ("deny unmae\n", "p:1: unknown system call \"unmae\" (did you mean \"uname\"?)"),
             ("default-action allow\n", "p:1: \"allow\" would let every violation run"),
             ("exact yes\n", "p:1: exact takes no argument"),
+            ("refuse-i386 1\n", "p:1: refuse-i386 takes no argument"),
+            ("refuse_i386\n", "p:1: unknown directive \"refuse_i386\""),
             ("@include\n", "p:1: @include needs a path"),
             ("@include missing.policy\n", "p:1: cannot include \"missing.policy\": No such file or directory"),
             ("@include loop\n", "loop:1: cannot include \"loop\": includes nest deeper than 8"),

@@ -45,8 +45,31 @@ pub struct Settings<'a> {
     pub deny: Option<Text<'a>>,
     /// What a violation gets: `kill` (the default), `log`, `trap` or an errno.
     pub default_action: Option<Text<'a>>,
+    /// Switches for the whole policy.
+    pub switches: Switches,
+}
+
+/// Switches that apply to a whole policy, whichever source gives its
+/// lists; a switch set by any source is set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Switches {
     /// Entries mean exactly the calls they name: nothing is added.
     pub exact: bool,
+    /// Every i386 call kills the process, whatever the lists and the
+    /// default action say (the way container engines and systemd refuse
+    /// an architecture a policy leaves out); otherwise i386 calls follow
+    /// the same rules by name.
+    pub refuse_i386: bool,
+}
+
+impl Switches {
+    /// Exact, and nothing else.
+    pub const EXACT: Switches = Switches { exact: true, refuse_i386: false };
+
+    /// The switches set in either.
+    pub fn union(self, other: Switches) -> Switches {
+        Switches { exact: self.exact || other.exact, refuse_i386: self.refuse_i386 || other.refuse_i386 }
+    }
 }
 
 /// An entry and where it was written.
@@ -68,28 +91,41 @@ pub struct Lists {
     pub deny: Vec<Sourced>,
     /// What a violation gets, if set.
     pub default_action: Option<Action>,
-    /// Entries mean exactly the calls they name.
-    pub exact: bool,
+    /// Switches for the whole policy.
+    pub switches: Switches,
 }
 
 impl Lists {
+    /// `lists` with `switches` set as well; lists of their own where there
+    /// were none but the switches ask for something to enforce.
+    pub fn with_switches(lists: Option<Lists>, switches: Switches) -> Option<Lists> {
+        match lists {
+            Some(mut lists) => {
+                lists.switches = lists.switches.union(switches);
+                Some(lists)
+            }
+            None => Some(Lists { switches, ..Lists::default() }).filter(|lists| !lists.is_empty()),
+        }
+    }
+
     /// Whether there is anything to enforce.
     pub fn is_empty(&self) -> bool {
-        self.allow.is_none() && self.deny.is_empty()
+        self.allow.is_none() && self.deny.is_empty() && !self.switches.refuse_i386
     }
 }
 
 impl Settings<'_> {
-    /// Parses the settings into lists. `Ok(None)` when neither list is given:
-    /// there is nothing to enforce (a default action alone is still checked).
+    /// Parses the settings into lists. `Ok(None)` when there is nothing to
+    /// enforce: neither list, and i386 not refused (a default action alone
+    /// is still checked).
     pub fn lists(&self) -> Result<Option<Lists>, PolicyError> {
         let default_action = self.default_action.map(parse_default_action).transpose()?;
         let allow = self.allow.map(parse_list).transpose()?;
         let deny = self.deny.map(parse_list).transpose()?;
-        if allow.is_none() && deny.is_none() {
+        if allow.is_none() && deny.is_none() && !self.switches.refuse_i386 {
             return Ok(None);
         }
-        Ok(Some(Lists { allow, deny: deny.unwrap_or_default(), default_action, exact: self.exact }))
+        Ok(Some(Lists { allow, deny: deny.unwrap_or_default(), default_action, switches: self.switches }))
     }
 }
 

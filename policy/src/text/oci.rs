@@ -36,7 +36,7 @@ use crate::condition::{self, Comparison, Condition, Field, Width, disjoint};
 use crate::error::{ErrorKind, Origin, PolicyError};
 use crate::tables::syscalls::{ArgKind, Syscall};
 use crate::text::entry::{Entry, Target};
-use crate::text::{Lists, Sourced};
+use crate::text::{Lists, Sourced, Switches};
 
 /// What the `includes`/`excludes` of a Docker profile test.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,10 +128,10 @@ pub fn parse(origin: &Origin, path: &str, text: &str, host: Option<&Host>) -> Re
     let profile: Profile = serde_json::from_str(text).map_err(|error| refuse(error.to_string()))?;
     let default = action(&profile.default_action, profile.default_errno_ret, profile.default_errno.as_deref())
         .map_err(|message| refuse(format!("defaultAction: {message}")))?;
+    let switches = Switches { exact: true, refuse_i386: !covers_i386(&profile) };
     if default == Action::Allow && profile.syscalls.as_ref().is_none_or(|rules| rules.is_empty()) {
-        return Ok(Lists { exact: true, ..Lists::default() });
+        return Ok(Lists { switches, ..Lists::default() });
     }
-    check_architectures(&profile).map_err(refuse)?;
     for flag in profile.flags.iter().flatten() {
         // TSYNC is what every filter here gets; LOG only sends `log` calls to the audit log.
         if !matches!(flag.as_str(), "SECCOMP_FILTER_FLAG_TSYNC" | "SECCOMP_FILTER_FLAG_LOG") {
@@ -186,12 +186,8 @@ pub fn parse(origin: &Origin, path: &str, text: &str, host: Option<&Host>) -> Re
         }
     }
     let limited = default != Action::Allow;
-    let mut lists = Lists {
-        allow: limited.then(Vec::new),
-        deny: Vec::new(),
-        default_action: limited.then_some(default),
-        exact: true,
-    };
+    let mut lists =
+        Lists { allow: limited.then(Vec::new), deny: Vec::new(), default_action: limited.then_some(default), switches };
     for (syscall, rules) in Syscall::all().iter().zip(calls).filter(|(_, rules)| !rules.is_empty()) {
         for (action, conditions) in settle(syscall, rules).map_err(&refuse)? {
             // As our language spells it, for explanations.
@@ -240,24 +236,22 @@ fn settle(syscall: &'static Syscall, rules: Vec<Decided>) -> Result<Vec<Decided>
     Ok(kept)
 }
 
-/// The native architecture must be covered, and i386 with it.
-fn check_architectures(profile: &Profile) -> Result<(), String> {
-    let mut architectures: Vec<&str> = profile.architectures.iter().flatten().map(String::as_str).collect();
-    if architectures.is_empty() {
-        // Docker: the native architecture and its sub-architectures.
-        for map in profile.arch_map.iter().flatten().filter(|map| map.architecture == "SCMP_ARCH_X86_64") {
-            architectures.push(&map.architecture);
-            architectures.extend(map.sub_architectures.iter().flatten().map(String::as_str));
-        }
+/// Whether the engine's filter gives i386 calls the profile's rules:
+/// only if `SCMP_ARCH_X86` is among its architectures (Docker: without
+/// `architectures`, the native one's `archMap` entry and its
+/// sub-architectures). libseccomp adds the native architecture itself, and
+/// kills calls of any other, i386 included, even under an allow-all default.
+fn covers_i386(profile: &Profile) -> bool {
+    let i386 = |name: &String| name == "SCMP_ARCH_X86";
+    match &profile.architectures {
+        Some(architectures) if !architectures.is_empty() => architectures.iter().any(i386),
+        _ => profile
+            .arch_map
+            .iter()
+            .flatten()
+            .filter(|map| map.architecture == "SCMP_ARCH_X86_64")
+            .any(|map| map.sub_architectures.iter().flatten().any(i386)),
     }
-    if !architectures.is_empty() && !architectures.contains(&"SCMP_ARCH_X86") {
-        return Err(
-            "architectures: without SCMP_ARCH_X86 the engine refuses every i386 call, which cannot be expressed \
-             here: add SCMP_ARCH_X86 (its calls then follow the rules by name)"
-                .to_owned(),
-        );
-    }
-    Ok(())
 }
 
 /// Whether Docker's `includes` and `excludes` let the rule apply here.
@@ -481,5 +475,30 @@ mod tests {
             {"names": ["setns"], "action": "SCMP_ACT_ALLOW"},
             {"names": ["setns"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}"#;
         assert_eq!(policy(profile).action_for(Syscall::by_name("setns").unwrap()), Action::Allow);
+    }
+
+    #[test]
+    fn i386_follows_the_rules_only_where_the_profile_lists_it() {
+        let with = |architectures: &str| {
+            let text = format!(r#"{{"defaultAction": "SCMP_ACT_ALLOW", {architectures} "syscalls": []}}"#);
+            policy(&text).refuses_i386()
+        };
+        // libseccomp adds the native architecture and kills every other,
+        // even under an allow-all default with no rules (checked with runc).
+        assert!(with(""));
+        assert!(with(r#""architectures": [],"#));
+        assert!(with(r#""architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X32"],"#));
+        assert!(!with(r#""architectures": ["SCMP_ARCH_X86"],"#));
+        assert!(!with(r#""architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],"#));
+        let docker = |subs: &str| {
+            format!(
+                r#""archMap": [{{"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM", "SCMP_ARCH_X86"]}},
+                {{"architecture": "SCMP_ARCH_X86_64", "subArchitectures": [{subs}]}}],"#
+            )
+        };
+        assert!(!with(&docker(r#""SCMP_ARCH_X86", "SCMP_ARCH_X32""#)));
+        assert!(with(&docker(r#""SCMP_ARCH_X32""#)));
+        // Docker reads archMap only without architectures.
+        assert!(with(&format!(r#""architectures": ["SCMP_ARCH_X86_64"], {}"#, docker(r#""SCMP_ARCH_X86""#))));
     }
 }

@@ -8,7 +8,7 @@ use core::fmt;
 
 use crate::error::{ErrorKind, Origin, PolicyError};
 use crate::text::file::{self, Files};
-use crate::text::{Lists, Settings, Text};
+use crate::text::{Lists, Settings, Switches, Text};
 
 /// `:`-separated entries that may run (Cloudflare's name).
 pub const ALLOW: &str = "SECCOMP_SYSCALL_ALLOW";
@@ -22,6 +22,8 @@ pub const POLICY_FILE: &str = "SECCOMP_POLICY_FILE";
 pub const VERBOSE: &str = "SANDBOX_VERBOSE";
 /// `1`: entries mean exactly the calls they name (see [`crate::resolve`]).
 pub const EXACT: &str = "SANDBOX_EXACT";
+/// `1`: every i386 call kills the process (see [`Switches::refuse_i386`]).
+pub const REFUSE_I386: &str = "SANDBOX_REFUSE_I386";
 /// Set by `sandboxify --learn --preload`: mark the apply point (see [`crate::learn`]).
 pub const LEARN: &str = "SANDBOX_LEARN";
 /// Set by sandboxify for the library it preloads when it enforced Landlock
@@ -62,13 +64,14 @@ pub const FS_DEVICES: &str = "SANDBOX_FS_DEVICES";
 pub const LANDLOCK_BEST_EFFORT: &str = "SANDBOX_LANDLOCK_BEST_EFFORT";
 
 /// Every variable the sandbox reads, and removes before the program runs.
-pub const ALL: [&str; 20] = [
+pub const ALL: [&str; 21] = [
     ALLOW,
     DENY,
     DEFAULT_ACTION,
     POLICY_FILE,
     VERBOSE,
     EXACT,
+    REFUSE_I386,
     LEARN,
     FS_DOMAIN,
     REPORT,
@@ -95,6 +98,7 @@ const ALLOW_ORIGIN: Origin = Origin::Variable(ALLOW);
 const DENY_ORIGIN: Origin = Origin::Variable(DENY);
 const DEFAULT_ACTION_ORIGIN: Origin = Origin::Variable(DEFAULT_ACTION);
 const EXACT_ORIGIN: Origin = Origin::Variable(EXACT);
+const REFUSE_I386_ORIGIN: Origin = Origin::Variable(REFUSE_I386);
 const REPORT_KILLS_ORIGIN: Origin = Origin::Variable(REPORT_KILLS);
 const REPORT_COUNTS_ORIGIN: Origin = Origin::Variable(REPORT_COUNTS);
 
@@ -219,6 +223,8 @@ pub struct Variables {
     pub verbose: Option<String>,
     /// `SANDBOX_EXACT`
     pub exact: Option<String>,
+    /// `SANDBOX_REFUSE_I386`
+    pub refuse_i386: Option<String>,
     /// `SANDBOX_LEARN`
     pub learn: Option<String>,
     /// `SANDBOX_FS_DOMAIN`
@@ -303,6 +309,7 @@ impl Variables {
             POLICY_FILE => &mut self.policy_file,
             VERBOSE => &mut self.verbose,
             EXACT => &mut self.exact,
+            REFUSE_I386 => &mut self.refuse_i386,
             LEARN => &mut self.learn,
             FS_DOMAIN => &mut self.fs_domain,
             REPORT => &mut self.report,
@@ -321,9 +328,12 @@ impl Variables {
         }
     }
 
-    /// Whether the variables ask for a policy (not merely set options).
+    /// Whether the variables ask for a policy (not merely set options): a
+    /// list, a policy file, or i386 refused (anything but unset, empty or
+    /// `0`, which [`Variables::switches`] either takes as `1` or refuses).
     pub fn asks_for_policy(&self) -> bool {
-        self.allow.is_some() || self.deny.is_some() || self.policy_file.is_some()
+        let refuses_i386 = self.refuse_i386.as_deref().is_some_and(|value| !matches!(value, "" | "0"));
+        self.allow.is_some() || self.deny.is_some() || self.policy_file.is_some() || refuses_i386
     }
 
     /// Whether any Landlock variable is set.
@@ -350,10 +360,14 @@ impl Variables {
         self.verbose.as_deref().is_some_and(|value| !value.is_empty() && value != "0")
     }
 
-    /// Whether `SANDBOX_EXACT` asks for exact mode: `1` yes, unset, empty or
-    /// `0` no, anything else is refused (a typo must not silently widen).
-    pub fn exact(&self) -> Result<bool, PolicyError> {
-        switch(self.exact.as_deref(), &EXACT_ORIGIN, false)
+    /// The switches `SANDBOX_EXACT` and `SANDBOX_REFUSE_I386` set: each
+    /// `1` yes, unset, empty or `0` no, anything else is refused (a typo
+    /// must not silently widen).
+    pub fn switches(&self) -> Result<Switches, PolicyError> {
+        Ok(Switches {
+            exact: switch(self.exact.as_deref(), &EXACT_ORIGIN, false)?,
+            refuse_i386: switch(self.refuse_i386.as_deref(), &REFUSE_I386_ORIGIN, false)?,
+        })
     }
 
     /// Whether `SANDBOX_REPORT_KILLS` lets the library name kills: unset,
@@ -396,9 +410,8 @@ impl Variables {
     /// through `files`) or from the three list variables, which cannot be
     /// mixed with it. `Ok(None)`: nothing to enforce.
     pub fn lists(&self, files: &mut dyn Files) -> Result<Option<Lists>, PolicyError> {
-        let exact = self.exact()?;
         let Some(path) = &self.policy_file else {
-            return Settings { exact, ..self.settings() }.lists();
+            return self.settings()?.lists();
         };
         if self.allow.is_some() || self.deny.is_some() || self.default_action.is_some() {
             let message = format!(
@@ -406,22 +419,21 @@ impl Variables {
             );
             return Err(PolicyError { origin: Origin::Variable(POLICY_FILE), kind: ErrorKind::Conflict(message) });
         }
-        let mut lists = file::parse_file(Origin::Variable(POLICY_FILE), path, files)?;
-        lists.exact |= exact;
-        Ok((!lists.is_empty()).then_some(lists))
+        let lists = file::parse_file(Origin::Variable(POLICY_FILE), path, files)?;
+        Ok(Lists::with_switches((!lists.is_empty()).then_some(lists), self.switches()?))
     }
 
-    /// The policy settings these variables hold.
-    pub fn settings(&self) -> Settings<'_> {
+    /// The policy settings these variables hold (not the policy file).
+    pub fn settings(&self) -> Result<Settings<'_>, PolicyError> {
         fn text<'a>(origin: &'a Origin, value: &'a Option<String>) -> Option<Text<'a>> {
             value.as_deref().map(|text| Text { origin, text })
         }
-        Settings {
+        Ok(Settings {
             allow: text(&ALLOW_ORIGIN, &self.allow),
             deny: text(&DENY_ORIGIN, &self.deny),
             default_action: text(&DEFAULT_ACTION_ORIGIN, &self.default_action),
-            exact: false,
-        }
+            switches: self.switches()?,
+        })
     }
 }
 
