@@ -366,6 +366,9 @@ fn a_policy_too_long_for_the_kernel_is_refused_on_every_path() {
     }
 }
 
+/// Runs `violate HOW` one way.
+type RunHow<'a> = dyn Fn(&str) -> Outcome + 'a;
+
 /// `refuse-i386` (`--refuse-i386`, `SANDBOX_REFUSE_I386=1`, a policy file's
 /// or an attached policy's `refuse-i386` line) kills every i386 call, on
 /// its own or with lists, whatever the default action; x86_64 calls follow
@@ -395,7 +398,7 @@ fn refuse_i386_kills_every_i386_call_on_every_path() {
         env.iter().fold(Run::new(&sandboxify, &args).user(user), |run, (key, value)| run.env(key, value)).run()
     };
     for user in USERS {
-        let runs: Vec<(&str, Box<dyn Fn(&str) -> Outcome>)> = vec![
+        let runs: Vec<(&str, Box<RunHow>)> = vec![
             ("variable alone", Box::new(|how| preloaded(&[("SANDBOX_REFUSE_I386", "1")], how, user))),
             (
                 "variable with a deny list and an errno default",
