@@ -189,105 +189,30 @@ fn with_profile(dir: &Path, name: &str, profile: &str) -> sandbox_tests::Outcome
 fn what_cannot_be_honoured_is_refused_naming_the_field() {
     let dir = fresh_dir("profiles-refused");
     let allow = r#""defaultAction": "SCMP_ACT_ALLOW""#;
-    for (name, profile, said) in [
-        (
-            "trace",
-            format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_TRACE"}}]}}"#),
-            "syscalls[0]: SCMP_ACT_TRACE",
-        ),
-        (
-            "notify",
-            format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_NOTIFY"}}]}}"#),
-            "syscalls[0]: SCMP_ACT_NOTIFY",
-        ),
-        (
-            "listener",
-            format!(
-                r#"{{{allow}, "listenerPath": "/run/agent.sock", "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO"}}]}}"#
-            ),
-            "listenerPath",
-        ),
-        (
-            "op",
-            format!(
-                r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 9, "op": "SCMP_CMP_SOMETIMES"}}]}}]}}"#
-            ),
-            "unknown op \"SCMP_CMP_SOMETIMES\"",
-        ),
-        (
-            "index",
-            format!(
-                r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 6, "value": 9, "op": "SCMP_CMP_EQ"}}]}}]}}"#
-            ),
-            "index 6",
-        ),
-        (
-            "action",
-            format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_MAYBE"}}]}}"#),
-            "unknown action \"SCMP_ACT_MAYBE\"",
-        ),
-        (
-            "field",
-            format!(
-                r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoReturn": 1}}]}}"#
-            ),
-            "unknown field `errnoReturn`",
-        ),
-        (
-            "flag",
-            format!(
-                r#"{{{allow}, "flags": ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"], "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO"}}]}}"#
-            ),
-            "flags: SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-        ),
-        (
-            "order",
-            format!(
-                r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 9, "op": "SCMP_CMP_EQ"}}]}}, {{"names": ["kill"], "action": "SCMP_ACT_KILL_PROCESS"}}]}}"#
-            ),
-            "kill: an unconditional rule after conditional rules",
-        ),
-        (
-            "overlap",
-            format!(
-                r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 9, "op": "SCMP_CMP_GT"}}]}}, {{"names": ["kill"], "action": "SCMP_ACT_KILL_PROCESS", "args": [{{"index": 1, "value": 15, "op": "SCMP_CMP_LT"}}]}}]}}"#
-            ),
-            "kill: rules with different actions",
-        ),
-        (
-            "errno",
-            format!(
-                r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "errno": "EACCES"}}]}}"#
-            ),
-            "errnoRet 1 and errno \"EACCES\" disagree",
-        ),
+    // One refusal a row: what it is called, the profile, what the line says.
+    #[rustfmt::skip]
+    let refusals = [
+        ("trace", format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_TRACE"}}]}}"#), "syscalls[0]: SCMP_ACT_TRACE"),
+        ("notify", format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_NOTIFY"}}]}}"#), "syscalls[0]: SCMP_ACT_NOTIFY"),
+        ("listener", format!(r#"{{{allow}, "listenerPath": "/run/agent.sock", "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO"}}]}}"#), "listenerPath"),
+        ("op", format!(r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 9, "op": "SCMP_CMP_SOMETIMES"}}]}}]}}"#), "unknown op \"SCMP_CMP_SOMETIMES\""),
+        ("index", format!(r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 6, "value": 9, "op": "SCMP_CMP_EQ"}}]}}]}}"#), "index 6"),
+        ("action", format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_MAYBE"}}]}}"#), "unknown action \"SCMP_ACT_MAYBE\""),
+        ("field", format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoReturn": 1}}]}}"#), "unknown field `errnoReturn`"),
+        ("flag", format!(r#"{{{allow}, "flags": ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"], "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO"}}]}}"#), "flags: SECCOMP_FILTER_FLAG_SPEC_ALLOW"),
+        ("order", format!(r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 9, "op": "SCMP_CMP_EQ"}}]}}, {{"names": ["kill"], "action": "SCMP_ACT_KILL_PROCESS"}}]}}"#), "kill: an unconditional rule after conditional rules"),
+        ("overlap", format!(r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 9, "op": "SCMP_CMP_GT"}}]}}, {{"names": ["kill"], "action": "SCMP_ACT_KILL_PROCESS", "args": [{{"index": 1, "value": 15, "op": "SCMP_CMP_LT"}}]}}]}}"#), "kill: rules with different actions"),
+        ("errno", format!(r#"{{{allow}, "syscalls": [{{"names": ["uname"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, "errno": "EACCES"}}]}}"#), "errnoRet 1 and errno \"EACCES\" disagree"),
         ("json", "{\"defaultAction\": ".to_owned(), "EOF while parsing"),
         // Comparisons the policy language refuses (found by fuzz/run: they
         // could not be handed on to the library as variables).
-        (
-            "missing",
-            format!(
-                r#"{{{allow}, "syscalls": [{{"names": ["personality"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 8, "op": "SCMP_CMP_EQ"}}]}}]}}"#
-            ),
-            "personality takes 1 arguments: there is no arg1",
-        ),
-        (
-            "pointer",
-            format!(
-                r#"{{{allow}, "syscalls": [{{"names": ["openat"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 4096, "op": "SCMP_CMP_GT"}}]}}]}}"#
-            ),
-            "arg1 of openat is a pointer",
-        ),
-        (
-            "wide",
-            format!(
-                r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 4294967305, "op": "SCMP_CMP_EQ"}}]}}]}}"#
-            ),
-            "is wider than the 32 bits of arg1 of kill",
-        ),
+        ("missing", format!(r#"{{{allow}, "syscalls": [{{"names": ["personality"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 8, "op": "SCMP_CMP_EQ"}}]}}]}}"#), "personality takes 1 arguments: there is no arg1"),
+        ("pointer", format!(r#"{{{allow}, "syscalls": [{{"names": ["openat"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 4096, "op": "SCMP_CMP_GT"}}]}}]}}"#), "arg1 of openat is a pointer"),
+        ("wide", format!(r#"{{{allow}, "syscalls": [{{"names": ["kill"], "action": "SCMP_ACT_ERRNO", "args": [{{"index": 1, "value": 4294967305, "op": "SCMP_CMP_EQ"}}]}}]}}"#), "is wider than the 32 bits of arg1 of kill"),
         // A field quoted back with a newline in it stays one line (found by fuzz/run).
         ("newline", format!(r#"{{{allow}, "syscalls": [{{"come\nt": 1}}]}}"#), "unknown field `come\\nt`"),
-    ] {
+    ];
+    for (name, profile, said) in refusals {
         let outcome = with_profile(&dir, name, &profile);
         outcome.assert_code(125);
         let line = outcome.stderr.trim_end();
