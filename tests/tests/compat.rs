@@ -41,13 +41,13 @@
 //! | `lib-log` | `LD_PRELOAD`, `SECCOMP_SYSCALL_ALLOW=` (empty), `SECCOMP_DEFAULT_ACTION=log`, `SANDBOX_REPORT=` a file outside the work directory |
 //! | `lib-learn` | `LD_PRELOAD`, `SECCOMP_SYSCALL_ALLOW=` the list learned once with `sandboxify --learn LIST --preload` |
 //! | `patch-env` | the `program:` binaries replaced (first in PATH) by copies patched with `patchelf-helper --add-needed libsandbox.so`, [`DENY`] in the environment |
-//! | `patch-attached` | the same copies with [`DENY`] attached (`patchelf-helper --policy`), no policy variable |
+//! | `patch-attached` | the same copies with [`DENY`] and `refuse-i386` attached (`patchelf-helper --policy`), no policy variable |
 //! | `sfy` | `sandboxify -- /bin/sh -c COMMAND`, no policy |
 //! | `sfy-deny` | `sandboxify --deny` [`DENY`] |
-//! | `sfy-report` | the same with its reporter: `SANDBOX_REPORT_KILLS=1 SANDBOX_REPORT_COUNTS=errno:trap` (traced; kills named, errno and trap calls counted) |
+//! | `sfy-report` | the same with `--refuse-i386` and its reporter: `SANDBOX_REPORT_KILLS=1 SANDBOX_REPORT_COUNTS=errno:trap` (traced; kills named, errno and trap calls counted) |
 //! | `sfy-learn` | `sandboxify --allow` the list learned once with `sandboxify --learn LIST` |
 //! | `sfy-preload` | `sandboxify --preload --allow` the list learned with `--learn --preload` |
-//! | `lib-landlock` | `LD_PRELOAD`, [`DENY`], `SANDBOX_FS_RO=`[`FS_RO`], `SANDBOX_FS_RW=WORKDIR:/tmp:/dev/shm`, no TCP (`SANDBOX_NET_CONNECT= SANDBOX_NET_BIND=`) |
+//! | `lib-landlock` | `LD_PRELOAD`, [`DENY`], `SANDBOX_REFUSE_I386=1`, `SANDBOX_FS_RO=`[`FS_RO`], `SANDBOX_FS_RW=WORKDIR:/tmp:/dev/shm`, no TCP (`SANDBOX_NET_CONNECT= SANDBOX_NET_BIND=`) |
 //! | `sfy-landlock` | the same with sandboxify options (`--fs-rw WORKDIR --fs-rw /tmp:/dev/shm`) |
 //! | `sfy-ns` | `sandboxify --unshare-user --unshare-ipc --unshare-net --unshare-uts --hostname HOST --unshare-pid` (no `--unshare-pid` with `pid-namespace: no`) |
 //! | `sfy-root` | `sandboxify --ro-bind / / --tmpfs /tmp --bind WORKDIR WORKDIR --dev /dev --proc /proc --unshare-pid --chdir WORKDIR` |
@@ -549,7 +549,7 @@ impl Tools {
             let library = self.library.to_str().unwrap();
             let output_arg = output.to_str().unwrap();
             let original_arg = original.to_str().unwrap();
-            let policy = format!("deny {DENY}");
+            let policy = format!("deny {DENY}\nrefuse-i386");
             let mut args = vec!["--add-needed", library];
             if mode == "patch-attached" {
                 args.extend(["--policy", &policy]);
@@ -797,7 +797,7 @@ impl<'a> Row<'a> {
             let _ = write!(
                 note,
                 "; BIN/NAME for each NAME of program: made with patchelf-helper --add-needed \"$LIB\"{} --output BIN/NAME /usr/bin/NAME",
-                if mode == "patch-attached" { " --policy \"deny $DENY\"" } else { "" }
+                if mode == "patch-attached" { " --policy \"$(printf 'deny %s\\nrefuse-i386' \"$DENY\")\"" } else { "" }
             );
         }
         note.push(')');
@@ -916,7 +916,7 @@ impl<'a> Row<'a> {
             "sfy-deny" => self.sandboxify(&["--deny", DENY]),
             "sfy-report" => {
                 // The deny list with its reporter: traced, kills named, errno and trap calls counted.
-                let mut invocation = self.sandboxify(&["--deny", DENY]);
+                let mut invocation = self.sandboxify(&["--refuse-i386", "--deny", DENY]);
                 invocation.env.push(("SANDBOX_REPORT_KILLS".to_owned(), "1".to_owned()));
                 invocation.env.push(("SANDBOX_REPORT_COUNTS".to_owned(), "errno:trap".to_owned()));
                 invocation
@@ -931,6 +931,7 @@ impl<'a> Row<'a> {
             }
             "lib-landlock" => self.preloaded(&[
                 ("SECCOMP_SYSCALL_DENY", DENY),
+                ("SANDBOX_REFUSE_I386", "1"),
                 ("SANDBOX_FS_RO", FS_RO),
                 ("SANDBOX_FS_RW", &landlock_rw),
                 ("SANDBOX_NET_CONNECT", ""),
