@@ -8,11 +8,11 @@
 //!    policy) → [`Lists`] of [`Entry`]s;
 //! 2. [`resolve`]: [`Lists`] → [`Policy`], what each system call gets and
 //!    why (families, successors, fallbacks);
-//! 3. [`compile`]: [`Policy`] → a BPF [`Program`] for every ABI;
+//! 3. [`compile`](mod@compile): [`Policy`] → a BPF [`Program`] for every ABI;
 //! 4. [`sys`]: the program installed on the process ([`install`]).
 //!
 //! The first three are pure and forbid `unsafe`; they share the vocabulary
-//! ([`abi`], [`action`], [`condition`], [`error`]) and the [`tables`]
+//! ([`abi`], [`action`], [`condition`], `error`) and the [`tables`]
 //! compiled from `policy/data/`. Beside the pipeline: [`explain`] reads a
 //! compiled filter back into words, [`learn`] holds learn mode's filters,
 //! and [`export`] turns a policy back into the variables that reproduce it,

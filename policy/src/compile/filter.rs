@@ -3,7 +3,7 @@
 //! The program checks the audit arch, loads the number, and finds its action
 //! by binary search over ranges of numbers that share an action, where a
 //! run of single numbers inside one range is picked out by equality (see
-//! [`runs`]). Every path loads only `arch` and `nr` and jumps only on
+//! `runs`). Every path loads only `arch` and `nr` and jumps only on
 //! constants, so the kernel caches each allowed call and never runs the
 //! filter for it; the longest path grows with the logarithm of the number of
 //! ranges (≈ 15 instructions for a 250-entry allow list, where a linear

@@ -73,7 +73,7 @@ pub enum Via {
 /// Why a call gets what it gets.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Why {
-    /// An entry of a list (see [`Policy::entry`]).
+    /// An entry of a list (see [`Policy::entries`]).
     Entry {
         /// Its position in [`Policy::entries`].
         entry: usize,

@@ -2,7 +2,7 @@
 //!
 //! A policy comes as text from one of several front ends, each producing
 //! the same [`Lists`]: the Cloudflare-compatible variables and sandboxify's
-//! options ([`Settings`], read by [`variables`]), policy files ([`file`]),
+//! options ([`Settings`], read by [`variables`]), policy files ([`file`](mod@file)),
 //! and the policy patchelf-helper records in an ELF file ([`attached`]).
 //! Each list item is an entry ([`entry`]): a call or `@group`, conditions on
 //! its arguments, and an action.
@@ -82,7 +82,7 @@ pub struct Sourced {
 }
 
 /// Parsed lists, from the environment, options, a file or an attached
-/// policy; [`Policy::new`] resolves them.
+/// policy; [`Policy::new`](crate::resolve::Policy::new) resolves them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Lists {
     /// The allow list, if there is one (empty means nothing may run).
