@@ -19,7 +19,7 @@ use sandbox_policy::sys::report::{self, Reported};
 use sandbox_policy::sys::scope;
 use sandbox_policy::text::file::NoFiles;
 use sandbox_policy::text::variables::{self, ALLOW, Counted, DEFAULT_ACTION, DENY, EXACT, REFUSE_I386, Variables};
-use sandbox_policy::{Action, Lists, Origin, Policy, Settings, Switches, Syscall, Text, compile_with, install};
+use sandbox_policy::{Action, Origin, Policy, Settings, Syscall, Text, compile_with, install};
 use syscalls::{Errno, Sysno, syscall};
 
 use crate::runtime::bytes;
@@ -125,13 +125,13 @@ fn policy(form: &sandbox_launcher::CommonForm<'_>, variables: &Variables) -> Opt
             allow: text(&ALLOW_OPTION, form.allow),
             deny: text(&DENY_OPTION, form.deny),
             default_action: text(&DEFAULT_ACTION_OPTION, form.default_action),
-            switches: Switches::default(),
+            switches,
         };
         settings.lists().ok()?
     } else {
         variables.lists(&mut NoFiles).ok()?
     };
-    Some(Lists::with_switches(lists, switches).map(Policy::new))
+    Some(lists.map(Policy::new))
 }
 
 /// PROGRAM's path, NUL-terminated: `name` if it holds a `/`, else the first

@@ -278,6 +278,9 @@ fn hand_written_policies_agree() {
         // Learn mode's companion: one argument bounded twice, which a
         // profile writes as one rule per block of values.
         (Some("read:write:exit_group:kill(arg0 >= 1, arg0 <= 0x7fffffff, arg1 == 15)"), None, None),
+        // Bounds no value meets, and the widest: the rule matches nothing, or everything.
+        (Some("read:write:exit_group:lseek(arg1 < 0, arg1 > 5)=EPERM:kill(arg0 > 0xffffffff)"), None, None),
+        (None, Some("lseek(arg1 >= 0, arg1 <= 0xffffffffffffffff)=EPERM"), None),
     ] {
         for refuse_i386 in [false, true] {
             let policy = policy(allow, deny, default_action, refuse_i386);

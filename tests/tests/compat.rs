@@ -46,7 +46,7 @@
 //! | `sfy-deny` | `sandboxify --deny` [`DENY`] |
 //! | `sfy-report` | the same with `--refuse-i386` and its reporter: `SANDBOX_REPORT_KILLS=1 SANDBOX_REPORT_COUNTS=errno:trap` (traced; kills named, errno and trap calls counted) |
 //! | `sfy-learn` | `sandboxify --allow` the list learned once with `sandboxify --learn LIST` |
-//! | `sfy-preload` | `sandboxify --preload --allow` the list learned with `--learn --preload` |
+//! | `sfy-preload` | `sandboxify --preload --refuse-i386 --allow` the list learned with `--learn --preload` |
 //! | `lib-landlock` | `LD_PRELOAD`, [`DENY`], `SANDBOX_REFUSE_I386=1`, `SANDBOX_FS_RO=`[`FS_RO`], `SANDBOX_FS_RW=WORKDIR:/tmp:/dev/shm`, no TCP (`SANDBOX_NET_CONNECT= SANDBOX_NET_BIND=`) |
 //! | `sfy-landlock` | the same with sandboxify options (`--fs-rw WORKDIR --fs-rw /tmp:/dev/shm`) |
 //! | `sfy-ns` | `sandboxify --unshare-user --unshare-ipc --unshare-net --unshare-uts --hostname HOST --unshare-pid` (no `--unshare-pid` with `pid-namespace: no`) |
@@ -927,7 +927,7 @@ impl<'a> Row<'a> {
             }
             "sfy-preload" => {
                 let list = self.learn(true, reference).map_err(Verdict::fail)?;
-                self.sandboxify(&["--preload", "--allow", &list])
+                self.sandboxify(&["--preload", "--refuse-i386", "--allow", &list])
             }
             "lib-landlock" => self.preloaded(&[
                 ("SECCOMP_SYSCALL_DENY", DENY),

@@ -372,12 +372,21 @@ fn a_setuid_program_refuses_a_policy_from_its_unprivileged_caller() {
     outcome.assert_success();
     assert_eq!(outcome.stdout, "euid before 0\neuid after 65534\n");
     // A policy from the unprivileged caller is refused outright.
-    for env in [("SECCOMP_SYSCALL_DENY", "setuid=EPERM"), ("SECCOMP_SYSCALL_DENY", "uname")] {
+    for env in [
+        ("SECCOMP_SYSCALL_DENY", "setuid=EPERM"),
+        ("SECCOMP_SYSCALL_DENY", "uname"),
+        ("SANDBOX_REFUSE_I386", "1"),
+        ("SANDBOX_REFUSE_I386", "yes"),
+    ] {
         let outcome = Run::new(&program, &[]).env(env.0, env.1).user(User::Nobody).run();
         outcome.assert_code(125);
         assert_eq!(outcome.stdout, "");
         assert!(outcome.stderr.contains("refusing a policy from the environment of a setuid"), "{outcome:#?}");
     }
+    // A switch set off asks for nothing: the program runs as designed.
+    let outcome = Run::new(&program, &[]).env("SANDBOX_REFUSE_I386", "0").user(User::Nobody).run();
+    outcome.assert_success();
+    assert_eq!(outcome.stdout, "euid before 0\neuid after 65534\n");
 }
 
 /// LD_PRELOAD cannot reach a static program: it runs unconfined, which is

@@ -71,7 +71,8 @@ impl Policy {
                 DENY => format!("deny {value}"),
                 DEFAULT_ACTION => format!("default-action {value}"),
                 EXACT => "exact".to_owned(),
-                _ => "refuse-i386".to_owned(),
+                REFUSE_I386 => "refuse-i386".to_owned(),
+                other => unreachable!("variables() sets no {other}"),
             };
             text.push_str(&line);
             text.push('\n');

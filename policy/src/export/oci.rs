@@ -414,22 +414,31 @@ fn comparisons(
 }
 
 /// The values between the bounds that `conditions` (on one field, all
-/// `<`, `<=`, `>`, `>=` or `==`) set, within the bits the kernel reads.
+/// `<`, `<=`, `>`, `>=` or `==`) set, within the bits the kernel reads
+/// (`low > high` when none is); `None` for any other comparison.
 fn bounds(conditions: &[&Condition]) -> Option<(u64, u64)> {
+    const NOTHING: (u64, u64) = (1, 0);
     let within = conditions.first()?.width.bits();
     let (mut low, mut high) = (0u64, within);
+    let mut empty = false;
     for condition in conditions {
         let value = condition.value & within;
         match condition.comparison {
             Comparison::Ge => low = low.max(value),
-            Comparison::Gt => low = low.max(value.checked_add(1)?),
+            Comparison::Gt => match value.checked_add(1) {
+                Some(above) => low = low.max(above),
+                None => empty = true,
+            },
             Comparison::Le => high = high.min(value),
-            Comparison::Lt => high = high.min(value.checked_sub(1)?),
+            Comparison::Lt => match value.checked_sub(1) {
+                Some(below) => high = high.min(below),
+                None => empty = true,
+            },
             Comparison::Eq => (low, high) = (low.max(value), high.min(value)),
             _ => return None,
         }
     }
-    Some((low, high))
+    Some(if empty { NOTHING } else { (low, high) })
 }
 
 /// `low..=high` as blocks that share their high bits (mask, value), the
@@ -438,11 +447,12 @@ fn range_blocks(mut low: u64, high: u64, within: u64) -> Vec<(u64, u64)> {
     let mut blocks = Vec::new();
     while low <= high {
         // The largest aligned block at `low` that stays within the range.
-        let mut size_bits = low.trailing_zeros().min(64 - within.leading_zeros());
-        while size_bits > 0 && (size_bits == 64 || low + ((1u64 << size_bits) - 1) > high) {
+        // At most 2^63 values: an aligned block then never wraps past u64::MAX.
+        let mut size_bits = low.trailing_zeros().min(64 - within.leading_zeros()).min(63);
+        while size_bits > 0 && low + ((1u64 << size_bits) - 1) > high {
             size_bits -= 1;
         }
-        let span = if size_bits == 64 { u64::MAX } else { (1u64 << size_bits) - 1 };
+        let span = (1u64 << size_bits) - 1;
         blocks.push((within & !span, low));
         match (low + span).checked_add(1) {
             Some(next) => low = next,

@@ -329,10 +329,10 @@ impl Variables {
     }
 
     /// Whether the variables ask for a policy (not merely set options): a
-    /// list, a policy file, or i386 refused (anything but unset, empty or
-    /// `0`, which [`Variables::switches`] either takes as `1` or refuses).
+    /// list, a policy file, or i386 refused (a malformed value counts: it
+    /// is refused later).
     pub fn asks_for_policy(&self) -> bool {
-        let refuses_i386 = self.refuse_i386.as_deref().is_some_and(|value| !matches!(value, "" | "0"));
+        let refuses_i386 = switch(self.refuse_i386.as_deref(), &REFUSE_I386_ORIGIN, false).unwrap_or(true);
         self.allow.is_some() || self.deny.is_some() || self.policy_file.is_some() || refuses_i386
     }
 
