@@ -116,7 +116,7 @@ type Found = (&'static str, *mut c_char);
 fn read(environment: *mut *mut c_char) -> Result<(Variables, Vec<Found>), EnvironmentError> {
     let mut variables = Variables::default();
     let mut found: Vec<Found> = Vec::new();
-    for entry in entries(environment) {
+    for entry in entries(environment).filter(|&entry| variables::is_ours(head(entry))) {
         // SAFETY: every entry is a NUL-terminated string.
         let (name, value) = variables::split_entry(unsafe { CStr::from_ptr(entry) }.to_bytes());
         if let Some(known) = variables.add(name, value)? {
@@ -124,6 +124,19 @@ fn read(environment: *mut *mut c_char) -> Result<(Variables, Vec<Found>), Enviro
         }
     }
     Ok((variables, found))
+}
+
+/// The first bytes of the NUL-terminated `entry`, up to
+/// [`variables::PREFIX_LEN`]: enough to tell whether it is one of ours
+/// without measuring every string of the environment.
+fn head<'a>(entry: *const c_char) -> &'a [u8] {
+    let mut len = 0;
+    // SAFETY: reads stop at the terminator, which the string has.
+    while len < variables::PREFIX_LEN && unsafe { *entry.add(len) } != 0 {
+        len += 1;
+    }
+    // SAFETY: the `len` bytes just read, none of them the terminator.
+    unsafe { core::slice::from_raw_parts(entry.cast::<u8>(), len) }
 }
 
 /// Removes `entry` from the NULL-terminated `environment`, moving the later

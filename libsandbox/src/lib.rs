@@ -51,13 +51,12 @@ use sandbox_policy::learn::APPLY_POINT_MARKER;
 use sandbox_policy::sys::install::Threads;
 use sandbox_policy::sys::report::{self, Answered, Reported, Reporter};
 use sandbox_policy::sys::scope;
-use sandbox_policy::text::attached::{self, DT_SANDBOX_POLICY};
+use sandbox_policy::text::attached;
 use sandbox_policy::text::file;
 use sandbox_policy::text::variables::{self, Counted, Variables};
 use sandbox_policy::{Policy, Program, install};
 
 use crate::fail::fail;
-use crate::objects::Image;
 
 /// An ELF note header and its owner's name (see [`attached::LIBRARY_NOTE_OWNER`]).
 #[repr(C, align(4))]
@@ -182,8 +181,7 @@ fn is_secure() -> bool {
 /// order they stack: the attached one, then the environment's. `None` when
 /// neither says anything; a refusal ends the process (125).
 pub(crate) fn requested_policies(variables: &Variables) -> Option<Vec<(&'static str, Policy)>> {
-    let program = Image::main_program();
-    let attached = program.as_ref().and_then(|image| image.dynamic_string(DT_SANDBOX_POLICY));
+    let attached = objects::attached_policy();
     if attached.is_none() && variables.is_empty() {
         return None;
     }

@@ -8,6 +8,9 @@
 use alloc::string::String;
 use core::ffi::{CStr, c_int, c_void};
 use core::mem::size_of;
+use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+
+use sandbox_policy::text::attached::DT_SANDBOX_POLICY;
 
 /// `Elf64_Dyn` tags used here.
 const DT_NULL: i64 = 0;
@@ -100,9 +103,33 @@ pub fn other_object_initialised_first() -> Option<String> {
     found
 }
 
+/// What [`attached_policy`] found: not looked yet, nothing, or a string.
+static ATTACHED_LOOKED: AtomicU8 = AtomicU8::new(NOT_LOOKED);
+const NOT_LOOKED: u8 = 0;
+const LOOKED: u8 = 1;
+static ATTACHED_START: AtomicPtr<u8> = AtomicPtr::new(core::ptr::null_mut());
+static ATTACHED_LEN: AtomicUsize = AtomicUsize::new(0);
+
+/// The policy `patchelf-helper --policy` recorded in the main program
+/// (`DT_SANDBOX_POLICY`), looked up once: the early phase and the
+/// constructor both ask, and the program's mapping does not change.
+pub fn attached_policy() -> Option<&'static [u8]> {
+    if ATTACHED_LOOKED.load(Ordering::Acquire) == NOT_LOOKED {
+        let found = Image::main_program().and_then(|image| image.dynamic_string(DT_SANDBOX_POLICY));
+        let (start, len) = found.map_or((core::ptr::null_mut(), 0), |text| (text.as_ptr().cast_mut(), text.len()));
+        ATTACHED_START.store(start, Ordering::Relaxed);
+        ATTACHED_LEN.store(len, Ordering::Relaxed);
+        ATTACHED_LOOKED.store(LOOKED, Ordering::Release);
+    }
+    let start = ATTACHED_START.load(Ordering::Relaxed);
+    // SAFETY: a string of the main program's, mapped for the life of the
+    // process, stored whole before the Release above made it visible.
+    (!start.is_null()).then(|| unsafe { core::slice::from_raw_parts(start, ATTACHED_LEN.load(Ordering::Relaxed)) })
+}
+
 impl Image<'static> {
     /// The main program: the first object `dl_iterate_phdr` reports.
-    pub fn main_program() -> Option<Image<'static>> {
+    fn main_program() -> Option<Image<'static>> {
         let mut image: Option<Image> = None;
         // SAFETY: the callback only fills `image`, which outlives the call.
         unsafe { libc::dl_iterate_phdr(Some(first_object), &mut image as *mut Option<Image> as *mut c_void) };
@@ -111,7 +138,7 @@ impl Image<'static> {
 
     /// The string a dynamic entry with `tag` points to in DT_STRTAB, if the
     /// program has such an entry.
-    pub fn dynamic_string(&self, tag: u64) -> Option<&'static [u8]> {
+    fn dynamic_string(&self, tag: u64) -> Option<&'static [u8]> {
         let strtab = self.dynamic_entries().find(|&(t, _)| t == DT_STRTAB).map(|(_, value)| self.address(value))?;
         let offset = self.dynamic_entries().find(|&(t, _)| t as u64 == tag).map(|(_, value)| value as usize)?;
         let start = strtab.checked_add(offset)?;

@@ -150,14 +150,27 @@ pub enum Name {
 
 /// Classifies a variable name.
 pub fn classify(name: &[u8]) -> Name {
-    if let Some(known) = ALL.iter().find(|known| known.as_bytes() == name) {
-        Name::Known(known)
-    } else if OURS.iter().any(|prefix| name.starts_with(prefix)) {
-        Name::Unknown
-    } else {
+    // The prefix first: every process with the library reads every
+    // variable of its environment, almost none of them ours.
+    if !is_ours(name) {
         Name::Unrelated
+    } else if let Some(known) = ALL.iter().find(|known| known.as_bytes() == name) {
+        Name::Known(known)
+    } else {
+        Name::Unknown
     }
 }
+
+/// Whether `entry` (a `NAME=VALUE` string, or its start) has the prefix of
+/// the sandbox's variables, known or not: entries without it are
+/// [`Name::Unrelated`] whatever follows.
+pub fn is_ours(entry: &[u8]) -> bool {
+    OURS.iter().any(|prefix| entry.starts_with(prefix))
+}
+
+/// The length of [`is_ours`]'s prefixes: the bytes of an entry to read to
+/// tell.
+pub const PREFIX_LEN: usize = 8;
 
 /// The closest variable name to a misspelt one.
 pub fn closest(name: &str) -> &'static str {
@@ -447,6 +460,8 @@ mod tests {
         assert_eq!(classify(b"SECCOMP_SYSCALL_DENNY"), Name::Unknown);
         assert_eq!(classify(b"SECCOMP"), Name::Unrelated);
         assert_eq!(classify(b"PATH"), Name::Unrelated);
+        assert!(OURS.iter().all(|prefix| prefix.len() == PREFIX_LEN));
+        assert!(ALL.iter().all(|name| is_ours(name.as_bytes())));
         assert_eq!(closest("SECCOMP_SYSCALL_DENNY"), DENY);
         assert_eq!(closest("SECCOMP_DEFAULT"), DEFAULT_ACTION);
         assert_eq!(classify(b"SANDBOX_FS_RO"), Name::Known(FS_RO));
