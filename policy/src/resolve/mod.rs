@@ -32,10 +32,10 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::action::Action;
-use crate::condition::Rule;
+use crate::condition::{Comparison, Condition, Field, Rule, Width};
 use crate::error::{Origin, PolicyError};
 use crate::tables::syscalls::{FALLBACK_PAIRS, SUCCESSOR_PAIRS, Syscall};
-use crate::text::entry::{Entry, Target, parse_entry};
+use crate::text::entry::{Entry, Target};
 use crate::text::variables::DENY;
 use crate::text::{Lists, Settings, Sourced, Switches, Text, parse_list};
 
@@ -52,6 +52,17 @@ pub const IO_URING: &str = "io_uring_setup io_uring_enter io_uring_register";
 /// exact, and the whole policy where only other confinement is asked for
 /// ([`Policy::guard`]).
 pub const TERMINAL_INJECTION: &str = "ioctl(arg1 == TIOCSTI)=EIO:ioctl(arg1 == TIOCLINUX)=EPERM";
+
+/// [`TERMINAL_INJECTION`]'s `ioctl` rules, built without parsing it: the
+/// parser's code and tables are most of what resolving a short deny list
+/// would touch at every start (a test checks that both are the same).
+fn terminal_rules() -> [Rule; 2] {
+    let request = |value: libc::c_ulong, errno: libc::c_int| Rule {
+        conditions: vec![Condition { field: Field::Arg(1), comparison: Comparison::Eq, value, width: Width::Bits32 }],
+        action: Action::Errno(errno as u16),
+    };
+    [request(libc::TIOCSTI, libc::EIO), request(libc::TIOCLINUX, libc::EPERM)]
+}
 
 fn lookup(name: &str) -> &'static Syscall {
     Syscall::by_name(name).expect("the policy tables name known calls")
@@ -372,12 +383,10 @@ impl Policy {
             for (syscall, why) in enosys {
                 calls.replace(syscall, Explained { rule: rule.clone(), why }, true);
             }
-            for item in TERMINAL_INJECTION.split(':') {
-                let entry = parse_entry(item).expect("the terminal rules parse");
-                let Target::Syscall(syscall) = entry.target else { unreachable!("the terminal rules name ioctl") };
-                let action = entry.action.expect("the terminal rules have actions");
+            let ioctl = lookup("ioctl");
+            for rule in terminal_rules() {
                 let why = Why::Added("terminal injection: it would type into the terminal after the program ends");
-                calls.add(syscall, Explained { rule: Rule { conditions: entry.conditions, action }, why }, true);
+                calls.add(ioctl, Explained { rule, why }, true);
             }
         }
         let calls = calls.into_rules();
@@ -511,6 +520,20 @@ mod tests {
     use crate::test_support::{policy, settings};
     use crate::text::MAX_LIST_BYTES;
     use crate::text::variables::Variables;
+
+    #[test]
+    fn the_terminal_rules_are_the_text_parsed() {
+        let parsed: Vec<(&Syscall, Rule)> = TERMINAL_INJECTION
+            .split(':')
+            .map(|item| {
+                let entry = crate::text::entry::parse_entry(item).unwrap();
+                let Target::Syscall(syscall) = entry.target else { panic!("{item} names a group") };
+                (syscall, Rule { conditions: entry.conditions, action: entry.action.unwrap() })
+            })
+            .collect();
+        let built: Vec<(&Syscall, Rule)> = terminal_rules().into_iter().map(|rule| (lookup("ioctl"), rule)).collect();
+        assert_eq!(built, parsed);
+    }
 
     fn exact(allow: Option<&str>, deny: Option<&str>) -> Policy {
         Settings { switches: Switches::EXACT, ..settings(allow, deny, None) }.policy().unwrap().unwrap()
