@@ -107,7 +107,7 @@ fn multiplexer_leaf(policy: &Policy, multiplexer: &Multiplexer) -> Leaf {
             (action != own).then(|| Rule { conditions: vec![condition], action })
         })
         .collect();
-    Leaf { rules, otherwise: own }
+    Leaf { rules, otherwise: own, probed: false }
 }
 
 /// What one system call gets: the first rule whose conditions all hold, or
@@ -116,11 +116,13 @@ fn multiplexer_leaf(policy: &Policy, multiplexer: &Multiplexer) -> Leaf {
 struct Leaf {
     rules: Vec<Rule>,
     otherwise: Action,
+    /// The [`probe`] comes first: the leaf of [`probe::SYSCALL`] on x86_64.
+    probed: bool,
 }
 
 impl Leaf {
     fn of(action: Action) -> Leaf {
-        Leaf { rules: Vec::new(), otherwise: action }
+        Leaf { rules: Vec::new(), otherwise: action, probed: false }
     }
 }
 
@@ -176,6 +178,14 @@ fn ranges(policy: &Policy, abi: Abi, overrides: &[Override]) -> Vec<Range> {
         });
         numbered[at].1.rules.insert(0, over.rule.clone());
     }
+    if abi == Abi::X86_64 {
+        // In the call's own leaf, the probe costs the other calls' paths nothing.
+        let at = numbered.binary_search_by_key(&probe::SYSCALL, |&(nr, _)| nr).unwrap_or_else(|at| {
+            numbered.insert(at, (probe::SYSCALL, Leaf::of(default)));
+            at
+        });
+        numbered[at].1.probed = true;
+    }
 
     let mut ranges: Vec<Range> = Vec::with_capacity(2 * numbered.len() + 4);
     let mut push = |start: u32, leaf: Leaf| match ranges.last() {
@@ -211,7 +221,8 @@ fn call_leaf(policy: &Policy, abi: Abi, call: &CallRules) -> Leaf {
         // action of the call's rules.
         return Leaf::of(policy.strictest_for(call.syscall));
     };
-    Leaf { rules, otherwise: call.always.as_ref().map_or(policy.default_action(), |always| always.rule.action) }
+    let otherwise = call.always.as_ref().map_or(policy.default_action(), |always| always.rule.action);
+    Leaf { rules, otherwise, probed: false }
 }
 
 /// Whether the i386 filter tests `call`'s conditions (on the registers that
@@ -248,8 +259,27 @@ pub(crate) fn on_i386(syscall: &Syscall, rule: &Rule) -> Option<Rule> {
     Some(Rule { conditions, action: rule.action })
 }
 
-/// Emits the checks of one leaf, returning the label of its first instruction.
-fn leaf(emitter: &mut Emitter, leaf: &Leaf) -> Label {
+/// The program being emitted, with what is shared within it.
+#[derive(Default)]
+struct Emission {
+    emitter: Emitter,
+    /// The leaves with checks emitted so far: another ABI's call with the
+    /// same rules (the terminal rules' `ioctl`, say) jumps to the same code.
+    leaves: Vec<(Leaf, Label)>,
+    /// Where the probe compares the nonce's high and low word.
+    nonce: Option<[Label; 2]>,
+}
+
+/// Emits the checks of one leaf, or finds them emitted, returning the
+/// label of its first instruction.
+fn leaf(emission: &mut Emission, leaf: &Leaf) -> Label {
+    if leaf.rules.is_empty() && !leaf.probed {
+        return emission.emitter.ret(leaf.otherwise.ret());
+    }
+    if let Some(&(_, label)) = emission.leaves.iter().find(|(known, _)| known == leaf) {
+        return label;
+    }
+    let emitter = &mut emission.emitter;
     let mut next = emitter.ret(leaf.otherwise.ret());
     for rule in leaf.rules.iter().rev() {
         let mut entry = emitter.ret(rule.action.ret());
@@ -258,6 +288,12 @@ fn leaf(emitter: &mut Emitter, leaf: &Leaf) -> Label {
         }
         next = entry;
     }
+    if leaf.probed {
+        let (probed, labels) = probe(emitter, next);
+        next = probed;
+        emission.nonce = Some(labels);
+    }
+    emission.leaves.push((leaf.clone(), next));
     next
 }
 
@@ -352,24 +388,24 @@ fn runs(ranges: &[Range]) -> Vec<&[Range]> {
 }
 
 /// Emits a binary search over `runs`, returning the label of its root.
-fn search(emitter: &mut Emitter, runs: &[&[Range]]) -> Label {
+fn search(emission: &mut Emission, runs: &[&[Range]]) -> Label {
     if let [only] = runs {
-        return run(emitter, only);
+        return run(emission, only);
     }
     let middle = runs.len() / 2;
     // Emitted backwards: the upper half ends up after the lower one.
-    let upper = search(emitter, &runs[middle..]);
-    let lower = search(emitter, &runs[..middle]);
-    emitter.jump(op::JGE, runs[middle][0].start, upper, lower)
+    let upper = search(emission, &runs[middle..]);
+    let lower = search(emission, &runs[..middle]);
+    emission.emitter.jump(op::JGE, runs[middle][0].start, upper, lower)
 }
 
 /// Emits one run: each single number by equality, then the background,
 /// which has every other number of the run.
-fn run(emitter: &mut Emitter, ranges: &[Range]) -> Label {
-    let mut next = leaf(emitter, &ranges[0].leaf);
+fn run(emission: &mut Emission, ranges: &[Range]) -> Label {
+    let mut next = leaf(emission, &ranges[0].leaf);
     for point in ranges[1..].iter().step_by(2).rev() {
-        let target = leaf(emitter, &point.leaf);
-        next = emitter.jump(op::JEQ, point.start, target, next);
+        let target = leaf(emission, &point.leaf);
+        next = emission.emitter.jump(op::JEQ, point.start, target, next);
     }
     next
 }
@@ -405,25 +441,21 @@ pub fn compile(policy: &Policy) -> Result<Program, FilterTooLong> {
 
 /// Compiles `policy` with `overrides` checked first for their calls.
 pub fn compile_with(policy: &Policy, overrides: &[Override]) -> Result<Program, FilterTooLong> {
-    let mut emitter = Emitter::default();
-    let unknown_arch = emitter.ret(Action::Kill.ret());
+    let mut emission = Emission::default();
+    let unknown_arch = emission.emitter.ret(Action::Kill.ret());
     let mut otherwise = unknown_arch;
     // Backwards again: the last ABI's code is emitted first, and the native
     // one ends up straight after the arch check, with no jump on its path.
-    let mut nonce_labels = None;
     // A refused ABI gets no section: its calls reach the unknown arch's kill.
     let compiled = Abi::ALL.into_iter().filter(|&abi| !(abi == Abi::I386 && policy.refuses_i386()));
     for abi in compiled.rev() {
         let ranges = ranges(policy, abi, overrides);
-        let mut root = search(&mut emitter, &runs(&ranges));
-        if abi == Abi::X86_64 {
-            let (probed, labels) = probe(&mut emitter, root);
-            root = probed;
-            nonce_labels = Some(labels);
-        }
+        let root = search(&mut emission, &runs(&ranges));
+        let emitter = &mut emission.emitter;
         let body = emitter.stmt(op::LD | op::W | op::ABS, offset::NR, root);
         otherwise = emitter.jump(op::JEQ, abi.audit_arch(), body, otherwise);
     }
+    let Emission { mut emitter, nonce: nonce_labels, .. } = emission;
     emitter.stmt(op::LD | op::W | op::ABS, offset::ARCH, otherwise);
     let insns = emitter.finish();
     if insns.len() > bpf::MAX_INSNS {
@@ -433,12 +465,12 @@ pub fn compile_with(policy: &Policy, overrides: &[Override]) -> Result<Program, 
     Ok(Program { insns, nonce_at })
 }
 
-/// Emits the [`probe`] in front of `search` (which expects the number
-/// loaded), returning the new entry and the labels of the nonce's two words.
-fn probe(emitter: &mut Emitter, search: Label) -> (Label, [Label; 2]) {
+/// Emits the [`probe`] in front of `call`, the checks of its call's leaf,
+/// returning the new entry and the labels of the nonce's two words.
+fn probe(emitter: &mut Emitter, call: Label) -> (Label, [Label; 2]) {
     let load = |emitter: &mut Emitter, offset: u32, next: Label| emitter.stmt(op::LD | op::W | op::ABS, offset, next);
     let (nonce, mark) = (Field::Arg(0), Field::Arg(1));
-    let not_probe = load(emitter, offset::NR, search);
+    let not_probe = call;
     let confirmed = emitter.ret(Action::Errno(probe::CONFIRMED).ret());
     let other = emitter.ret(Action::Errno(probe::OTHER).ret());
     let nonce_low = emitter.jump(op::JEQ, 0, confirmed, other);
@@ -448,8 +480,7 @@ fn probe(emitter: &mut Emitter, search: Label) -> (Label, [Label; 2]) {
     let next = emitter.jump(op::JEQ, probe::MARK as u32, next, not_probe);
     let next = load(emitter, mark.low(), next);
     let next = emitter.jump(op::JEQ, (probe::MARK >> 32) as u32, next, not_probe);
-    let next = load(emitter, mark.high(), next);
-    (emitter.jump(op::JEQ, probe::SYSCALL, next, search), [nonce_high, nonce_low])
+    (load(emitter, mark.high(), next), [nonce_high, nonce_low])
 }
 
 #[cfg(test)]
@@ -723,6 +754,28 @@ mod tests {
             let cacheable = action == Action::Allow && nr != probe::SYSCALL && !conditional;
             assert_eq!(cacheable, bpf::is_cached_allow(program.insns(), AUDIT_ARCH_X86_64, nr), "nr {nr}");
         }
+    }
+
+    #[test]
+    fn a_short_deny_list_is_a_short_filter() {
+        // The kernel's cost of installing a filter grows with its length
+        // and with its paths: the probe sits in getpgrp's leaf, off every
+        // other call's path, and the terminal rules' ioctl checks are
+        // emitted once for both ABIs.
+        let program = compile(&policy(None, Some("uname"), None)).unwrap();
+        assert!(program.insns().len() <= 38, "{} instructions", program.insns().len());
+        let tiocsti = program.insns().iter().filter(|insn| insn.k == libc::TIOCSTI as u32).count();
+        assert_eq!(tiocsti, 1, "the ioctl leaf is shared");
+        for abi in Abi::ALL {
+            let longest = (0..=Syscall::max_number(abi))
+                // The calls whose arguments are checked: the probe's and ioctl.
+                .filter(|&nr| !(abi == Abi::X86_64 && nr == probe::SYSCALL) && nr != self::nr("ioctl", abi))
+                .map(|nr| verdict(&program, abi, nr).1)
+                .max()
+                .unwrap();
+            assert!(longest <= 9, "{abi}: {longest} steps");
+        }
+        assert_eq!(verdict(&program, Abi::X86_64, probe::SYSCALL).0, Action::Allow);
     }
 
     #[test]
