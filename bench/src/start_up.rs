@@ -124,7 +124,8 @@ pub fn library(helpers: &Helpers, library: &Path, cloudflare: Option<&Cloudflare
 }
 
 pub fn sandboxify(helpers: &Helpers, cloudflare: Option<&Cloudflare>, rounds: usize) {
-    let ours = artifact("sandboxify");
+    let ours = helpers.path("sandboxify");
+    Helpers::install(&artifact("sandboxify"), &ours);
     let allow = allow_list(250);
     let launcher = |label: &str, path: PathBuf, args: &[&str]| Variant::sandboxify(label, &path, args);
     let mut measured = vec![

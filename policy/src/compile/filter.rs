@@ -293,9 +293,16 @@ fn leaf(emission: &mut Emission, leaf: &Leaf) -> Label {
         next = probed;
         emission.nonce = Some(labels);
     }
-    emission.leaves.push((leaf.clone(), next));
+    // Bounded, so that a policy of many conditional calls is not compiled
+    // in quadratic time; the shared leaves are most often few.
+    if emission.leaves.len() < SHARED_LEAVES {
+        emission.leaves.push((leaf.clone(), next));
+    }
     next
 }
+
+/// The most leaves with checks that later identical ones jump to.
+const SHARED_LEAVES: usize = 64;
 
 /// Emits a comparison: for 64 bits a test on the high word, then the low
 /// word; for 32 bits the low word alone.
