@@ -32,7 +32,8 @@ fn lines(path: &str) -> Vec<(usize, String)> {
 
 struct Row {
     name: String,
-    numbers: [Option<u32>; 2],
+    /// x86_64, i386, aarch64 (the order of `Abi`).
+    numbers: [Option<u32>; 3],
     args: Option<Vec<ArgKind>>,
     /// For each argument as conditions name it, the i386 register that
     /// carries it alike (see `i386_layout`).
@@ -45,13 +46,13 @@ fn syscalls() -> Vec<Row> {
         .into_iter()
         .map(|(line, text)| {
             let fields: Vec<&str> = text.split('\t').collect();
-            assert!(fields.len() == 3, "{source}:{line}: expected 3 tab-separated fields");
+            assert!(fields.len() == 4, "{source}:{line}: expected 4 tab-separated fields");
             let number = |field: &str| -> Option<u32> {
                 (field != "-").then(|| field.parse().unwrap_or_else(|_| panic!("{source}:{line}: bad number {field}")))
             };
             Row {
                 name: fields[0].to_owned(),
-                numbers: [number(fields[1]), number(fields[2])],
+                numbers: [number(fields[1]), number(fields[2]), number(fields[3])],
                 args: None,
                 i386: I386Registers::UNMAPPED,
             }
@@ -80,6 +81,8 @@ fn syscalls() -> Vec<Row> {
     }
     for row in &rows {
         assert!(row.numbers[0].is_none() || row.args.is_some(), "{source}: no argument kinds for {}", row.name);
+        // aarch64's conditions are read with x86_64's kinds (see `on_aarch64`).
+        assert!(row.numbers[2].is_none() || row.numbers[0].is_some(), "{source}: {} only on aarch64", row.name);
     }
     i386_layout(&mut rows);
     rows
@@ -343,11 +346,12 @@ fn main() {
         let number = |n: Option<u32>| n.map_or(u16::MAX, |n| u16::try_from(n).expect("numbers fit in u16"));
         writeln!(
             out,
-            "    Syscall {{ name: ({}, {}), index: {index}, numbers: [{}, {}], args: {}, i386: {:#x} }},",
+            "    Syscall {{ name: ({}, {}), index: {index}, numbers: [{}, {}, {}], args: {}, i386: {:#x} }},",
             names.len(),
             row.name.len(),
             number(row.numbers[0]),
             number(row.numbers[1]),
+            number(row.numbers[2]),
             row.args.as_deref().map_or(ArgKinds::UNKNOWN, ArgKinds::pack),
             row.i386.packed()
         )
@@ -358,7 +362,7 @@ fn main() {
     writeln!(out, "const NAMES: &str = {names:?};").unwrap();
 
     // Reverse tables, indexed by number, holding an index into SYSCALLS.
-    for (abi, column) in [("X86_64", 0), ("I386", 1)] {
+    for (abi, column) in [("X86_64", 0), ("I386", 1), ("AARCH64", 2)] {
         let numbered: Vec<(u32, usize)> =
             rows.iter().enumerate().filter_map(|(index, row)| row.numbers[column].map(|nr| (nr, index))).collect();
         let len = numbered.iter().map(|(nr, _)| nr + 1).max().unwrap_or(0) as usize;

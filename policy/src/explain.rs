@@ -11,10 +11,10 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt::Write as _;
 
-use crate::abi::{Abi, X32_SYSCALL_BIT};
+use crate::abi::{Abi, Arch, X32_SYSCALL_BIT};
 use crate::action::Action;
 use crate::compile::bpf::{self, Insn, SeccompData, op};
-use crate::compile::filter::{self, FilterTooLong, compile};
+use crate::compile::filter::{self, FilterTooLong, compile_for};
 use crate::resolve::families;
 use crate::resolve::{Base, Policy};
 use crate::tables::groups::Group;
@@ -28,11 +28,13 @@ fn filtered(program: &[Insn], abi: Abi, nr: u32) -> Action {
     Action::from_ret(verdict.ret).expect("compiled filters return known actions")
 }
 
-/// Every x86_64 call with its action and where it comes from; then what
-/// differs on i386. Refused for a policy the kernel would refuse.
-pub fn explain(policy: &Policy) -> Result<String, FilterTooLong> {
-    let program = compile(policy)?;
+/// Every call of `arch`'s native ABI with its action and where it comes
+/// from; then, on x86_64, what differs on i386. Refused for a policy the
+/// kernel would refuse.
+pub fn explain(policy: &Policy, arch: Arch) -> Result<String, FilterTooLong> {
+    let program = compile_for(policy, arch)?;
     let insns = program.insns();
+    let native = arch.native();
     let mut out = String::new();
     let (base, default_reason) = match policy.base() {
         Base::AllowList => ("allow list", "default: not in the allow list"),
@@ -40,16 +42,27 @@ pub fn explain(policy: &Policy) -> Result<String, FilterTooLong> {
     };
     let exact = if policy.exact() { "exact: entries mean only the calls they name" } else { "not exact" };
     let _ = writeln!(out, "# {base}; violations get {}; {exact}", policy.violation());
-    let _ = writeln!(out, "# x86_64: number, call, action, and why");
-    for nr in 0..=Syscall::max_number(Abi::X86_64) {
-        let Some(syscall) = Syscall::by_number(Abi::X86_64, nr) else { continue };
+    match arch {
+        Arch::X86_64 => {
+            let _ = writeln!(out, "# x86_64: number, call, action, and why");
+        }
+        Arch::Aarch64 => {
+            let _ = writeln!(
+                out,
+                "# aarch64: number, call, action, and why (conditions name arguments as on x86_64; \
+                 clone's tls and child_tid are tested where arm64 passes them)"
+            );
+        }
+    }
+    for nr in 0..=Syscall::max_number(native) {
+        let Some(syscall) = Syscall::by_number(native, nr) else { continue };
         let name = syscall.name();
         match policy.call(syscall) {
             None => {
                 let _ = writeln!(
                     out,
                     "{nr:>4}  {name:<24} {:<10} {default_reason}",
-                    filtered(insns, Abi::X86_64, nr).to_string()
+                    filtered(insns, native, nr).to_string()
                 );
             }
             Some(call) => {
@@ -77,8 +90,13 @@ pub fn explain(policy: &Policy) -> Result<String, FilterTooLong> {
             }
         }
     }
-    let default = filtered(insns, Abi::X86_64, Syscall::max_number(Abi::X86_64) + 1);
+    let default = filtered(insns, native, Syscall::max_number(native) + 1);
     let _ = writeln!(out, "   *  (numbers unknown to this table) {default}");
+    if arch == Arch::Aarch64 {
+        let _ = writeln!(out, "   *  (any ABI but aarch64: AArch32 programs included) kill");
+        families(policy, &mut out);
+        return Ok(out);
+    }
     let _ = writeln!(out, "   *  (x32: nr ≥ {X32_SYSCALL_BIT:#x}) {}", filtered(insns, Abi::X86_64, X32_SYSCALL_BIT));
     let _ = writeln!(out, "   *  (any ABI but x86_64 and i386) kill");
     if policy.refuses_i386() {
@@ -179,10 +197,10 @@ pub fn list_groups() -> String {
     out
 }
 
-/// Every known call: name, x86_64 and i386 numbers, argument kinds.
+/// Every known call: name, x86_64, i386 and aarch64 numbers, argument kinds.
 pub fn list_syscalls() -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# name, x86_64 number, i386 number ('-': none), x86_64 arguments");
+    let _ = writeln!(out, "# name, x86_64 number, i386 number, aarch64 number ('-': none), x86_64 arguments");
     for syscall in Syscall::all() {
         let number = |abi| syscall.number(abi).map_or("-".to_string(), |nr| nr.to_string());
         let kinds: Vec<&str> = syscall
@@ -199,10 +217,11 @@ pub fn list_syscalls() -> String {
             .collect();
         let _ = writeln!(
             out,
-            "{:<24} {:>4} {:>4}  {}",
+            "{:<24} {:>4} {:>4} {:>4}  {}",
             syscall.name(),
             number(Abi::X86_64),
             number(Abi::I386),
+            number(Abi::Aarch64),
             kinds.join(" ")
         );
     }
@@ -218,7 +237,7 @@ mod tests {
     #[test]
     fn explains_every_call_with_its_reason() {
         let p = policy(Some("@basic-io:exit_group:clone"), Some("socket(arg0 == AF_INET)=EACCES:write=EPERM"), None);
-        let text = explain(&p).unwrap();
+        let text = explain(&p, Arch::X86_64).unwrap();
         assert!(text.starts_with("# allow list; violations get kill; not exact\n"), "{text}");
         assert!(
             text.contains(
@@ -251,7 +270,7 @@ mod tests {
             switches: Switches { refuse_i386: true, ..Switches::default() },
             ..settings(None, Some("uname"), None)
         };
-        let text = explain(&refusing.policy().unwrap().unwrap()).unwrap();
+        let text = explain(&refusing.policy().unwrap().unwrap(), Arch::X86_64).unwrap();
         assert!(
             text.contains("\n# i386 (int 0x80, 32-bit programs): refused, every call gets kill (refuse-i386)\n"),
             "{text}"
@@ -262,7 +281,7 @@ mod tests {
     #[test]
     fn disassembly_shows_absolute_targets() {
         let p = policy(None, Some("uname"), None);
-        let text = disassemble(compile(&p).unwrap().insns());
+        let text = disassemble(crate::compile(&p).unwrap().insns());
         assert!(text.starts_with("   0: ld  arch\n   1: jeq 0xc000003e, +0, +"), "{text}");
         assert!(text.contains("ret kill"), "{text}");
     }
@@ -270,6 +289,10 @@ mod tests {
     #[test]
     fn lists_groups_and_calls() {
         assert!(list_groups().contains("@aio io_cancel io_destroy"));
-        assert!(list_syscalls().contains("execve                     59   11  ptr ptr ptr\n"), "{}", list_syscalls());
+        assert!(
+            list_syscalls().contains("execve                     59   11  221  ptr ptr ptr\n"),
+            "{}",
+            list_syscalls()
+        );
     }
 }

@@ -16,8 +16,8 @@
 
 use alloc::vec::Vec;
 
-use crate::abi::Abi;
 use crate::abi::offset;
+use crate::abi::{Abi, Arch};
 use crate::action::{Action, ret};
 use crate::compile::bpf::{Emitter, op};
 use crate::compile::filter::{Program, compile_with};
@@ -59,7 +59,7 @@ pub fn observer() -> Program {
     let kill = emitter.ret(Action::Kill.ret());
     let trace = emitter.ret(ret::TRACE);
     let mut otherwise = kill;
-    for abi in Abi::ALL.into_iter().rev() {
+    for &abi in Arch::HOST.abis().iter().rev() {
         otherwise = emitter.jump(op::JEQ, abi.audit_arch(), trace, otherwise);
     }
     emitter.stmt(op::LD | op::W | op::ABS, offset::ARCH, otherwise);

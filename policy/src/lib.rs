@@ -43,9 +43,9 @@ pub mod violation;
 #[cfg(test)]
 mod test_support;
 
-pub use abi::Abi;
+pub use abi::{Abi, Arch};
 pub use action::Action;
-pub use compile::filter::{FilterTooLong, Override, Program, compile, compile_with};
+pub use compile::filter::{FilterTooLong, Override, Program, compile, compile_for, compile_with};
 pub use condition::{Comparison, Condition, Field, Rule, Width};
 pub use error::{ErrorKind, Origin, PolicyError};
 pub use resolve::Policy;

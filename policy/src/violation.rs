@@ -29,10 +29,10 @@ use core::fmt;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::abi::Abi;
+use crate::abi::{Abi, Arch};
 use crate::action::{Action, ret};
 use crate::compile::bpf::{SeccompData, op, run};
-use crate::compile::filter::{FilterTooLong, Override, Program, compile_with};
+use crate::compile::filter::{FilterTooLong, Override, Program, compile_with, probe};
 use crate::condition::{Comparison, Condition, Field, Rule, Width};
 use crate::resolve::{Base, Explained, Policy};
 use crate::tables::syscalls::Syscall;
@@ -48,7 +48,7 @@ pub const END: u64 = 0x5ec1_e0d5_5ec1_e0d5;
 
 /// Whether `call` is the handler's own [`END`].
 pub fn is_end(call: &SeccompData) -> bool {
-    call.arch == Abi::X86_64.audit_arch() && call.nr == libc::SYS_getpgrp as u32 && call.args[0] == END
+    call.arch == Abi::X86_64.audit_arch() && call.nr == probe::SYSCALL && call.args[0] == END
 }
 
 /// The calls that set a signal's handler, with the ABIs they exist on.
@@ -92,7 +92,7 @@ fn never_runs(policy: &Policy, syscall: &Syscall) -> bool {
 fn protecting_overrides(policy: &Policy) -> Option<Vec<Override>> {
     let end = Condition { field: Field::Arg(0), comparison: Comparison::Eq, value: END, width: Width::Bits64 };
     let end = Rule { conditions: vec![end], action: Action::Kill };
-    let mut overrides = vec![Override { abi: Abi::X86_64, nr: libc::SYS_getpgrp as u32, rule: end }];
+    let mut overrides = vec![Override { abi: Abi::X86_64, nr: probe::SYSCALL, rule: end }];
     for (name, abi) in HANDLER_SETTERS {
         let syscall = Syscall::by_name(name).expect("the handler setters are in the table");
         let nr = syscall.number(abi).expect("the handler setters exist on their ABI");
@@ -157,7 +157,7 @@ impl<'a> Violation<'a> {
     /// Names what `action` (`kill` or `log`) the filters `installed`
     /// (newest first, with their programs as compiled) did to `call`.
     pub fn new(action: Action, mut installed: impl Iterator<Item = Installed<'a>>, call: &'a SeccompData) -> Self {
-        let abi = Abi::ALL.into_iter().find(|abi| abi.audit_arch() == call.arch);
+        let abi = Abi::from_audit_arch(call.arch).filter(|abi| Arch::HOST.abis().contains(abi));
         let syscall = abi.and_then(|abi| Syscall::by_number(abi, call.nr));
         let reported_kill = Action::Trap.ret() | u32::from(TAG);
         let decides = |filter: &Installed| {

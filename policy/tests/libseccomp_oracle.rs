@@ -8,12 +8,13 @@ use proptest::prelude::*;
 use sandbox_policy::compile::bpf::{self, Insn, SeccompData};
 use sandbox_policy::text::Sourced;
 use sandbox_policy::text::entry::Target;
-use sandbox_policy::{Abi, Action, Entry, Lists, Origin, Policy, Switches, Syscall, compile};
+use sandbox_policy::{Abi, Action, Arch, Entry, Lists, Origin, Policy, Switches, Syscall, compile_for};
 
 fn scmp_arch(abi: Abi) -> ScmpArch {
     match abi {
         Abi::X86_64 => ScmpArch::X8664,
         Abi::I386 => ScmpArch::X86,
+        Abi::Aarch64 => ScmpArch::Aarch64,
     }
 }
 
@@ -33,7 +34,7 @@ fn table_agrees_with_libseccomp() {
             }
         }
     }
-    assert!(checked > 780, "only {checked} names checked");
+    assert!(checked > 1090, "only {checked} names checked");
     for abi in Abi::ALL {
         for nr in 0..1024 {
             if let Ok(name) = ScmpSyscall::from(nr as i32).get_name_by_arch(scmp_arch(abi)) {
@@ -55,11 +56,18 @@ fn scmp_action(action: Action) -> ScmpAction {
     }
 }
 
-fn libseccomp_program(policy: &Policy) -> Vec<Insn> {
+fn libseccomp_program(policy: &Policy, arch: Arch) -> Vec<Insn> {
     let mut filter = ScmpFilterContext::new(scmp_action(policy.default_action())).unwrap();
     filter.set_act_badarch(ScmpAction::KillProcess).unwrap();
-    if !policy.refuses_i386() {
-        filter.add_arch(ScmpArch::X86).unwrap();
+    match arch {
+        Arch::X86_64 if !policy.refuses_i386() => {
+            filter.add_arch(ScmpArch::X86).unwrap();
+        }
+        Arch::X86_64 => {}
+        Arch::Aarch64 => {
+            filter.add_arch(ScmpArch::Aarch64).unwrap();
+            filter.remove_arch(ScmpArch::Native).unwrap();
+        }
     }
     // Calls with conditions (the strategies write none, but families add
     // them) are left to tests/reference.rs: the comparison skips them.
@@ -143,10 +151,10 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
     #[test]
-    fn filters_agree_with_libseccomp(policy in policy_strategy()) {
-        let ours = compile(&policy).unwrap();
-        let theirs = libseccomp_program(&policy);
-        for abi in Abi::ALL {
+    fn filters_agree_with_libseccomp(policy in policy_strategy(), arch in prop_oneof![Just(Arch::X86_64), Just(Arch::Aarch64)]) {
+        let ours = compile_for(&policy, arch).unwrap();
+        let theirs = libseccomp_program(&policy, arch);
+        for &abi in arch.abis() {
             for nr in (0..600).chain([1000, 4096, 0x3fff_ffff]) {
                 if not_comparable(&policy, abi, nr) {
                     continue;
@@ -158,19 +166,23 @@ proptest! {
                 prop_assert!(actual.steps <= 24, "nr {} on {}: {} steps", nr, abi, actual.steps);
             }
         }
-        for arch in [0, 0xc000_00b7] {
-            let data = SeccompData { nr: 59, arch, ..SeccompData::default() };
+        // Both kill the other arches: unknown ones, the other machine's, AArch32.
+        for other in [0, 0xc000_00b7, 0xc000_003e, 0x4000_0003, 0x4000_0028] {
+            if arch.abis().iter().any(|abi| abi.audit_arch() == other) {
+                continue;
+            }
+            let data = SeccompData { nr: 59, arch: other, ..SeccompData::default() };
             prop_assert_eq!(bpf::run(ours.insns(), &data).unwrap().ret, bpf::run(&theirs, &data).unwrap().ret);
         }
     }
 
     #[test]
-    fn allowed_calls_stay_cacheable(policy in policy_strategy()) {
-        let program = compile(&policy).unwrap();
-        for abi in Abi::ALL {
+    fn allowed_calls_stay_cacheable(policy in policy_strategy(), arch in prop_oneof![Just(Arch::X86_64), Just(Arch::Aarch64)]) {
+        let program = compile_for(&policy, arch).unwrap();
+        for &abi in arch.abis() {
             // A multiplexer's verdict depends on its operation argument, the
             // probe's on its arguments.
-            let probe = |nr| abi == Abi::X86_64 && nr == sandbox_policy::compile::filter::probe::SYSCALL;
+            let probe = |nr| sandbox_policy::compile::filter::probe::syscall(abi) == Some(nr);
             for nr in (0..600).filter(|&nr| !multiplexer(abi, nr) && !probe(nr) && !conditional(&policy, abi, nr)) {
                 let data = SeccompData { nr, arch: abi.audit_arch(), ..SeccompData::default() };
                 let allowed = bpf::run(program.insns(), &data).unwrap().ret == Action::Allow.ret();

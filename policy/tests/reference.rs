@@ -25,14 +25,14 @@
 //! checked.
 
 use proptest::prelude::*;
-use sandbox_policy::abi::{AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
+use sandbox_policy::abi::{AUDIT_ARCH_ARM, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
 use sandbox_policy::compile::bpf::{self, SeccompData};
 use sandbox_policy::compile::filter::probe;
 use sandbox_policy::compile::start_up;
 use sandbox_policy::condition::{Comparison, Field, Width};
 use sandbox_policy::tables::groups::Group;
 use sandbox_policy::tables::syscalls::ArgKind;
-use sandbox_policy::{Abi, Action, Origin, Policy, Settings, Switches, Syscall, Text, compile};
+use sandbox_policy::{Abi, Action, Arch, Origin, Policy, Settings, Switches, Syscall, Text, compile, compile_for};
 
 /// The calls each i386 multiplexer stands for, by operation: socketcall's
 /// from 1 in order, ipc's as listed in `IPC_OPERATIONS` (the kernel's
@@ -75,9 +75,11 @@ const IPC: &[&str] = &[
 ];
 const IPC_OPERATIONS: [u64; 12] = [1, 2, 3, 4, 11, 12, 13, 14, 21, 22, 23, 24];
 
-/// What the README says the filter does with `data` under `policy`.
-fn reference(policy: &Policy, data: &SeccompData) -> Action {
-    let Some(abi) = Abi::from_audit_arch(data.arch) else { return Action::Kill };
+/// What the README says the filter for `arch` does with `data` under `policy`.
+fn reference(policy: &Policy, arch: Arch, data: &SeccompData) -> Action {
+    let Some(abi) = Abi::from_audit_arch(data.arch).filter(|abi| arch.abis().contains(abi)) else {
+        return Action::Kill;
+    };
     if abi == Abi::I386 && policy.refuses_i386() {
         return Action::Kill;
     }
@@ -85,7 +87,11 @@ fn reference(policy: &Policy, data: &SeccompData) -> Action {
         return policy.violation();
     }
     let Some(syscall) = Syscall::by_number(abi, data.nr) else { return policy.default_action() };
-    if abi == Abi::X86_64 && syscall.name() == "getpgrp" && data.args[1] == probe::MARK {
+    let probe_call = match abi {
+        Abi::X86_64 => "getpgrp",
+        _ => "getpgid",
+    };
+    if abi != Abi::I386 && syscall.name() == probe_call && data.args[1] == probe::MARK {
         return Action::Errno(if data.args[0] == 0 { probe::CONFIRMED } else { probe::OTHER });
     }
     let rules = policy.call(syscall);
@@ -107,7 +113,10 @@ fn reference(policy: &Policy, data: &SeccompData) -> Action {
         };
     }
     let Some(rules) = rules else { return policy.default_action() };
+    // arm64 passes clone's tls before its child_tid (CONFIG_CLONE_BACKWARDS).
+    let swapped = abi == Abi::Aarch64 && syscall.name() == "clone";
     let field = |field: Field| match field {
+        Field::Arg(index @ (3 | 4)) if swapped => data.args[usize::from(7 - index)],
         Field::Arg(index) => data.args[usize::from(index)],
         Field::InstructionPointer => data.instruction_pointer,
     };
@@ -322,28 +331,34 @@ proptest! {
         extra in prop::collection::vec(prop::array::uniform6(value()), 4),
     ) {
         let policy = parse(&written);
-        let program = compile(&policy).unwrap();
         let sets = argument_sets(&policy, &extra);
-        for abi in Abi::ALL {
-            let numbers = (0..=Syscall::max_number(abi) + 3).chain([1000, 0x3fff_ffff, 0x4000_0000, 0x4000_003b, u32::MAX]);
-            for nr in numbers {
-                // Arguments only matter where a call has conditions, for the
-                // multiplexers and for the probe.
-                let syscall = Syscall::by_number(abi, nr);
-                let conditional = syscall.and_then(|syscall| policy.call(syscall)).is_some_and(|call| !call.conditional.is_empty())
-                    || syscall.is_some_and(|s| matches!((abi, s.name()), (Abi::I386, "socketcall" | "ipc") | (Abi::X86_64, "getpgrp")));
-                let tried = if conditional { &sets[..] } else { &sets[..1] };
-                for args in tried {
-                    let data = SeccompData { nr, arch: abi.audit_arch(), instruction_pointer: 0x7fff_0000_1000, args: *args };
-                    let ret = bpf::run(program.insns(), &data).unwrap().ret;
-                    let expected = reference(&policy, &data);
-                    prop_assert_eq!(Action::from_ret(ret), Some(expected), "{:?} {:x?} under {:?}", abi, data, written);
+        for arch in Arch::ALL {
+            let program = compile_for(&policy, arch).unwrap();
+            for &abi in arch.abis() {
+                let numbers = (0..=Syscall::max_number(abi) + 3).chain([1000, 0x3fff_ffff, 0x4000_0000, 0x4000_003b, u32::MAX]);
+                for nr in numbers {
+                    // Arguments only matter where a call has conditions, for the
+                    // multiplexers and for the probe.
+                    let syscall = Syscall::by_number(abi, nr);
+                    let conditional = syscall.and_then(|syscall| policy.call(syscall)).is_some_and(|call| !call.conditional.is_empty())
+                        || syscall.is_some_and(|s| matches!((abi, s.name()), (Abi::I386, "socketcall" | "ipc") | (Abi::X86_64, "getpgrp") | (Abi::Aarch64, "getpgid")));
+                    let tried = if conditional { &sets[..] } else { &sets[..1] };
+                    for args in tried {
+                        let data = SeccompData { nr, arch: abi.audit_arch(), instruction_pointer: 0x7fff_0000_1000, args: *args };
+                        let ret = bpf::run(program.insns(), &data).unwrap().ret;
+                        let expected = reference(&policy, arch, &data);
+                        prop_assert_eq!(Action::from_ret(ret), Some(expected), "{:?} {:x?} under {:?}", abi, data, written);
+                    }
                 }
             }
-        }
-        for arch in [0, 0x4000_003e, 0xc000_00b7, AUDIT_ARCH_X86_64 + 1] {
-            let data = SeccompData { nr: 59, arch, ..SeccompData::default() };
-            prop_assert_eq!(bpf::run(program.insns(), &data).unwrap().ret, Action::Kill.ret());
+            // Every other arch: unknown numbers, the other machine's ABIs, AArch32.
+            let others = [0, 0x4000_003e, AUDIT_ARCH_X86_64 + 1, AUDIT_ARCH_ARM]
+                .into_iter()
+                .chain(Abi::ALL.into_iter().filter(|abi| !arch.abis().contains(abi)).map(Abi::audit_arch));
+            for other in others {
+                let data = SeccompData { nr: 59, arch: other, ..SeccompData::default() };
+                prop_assert_eq!(bpf::run(program.insns(), &data).unwrap().ret, Action::Kill.ret(), "{} on {:#x}", arch, other);
+            }
         }
     }
 }
@@ -370,7 +385,7 @@ proptest! {
         let guard = sandbox_policy::compile_with(&policy, &start_up::guard_rules(&policy)).unwrap();
         let whole = start_up::allows_start_up(&policy);
         let sets = argument_sets(&policy, &[]);
-        for abi in Abi::ALL {
+        for &abi in Arch::X86_64.abis() {
             for nr in (0..=Syscall::max_number(abi) + 3).chain([0x4000_0000, 0x4000_003b]) {
                 for args in &sets {
                     let data = SeccompData { nr, arch: abi.audit_arch(), instruction_pointer: 0x7fff_0000_1000, args: *args };
@@ -442,6 +457,6 @@ proptest! {
                 Err(error) => prop_assert!(error.instructions > error.limit && error.limit == bpf::MAX_INSNS),
             }
         }
-        prop_assert_eq!(sandbox_policy::explain::explain(&policy).is_ok(), compile(&policy).is_ok());
+        prop_assert_eq!(sandbox_policy::explain::explain(&policy, Arch::HOST).is_ok(), compile(&policy).is_ok());
     }
 }

@@ -6,7 +6,14 @@ use std::path::PathBuf;
 
 use clap::{CommandFactory, Parser};
 
+use sandbox_policy::Arch;
+
 use crate::landlock::LandlockArgs;
+
+/// `--arch`'s value.
+fn parse_arch(name: &str) -> Result<Arch, String> {
+    Arch::from_name(name).ok_or_else(|| format!("unknown machine {name:?}: x86_64 (amd64) or aarch64 (arm64)"))
+}
 
 const AFTER_HELP: &str = "\
 Environment:
@@ -136,6 +143,12 @@ pub struct Args {
     /// Show the generated BPF program, disassembled, and exit
     #[arg(long, help_heading = "Inspection")]
     pub dump_bpf: bool,
+
+    /// The machine --explain, --dump-bpf and --export bpf describe the
+    /// filter for: x86_64 (or amd64) or aarch64 (or arm64); this one's by
+    /// default
+    #[arg(long, value_name = "ARCH", value_parser = parse_arch, help_heading = "Inspection")]
+    pub arch: Option<Arch>,
 
     /// Write the policy's filter to standard output in FORMAT, and exit:
     /// bpf, the compiled filter as `bwrap --seccomp FD` reads it

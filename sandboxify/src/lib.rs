@@ -23,7 +23,8 @@ use sandbox_policy::sys::report::{self, Answered, Gate, Reported, Reporter};
 use sandbox_policy::text::file::{self, Files};
 use sandbox_policy::text::variables::{self, Variables};
 use sandbox_policy::{
-    Action, Lists, Origin, Policy, Settings, Switches, Syscall, Text, Threads, compile, compile_with, explain, install,
+    Action, Arch, Lists, Origin, Policy, Settings, Switches, Syscall, Text, Threads, compile, compile_for,
+    compile_with, explain, install,
 };
 
 use crate::cli::{Args, ExportFormat};
@@ -181,15 +182,16 @@ fn inspection(args: &Args, policy: Option<&Policy>, rules: Option<&sandbox_landl
                 .to_owned(),
         )
     };
+    let arch = args.arch.unwrap_or(Arch::HOST);
     if args.dump_bpf {
-        report.push_str(&explain::disassemble(compile(policy.ok_or_else(nothing)?)?.insns()));
+        report.push_str(&explain::disassemble(compile_for(policy.ok_or_else(nothing)?, arch)?.insns()));
     }
     if args.explain {
         if policy.is_none() && rules.is_none() {
             return Err(nothing());
         }
         if let Some(policy) = policy {
-            report.push_str(&explain::explain(policy)?);
+            report.push_str(&explain::explain(policy, arch)?);
         }
         if let Some(rules) = rules {
             report.push_str(&sandbox_landlock::explain(rules));
@@ -198,8 +200,8 @@ fn inspection(args: &Args, policy: Option<&Policy>, rules: Option<&sandbox_landl
     Ok(report)
 }
 
-/// `--export FORMAT`: the policy's filter, as bytes for stdout.
-fn export(format: ExportFormat, policy: Option<&Policy>) -> Result<Vec<u8>, Failure> {
+/// `--export FORMAT`: the policy's filter for `arch`, as bytes for stdout.
+fn export(format: ExportFormat, policy: Option<&Policy>, arch: Arch) -> Result<Vec<u8>, Failure> {
     let policy =
         policy.ok_or_else(|| Failure::Usage("--export: no policy: give --allow, --deny or --policy".to_owned()))?;
     match format {
@@ -221,7 +223,7 @@ fn export(format: ExportFormat, policy: Option<&Policy>) -> Result<Vec<u8>, Fail
                     "sandboxify: --export bpf: `log` calls go to the kernel's audit log there, unnamed (no reporter)"
                 );
             }
-            let program = compile(policy)?;
+            let program = compile_for(policy, arch)?;
             Ok(program.insns().iter().flat_map(|insn| insn.to_raw()).collect())
         }
         ExportFormat::Oci => {
@@ -253,8 +255,17 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     }
     let policy = policy(&args, &variables)?;
     let asked = landlock::Asked::new(&args.landlock, &variables)?;
+    if let Some(arch) = args.arch {
+        let describes = args.explain || args.dump_bpf || args.export == Some(ExportFormat::Bpf);
+        if !describes || !args.command.is_empty() {
+            return Err(Failure::Usage(format!(
+                "--arch {arch}: only --explain, --dump-bpf and --export bpf describe a filter for a machine \
+                 (without PROGRAM): a filter installed here is always for this one"
+            )));
+        }
+    }
     if let Some(format) = args.export {
-        return export(format, policy.as_ref()).map(Plan::Export);
+        return export(format, policy.as_ref(), args.arch.unwrap_or(Arch::HOST)).map(Plan::Export);
     }
     if args.inspects() && args.command.is_empty() {
         let rules = asked.as_ref().map(|asked| asked.plan(None)).transpose()?;

@@ -223,10 +223,50 @@ fn inspection_runs_nothing() {
         outcome.stdout
     );
     let outcome = Run::new(sandboxify(), &["--list-syscalls"]).run();
-    assert!(outcome.stdout.contains("\nsocket                     41  359  int int int\n"), "{}", outcome.stdout);
+    assert!(outcome.stdout.contains("\nsocket                     41  359  198  int int int\n"), "{}", outcome.stdout);
     let outcome = Run::new(sandboxify(), &["--explain"]).run();
     outcome.assert_code(125);
     assert!(outcome.stderr.starts_with("sandboxify: no policy to show"), "{}", outcome.stderr);
+}
+
+/// `--arch aarch64` describes the filter an arm64 machine would get: its
+/// own numbers, the names it lacks reached through their families, AArch32
+/// and x86_64 killed; a filter installed here stays this machine's.
+#[test]
+fn arch_describes_a_filter_for_another_machine() {
+    let outcome = Run::new(sandboxify(), &["--explain", "--arch", "aarch64", "--deny", "open:fork:uname"]).run();
+    outcome.assert_success();
+    for line in [
+        "# aarch64: number, call, action, and why",
+        "  56  openat                   kill       --deny: open (another door to open)\n",
+        " 160  uname                    kill       --deny: uname\n",
+        " 220  clone                    kill       if arg0 & 0x10000 == 0x0: --deny: fork (another door to fork)\n",
+        "   *  (any ABI but aarch64: AArch32 programs included) kill\n",
+    ] {
+        assert!(outcome.stdout.contains(line), "{line:?} in {}", outcome.stdout);
+    }
+    assert!(!outcome.stdout.contains("# i386"), "no i386 section: {}", outcome.stdout);
+    let outcome = Run::new(sandboxify(), &["--dump-bpf", "--arch", "arm64", "--deny", "uname"]).run();
+    outcome.assert_success();
+    assert!(outcome.stdout.starts_with("   0: ld  arch\n   1: jeq 0xc00000b7,"), "{}", outcome.stdout);
+    assert!(outcome.stdout.contains("jge 0xa0,") || outcome.stdout.contains("jeq 0xa0,"), "{}", outcome.stdout);
+    assert!(!outcome.stdout.contains("0xc000003e"), "no x86_64 section: {}", outcome.stdout);
+    // The same policy, x86_64's by default and by name.
+    let here = Run::new(sandboxify(), &["--dump-bpf", "--deny", "uname"]).run();
+    let named = Run::new(sandboxify(), &["--dump-bpf", "--arch", "x86_64", "--deny", "uname"]).run();
+    assert_eq!(here.stdout, named.stdout);
+    assert!(here.stdout.contains("jeq 0xc000003e,"), "{}", here.stdout);
+    // Refused: an unknown machine, a run, an export that cannot say it.
+    for (args, message) in [
+        (&["--explain", "--arch", "sparc", "--deny", "uname"][..], "unknown machine \"sparc\""),
+        (&["--arch", "aarch64", "--deny", "uname", "true"][..], "--arch aarch64: only --explain"),
+        (&["--arch", "aarch64", "--deny", "uname", "--export", "systemd"][..], "--arch aarch64: only --explain"),
+    ] {
+        let outcome = Run::new(sandboxify(), args).run();
+        outcome.assert_code(125);
+        assert!(outcome.stderr.contains(message), "{args:?}: {}", outcome.stderr);
+        assert_eq!(outcome.stdout, "", "{args:?}");
+    }
 }
 
 fn patch(arguments: &[&str], file: &Path) -> Outcome {

@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::abi::offset;
-use crate::abi::{Abi, X32_SYSCALL_BIT};
+use crate::abi::{Abi, Arch, X32_SYSCALL_BIT};
 use crate::action::Action;
 use crate::compile::bpf::{self, Emitter, Insn, Label, op};
 use crate::condition::{Comparison, Condition, Field, Rule, Width};
@@ -71,8 +71,23 @@ impl Program {
 /// the mark, and it is rare enough that taking it off the kernel's cache
 /// costs nothing.
 pub mod probe {
-    /// The call.
-    pub const SYSCALL: u32 = libc::SYS_getpgrp as u32;
+    use crate::abi::Abi;
+
+    /// The call on x86_64: `getpgrp`.
+    pub const SYSCALL: u32 = 111;
+    /// The call on aarch64, which has no `getpgrp` (libc makes it
+    /// `getpgid(0)`): `getpgid`, whose one argument the mark does not touch.
+    pub const AARCH64_SYSCALL: u32 = 155;
+
+    /// The call on `abi`'s native filter; `None` on a compat ABI, which a
+    /// filter never answers it on.
+    pub const fn syscall(abi: Abi) -> Option<u32> {
+        match abi {
+            Abi::X86_64 => Some(SYSCALL),
+            Abi::Aarch64 => Some(AARCH64_SYSCALL),
+            Abi::I386 => None,
+        }
+    }
     /// Its second argument.
     pub const MARK: u64 = 0x5ec0_9be0_5ec0_9be0;
     /// The errno when the first argument is the filter's nonce.
@@ -178,10 +193,10 @@ fn ranges(policy: &Policy, abi: Abi, overrides: &[Override]) -> Vec<Range> {
         });
         numbered[at].1.rules.insert(0, over.rule.clone());
     }
-    if abi == Abi::X86_64 {
+    if let Some(probed) = probe::syscall(abi) {
         // In the call's own leaf, the probe costs the other calls' paths nothing.
-        let at = numbered.binary_search_by_key(&probe::SYSCALL, |&(nr, _)| nr).unwrap_or_else(|at| {
-            numbered.insert(at, (probe::SYSCALL, Leaf::of(default)));
+        let at = numbered.binary_search_by_key(&probed, |&(nr, _)| nr).unwrap_or_else(|at| {
+            numbered.insert(at, (probed, Leaf::of(default)));
             at
         });
         numbered[at].1.probed = true;
@@ -214,6 +229,9 @@ fn call_leaf(policy: &Policy, abi: Abi, call: &CallRules) -> Leaf {
     let rules: Option<Vec<Rule>> = match abi {
         Abi::X86_64 => Some(call.conditional.iter().map(|explained| explained.rule.clone()).collect()),
         Abi::I386 => call.conditional.iter().map(|explained| on_i386(call.syscall, &explained.rule)).collect(),
+        Abi::Aarch64 => {
+            Some(call.conditional.iter().map(|explained| on_aarch64(call.syscall, &explained.rule)).collect())
+        }
     };
     let Some(rules) = rules else {
         // A condition i386 cannot be asked the same way (a 64-bit value
@@ -223,6 +241,24 @@ fn call_leaf(policy: &Policy, abi: Abi, call: &CallRules) -> Leaf {
     };
     let otherwise = call.always.as_ref().map_or(policy.default_action(), |always| always.rule.action);
     Leaf { rules, otherwise, probed: false }
+}
+
+/// `rule` for the aarch64 call: its arguments are x86_64's, in the same
+/// registers and with the same widths (both LP64), except `clone`'s last two,
+/// which arm64 takes the other way round (`CONFIG_CLONE_BACKWARDS`: `tls`
+/// before `child_tid`).
+pub(crate) fn on_aarch64(syscall: &Syscall, rule: &Rule) -> Rule {
+    if syscall.name() != "clone" {
+        return rule.clone();
+    }
+    let swapped = |field| match field {
+        Field::Arg(3) => Field::Arg(4),
+        Field::Arg(4) => Field::Arg(3),
+        other => other,
+    };
+    let conditions =
+        rule.conditions.iter().map(|condition| Condition { field: swapped(condition.field), ..*condition });
+    Rule { conditions: conditions.collect(), action: rule.action }
 }
 
 /// Whether the i386 filter tests `call`'s conditions (on the registers that
@@ -440,21 +476,31 @@ impl fmt::Display for FilterTooLong {
 
 impl core::error::Error for FilterTooLong {}
 
-/// Compiles `policy` for every ABI it does not refuse; any other arch
-/// kills the process.
+/// Compiles `policy` for this machine's every ABI it does not refuse; any
+/// other arch kills the process.
 pub fn compile(policy: &Policy) -> Result<Program, FilterTooLong> {
     compile_with(policy, &[])
 }
 
-/// Compiles `policy` with `overrides` checked first for their calls.
+/// Compiles `policy` for `arch`'s ABIs (to explain, show or export it: a
+/// filter for another machine is never installed here).
+pub fn compile_for(policy: &Policy, arch: Arch) -> Result<Program, FilterTooLong> {
+    compile_arch(policy, arch, &[])
+}
+
+/// Compiles `policy` for this machine with `overrides` checked first for their calls.
 pub fn compile_with(policy: &Policy, overrides: &[Override]) -> Result<Program, FilterTooLong> {
+    compile_arch(policy, Arch::HOST, overrides)
+}
+
+fn compile_arch(policy: &Policy, arch: Arch, overrides: &[Override]) -> Result<Program, FilterTooLong> {
     let mut emission = Emission::default();
     let unknown_arch = emission.emitter.ret(Action::Kill.ret());
     let mut otherwise = unknown_arch;
     // Backwards again: the last ABI's code is emitted first, and the native
     // one ends up straight after the arch check, with no jump on its path.
     // A refused ABI gets no section: its calls reach the unknown arch's kill.
-    let compiled = Abi::ALL.into_iter().filter(|&abi| !(abi == Abi::I386 && policy.refuses_i386()));
+    let compiled = arch.abis().iter().copied().filter(|&abi| !(abi == Abi::I386 && policy.refuses_i386()));
     for abi in compiled.rev() {
         let ranges = ranges(policy, abi, overrides);
         let root = search(&mut emission, &runs(&ranges));
@@ -551,12 +597,38 @@ mod tests {
     }
 
     #[test]
-    fn deny_list_covers_both_abis() {
-        let program = compile(&policy(None, Some("execve:uname"), None)).unwrap();
-        for abi in Abi::ALL {
-            assert_eq!(verdict(&program, abi, nr("execve", abi)).0, Action::Kill, "{abi}");
-            assert_eq!(verdict(&program, abi, nr("uname", abi)).0, Action::Kill, "{abi}");
-            assert_eq!(verdict(&program, abi, nr("getppid", abi)).0, Action::Allow, "{abi}");
+    fn deny_list_covers_every_abi_of_each_machine() {
+        for arch in Arch::ALL {
+            let program = compile_for(&policy(None, Some("execve:uname"), None), arch).unwrap();
+            for &abi in arch.abis() {
+                assert_eq!(verdict(&program, abi, nr("execve", abi)).0, Action::Kill, "{abi}");
+                assert_eq!(verdict(&program, abi, nr("uname", abi)).0, Action::Kill, "{abi}");
+                assert_eq!(verdict(&program, abi, nr("getppid", abi)).0, Action::Allow, "{abi}");
+            }
+            // The other machine's ABIs, AArch32 among them, reach the unknown arch's kill.
+            for abi in Abi::ALL.into_iter().filter(|abi| !arch.abis().contains(abi)) {
+                assert_eq!(verdict(&program, abi, nr("getppid", abi)).0, Action::Kill, "{arch}: {abi}");
+            }
+            let arm = SeccompData { nr: 20, arch: crate::abi::AUDIT_ARCH_ARM, ..SeccompData::default() };
+            assert_eq!(run(program.insns(), &arm).unwrap().ret, Action::Kill.ret(), "{arch}: AArch32");
+        }
+    }
+
+    #[test]
+    fn clone_tests_tls_and_child_tid_where_each_machine_passes_them() {
+        // x86_64: clone(flags, stack, parent_tid, child_tid, tls); arm64
+        // (CONFIG_CLONE_BACKWARDS): clone(flags, stack, parent_tid, tls, child_tid).
+        let policy = policy(None, Some("clone(arg3 != 0)=EPERM"), None);
+        for (arch, register) in [(Arch::X86_64, 3), (Arch::Aarch64, 4)] {
+            let program = compile_for(&policy, arch).unwrap();
+            let abi = arch.native();
+            let mut args = [0; 6];
+            args[register] = 7;
+            let data = SeccompData { nr: nr("clone", abi), arch: abi.audit_arch(), args, ..SeccompData::default() };
+            assert_eq!(run(program.insns(), &data).unwrap().ret, Action::Errno(1).ret(), "{arch}");
+            args.swap(3, 4);
+            let data = SeccompData { args, ..data };
+            assert_eq!(run(program.insns(), &data).unwrap().ret, Action::Allow.ret(), "{arch}");
         }
     }
 
@@ -773,7 +845,7 @@ mod tests {
         assert!(program.insns().len() <= 38, "{} instructions", program.insns().len());
         let tiocsti = program.insns().iter().filter(|insn| insn.k == libc::TIOCSTI as u32).count();
         assert_eq!(tiocsti, 1, "the ioctl leaf is shared");
-        for abi in Abi::ALL {
+        for &abi in Arch::HOST.abis() {
             let longest = (0..=Syscall::max_number(abi))
                 // The calls whose arguments are checked: the probe's and ioctl.
                 .filter(|&nr| !(abi == Abi::X86_64 && nr == probe::SYSCALL) && nr != self::nr("ioctl", abi))

@@ -20,7 +20,7 @@
 
 use alloc::vec::Vec;
 
-use crate::abi::Abi;
+use crate::abi::{Abi, Arch};
 use crate::action::Action;
 use crate::compile::filter::Override;
 use crate::condition::Rule;
@@ -63,7 +63,7 @@ pub fn guard_rules(policy: &Policy) -> Vec<Override> {
     for entry in start_up_entries() {
         let rule = Rule { conditions: entry.conditions, action: Action::Allow };
         for syscall in entry.target.syscalls().into_iter().filter(|&syscall| !policy.always_allows(syscall)) {
-            for abi in Abi::ALL {
+            for &abi in Arch::HOST.abis() {
                 let Some(nr) = syscall.number(abi) else { continue };
                 if abi == Abi::X86_64 || rule.conditions.is_empty() {
                     rules.push(Override { abi, nr, rule: rule.clone() });

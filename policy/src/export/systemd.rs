@@ -24,7 +24,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use super::{ExportError, I386Coverage};
-use crate::abi::Abi;
+use crate::abi::Arch;
 use crate::action::Action;
 use crate::resolve::{Base, CallRules, Policy, Why};
 use crate::tables::syscalls::Syscall;
@@ -173,7 +173,8 @@ pub fn unit_lines(policy: &Policy) -> Result<Exported, ExportError> {
                 .copied()
                 .filter(|name| {
                     Syscall::by_name(name).is_some_and(|syscall| {
-                        Abi::ALL.iter().any(|&abi| syscall.number(abi).is_some()) && !policy.always_allows(syscall)
+                        Arch::X86_64.abis().iter().any(|&abi| syscall.number(abi).is_some())
+                            && !policy.always_allows(syscall)
                     })
                 })
                 .collect();

@@ -118,7 +118,7 @@ mod tests {
     /// and leaves it alone with arguments that do not.
     #[test]
     fn every_door_of_every_family_is_denied_with_it() {
-        use crate::abi::Abi;
+        use crate::abi::{Abi, Arch};
         use crate::action::Action;
         use crate::compile::bpf::{SeccompData, run};
         use crate::condition::Comparison;
@@ -128,7 +128,7 @@ mod tests {
             let from = &Syscall::all()[usize::from(door.from)];
             let program = crate::compile(&policy(None, Some(from.name()), None)).unwrap();
             let denial = doors(from).find(|denial| denial.syscall.index() == usize::from(door.to)).unwrap();
-            for abi in Abi::ALL {
+            for &abi in Arch::HOST.abis() {
                 let Some(nr) = denial.syscall.number(abi) else { continue };
                 let verdict = |args: [u64; 6]| {
                     let data = SeccompData { nr, arch: abi.audit_arch(), args, ..SeccompData::default() };
@@ -146,6 +146,7 @@ mod tests {
                                 // Not testable there: the strictest action.
                                 None => continue,
                             },
+                            Abi::Aarch64 => unreachable!("not a host ABI"),
                         };
                         let (hit, miss) = match condition.comparison {
                             Comparison::Eq => (condition.value, condition.value ^ 1),

@@ -17,7 +17,9 @@ fn kernel() -> Option<(u32, u32)> {
     let mut name = zeroed_utsname();
     // SAFETY: uname(2) fills the structure it is given.
     unsafe { syscall!(Sysno::uname, &raw mut name) }.ok()?;
-    let release: alloc::vec::Vec<u8> = name.release.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    // c_char is i8 on x86_64 and u8 on aarch64: the bytes either way.
+    let release: alloc::vec::Vec<u8> =
+        name.release.iter().take_while(|&&c| c != 0).map(|&c| c.to_ne_bytes()[0]).collect();
     let release = core::str::from_utf8(&release).ok()?;
     let mut parts = release.split(|c: char| !c.is_ascii_digit());
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))

@@ -93,10 +93,16 @@ fn thread_name(thread: &Option<libc::c_long>) -> alloc::string::String {
     }
 }
 
+/// The probe's call on this machine (see [`probe::syscall`]).
+#[cfg(target_arch = "aarch64")]
+const PROBE: Sysno = Sysno::getpgid;
+#[cfg(not(target_arch = "aarch64"))]
+const PROBE: Sysno = Sysno::getpgrp;
+
 /// Asks the filter just installed to confirm itself (see [`probe`]).
 fn confirms(nonce: u64) -> bool {
     // SAFETY: getpgrp ignores its arguments; the filter answers this call itself.
-    let answer = unsafe { syscall!(Sysno::getpgrp, nonce, probe::MARK) };
+    let answer = unsafe { syscall!(PROBE, nonce, probe::MARK) };
     answer == Err(syscalls::Errno::new(i32::from(probe::CONFIRMED)))
 }
 

@@ -90,7 +90,7 @@ impl Listener {
         let mut poll = libc::pollfd { fd: self.0, events: libc::POLLIN, revents: 0 };
         loop {
             // SAFETY: poll on one live pollfd.
-            match unsafe { syscall!(Sysno::poll, &raw mut poll, 1, -1isize) } {
+            match unsafe { wait_readable(&raw mut poll) } {
                 Ok(n) if n > 0 && poll.revents & libc::POLLIN != 0 => return Ok(true),
                 Ok(n) if n > 0 => return Ok(false),
                 Ok(_) | Err(syscalls::Errno::EINTR) => continue,
@@ -98,4 +98,18 @@ impl Listener {
             }
         }
     }
+}
+
+/// `poll(fd, 1, -1)` on one descriptor; aarch64 has only `ppoll`.
+///
+/// # Safety
+///
+/// `poll` points to a live `pollfd`.
+unsafe fn wait_readable(poll: *mut libc::pollfd) -> Result<usize, syscalls::Errno> {
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as the caller promises; no timeout, no signal mask.
+    return unsafe { syscall!(Sysno::ppoll, poll, 1, 0, 0, 8) };
+    #[cfg(not(target_arch = "aarch64"))]
+    // SAFETY: as the caller promises.
+    return unsafe { syscall!(Sysno::poll, poll, 1, -1isize) };
 }

@@ -265,6 +265,11 @@ impl Reporter {
     /// outer filter refuses the reporter's calls): the caller must then
     /// stop the program.
     pub fn start(self) -> Result<(), Errno> {
+        // It rewrites stopped calls in x86_64's registers (see `trace`):
+        // elsewhere, what asks for it is refused rather than run unreported.
+        if !cfg!(target_arch = "x86_64") {
+            return Err(Errno(libc::ENOSYS));
+        }
         // SAFETY: an anonymous shared mapping of one page, zero-filled.
         let page = unsafe {
             libc::mmap(

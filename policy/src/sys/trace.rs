@@ -77,6 +77,7 @@ pub fn stopped_call(tid: libc::pid_t) -> Option<Call> {
 }
 
 /// `SYS_SECCOMP`: the `si_code` of a SIGSYS sent by a filter's trap action.
+#[cfg(target_arch = "x86_64")]
 const SYS_SECCOMP: i32 = 1;
 
 /// The call a filter trapped, when thread `tid`, a tracee of the caller,
@@ -139,4 +140,23 @@ pub fn skip(tid: libc::pid_t, errno: i32) {
         libc::ptrace(libc::PTRACE_POKEUSER, tid, RAX, -libc::c_long::from(errno));
         libc::ptrace(libc::PTRACE_POKEUSER, tid, ORIG_RAX, -1 as libc::c_long);
     }
+}
+
+/// The trapped call (x86_64 only: elsewhere the reporter, its one user,
+/// does not start; see `report::Reporter::start`).
+#[cfg(not(target_arch = "x86_64"))]
+pub fn trapped_call(_tid: libc::pid_t) -> Option<(Call, u16)> {
+    unreachable!("the reporter runs on x86_64 only")
+}
+
+/// Replaces a stopped call (x86_64 only, as [`trapped_call`]).
+#[cfg(not(target_arch = "x86_64"))]
+pub fn replace(_tid: libc::pid_t, _nr: u32) {
+    unreachable!("the reporter runs on x86_64 only")
+}
+
+/// Skips a stopped call (x86_64 only, as [`trapped_call`]).
+#[cfg(not(target_arch = "x86_64"))]
+pub fn skip(_tid: libc::pid_t, _errno: i32) {
+    unreachable!("the reporter runs on x86_64 only")
 }

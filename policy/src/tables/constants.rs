@@ -2,17 +2,19 @@
 //! taken from the `libc` crate so that they cannot drift from the kernel's.
 
 /// Defines `NAMES` (space-separated), `VALUES` (same order) from
-/// `libc::NAME` and `STARTS`, where each name begins in `NAMES` (computed
+/// `libc::NAME` (or the value given) and `STARTS`, where each name begins in `NAMES` (computed
 /// at compile time, so that a lookup is a binary search): strings and
 /// integers only, so that the tables need no relocation when the library
 /// is loaded.
 macro_rules! constants {
-    ($($name:ident),* $(,)?) => {
+    ($($name:ident $(= $value:expr)?),* $(,)?) => {
         const NAMES: &str = concat!($(stringify!($name), " "),*);
         const COUNT: usize = [$(stringify!($name)),*].len();
-        static VALUES: [i128; COUNT] = [$(libc::$name as i128),*];
+        static VALUES: [i128; COUNT] = [$(constants!(@value $name $(, $value)?)),*];
         static STARTS: [u16; COUNT + 1] = starts();
     };
+    (@value $name:ident) => { libc::$name as i128 };
+    (@value $name:ident, $value:expr) => { $value as i128 };
 }
 
 /// Where each name of `NAMES` begins, and one past the last.
@@ -172,7 +174,9 @@ constants![
     PTRACE_ATTACH,
     PTRACE_CONT,
     PTRACE_DETACH,
-    PTRACE_GETREGS,
+    // x86's (asm/ptrace-abi.h): arm64 has no such request, and the libc
+    // crate none for it there; the language means the same number everywhere.
+    PTRACE_GETREGS = 12,
     PTRACE_PEEKDATA,
     PTRACE_POKEDATA,
     PTRACE_SEIZE,

@@ -17,8 +17,8 @@ pub struct Syscall {
     /// Start and length in `NAMES`.
     name: (u16, u8),
     index: u16,
-    /// `u16::MAX` where the call does not exist.
-    numbers: [u16; 2],
+    /// In the order of [`Abi`]; `u16::MAX` where the call does not exist.
+    numbers: [u16; 3],
     /// Packed by build.rs: see [`ArgKinds`].
     args: u32,
     /// Packed by build.rs: see [`I386Registers`] (`data/syscall-args-i386.tsv`).
@@ -112,6 +112,7 @@ impl Syscall {
         let table: &[u16] = match abi {
             Abi::X86_64 => &X86_64_BY_NUMBER,
             Abi::I386 => &I386_BY_NUMBER,
+            Abi::Aarch64 => &AARCH64_BY_NUMBER,
         };
         match table.get(nr as usize) {
             Some(&index) if index != u16::MAX => Some(&SYSCALLS[index as usize]),
@@ -124,6 +125,7 @@ impl Syscall {
         let len = match abi {
             Abi::X86_64 => X86_64_BY_NUMBER.len(),
             Abi::I386 => I386_BY_NUMBER.len(),
+            Abi::Aarch64 => AARCH64_BY_NUMBER.len(),
         };
         len as u32 - 1
     }
@@ -201,7 +203,7 @@ mod tests {
     #[test]
     fn foreign_names_have_no_number() {
         let arm = Syscall::by_name("arm_fadvise64_64").unwrap();
-        assert_eq!(Abi::ALL.map(|abi| arm.number(abi)), [None, None]);
+        assert_eq!(Abi::ALL.map(|abi| arm.number(abi)), [None, None, None]);
     }
 
     #[test]

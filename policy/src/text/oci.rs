@@ -30,7 +30,7 @@ use alloc::vec::Vec;
 
 use serde::Deserialize;
 
-use crate::abi::Abi;
+use crate::abi::{Abi, Arch};
 use crate::action::Action;
 use crate::condition::{self, Comparison, Condition, Field, Width, disjoint};
 use crate::error::{ErrorKind, Origin, PolicyError};
@@ -156,7 +156,7 @@ pub fn parse(origin: &Origin, path: &str, text: &str, host: Option<&Host>) -> Re
         let action = action(&rule.action, rule.errno_ret, rule.errno.as_deref()).map_err(at)?;
         let names = rule.names.iter().flatten().chain(rule.name.as_ref());
         let known: Vec<&'static Syscall> = names.filter_map(|name| Syscall::by_name(name)).collect();
-        for (abi, newest) in Abi::ALL.iter().zip(&mut newest) {
+        for (abi, newest) in Arch::X86_64.abis().iter().zip(&mut newest) {
             *newest = known.iter().filter_map(|syscall| syscall.number(*abi)).chain(*newest).max();
         }
         if action == default {
