@@ -144,11 +144,12 @@ pub struct Args {
     #[arg(long, help_heading = "Inspection")]
     pub dump_bpf: bool,
 
-    /// The machine --explain, --dump-bpf and --export bpf describe the
-    /// filter for: x86_64 (or amd64) or aarch64 (or arm64); this one's by
-    /// default
-    #[arg(long, value_name = "ARCH", value_parser = parse_arch, help_heading = "Inspection")]
-    pub arch: Option<Arch>,
+    /// The machine --explain, --dump-bpf and --export describe the filter
+    /// for: x86_64 (or amd64) or aarch64 (or arm64); this one's by default.
+    /// --export oci takes several, comma-separated (x86_64,aarch64): one
+    /// profile for both kinds of node
+    #[arg(long, value_name = "ARCH", value_parser = parse_arch, value_delimiter = ',', help_heading = "Inspection")]
+    pub arch: Vec<Arch>,
 
     /// Write the policy's filter to standard output in FORMAT, and exit:
     /// bpf, the compiled filter as `bwrap --seccomp FD` reads it

@@ -42,7 +42,7 @@ use sandbox_policy::resolve::fallback_of;
 use sandbox_policy::sys::install::Threads;
 use sandbox_policy::text::entry::parse_entry;
 use sandbox_policy::text::variables::ALLOW;
-use sandbox_policy::{Abi, Action, Origin, Program, Settings, Switches, Syscall, Text, install};
+use sandbox_policy::{Abi, Action, Arch, Origin, Program, Settings, Switches, Syscall, Text, install};
 
 use crate::cli::LearnFormat;
 use crate::failure::Failure;
@@ -208,7 +208,7 @@ impl Output {
                 let allow = Some(Text { origin: &origin, text: &list });
                 let policy =
                     Settings { allow, deny: None, default_action: None, switches: Switches::default() }.policy()?;
-                let exported = oci::profile(&policy.expect("an allow list is a policy"))?;
+                let exported = oci::profile(&policy.expect("an allow list is a policy"), &[Arch::HOST])?;
                 for note in &exported.notes {
                     eprintln!("sandboxify: --learn: {note}");
                 }

@@ -182,7 +182,7 @@ fn inspection(args: &Args, policy: Option<&Policy>, rules: Option<&sandbox_landl
                 .to_owned(),
         )
     };
-    let arch = args.arch.unwrap_or(Arch::HOST);
+    let arch = args.arch.first().copied().unwrap_or(Arch::HOST);
     if args.dump_bpf {
         report.push_str(&explain::disassemble(compile_for(policy.ok_or_else(nothing)?, arch)?.insns()));
     }
@@ -200,8 +200,9 @@ fn inspection(args: &Args, policy: Option<&Policy>, rules: Option<&sandbox_landl
     Ok(report)
 }
 
-/// `--export FORMAT`: the policy's filter for `arch`, as bytes for stdout.
-fn export(format: ExportFormat, policy: Option<&Policy>, arch: Arch) -> Result<Vec<u8>, Failure> {
+/// `--export FORMAT`: the policy's filter for `machines` (one but for
+/// OCI), as bytes for stdout.
+fn export(format: ExportFormat, policy: Option<&Policy>, machines: &[Arch]) -> Result<Vec<u8>, Failure> {
     let policy =
         policy.ok_or_else(|| Failure::Usage("--export: no policy: give --allow, --deny or --policy".to_owned()))?;
     match format {
@@ -223,11 +224,11 @@ fn export(format: ExportFormat, policy: Option<&Policy>, arch: Arch) -> Result<V
                     "sandboxify: --export bpf: `log` calls go to the kernel's audit log there, unnamed (no reporter)"
                 );
             }
-            let program = compile_for(policy, arch)?;
+            let program = compile_for(policy, machines[0])?;
             Ok(program.insns().iter().flat_map(|insn| insn.to_raw()).collect())
         }
         ExportFormat::Oci => {
-            let exported = oci::profile(policy)?;
+            let exported = oci::profile(policy, machines)?;
             for note in &exported.notes {
                 eprintln!("sandboxify: --export oci: {note}");
             }
@@ -243,6 +244,31 @@ fn export(format: ExportFormat, policy: Option<&Policy>, arch: Arch) -> Result<V
     }
 }
 
+/// The machines `--arch` names (this one if none), checked against what
+/// is asked: a filter to run under is always this machine's, and only an
+/// OCI profile serves several.
+fn machines(args: &Args) -> Result<Vec<Arch>, Failure> {
+    let mut machines = args.arch.clone();
+    machines.sort();
+    machines.dedup();
+    let Some(first) = machines.first() else { return Ok(vec![Arch::HOST]) };
+    let named = machines.iter().map(Arch::to_string).collect::<Vec<_>>().join(",");
+    let one = args.explain || args.dump_bpf || args.export == Some(ExportFormat::Bpf);
+    let several = args.export == Some(ExportFormat::Oci);
+    if !(one || several) || !args.command.is_empty() {
+        return Err(Failure::Usage(format!(
+            "--arch {named}: only --explain, --dump-bpf and --export bpf or oci describe a filter for a machine \
+             (without PROGRAM): a filter installed here is always for this one"
+        )));
+    }
+    if one && machines.len() > 1 {
+        return Err(Failure::Usage(format!(
+            "--arch {named}: --explain, --dump-bpf and --export bpf describe one machine's filter: name one ({first}?)"
+        )));
+    }
+    Ok(machines)
+}
+
 /// Does every check that can fail before anything changes in the process,
 /// and returns what remains to do.
 fn prepare(args: Args) -> Result<Plan, Failure> {
@@ -255,17 +281,9 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     }
     let policy = policy(&args, &variables)?;
     let asked = landlock::Asked::new(&args.landlock, &variables)?;
-    if let Some(arch) = args.arch {
-        let describes = args.explain || args.dump_bpf || args.export == Some(ExportFormat::Bpf);
-        if !describes || !args.command.is_empty() {
-            return Err(Failure::Usage(format!(
-                "--arch {arch}: only --explain, --dump-bpf and --export bpf describe a filter for a machine \
-                 (without PROGRAM): a filter installed here is always for this one"
-            )));
-        }
-    }
+    let machines = machines(&args)?;
     if let Some(format) = args.export {
-        return export(format, policy.as_ref(), args.arch.unwrap_or(Arch::HOST)).map(Plan::Export);
+        return export(format, policy.as_ref(), &machines).map(Plan::Export);
     }
     if args.inspects() && args.command.is_empty() {
         let rules = asked.as_ref().map(|asked| asked.plan(None)).transpose()?;

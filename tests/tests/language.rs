@@ -256,11 +256,25 @@ fn arch_describes_a_filter_for_another_machine() {
     let named = Run::new(sandboxify(), &["--dump-bpf", "--arch", "x86_64", "--deny", "uname"]).run();
     assert_eq!(here.stdout, named.stdout);
     assert!(here.stdout.contains("jeq 0xc000003e,"), "{}", here.stdout);
+    // One OCI profile for both kinds of node: the rules are by name.
+    let outcome = Run::new(sandboxify(), &["--export", "oci", "--arch", "x86_64,arm64", "--deny", "uname:fork"]).run();
+    outcome.assert_success();
+    assert!(
+        outcome.stdout.contains(
+            r#""SCMP_ARCH_X86_64",
+    "SCMP_ARCH_X86",
+    "SCMP_ARCH_AARCH64""#
+        ),
+        "{}",
+        outcome.stdout
+    );
     // Refused: an unknown machine, a run, an export that cannot say it.
     for (args, message) in [
         (&["--explain", "--arch", "sparc", "--deny", "uname"][..], "unknown machine \"sparc\""),
         (&["--arch", "aarch64", "--deny", "uname", "true"][..], "--arch aarch64: only --explain"),
         (&["--arch", "aarch64", "--deny", "uname", "--export", "systemd"][..], "--arch aarch64: only --explain"),
+        (&["--arch", "x86_64,aarch64", "--deny", "uname", "--dump-bpf"][..], "describe one machine's filter"),
+        (&["--arch", "aarch64", "--deny", "clone(arg4 != 0)", "--export", "oci"][..], "the only machine asked for"),
     ] {
         let outcome = Run::new(sandboxify(), args).run();
         outcome.assert_code(125);

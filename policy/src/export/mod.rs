@@ -16,7 +16,7 @@ use core::fmt;
 use crate::abi::Abi;
 use crate::action::Action;
 use crate::compile::filter::on_i386;
-use crate::condition::Rule;
+use crate::condition::{Field, Rule};
 use crate::resolve::{Base, Policy};
 use crate::tables::syscalls::Multiplexer;
 use crate::text::variables::{ALLOW, DEFAULT_ACTION, DENY, EXACT, REFUSE_I386};
@@ -164,4 +164,16 @@ fn i386_difference(policy: &Policy) -> Option<String> {
         }
     }
     None
+}
+
+/// Why libseccomp would decide some aarch64 call otherwise than our filter,
+/// if it would: it tests arguments in x86_64's positions on every
+/// architecture, and arm64 passes `clone`'s last two the other way round
+/// (see `compile::filter::on_aarch64`).
+pub(crate) fn aarch64_difference(policy: &Policy) -> Option<String> {
+    let clone = policy.calls().iter().find(|call| call.syscall.name() == "clone")?;
+    let mut conditions = clone.conditional.iter().flat_map(|explained| &explained.rule.conditions);
+    conditions
+        .any(|condition| matches!(condition.field, Field::Arg(3 | 4)))
+        .then(|| "clone's tls and child_tid arguments are passed the other way round there".into())
 }

@@ -38,7 +38,7 @@ use alloc::vec::Vec;
 
 use serde::Serialize;
 
-use crate::abi::Abi;
+use crate::abi::{Abi, Arch};
 use crate::action::Action;
 use crate::condition::{Comparison, Condition, Field, Rule, disjoint};
 use crate::resolve::{CallRules, Policy};
@@ -160,8 +160,10 @@ fn scmp_action(action: Action) -> (&'static str, Option<u16>) {
     }
 }
 
-/// `policy` as an OCI profile.
-pub fn profile(policy: &Policy) -> Result<Exported, ExportError> {
+/// `policy` as an OCI profile for `machines` (x86_64's by default: see
+/// [`Arch::HOST`]): the rules are by name, so one profile serves an x86_64
+/// and an arm64 node alike.
+pub fn profile(policy: &Policy, machines: &[Arch]) -> Result<Exported, ExportError> {
     let default = policy.default_action();
     let mut notes = Vec::new();
     let mut rules: Vec<(Action, Vec<Argument>, &'static str)> = Vec::new();
@@ -234,13 +236,37 @@ pub fn profile(policy: &Policy) -> Result<Exported, ExportError> {
     syscalls.sort_by(|a, b| {
         (b.args.is_empty(), &a.names, &a.args, a.action).cmp(&(a.args.is_empty(), &b.names, &b.args, b.action))
     });
-    let mut architectures = vec!["SCMP_ARCH_X86_64"];
-    match super::i386_coverage(policy) {
-        I386Coverage::Listed => architectures.push("SCMP_ARCH_X86"),
-        I386Coverage::Refused => {}
-        I386Coverage::Narrowed(reason) => notes.push(format!(
-            "i386 calls are refused (the engine's bad-architecture action) because {reason}: libseccomp would decide them otherwise"
-        )),
+    let mut architectures = Vec::new();
+    for machine in machines {
+        match machine {
+            Arch::X86_64 => {
+                architectures.push("SCMP_ARCH_X86_64");
+                match super::i386_coverage(policy) {
+                    I386Coverage::Listed => architectures.push("SCMP_ARCH_X86"),
+                    I386Coverage::Refused => {}
+                    I386Coverage::Narrowed(reason) => notes.push(format!(
+                        "i386 calls are refused (the engine's bad-architecture action) because {reason}: \
+                         libseccomp would decide them otherwise"
+                    )),
+                }
+            }
+            Arch::Aarch64 => match super::aarch64_difference(policy) {
+                None => architectures.push("SCMP_ARCH_AARCH64"),
+                Some(reason) => notes.push(format!(
+                    "aarch64 calls are refused (the engine's bad-architecture action) because {reason}: \
+                     libseccomp would decide them otherwise"
+                )),
+            },
+        }
+    }
+    // No architecture at all means the engine's native one, unfiltered by
+    // what was left out: refused instead.
+    if architectures.is_empty() {
+        return Err(ExportError {
+            format: "an OCI profile",
+            call: "clone",
+            reason: "its tls and child_tid arguments are passed the other way round on aarch64, the only machine asked for",
+        });
     }
     let (default_action, default_errno_ret) = scmp_action(default);
     Ok(Exported { profile: Profile { default_action, default_errno_ret, architectures, syscalls }, notes, added })
