@@ -334,6 +334,34 @@ fn i386_multiplexers(rows: &[Row], index_of: &dyn Fn(&str, &str) -> u16) -> Stri
     )
 }
 
+/// Reads `data/aarch64-equivalents.tsv` into sorted pairs (an x86_64 call,
+/// a call aarch64 makes in its place), checking that it covers every call
+/// x86_64 has and aarch64 lacks, and only those.
+fn aarch64_equivalents(rows: &[Row], index_of: &dyn Fn(&str, &str) -> u16) -> String {
+    let source = "data/aarch64-equivalents.tsv";
+    let mut pairs: Vec<(u16, u16)> = Vec::new();
+    let mut covered = Vec::new();
+    for (line, text) in lines(source) {
+        let (name, equivalents) =
+            text.split_once('\t').unwrap_or_else(|| panic!("{source}:{line}: expected a name, a tab, the calls"));
+        let call = index_of(source, name);
+        let numbers = rows[usize::from(call)].numbers;
+        assert!(numbers[0].is_some() && numbers[2].is_none(), "{source}:{line}: {name} is not x86_64's alone");
+        covered.push(call);
+        for equivalent in equivalents.split(' ').filter(|&word| word != "-") {
+            let other = index_of(source, equivalent);
+            assert!(rows[usize::from(other)].numbers[2].is_some(), "{source}:{line}: {equivalent} is not aarch64's");
+            pairs.push((call, other));
+        }
+    }
+    for (index, row) in rows.iter().enumerate() {
+        let x86_64_only = row.numbers[0].is_some() && row.numbers[2].is_none();
+        assert!(!x86_64_only || covered.contains(&(index as u16)), "{source}: {} is missing", row.name);
+    }
+    pairs.sort();
+    format!("pub(crate) static AARCH64_EQUIVALENTS: [(u16, u16); {}] = {pairs:?};", pairs.len())
+}
+
 fn main() {
     let rows = syscalls();
     // Plain integers only, no pointers: the tables need no relocation when
@@ -398,6 +426,7 @@ fn main() {
             })
             .collect()
     };
+    writeln!(out, "{}", aarch64_equivalents(&rows, &index_of)).unwrap();
     let mut successors = pairs_of("data/successors.tsv");
     successors.sort();
     let fallbacks = pairs_of("data/fallbacks.tsv");

@@ -156,6 +156,13 @@ pub struct Args {
     #[arg(long, value_enum, value_name = "FORMAT", conflicts_with = "command", help_heading = "Inspection")]
     pub export: Option<ExportFormat>,
 
+    /// Write the allow list (--allow, --policy or SECCOMP_SYSCALL_ALLOW; a
+    /// learned one) for ARCH, and exit: one SECCOMP_SYSCALL_ALLOW=... line,
+    /// with the calls ARCH's libc makes in place of those it lacks (open:
+    /// openat, fork: clone); what cannot be carried over is said on stderr
+    #[arg(long, value_name = "ARCH", value_parser = parse_arch, conflicts_with = "command", help_heading = "Inspection")]
+    pub translate: Option<Arch>,
+
     /// List the @groups and their members, and exit
     #[arg(long, help_heading = "Inspection")]
     pub list_groups: bool,
@@ -175,7 +182,7 @@ pub struct Args {
     #[arg(
         value_name = "PROGRAM",
         trailing_var_arg = true,
-        required_unless_present_any = ["check", "explain", "dump_bpf", "export", "list_groups", "list_syscalls", "summary"]
+        required_unless_present_any = ["check", "explain", "dump_bpf", "export", "translate", "list_groups", "list_syscalls", "summary"]
     )]
     pub command: Vec<OsString>,
 }

@@ -172,6 +172,13 @@ fn read_existing(file: &Path) -> Result<BTreeSet<String>, Failure> {
         .collect()
 }
 
+/// `SECCOMP_SYSCALL_ALLOW=list` as a line a shell can source: quoted when
+/// an entry has conditions.
+pub fn allow_line(list: &str) -> String {
+    let plain = list.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"_:".contains(&byte));
+    if plain { format!("{ALLOW}={list}\n") } else { format!("{ALLOW}='{list}'\n") }
+}
+
 /// Where the list is written before it is renamed over FILE: created before
 /// PROGRAM runs, so that a FILE that cannot be written is found out then.
 struct Output {
@@ -198,10 +205,7 @@ impl Output {
         let outright = |entry: &String| entry.split_once('(').is_some_and(|(name, _)| entries.contains(name));
         let list = entries.iter().filter(|entry| !outright(entry)).cloned().collect::<Vec<_>>().join(":");
         let text = match format {
-            LearnFormat::Variables => {
-                let plain = list.bytes().all(|byte| byte.is_ascii_alphanumeric() || b"_:".contains(&byte));
-                if plain { format!("{ALLOW}={list}\n") } else { format!("{ALLOW}='{list}'\n") }
-            }
+            LearnFormat::Variables => allow_line(&list),
             // The policy the list makes as SECCOMP_SYSCALL_ALLOW, as a profile.
             LearnFormat::Oci => {
                 let origin = Origin::Option("--learn");

@@ -18,7 +18,8 @@ use std::io::{IsTerminal, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use sandbox_policy::compile::start_up;
-use sandbox_policy::export::{oci, systemd};
+use sandbox_policy::export::{self, oci, systemd};
+use sandbox_policy::resolve::Base;
 use sandbox_policy::sys::report::{self, Answered, Gate, Reported, Reporter};
 use sandbox_policy::text::file::{self, Files};
 use sandbox_policy::text::variables::{self, Variables};
@@ -244,6 +245,26 @@ fn export(format: ExportFormat, policy: Option<&Policy>, machines: &[Arch]) -> R
     }
 }
 
+/// `--translate ARCH`: the policy, an allow list, as one for ARCH.
+fn translate(policy: Option<&Policy>, arch: Arch) -> Result<String, Failure> {
+    let plain = policy.filter(|policy| {
+        let deny = (0..policy.entries().len()).any(|index| policy.is_deny_entry(index));
+        policy.base() == Base::AllowList && !deny && policy.violation() == Action::Kill && !policy.exact()
+    });
+    let policy = plain.ok_or_else(|| {
+        Failure::Usage(
+            "--translate: give an allow list (--allow, --policy or SECCOMP_SYSCALL_ALLOW, as --learn writes it) \
+             and nothing else: no deny list, default action or switch"
+                .to_owned(),
+        )
+    })?;
+    let translated = export::translate::allow_list(policy.entries(), arch);
+    for why in &translated.untranslated {
+        eprintln!("sandboxify: --translate {arch}: left out: {why}");
+    }
+    Ok(learn::allow_line(&translated.entries.join(":")))
+}
+
 /// The machines `--arch` names (this one if none), checked against what
 /// is asked: a filter to run under is always this machine's, and only an
 /// OCI profile serves several.
@@ -282,6 +303,9 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     let policy = policy(&args, &variables)?;
     let asked = landlock::Asked::new(&args.landlock, &variables)?;
     let machines = machines(&args)?;
+    if let Some(arch) = args.translate {
+        return translate(policy.as_ref(), arch).map(Plan::Report);
+    }
     if let Some(format) = args.export {
         return export(format, policy.as_ref(), &machines).map(Plan::Export);
     }

@@ -268,6 +268,19 @@ fn arch_describes_a_filter_for_another_machine() {
         "{}",
         outcome.stdout
     );
+    // A list learned here, for an arm64 node: what glibc calls there instead.
+    let outcome = Run::new(sandboxify(), &["--translate", "aarch64"])
+        .env("SECCOMP_SYSCALL_ALLOW", "read:open:fork:dup2:arch_prctl:kill(arg1 == 9)")
+        .run();
+    outcome.assert_success();
+    assert_eq!(outcome.stdout, "SECCOMP_SYSCALL_ALLOW='clone:dup3:fcntl:kill(arg1 == 9):openat:read'\n");
+    assert_eq!(
+        outcome.stderr,
+        "sandboxify: --translate aarch64: left out: arch_prctl: aarch64 has no such call, and nothing takes its place\n"
+    );
+    let outcome = Run::new(sandboxify(), &["--translate", "aarch64", "--deny", "uname"]).run();
+    outcome.assert_code(125);
+    assert!(outcome.stderr.contains("--translate: give an allow list"), "{}", outcome.stderr);
     // Refused: an unknown machine, a run, an export that cannot say it.
     for (args, message) in [
         (&["--explain", "--arch", "sparc", "--deny", "uname"][..], "unknown machine \"sparc\""),

@@ -1,11 +1,13 @@
 //! [`Policy`] → other formats: the variables that hand a resolved policy on
 //! to another process (`sandboxify --preload` gives them to the library),
-//! the same text as the policy's `Display`, and an OCI profile ([`oci`]).
+//! the same text as the policy's `Display`, an OCI profile ([`oci`]), systemd
+//! unit lines ([`systemd`]), and an allow list for another machine ([`translate`]).
 
 #![forbid(unsafe_code)]
 
 pub mod oci;
 pub mod systemd;
+pub mod translate;
 
 use alloc::borrow::ToOwned;
 use alloc::format;
