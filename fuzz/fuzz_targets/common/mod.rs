@@ -4,11 +4,11 @@
 //! --preload` gives them to the library) compile to a filter that decides
 //! every one of those calls the same way.
 
-use sandbox_policy::abi::{AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
+use sandbox_policy::abi::{AUDIT_ARCH_AARCH64, AUDIT_ARCH_ARM, AUDIT_ARCH_I386, AUDIT_ARCH_X86_64, X32_SYSCALL_BIT};
 use sandbox_policy::compile::bpf::{self, SeccompData};
 use sandbox_policy::text::file::NoFiles;
 use sandbox_policy::text::variables::Variables;
-use sandbox_policy::{Abi, Action, Arch, ErrorKind, Policy, Program, Syscall, compile};
+use sandbox_policy::{Abi, Action, Arch, ErrorKind, Policy, Program, Syscall, compile, compile_for};
 
 /// Arguments that sit on the edges a two-word comparison can get wrong.
 const ARGS: [u64; 6] = [0, 1, 0xffff_ffff, 0x1_0000_0000, u64::MAX, 0x8000_0000_0000_0000];
@@ -94,5 +94,34 @@ pub fn check(policy: &Policy, seed: &[u8]) {
         // closed. Anything else is a bug.
         Err(error) if matches!(error.kind, ErrorKind::EntryTooLong { .. } | ErrorKind::ValueTooLong { .. }) => {}
         Err(error) => panic!("the variables of a policy do not parse: {error}: {policy}"),
+    }
+    check_aarch64(policy);
+}
+
+/// The same policy for arm64: it compiles (or is refused with its length),
+/// decides every aarch64 number with one of our returns, each call named
+/// by an entry as on x86_64 when the call has no conditions, and kills
+/// every other arch, AArch32 among them.
+fn check_aarch64(policy: &Policy) {
+    let program = match compile_for(policy, Arch::Aarch64) {
+        Ok(program) => program,
+        Err(error) => {
+            assert!(error.instructions > error.limit, "refused within the limit: {error}");
+            return;
+        }
+    };
+    let on = |abi: Abi, nr| SeccompData { nr, arch: abi.audit_arch(), ..SeccompData::default() };
+    for nr in 0..=Syscall::max_number(Abi::Aarch64) + 2 {
+        let ret = bpf::run(program.insns(), &on(Abi::Aarch64, nr)).expect("the generated filter runs").ret;
+        let action = Action::from_ret(ret).unwrap_or_else(|| panic!("unknown return {ret:#x}"));
+        let unconditional = Syscall::by_number(Abi::Aarch64, nr)
+            .filter(|syscall| policy.call(syscall).is_none_or(|call| call.conditional.is_empty()));
+        if let Some(syscall) = unconditional.filter(|syscall| syscall.name() != "getpgid") {
+            assert_eq!(action, policy.action_for(syscall), "{} on aarch64: {policy}", syscall.name());
+        }
+    }
+    for arch in [0, AUDIT_ARCH_X86_64, AUDIT_ARCH_I386, AUDIT_ARCH_ARM, AUDIT_ARCH_AARCH64 + 1] {
+        let data = SeccompData { nr: 59, arch, ..SeccompData::default() };
+        assert_eq!(bpf::run(program.insns(), &data).unwrap().ret, Action::Kill.ret(), "arch {arch:#x} on aarch64");
     }
 }
