@@ -1,4 +1,5 @@
-/* /init of the arm64 test's initramfs (tests/tests/arm64.rs), static aarch64.
+/* /init of the arm64 test's initramfs (tests/tests/arm64.rs), static aarch64
+ * (clang --target=aarch64-linux-gnu -static -fuse-ld=lld).
  *
  * For each /f/NAME.bpf (struct sock_filter[], as `--export bpf` writes it) and
  * /f/NAME.calls (one line per attempt: "NR A0 A1 A2 A3 A4 A5", numbers in

@@ -1,6 +1,6 @@
 //! aarch64 filters on a real arm64 kernel: Debian 12's, booted under
 //! `qemu-system-aarch64` (TCG emulation) with a tiny initramfs whose /init
-//! (`tests/c/arm64-probe.c`, built with `aarch64-linux-gnu-gcc`) installs
+//! (`tests/c/arm64-probe.c`, built with clang for aarch64) installs
 //! each filter compiled here for aarch64 and makes calls under it, as root
 //! and as nobody. Every outcome must be what the filter's own program says
 //! on the host (the interpreter `--explain` reads it with), and for calls
@@ -234,7 +234,7 @@ fn tool(name: &str) -> bool {
 
 #[test]
 fn aarch64_filters_behave_on_an_arm64_kernel_as_explained() {
-    for needed in ["qemu-system-aarch64", "aarch64-linux-gnu-gcc", "arm-linux-gnueabihf-gcc", "cpio"] {
+    for needed in ["qemu-system-aarch64", "clang", "ld.lld", "cpio"] {
         assert!(tool(needed), "{needed} is missing: tools/test installs it (tools/test-packages)");
     }
     let kernel_dir = workspace().join("target/arm64-kernel");
@@ -248,8 +248,11 @@ fn aarch64_filters_behave_on_an_arm64_kernel_as_explained() {
     }
     let root = fresh_dir("arm64-initramfs");
     fs::create_dir(root.join("f")).unwrap();
-    fs::copy(compile_with("aarch64-linux-gnu-gcc", "arm64-probe", &["-static", "-Wextra"]), root.join("init")).unwrap();
-    fs::copy(compile_with("arm-linux-gnueabihf-gcc", "arm32-exit", &["-static"]), root.join("arm32-exit")).unwrap();
+    // clang and lld rather than Debian's cross gcc, which conflicts with gcc-multilib.
+    let cross = |target| [target, "-static", "-fuse-ld=lld", "-Wextra"];
+    fs::copy(compile_with("clang", "arm64-probe", &cross("--target=aarch64-linux-gnu")), root.join("init")).unwrap();
+    fs::copy(compile_with("clang", "arm32-exit", &cross("--target=arm-linux-gnueabihf")), root.join("arm32-exit"))
+        .unwrap();
 
     // Each filter, its attempts, and the action the program itself gives each.
     let cases = cases();
