@@ -64,12 +64,13 @@ impl Program {
 /// How an installer proves that its filter is in force, and not faked by an
 /// outer filter that answered `seccomp()` with `SECCOMP_RET_ERRNO | 0` (see
 /// [`crate::sys::install`]). Before any rule of the policy, the filter answers
-/// `getpgrp(nonce, MARK)` with [`CONFIRMED`](probe::CONFIRMED) when `nonce` is
-/// its own, set when it is installed, and with [`OTHER`](probe::OTHER) when not:
-/// ties between stacked filters go to the newest, so only the filter just
-/// installed can confirm. getpgrp takes no arguments, so no real call carries
-/// the mark, and it is rare enough that taking it off the kernel's cache
-/// costs nothing.
+/// `getpgrp(nonce, MARK)` (`getpgid` on aarch64, see [`probe::syscall`]) with
+/// [`CONFIRMED`](probe::CONFIRMED) when `nonce` is its own, set when it is
+/// installed, and with [`OTHER`](probe::OTHER) when not: ties between stacked
+/// filters go to the newest, so only the filter just installed can confirm.
+/// Neither call reads a second argument, so no real call carries the mark,
+/// and both are rare enough that taking them off the kernel's cache costs
+/// nothing.
 pub mod probe {
     use crate::abi::Abi;
 
