@@ -160,7 +160,13 @@ pub struct Args {
     /// learned one) for ARCH, and exit: one SECCOMP_SYSCALL_ALLOW=... line,
     /// with the calls ARCH's libc makes in place of those it lacks (open:
     /// openat, fork: clone); what cannot be carried over is said on stderr
-    #[arg(long, value_name = "ARCH", value_parser = parse_arch, conflicts_with = "command", help_heading = "Inspection")]
+    #[arg(
+        long,
+        value_name = "ARCH",
+        value_parser = parse_arch,
+        conflicts_with_all = ["command", "explain", "dump_bpf", "export", "arch"],
+        help_heading = "Inspection"
+    )]
     pub translate: Option<Arch>,
 
     /// List the @groups and their members, and exit

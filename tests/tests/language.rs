@@ -287,6 +287,7 @@ fn arch_describes_a_filter_for_another_machine() {
         (&["--arch", "aarch64", "--deny", "uname", "true"][..], "--arch aarch64: only --explain"),
         (&["--arch", "aarch64", "--deny", "uname", "--export", "systemd"][..], "--arch aarch64: only --explain"),
         (&["--arch", "x86_64,aarch64", "--deny", "uname", "--dump-bpf"][..], "describe one machine's filter"),
+        (&["--translate", "aarch64", "--explain", "--allow", "open"][..], "cannot be used with '--explain'"),
         (&["--arch", "aarch64", "--deny", "clone(arg4 != 0)", "--export", "oci"][..], "the only machine asked for"),
     ] {
         let outcome = Run::new(sandboxify(), args).run();
