@@ -260,7 +260,8 @@ pub fn profile(policy: &Policy, machines: &[Arch]) -> Result<Exported, ExportErr
         }
     }
     // No architecture at all means the engine's native one, unfiltered by
-    // what was left out: refused instead.
+    // what was left out: refused instead. Only aarch64 can be left out
+    // (x86_64 is always listed), and only for clone (`aarch64_difference`).
     if architectures.is_empty() {
         return Err(ExportError {
             format: "an OCI profile",

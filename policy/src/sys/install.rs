@@ -157,3 +157,14 @@ fn load(program: &Program, flags: libc::c_ulong) -> Result<libc::c_long, Install
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::Arch;
+
+    #[test]
+    fn the_probe_is_the_call_the_compiler_answers() {
+        assert_eq!(Some(PROBE as u32), probe::syscall(Arch::HOST.native()));
+    }
+}
