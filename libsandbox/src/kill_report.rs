@@ -3,9 +3,11 @@
 //! explains.
 //!
 //! The handler is installed before the first filter that reports its kills,
-//! and never returns to the program: it writes one line to stderr (if the
-//! policy allows `write`), then calls [`violation::END`], which the filter
-//! traps while SIGSYS is blocked, so the kernel ends the process by SIGSYS.
+//! or, in a program exec'd under such a filter, as the library starts
+//! ([`adopt_inherited`]), and never returns to the program: it writes one
+//! line to stderr (if the policy allows `write`), then calls
+//! [`violation::END`], which the filter traps while SIGSYS is blocked, so
+//! the kernel ends the process by SIGSYS.
 
 use alloc::boxed::Box;
 use alloc::ffi::CString;
@@ -17,7 +19,7 @@ use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
 
 use sandbox_policy::action::ret;
 use sandbox_policy::compile::bpf::{SeccompData, run};
-use sandbox_policy::compile::filter::FilterTooLong;
+use sandbox_policy::compile::filter::{FilterTooLong, probe};
 use sandbox_policy::sys::Errno;
 use sandbox_policy::text::variables::REPORT_JSON;
 use sandbox_policy::violation::{self, Installed, Process, Violation};
@@ -115,7 +117,8 @@ pub fn compile_reporting(
     if !reporting.kills {
         return compile(policy);
     }
-    let Some(program) = violation::reporting_program(policy)? else { return compile(policy) };
+    let attached = source == crate::ATTACHED_SOURCE;
+    let Some(program) = violation::reporting_program(policy, attached)? else { return compile(policy) };
     if let Some(path) = reporting.json
         && let Err(error) = json_to(path)
     {
@@ -123,7 +126,7 @@ pub fn compile_reporting(
     }
     // Without the handler a trap would end the process unexplained, as the
     // kill does: then keep the kill.
-    if NEWEST.load(Ordering::Acquire).is_null() && install_handler().is_err() {
+    if NEWEST.load(Ordering::Acquire).is_null() && !HANDLED.load(Ordering::Acquire) && install_handler().is_err() {
         return compile(policy);
     }
     let node = Box::leak(Box::new(Node {
@@ -134,6 +137,27 @@ pub fn compile_reporting(
     }));
     NEWEST.store(node, Ordering::Release);
     Ok(program)
+}
+
+/// Whether the handler is in, for the filter this image was exec'd under.
+static HANDLED: AtomicBool = AtomicBool::new(false);
+
+/// In an image exec'd under a filter whose kills are named (its handler
+/// gone with the old image), installs the handler again, so that those
+/// kills are named too: from what the trap's data says of the filter, since
+/// its policy did not come along. Elsewhere (no filter, or filters whose
+/// kills are the kernel's) nothing changes: one `getpgrp` that every filter
+/// of the sandbox answers before its policy.
+pub fn adopt_inherited() {
+    if !NEWEST.load(Ordering::Acquire).is_null() {
+        return;
+    }
+    // SAFETY: the probe (getpgrp on x86_64, the library's one machine)
+    // with a nonce no filter has; it has no effect.
+    let answer = unsafe { syscall!(Sysno::getpgrp, violation::ASK, probe::MARK) };
+    if answer == Err(syscalls::Errno::new(i32::from(violation::REPORTS))) && install_handler().is_ok() {
+        HANDLED.store(true, Ordering::Release);
+    }
 }
 
 /// `struct kernel_sigaction` of x86_64.
@@ -171,9 +195,12 @@ fn install_handler() -> Result<(), Errno> {
         // Nothing interrupts the report.
         mask: !0,
     };
+    // The door's key lets it through the protection of a filter this image
+    // was exec'd under; the kernel ignores it.
+    let [key, lock] = violation::DOOR;
     // SAFETY: installs a handler that only reads what the kernel passes it
     // and the leaked nodes.
-    unsafe { syscall!(Sysno::rt_sigaction, libc::SIGSYS, &raw const action, 0, 8) }?;
+    unsafe { syscall!(Sysno::rt_sigaction, libc::SIGSYS, &raw const action, 0, 8, key, lock) }?;
     Ok(())
 }
 
@@ -186,10 +213,10 @@ const SYS_SECCOMP: c_int = 1;
 extern "C" fn on_sigsys(_signal: c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
     // SAFETY: the kernel passes a siginfo_t and a ucontext_t to an SA_SIGINFO handler.
     let (info, context) = unsafe { (&*info, &*context.cast::<libc::ucontext_t>()) };
-    if info.si_code == SYS_SECCOMP && info.si_errno == c_int::from(violation::TAG) {
+    if info.si_code == SYS_SECCOMP && u16::try_from(info.si_errno).is_ok_and(violation::is_tag) {
         let call = trapped_call(info, context);
         if !violation::is_end(&call) && !REPORTED.swap(true, Ordering::AcqRel) {
-            report(&call);
+            report(&call, info.si_errno as u16);
         }
     }
     end();
@@ -242,7 +269,8 @@ impl fmt::Write for Line {
     }
 }
 
-fn report(call: &SeccompData) {
+/// Names the kill of `call`, whose trap carried `data`.
+fn report(call: &SeccompData, data: u16) {
     let installed = core::iter::successors(
         // SAFETY: nodes are leaked, never freed nor changed once published.
         unsafe { NEWEST.load(Ordering::Acquire).as_ref() },
@@ -250,7 +278,7 @@ fn report(call: &SeccompData) {
         |node| unsafe { node.older.as_ref() },
     )
     .map(|node| Installed { source: node.source, policy: &node.policy, program: &node.program });
-    let kill = Violation::new(Action::Kill, installed, call);
+    let kill = Violation::new(Action::Kill, installed, call).or_inherited(data);
     let mut line = Line { bytes: [0; 2048], len: 0 };
     let _ = kill.line(&mut line, "libsandbox: ");
     line.write_to(libc::STDERR_FILENO);

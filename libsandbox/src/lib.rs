@@ -93,6 +93,9 @@ static ON_LOAD: extern "C" fn(c_int, *mut *mut c_char, *mut *mut c_char) = on_lo
 
 extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *mut c_char) {
     let early = early::take();
+    // Before anything that could end the process: a kill of the filter this
+    // image was exec'd under is named too.
+    kill_report::adopt_inherited();
     let variables = environment::take(environment).unwrap_or_else(|error| fail(&error));
     // What the early phase read, unless the environment has changed since
     // (program code ran in between: IFUNC resolvers).
@@ -170,6 +173,9 @@ fn start_reporter(variables: &Variables, mut answered: Vec<Answered>, reported: 
     }
 }
 
+/// How errors and named kills introduce the program's attached policy.
+const ATTACHED_SOURCE: &str = "attached policy: ";
+
 /// Whether the program runs in secure-execution mode (setuid, setgid, file
 /// capabilities).
 fn is_secure() -> bool {
@@ -190,7 +196,7 @@ pub(crate) fn requested_policies(variables: &Variables) -> Option<Vec<(&'static 
     if let Some(text) = attached {
         let text = core::str::from_utf8(text).unwrap_or_else(|_| fail(&"attached policy: not valid UTF-8"));
         let lists = file::parse_attached(text).unwrap_or_else(|error| fail(&error));
-        policies.push(("attached policy: ", Policy::new(lists)));
+        policies.push((ATTACHED_SOURCE, Policy::new(lists)));
     }
     if secure && (variables.asks_for_policy() || variables.asks_for_landlock()) && attached.is_none() {
         // The caller of a setuid/setgid/capability program is not trusted to

@@ -23,6 +23,13 @@
 //! install a SIGSYS handler with success and does nothing
 //! (`protecting_overrides`); one that only asks for the current handler
 //! runs.
+//!
+//! A program the process execs keeps the filter but not the handler (exec
+//! resets it), nor the policy (its variables were removed from the
+//! environment, an attached one is in the program replaced). The library
+//! loaded into the new image asks the filter ([`REPORTS`]), installs its
+//! handler through the one opening the protection has ([`DOOR`]), and names
+//! the kill from what the trap's data says of the filter ([`Inherited`]).
 
 use core::fmt;
 
@@ -38,8 +45,45 @@ use crate::resolve::{Base, Explained, Policy};
 use crate::tables::syscalls::Syscall;
 
 /// The data of the trap that stands for a kill (`si_errno` of its SIGSYS),
-/// telling it from the traps of other filters.
-pub const TAG: u16 = 0x5ec1;
+/// telling it from the traps of other filters: this value, with what
+/// [`Inherited`] says of the filter in the low three bits.
+pub const TAG: u16 = 0x5ec8;
+
+/// The bits of a trap's data that [`TAG`] fills.
+const TAG_MASK: u16 = !0b111;
+
+/// Whether a trap's data (`si_errno`) is a named kill's.
+pub fn is_tag(data: u16) -> bool {
+    data & TAG_MASK == TAG
+}
+
+/// Whether a filter's return value is a named kill.
+pub fn is_named_kill(ret: u32) -> bool {
+    ret & ret::ACTION_FULL == ret::TRAP && is_tag(ret as u16)
+}
+
+/// A named-kill filter's answer to the probe of another filter (instead of
+/// [`probe::OTHER`](crate::compile::filter::probe::OTHER)), where [`DOOR`]
+/// is open: how the library in an image exec'd under it finds out that it
+/// should install its handler. A process under no filter, or under filters
+/// whose kills are the kernel's, gets another answer and keeps SIGSYS as
+/// it is.
+pub const REPORTS: u16 = 3992;
+
+/// The nonce the library asks with (see [`REPORTS`]): not one a filter
+/// has (an installed filter's is random, a compiled one's zero).
+pub const ASK: u64 = 0x5ec1_a5c0_5ec1_a5c0;
+
+/// `rt_sigaction`'s fifth and sixth arguments, which the kernel ignores:
+/// with them, a named-kill filter lets a SIGSYS handler be installed (x86_64
+/// only, where the library runs). The library always passes them; no
+/// program does by accident (libc leaves whatever its caller had in those
+/// registers). A program that passes them on purpose can put a handler of
+/// its own in the way and live on after a kill (the call still never
+/// runs), as one that rewrites the library's handler in memory can: the
+/// library's kills are for programs that are not hostile, sandboxify's
+/// (the kernel's) for those that may be.
+pub const DOOR: [u64; 2] = [0x5ec1_d00e_0a11_0e5d, 0x5ec1_d00e_1a11_0e5d];
 
 /// `getpgrp(END)` is always a reported kill: how the handler ends the
 /// process once it has reported, from inside the handler (getpgrp takes no
@@ -63,7 +107,9 @@ const HANDLER_SETTERS: [(&str, Abi); 4] =
 /// the program's handler), with `log` actions (permissive mode), or that
 /// tests the arguments of a handler-setting call (the overrides would go in
 /// front of its rules).
-pub fn reporting_program(policy: &Policy) -> Result<Option<Program>, FilterTooLong> {
+/// `attached`: the policy came from the program's ELF file, as the kills
+/// of an image exec'd under the filter say ([`Inherited`]).
+pub fn reporting_program(policy: &Policy, attached: bool) -> Result<Option<Program>, FilterTooLong> {
     let ptrace = Syscall::by_name("ptrace").expect("ptrace is in the table");
     let signals_or_notifies = |action| matches!(action, Action::Trap | Action::Log | Action::Notify);
     if !never_runs(policy, ptrace) || policy.actions().any(signals_or_notifies) {
@@ -71,12 +117,23 @@ pub fn reporting_program(policy: &Policy) -> Result<Option<Program>, FilterTooLo
     }
     let Some(overrides) = protecting_overrides(policy) else { return Ok(None) };
     let mut program = compile_with(policy, &overrides)?;
+    let tag = Inherited::of(policy, attached).data();
     for insn in &mut program.insns {
         if insn.code == op::RET | op::K && insn.k == ret::KILL_PROCESS {
-            insn.k = Action::Trap.ret() | u32::from(TAG);
+            insn.k = Action::Trap.ret() | u32::from(tag);
         }
     }
+    if has_door(policy) {
+        program.answer_other_probes(REPORTS);
+    }
     Ok(Some(program))
+}
+
+/// Whether `policy`'s named-kill filter opens [`DOOR`]: where it always
+/// allows x86_64's `rt_sigaction`. Where it does not, neither the program
+/// nor the library can install a handler anyway.
+fn has_door(policy: &Policy) -> bool {
+    policy.always_allows(Syscall::by_name("rt_sigaction").expect("rt_sigaction is in the table"))
 }
 
 /// Whether no rule of `policy` lets `syscall` run, whatever its arguments.
@@ -115,8 +172,64 @@ fn protecting_overrides(policy: &Policy) -> Option<Vec<Override>> {
             nr,
             rule: Rule { conditions: vec![signal, handler], action: Action::Errno(0) },
         });
+        if abi == Abi::X86_64 {
+            // Pushed after the protection, so checked before it.
+            let key = |index, value| Condition {
+                field: Field::Arg(index),
+                comparison: Comparison::Eq,
+                value,
+                width: Width::Bits64,
+            };
+            let conditions = vec![signal, key(4, DOOR[0]), key(5, DOOR[1])];
+            overrides.push(Override { abi, nr, rule: Rule { conditions, action: Action::Allow } });
+        }
     }
     Some(overrides)
+}
+
+/// What a named kill's trap data says of the filter that made it: all the
+/// library in an image exec'd under the filter can know of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Inherited {
+    /// It kills the calls it does not list (an allow list); otherwise its
+    /// kills are deny entries'.
+    pub allow_list: bool,
+    /// It kills every i386 call (`refuse-i386`).
+    pub refuses_i386: bool,
+    /// It came from a program's attached policy, not from the environment.
+    pub attached: bool,
+}
+
+impl Inherited {
+    const ALLOW_LIST: u16 = 1;
+    const REFUSES_I386: u16 = 2;
+    const ATTACHED: u16 = 4;
+
+    fn of(policy: &Policy, attached: bool) -> Self {
+        Inherited { allow_list: policy.base() == Base::AllowList, refuses_i386: policy.refuses_i386(), attached }
+    }
+
+    /// The trap's data.
+    fn data(self) -> u16 {
+        let bit = |set: bool, bit: u16| if set { bit } else { 0 };
+        TAG | bit(self.allow_list, Self::ALLOW_LIST)
+            | bit(self.refuses_i386, Self::REFUSES_I386)
+            | bit(self.attached, Self::ATTACHED)
+    }
+
+    /// What a named kill's trap data says; `None` for another trap's.
+    pub fn from_data(data: u16) -> Option<Self> {
+        is_tag(data).then_some(Inherited {
+            allow_list: data & Self::ALLOW_LIST != 0,
+            refuses_i386: data & Self::REFUSES_I386 != 0,
+            attached: data & Self::ATTACHED != 0,
+        })
+    }
+
+    /// Where the policy came from, as the line says it.
+    fn source(self) -> &'static str {
+        if self.attached { "inherited attached policy: " } else { "inherited policy: " }
+    }
 }
 
 /// One installed filter, as [`Violation::new`] needs it.
@@ -140,6 +253,8 @@ pub struct Violation<'a> {
     syscall: Option<&'static Syscall>,
     /// The newest filter that kills the call, and what decided there.
     decided: Option<(Installed<'a>, Decision<'a>)>,
+    /// Where none of `installed` did: the inherited filter that did.
+    inherited: Option<Inherited>,
 }
 
 /// What decided a violation in the filter that made it.
@@ -159,10 +274,9 @@ impl<'a> Violation<'a> {
     pub fn new(action: Action, mut installed: impl Iterator<Item = Installed<'a>>, call: &'a SeccompData) -> Self {
         let abi = Abi::from_audit_arch(call.arch).filter(|abi| Arch::HOST.abis().contains(abi));
         let syscall = abi.and_then(|abi| Syscall::by_number(abi, call.nr));
-        let reported_kill = Action::Trap.ret() | u32::from(TAG);
         let decides = |filter: &Installed| {
             run(filter.program.insns(), call).is_ok_and(|verdict| {
-                verdict.ret == action.ret() || (action == Action::Kill && verdict.ret == reported_kill)
+                verdict.ret == action.ret() || (action == Action::Kill && is_named_kill(verdict.ret))
             })
         };
         let decided = match (installed.find(decides), syscall) {
@@ -175,7 +289,22 @@ impl<'a> Violation<'a> {
             }
             _ => None,
         };
-        Violation { action, call, abi, syscall, decided }
+        Violation { action, call, abi, syscall, decided, inherited: None }
+    }
+
+    /// Where no filter given to [`Violation::new`] decided, the one a named
+    /// kill's trap `data` describes: a filter inherited across exec.
+    pub fn or_inherited(mut self, data: u16) -> Self {
+        if self.decided.is_none() && self.abi.is_some() {
+            self.inherited = Inherited::from_data(data);
+        }
+        self
+    }
+
+    /// Whether an inherited filter refuses this call for being i386's.
+    fn refused_as_i386(&self) -> bool {
+        matches!(self.decided, Some((_, Decision::RefusedI386)))
+            || self.inherited.is_some_and(|inherited| inherited.refuses_i386 && self.abi == Some(Abi::I386))
     }
 
     /// The arguments worth showing: as many as the call takes (six if
@@ -247,9 +376,17 @@ impl<'a> Violation<'a> {
         out.write_str(",\"change\":")?;
         json_string(out, &Shown(|out: &mut dyn fmt::Write| self.change(out, "")))?;
         out.write_str(",\"fix\":")?;
-        out.write_str(match (self.syscall, self.decided) {
-            (Some(_), Some((_, Decision::Rule(_)))) => "\"remove\"",
-            (Some(_), Some((filter, Decision::Default))) if filter.policy.base() == Base::AllowList => "\"add\"",
+        out.write_str(match (self.syscall, self.decided, self.inherited) {
+            _ if self.refused_as_i386() => "null",
+            (Some(_), Some((_, Decision::Rule(_))), _) => "\"remove\"",
+            (Some(_), Some((filter, Decision::Default)), _) if filter.policy.base() == Base::AllowList => "\"add\"",
+            (Some(_), None, Some(inherited)) => {
+                if inherited.allow_list {
+                    "\"add\""
+                } else {
+                    "\"remove\""
+                }
+            }
             _ => "null",
         })?;
         out.write_str("}\n")
@@ -257,6 +394,15 @@ impl<'a> Violation<'a> {
 
     /// The rule or default that decided, as the line says it.
     fn rule(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        if let Some(inherited) = self.inherited {
+            let source = inherited.source();
+            return match () {
+                _ if self.refused_as_i386() => write!(out, "{source}every i386 call is refused"),
+                _ if self.syscall.is_none() => out.write_str("an ABI or number no policy allows"),
+                _ if inherited.allow_list => write!(out, "{source}no allow entry names it"),
+                _ => write!(out, "{source}a deny entry names it"),
+            };
+        }
         match self.decided {
             None => out.write_str("an ABI or number no policy allows"),
             Some((filter, Decision::Rule(explained))) => {
@@ -273,7 +419,7 @@ impl<'a> Violation<'a> {
     /// What to change to allow the call, after `separator`; nothing if the
     /// call cannot be allowed by name.
     fn change(&self, out: &mut dyn fmt::Write, separator: &str) -> fmt::Result {
-        if let Some((_, Decision::RefusedI386)) = self.decided {
+        if self.refused_as_i386() {
             return write!(
                 out,
                 "{separator}to give i386 calls the rules by name, drop refuse-i386 (SANDBOX_REFUSE_I386; \
@@ -286,7 +432,14 @@ impl<'a> Violation<'a> {
             Some((filter, Decision::Default)) if filter.policy.base() == Base::AllowList => {
                 write!(out, "{separator}to allow it, add {name} to the allow list")
             }
-            _ => Ok(()),
+            Some(_) => Ok(()),
+            None => match self.inherited {
+                Some(inherited) if inherited.allow_list => {
+                    write!(out, "{separator}to allow it, add {name} to the allow list")
+                }
+                Some(_) => write!(out, "{separator}to allow {name}, remove that entry"),
+                None => Ok(()),
+            },
         }
     }
 }
@@ -402,7 +555,7 @@ mod tests {
     #[test]
     fn kills_become_tagged_traps_and_handler_setters_are_protected() {
         let deny = policy(None, Some("uname:ptrace"), None);
-        let program = reporting_program(&deny).unwrap().unwrap();
+        let program = reporting_program(&deny, false).unwrap().unwrap();
         let verdict = |call: &SeccompData| run(program.insns(), call).unwrap().ret;
         let trap = ret::TRAP | u32::from(TAG);
         assert_eq!(verdict(&data(Abi::X86_64, "uname", [0; 6])), trap);
@@ -424,11 +577,89 @@ mod tests {
     }
 
     #[test]
+    fn the_door_lets_a_handler_in_and_the_probe_says_where_it_is() {
+        use crate::compile::filter::probe;
+        let deny = policy(None, Some("uname:ptrace"), None);
+        let program = reporting_program(&deny, false).unwrap().unwrap();
+        let verdict = |args| run(program.insns(), &data(Abi::X86_64, "rt_sigaction", args)).unwrap().ret;
+        let sigsys = libc::SIGSYS as u64;
+        assert_eq!(verdict([sigsys, 0x1000, 0, 8, DOOR[0], DOOR[1]]), ret::ALLOW);
+        // Half the key, or the key in the other order, is no key.
+        assert_eq!(verdict([sigsys, 0x1000, 0, 8, DOOR[0], 0]), ret::ERRNO);
+        assert_eq!(verdict([sigsys, 0x1000, 0, 8, DOOR[1], DOOR[0]]), ret::ERRNO);
+        assert_eq!(verdict([sigsys, 0x1000, 0, 8, 0, DOOR[1]]), ret::ERRNO);
+        // Nothing opens i386's setters: the library has no i386 build.
+        let i386 = data(Abi::I386, "rt_sigaction", [sigsys, 0x1000, 0, 8, DOOR[0], DOOR[1]]);
+        assert_eq!(run(program.insns(), &i386).unwrap().ret, ret::ERRNO);
+        let asked = data(Abi::X86_64, "getpgrp", [ASK, probe::MARK, 0, 0, 0, 0]);
+        assert_eq!(run(program.insns(), &asked).unwrap().ret, ret::ERRNO | u32::from(REPORTS));
+        assert_eq!(run(compile(&deny).unwrap().insns(), &asked).unwrap().ret, ret::ERRNO | u32::from(probe::OTHER));
+        // Where rt_sigaction does not always run, there is no door, and no
+        // library is told to use one.
+        let refusing = policy(Some("read:write:exit_group"), None, None);
+        let program = reporting_program(&refusing, false).unwrap().unwrap();
+        assert_eq!(run(program.insns(), &asked).unwrap().ret, ret::ERRNO | u32::from(probe::OTHER));
+    }
+
+    #[test]
+    fn the_trap_data_says_what_an_exec_d_image_needs_to_name_the_kill() {
+        let uname = data(Abi::X86_64, "uname", [0x10, 0, 0, 0, 0, 0]);
+        let cases = [
+            (
+                policy(None, Some("uname:ptrace"), None),
+                false,
+                "inherited policy: a deny entry names it; to allow uname, remove that entry",
+                "remove",
+            ),
+            (
+                policy(None, Some("uname:ptrace"), None),
+                true,
+                "inherited attached policy: a deny entry names it; to allow uname, remove that entry",
+                "remove",
+            ),
+            (
+                policy(Some("read:write:exit_group"), None, None),
+                false,
+                "inherited policy: no allow entry names it; to allow it, add uname to the allow list",
+                "add",
+            ),
+        ];
+        for (policy, attached, reason, fix) in cases {
+            let program = reporting_program(&policy, attached).unwrap().unwrap();
+            let verdict = run(program.insns(), &uname).unwrap().ret;
+            assert!(is_named_kill(verdict), "{verdict:#x}");
+            // The new image's handler has no filter of its own to ask.
+            let violation = Violation::new(Action::Kill, core::iter::empty(), &uname).or_inherited(verdict as u16);
+            let mut line = alloc::string::String::new();
+            violation.line(&mut line, "").unwrap();
+            assert_eq!(line, alloc::format!("the policy killed this process at uname(0x10) [x86_64 63]: {reason}\n"));
+            let mut json = alloc::string::String::new();
+            violation.json(&mut json, &Process { time: None, pid: None, tid: None, executable: "" }).unwrap();
+            assert!(json.contains(&alloc::format!("\"fix\":\"{fix}\"")), "{json}");
+        }
+        let switches = Switches { refuse_i386: true, ..Switches::default() };
+        let refusing = Settings { switches, ..settings(None, Some("uname:ptrace"), None) }.policy().unwrap().unwrap();
+        let program = reporting_program(&refusing, false).unwrap().unwrap();
+        let i386 = data(Abi::I386, "getpid", [0; 6]);
+        let verdict = run(program.insns(), &i386).unwrap().ret;
+        let mut line = alloc::string::String::new();
+        Violation::new(Action::Kill, core::iter::empty(), &i386)
+            .or_inherited(verdict as u16)
+            .line(&mut line, "")
+            .unwrap();
+        assert!(line.ends_with("[i386 20]: inherited policy: every i386 call is refused; to give i386 calls the rules by name, drop refuse-i386 (SANDBOX_REFUSE_I386; a profile: list SCMP_ARCH_X86)\n"), "{line}");
+        // Another trap's data names nothing.
+        let mut line = alloc::string::String::new();
+        Violation::new(Action::Kill, core::iter::empty(), &uname).or_inherited(0x5ec0).line(&mut line, "").unwrap();
+        assert!(line.ends_with("[x86_64 63]: an ABI or number no policy allows\n"), "{line}");
+    }
+
+    #[test]
     fn a_policy_refusing_the_handler_setters_needs_no_protection() {
         let allow = policy(Some("read:write:exit_group"), None, None);
-        let program = reporting_program(&allow).unwrap().unwrap();
+        let program = reporting_program(&allow, false).unwrap().unwrap();
         let call = data(Abi::X86_64, "rt_sigaction", [libc::SIGSYS as u64, 0x1000, 0, 8, 0, 0]);
-        assert_eq!(run(program.insns(), &call).unwrap().ret, ret::TRAP | u32::from(TAG));
+        assert_eq!(run(program.insns(), &call).unwrap().ret, ret::TRAP | u32::from(TAG | Inherited::ALLOW_LIST));
     }
 
     #[test]
@@ -442,7 +673,7 @@ mod tests {
             (None, Some("uname:ptrace:rt_sigaction(arg0 == 31)")),
             (Some("read:rt_sigaction(arg0 == 2)"), None),
         ] {
-            assert!(reporting_program(&policy(allow, deny, None)).unwrap().is_none(), "{allow:?} {deny:?}");
+            assert!(reporting_program(&policy(allow, deny, None), false).unwrap().is_none(), "{allow:?} {deny:?}");
         }
     }
 

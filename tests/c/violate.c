@@ -10,8 +10,18 @@
  *   x32      through the x32 ABI (uname's x86_64 number with bit 30);
  *   untrace  after killing its tracer, if it has one (TracerPid), as a
  *            program that found its reporter would;
+ *   stop     after stopping its tracer (SIGSTOP), which a child of its
+ *            continues 0.3 s later;
  *   untraced from a child started with CLONE_UNTRACED, which a tracer
- *            does not follow (prints how clone failed, if it did).
+ *            does not follow (prints how clone failed, if it did);
+ *   exec:HOW after exec'ing itself with HOW;
+ *   execv:PATH,HOW
+ *            after exec'ing PATH with HOW;
+ *   peek     prints whether SIGSYS has a handler, and makes no call the
+ *            policies kill;
+ *   door     installs a SIGSYS handler of its own with the key of the
+ *            library's door (as a hostile program could), then calls
+ *            uname and prints whether it ran.
  * Prints "survived" and exits 0 if it lives on. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -36,6 +46,18 @@ static void *call(void *unused) {
 
 static void ignore(int signal) { (void)signal; }
 
+/* rt_sigreturn, which a handler installed without libc returns through. */
+extern void restore_rt(void);
+__asm__(".text\nrestore_rt:\n\tmov $15, %eax\n\tsyscall\n");
+
+/* The kernel's struct sigaction on x86_64. */
+struct kernel_sigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)(void);
+    unsigned long mask;
+};
+
 /* Waits for `child` and prints how it ended. */
 static int report_child(pid_t child) {
     int status;
@@ -58,6 +80,36 @@ static int tracer(void) {
 int main(int argc, char **argv) {
     if (argc != 2) return 2;
     const char *how = argv[1];
+    if (!strncmp(how, "exec:", 5)) {
+        char *again[] = {argv[0], (char *)how + 5, NULL};
+        execv("/proc/self/exe", again);
+        return 2;
+    }
+    if (!strncmp(how, "execv:", 6)) {
+        char *path = strdup(how + 6), *comma = strchr(path, ',');
+        if (!comma) return 2;
+        *comma = '\0';
+        char *again[] = {path, comma + 1, NULL};
+        execv(path, again);
+        return 2;
+    }
+    if (!strcmp(how, "peek")) {
+        struct sigaction old;
+        if (sigaction(SIGSYS, NULL, &old)) return 2;
+        printf("SIGSYS: %s\n", old.sa_handler == SIG_DFL ? "default" : "handled");
+        return 0;
+    }
+    if (!strcmp(how, "door")) {
+        struct kernel_sigaction action = {.handler = ignore, .flags = 0x04000000 /* SA_RESTORER */,
+                                          .restorer = restore_rt};
+        long installed = syscall(SYS_rt_sigaction, SIGSYS, &action, NULL, 8, 0x5ec1d00e0a110e5dUL,
+                                 0x5ec1d00e1a110e5dUL);
+        printf("door: %ld\n", installed);
+        fflush(stdout);
+        syscall(SYS_uname, &name);
+        printf("uname %s\n", name.sysname[0] ? "ran" : "did not run");
+        return 0;
+    }
     if (!strcmp(how, "plain")) {
         call(NULL);
     } else if (!strcmp(how, "thread")) {
@@ -103,6 +155,17 @@ int main(int argc, char **argv) {
             _exit(0);
         }
         return report_child(child);
+    } else if (!strcmp(how, "stop")) {
+        int pid = tracer();
+        if (pid > 0 && fork() == 0) {
+            usleep(300000);
+            kill(pid, SIGCONT);
+            _exit(0);
+        }
+        printf("tracer stopped: %d\n", pid > 0 && kill(pid, SIGSTOP) == 0);
+        fflush(stdout);
+        usleep(100000);
+        call(NULL);
     } else if (!strcmp(how, "untrace")) {
         int pid = tracer();
         printf("tracer killed: %d\n", pid > 0 && kill(pid, SIGKILL) == 0);

@@ -41,12 +41,16 @@ impl Program {
         Program { insns, nonce_at: None }
     }
 
-    /// Puts `prefix`, which falls through to the program or returns, in
-    /// front of it (jumps are relative, so the program's own still land).
-    pub(crate) fn prepend(&mut self, prefix: &[Insn]) {
-        self.insns.splice(0..0, prefix.iter().copied());
-        if let Some(at) = &mut self.nonce_at {
-            *at = at.map(|index| index + prefix.len());
+    /// Answers another filter's probe with `errno` instead of
+    /// [`probe::OTHER`] (a filter whose kills are named says so: see
+    /// [`crate::violation::REPORTS`]); a program without the probe is left
+    /// as it is.
+    pub(crate) fn answer_other_probes(&mut self, errno: u16) {
+        if let Some([high, _]) = self.nonce_at {
+            // Both nonce words jump to the one `OTHER` return when they differ.
+            let other = high + 1 + usize::from(self.insns[high].jf);
+            debug_assert_eq!(self.insns[other].k, Action::Errno(probe::OTHER).ret());
+            self.insns[other].k = Action::Errno(errno).ret();
         }
     }
 

@@ -8,7 +8,10 @@
 //! they happen.
 //!
 //! The filter stops those calls for a tracer instead
-//! ([`with_stops_for_reporter`]). The reporter process, started before the
+//! ([`with_stops_for_reporter`]), all but the kills, which stay the
+//! kernel's: the reporter reads a killed call from the killed thread as it
+//! stops at its exit ([`trace::killed_call`]), so that a kill never waits
+//! on the reporter, nor needs it to happen. The reporter process, started before the
 //! filter from the confined process by a double fork (so that it is
 //! nobody's child but init's, and no `wait()` of the program ever sees it),
 //! traces every thread of the confined process and of the processes it
@@ -39,7 +42,7 @@ use crate::sys::Errno;
 use crate::sys::trace::{self, CLONE_UNTRACED, Call, I386_CLONE};
 use crate::tables::syscalls::{ArgKind, Syscall};
 use crate::text::variables::Counted;
-use crate::violation::{Installed, Process, TAG, Violation};
+use crate::violation::{Installed, Process, Violation, is_named_kill, is_tag};
 use crate::{Action, Policy};
 
 /// What a reporter names besides the calls `log` lets through.
@@ -59,17 +62,9 @@ mod tag {
     pub const LOG: u32 = 0;
     /// An errno action, ored with the errno (at most `MAX_ERRNO`, 0xfff).
     pub const ERRNO: u32 = 0x1000;
-    /// A kill.
-    pub const KILL: u32 = 0x2000;
     /// Where [`ERRNO`]'s errno is.
     pub const ERRNO_VALUE: u32 = 0x0fff;
 }
-
-/// A call number no kernel uses, which a filter that names kills through
-/// the reporter kills before anything else: the reporter turns a call the
-/// policy kills into it once it has named it, so that the kernel kills the
-/// process by SIGSYS, as the policy says.
-pub const KILL_MARKER: u32 = 0x5ec2;
 
 /// What the reporter does with a return of the filter, if anything.
 fn stop_for(k: u32, reported: Reported) -> Option<u32> {
@@ -81,17 +76,14 @@ fn stop_for(k: u32, reported: Reported) -> Option<u32> {
         ret::ERRNO if reported.counted.errno && errno != 0 && ![CONFIRMED, OTHER].contains(&(errno as u16)) => {
             Some(tag::ERRNO | errno)
         }
-        ret::KILL_PROCESS if reported.kills => Some(tag::KILL),
         _ => None,
     }
 }
 
 /// `program` with the returns the reporter answers (every `log`, the exec
-/// gate's notification (see sandboxify's launch module), and the errno and
-/// kill returns `reported` names) turned into stops for it; if it names
-/// kills, [`KILL_MARKER`] of any ABI is killed first. In the same program,
-/// so that the install probe proves it in force: were it missing, the
-/// marker would fail with ENOSYS and the program live on.
+/// gate's notification (see sandboxify's launch module), and the errno
+/// returns `reported` counts) turned into stops for it. Its kills stay the
+/// kernel's, named at the killed thread's exit.
 pub fn with_stops_for_reporter(program: &Program, reported: Reported) -> Program {
     let mut program = program.clone();
     for insn in &mut program.insns {
@@ -102,20 +94,13 @@ pub fn with_stops_for_reporter(program: &Program, reported: Reported) -> Program
         }
     }
     keep_children_traced(&mut program);
-    if reported.kills {
-        program.prepend(&[
-            Insn::stmt(op::LD | op::W | op::ABS, offset::NR),
-            Insn::jump(op::JMP | op::JEQ | op::K, KILL_MARKER, 0, 1),
-            Insn::stmt(op::RET | op::K, ret::KILL_PROCESS),
-        ]);
-    }
     program
 }
 
 /// Makes every call `program` lets run or stops for `log` pass a check
 /// first, so that no process escapes the reporter: a child started with
-/// `CLONE_UNTRACED` would not be traced, and its stopped calls would fail
-/// with ENOSYS instead (a kill would become a survival), so `clone` with
+/// `CLONE_UNTRACED` would not be traced, its stopped calls would fail with
+/// ENOSYS instead of being answered and its kills go unnamed, so `clone` with
 /// that flag fails with EPERM; `clone3`, whose flags the filter cannot
 /// read, fails with ENOSYS (libc then uses `clone`). Only where the policy
 /// lets the call run: its own kill, errno or trap stands. The check is
@@ -168,12 +153,12 @@ fn untraced_check(answer: u32) -> [Insn; CHECK_LEN] {
 /// Whether `program` needs a reporter to name what `reported` asks for:
 /// its `log` returns, and the errno, trap and kill returns asked for.
 pub fn needs_reporter(program: &Program, reported: Reported) -> bool {
-    let named_kill = Action::Trap.ret() | u32::from(TAG);
     // The exec gate's notification is answered by a reporter only when
     // there is one for something else.
     program.insns().iter().filter(|insn| insn.code == op::RET | op::K && insn.k != ret::USER_NOTIF).any(|insn| {
         stop_for(insn.k, reported).is_some()
-            || (reported.counted.traps && insn.k & ret::ACTION_FULL == ret::TRAP && insn.k != named_kill)
+            || (reported.kills && insn.k == ret::KILL_PROCESS)
+            || (reported.counted.traps && insn.k & ret::ACTION_FULL == ret::TRAP && !is_named_kill(insn.k))
     })
 }
 
@@ -339,10 +324,10 @@ impl Reporter {
         while handoff.permitted.load(Ordering::Acquire) == 0 {
             pause();
         }
-        // A reporter that names kills must never turn one into a survival:
-        // if it ends, every tracee is killed (a stopped call would otherwise
-        // fail with ENOSYS and the program go on).
-        let options = if self.reported.kills { TRACE_OPTIONS | libc::PTRACE_O_EXITKILL } else { TRACE_OPTIONS };
+        // Not PTRACE_O_EXITKILL: a reporter that ends (a program may kill
+        // it) leaves its tracees to the filter alone, whose kills are the
+        // kernel's and whose stops then fail with ENOSYS, unrun.
+        let options = if self.reported.kills { TRACE_OPTIONS | libc::PTRACE_O_TRACEEXIT } else { TRACE_OPTIONS };
         let seized = seize_threads(target, options);
         handoff.ready.store(seized.map_or_else(|error| -error.0, |()| 1), Ordering::Release);
         if seized.is_err() {
@@ -390,6 +375,12 @@ impl Reporter {
                     }
                     0 // a new tracee's first stop
                 }
+                libc::PTRACE_EVENT_EXIT => {
+                    if let Some(call) = trace::killed_call(tid) {
+                        self.name_kill(&call);
+                    }
+                    0
+                }
                 0 => {
                     if signal == libc::SIGSYS && self.reported.counted.traps {
                         self.count_trap(tid, &mut counts);
@@ -416,21 +407,10 @@ impl Reporter {
         let Some(abi) = call.abi else { return };
         let data = call.ret_data & ret::DATA;
         let action = match data & !tag::ERRNO_VALUE {
-            tag::KILL => Action::Kill,
             tag::ERRNO => Action::Errno((data & tag::ERRNO_VALUE) as u16),
             _ => Action::Log,
         };
         match action {
-            Action::Kill => {
-                let mut line = String::new();
-                let data = seccomp_data(abi, call);
-                let _ = Violation::new(Action::Kill, self.installed(), &data).line(&mut line, self.prefix);
-                // SAFETY: writes a live buffer to the descriptor opened before the program ran.
-                unsafe { libc::write(self.out.0, line.as_ptr().cast(), line.len()) };
-                self.write_json(Action::Kill, abi, call);
-                // The filter before the policy's kills it: the kernel's kill.
-                trace::replace(call.tid as i32, KILL_MARKER);
-            }
             Action::Errno(errno) => {
                 self.write_json(action, abi, call);
                 counts.add(action, abi, call);
@@ -443,11 +423,22 @@ impl Reporter {
         }
     }
 
+    /// Names a call the filter killed, as the killed thread exits.
+    fn name_kill(&self, call: &Call) {
+        let Some(abi) = call.abi else { return };
+        let mut line = String::new();
+        let data = seccomp_data(abi, call);
+        let _ = Violation::new(Action::Kill, self.installed(), &data).line(&mut line, self.prefix);
+        // SAFETY: writes a live buffer to the descriptor opened before the program ran.
+        unsafe { libc::write(self.out.0, line.as_ptr().cast(), line.len()) };
+        self.write_json(Action::Kill, abi, call);
+    }
+
     /// Counts a SIGSYS that a filter's trap sent (not the library's own,
     /// which names a kill).
     fn count_trap(&self, tid: i32, counts: &mut Counts) {
         if let Some((call, data)) = trace::trapped_call(tid) {
-            if let (Some(abi), false) = (call.abi, data == TAG) {
+            if let (Some(abi), false) = (call.abi, is_tag(data)) {
                 self.write_json(Action::Trap, abi, &call);
                 counts.add(Action::Trap, abi, &call);
             }
@@ -784,7 +775,8 @@ mod tests {
         assert_eq!(verdict(&stopped, "uname"), ret::KILL_PROCESS);
         assert_eq!(verdict(&stopped, "socket"), ret::ERRNO | 1);
         let stopped = with_stops_for_reporter(&program, all);
-        assert_eq!(verdict(&stopped, "uname"), ret::TRACE | tag::KILL);
+        // Kills stay the kernel's: named at the killed thread's exit.
+        assert_eq!(verdict(&stopped, "uname"), ret::KILL_PROCESS);
         assert_eq!(verdict(&stopped, "socket"), ret::TRACE | tag::ERRNO | 1);
         assert_eq!(stop_for(ret::ERRNO, all), None, "errno 0 is a fake success, not counted");
         assert_eq!(stop_for(ret::ERRNO | u32::from(CONFIRMED), all), None, "the install probe's");
@@ -799,11 +791,7 @@ mod tests {
         assert!(needs_reporter(&kill_only, Reported { counted: Counted { errno: true, traps: false }, ..none }));
         assert!(needs_reporter(&program, none), "log");
         let killing = with_stops_for_reporter(&kill_only, Reported { kills: true, ..none });
-        for arch in [Abi::X86_64.audit_arch(), Abi::I386.audit_arch()] {
-            let data = SeccompData { nr: KILL_MARKER, arch, ..SeccompData::default() };
-            assert_eq!(run(killing.insns(), &data).unwrap().ret, ret::KILL_PROCESS);
-        }
-        assert_eq!(verdict(&killing, "uname"), ret::TRACE | tag::KILL);
+        assert_eq!(verdict(&killing, "uname"), ret::KILL_PROCESS);
         assert_eq!(verdict(&killing, "read"), ret::ALLOW);
         // No child escapes the reporter, where the policy lets clone run;
         // where it kills clone, the kill stands.
@@ -821,14 +809,14 @@ mod tests {
         let kills_clone =
             crate::compile::filter::compile(&crate::test_support::policy(None, Some("clone:clone3"), None)).unwrap();
         let kills_clone = with_stops_for_reporter(&kills_clone, Reported { kills: true, ..none });
-        assert_eq!(clone(&kills_clone, Abi::X86_64, libc::SYS_clone as u32, untraced), ret::TRACE | tag::KILL);
-        assert_eq!(clone(&kills_clone, Abi::X86_64, 435, 0), ret::TRACE | tag::KILL);
+        assert_eq!(clone(&kills_clone, Abi::X86_64, libc::SYS_clone as u32, untraced), ret::KILL_PROCESS);
+        assert_eq!(clone(&kills_clone, Abi::X86_64, 435, 0), ret::KILL_PROCESS);
         let logs_clone =
             crate::compile::filter::compile(&crate::test_support::policy(None, Some("clone=log"), None)).unwrap();
         let logs_clone = with_stops_for_reporter(&logs_clone, none);
         assert_eq!(clone(&logs_clone, Abi::X86_64, libc::SYS_clone as u32, untraced), ret::ERRNO | libc::EPERM as u32);
         assert_eq!(clone(&logs_clone, Abi::X86_64, libc::SYS_clone as u32, 0), ret::TRACE | tag::LOG);
-        // The probe still answers where the prefix moved it.
+        // The probe still answers.
         let nonce = 0x1234_5678_9abc_def0;
         let probe = SeccompData {
             nr: crate::compile::filter::probe::SYSCALL,

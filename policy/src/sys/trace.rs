@@ -116,6 +116,66 @@ pub fn trapped_call(tid: libc::pid_t) -> Option<(Call, u16)> {
     Some((call, info.si_errno as u16))
 }
 
+/// The call a filter killed, when thread `tid`, a tracee of the caller, is
+/// stopped at its exit (`PTRACE_EVENT_EXIT`); `None` for any other exit.
+///
+/// A filter's kill ends the process by SIGSYS from the calling thread with
+/// its registers rolled back to the call, and marks that thread's seccomp
+/// mode dead (`Seccomp: 3` in its status); the other threads, ended by the
+/// SIGKILL that follows, do not stop at their exit. A SIGSYS sent by hand
+/// ends the process the same way, from a thread whose mode is still 2.
+#[cfg(target_arch = "x86_64")]
+pub fn killed_call(tid: libc::pid_t) -> Option<Call> {
+    let mut code: libc::c_ulong = 0;
+    // SAFETY: GETEVENTMSG writes one unsigned long to `code`.
+    if unsafe { libc::ptrace(libc::PTRACE_GETEVENTMSG, tid, 0, &raw mut code) } != 0
+        || code & 0x7f != libc::SIGSYS as libc::c_ulong
+        || !killed_by_filter(tid)
+    {
+        return None;
+    }
+    // SAFETY: plain data, filled by the kernel below.
+    let mut info: libc::ptrace_syscall_info = unsafe { core::mem::zeroed() };
+    let size = core::mem::size_of::<libc::ptrace_syscall_info>();
+    // SAFETY: GET_SYSCALL_INFO writes at most `size` bytes to `info`; at an
+    // event stop it fills the arch the thread's call was made through.
+    if unsafe { libc::ptrace(libc::PTRACE_GET_SYSCALL_INFO, tid, size, &raw mut info) } <= 0 {
+        return None;
+    }
+    // SAFETY: plain data, filled by the kernel below.
+    let mut regs: libc::user_regs_struct = unsafe { core::mem::zeroed() };
+    // SAFETY: GETREGS writes one user_regs_struct to `regs`.
+    if unsafe { libc::ptrace(libc::PTRACE_GETREGS, tid, 0, &raw mut regs) } != 0 {
+        return None;
+    }
+    let abi = Abi::from_audit_arch(info.arch);
+    let args = match abi {
+        Some(Abi::I386) => [regs.rbx, regs.rcx, regs.rdx, regs.rsi, regs.rdi, regs.rbp],
+        _ => [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9],
+    };
+    Some(Call { tid: tid as u32, abi, nr: regs.orig_rax as u32, instruction_pointer: regs.rip, args, ret_data: 0 })
+}
+
+/// Whether thread `tid`'s seccomp mode is dead: a filter killed it.
+#[cfg(target_arch = "x86_64")]
+fn killed_by_filter(tid: libc::pid_t) -> bool {
+    let path = alloc::format!("/proc/{tid}/status\0");
+    // SAFETY: open(2) with a NUL-terminated path.
+    let fd = unsafe { libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return false;
+    }
+    let mut status = [0u8; 4096];
+    // SAFETY: reads at most the buffer's length; closes the descriptor opened above.
+    let len = unsafe {
+        let len = libc::read(fd, status.as_mut_ptr().cast(), status.len());
+        libc::close(fd);
+        len
+    };
+    let status = &status[..usize::try_from(len).unwrap_or(0)];
+    status.windows(11).any(|line| line == b"\nSeccomp:\t3")
+}
+
 /// Where `orig_rax` and `rax` are in the registers `PTRACE_POKEUSER`
 /// writes (`struct user_regs_struct`): a tracer skips a stopped call by
 /// setting `orig_rax` to -1, and the call returns what `rax` holds.
@@ -123,14 +183,6 @@ pub fn trapped_call(tid: libc::pid_t) -> Option<(Call, u16)> {
 const ORIG_RAX: usize = 15 * 8;
 #[cfg(target_arch = "x86_64")]
 const RAX: usize = 10 * 8;
-
-/// Makes the call thread `tid` is stopped in call number `nr` instead,
-/// which the filters then judge again.
-#[cfg(target_arch = "x86_64")]
-pub fn replace(tid: libc::pid_t, nr: u32) {
-    // SAFETY: POKEUSER writes one register of a stopped tracee of ours.
-    unsafe { libc::ptrace(libc::PTRACE_POKEUSER, tid, ORIG_RAX, libc::c_long::from(nr)) };
-}
 
 /// Makes the call thread `tid` is stopped in fail with `errno`, unrun.
 #[cfg(target_arch = "x86_64")]
@@ -149,9 +201,9 @@ pub fn trapped_call(_tid: libc::pid_t) -> Option<(Call, u16)> {
     unreachable!("the reporter runs on x86_64 only")
 }
 
-/// Replaces a stopped call (x86_64 only, as [`trapped_call`]).
+/// The call a filter killed (x86_64 only, as [`trapped_call`]).
 #[cfg(not(target_arch = "x86_64"))]
-pub fn replace(_tid: libc::pid_t, _nr: u32) {
+pub fn killed_call(_tid: libc::pid_t) -> Option<Call> {
     unreachable!("the reporter runs on x86_64 only")
 }
 
