@@ -14,15 +14,16 @@ use alloc::ffi::CString;
 use alloc::string::String;
 use core::ffi::{c_int, c_void};
 use core::fmt;
+use core::mem::MaybeUninit;
 use core::ptr;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU16, Ordering};
 
 use sandbox_policy::action::ret;
 use sandbox_policy::compile::bpf::{SeccompData, run};
 use sandbox_policy::compile::filter::{FilterTooLong, probe};
 use sandbox_policy::sys::Errno;
 use sandbox_policy::text::variables::REPORT_JSON;
-use sandbox_policy::violation::{self, Installed, Process, Violation};
+use sandbox_policy::violation::{self, Answer, Installed, Process, Violation};
 use sandbox_policy::{Abi, Action, Policy, Program, compile};
 use syscalls::{Sysno, syscall};
 
@@ -45,19 +46,23 @@ static REPORTED: AtomicBool = AtomicBool::new(false);
 /// The descriptor `SANDBOX_REPORT_JSON` is open on; -1: none.
 static JSON: AtomicI32 = AtomicI32::new(-1);
 
+/// Whether [`JSON`] came with the filter this image was exec'd under.
+static JSON_INHERITED: AtomicBool = AtomicBool::new(false);
+
 /// The executable's path, for the JSON form.
 static EXECUTABLE: AtomicPtr<String> = AtomicPtr::new(ptr::null_mut());
 
-/// The lowest descriptor the JSON file gets: above those a program expects
-/// to get (some assume the lowest free one).
-const JSON_FD_FLOOR: usize = 512;
+/// The answer of the filter this image was exec'd under ([`adopt_inherited`]).
+static INHERITED: AtomicU16 = AtomicU16::new(0);
 
 /// Appends the JSON form of every named kill to `path` from now on: opened
 /// now (created with mode 0600, appended to, never through a symbolic
 /// link), as the program could later be forbidden to open it. One `write`
-/// per line keeps the lines of several processes whole.
+/// per line keeps the lines of several processes whole. Closed on exec,
+/// unless [`compile_reporting`] leaves it to the images exec'd under the
+/// filter.
 fn json_to(path: &str) -> Result<(), Errno> {
-    if JSON.load(Ordering::Acquire) >= 0 {
+    if JSON.load(Ordering::Acquire) >= 0 && !JSON_INHERITED.load(Ordering::Acquire) {
         return Ok(());
     }
     let path = CString::new(path).map_err(|_| Errno(libc::EINVAL))?;
@@ -67,7 +72,7 @@ fn json_to(path: &str) -> Result<(), Errno> {
     // SAFETY: duplicates the descriptor just opened, and closes the
     // original; where the limit on descriptors is below the floor, keeps it.
     let fd = unsafe {
-        match syscall!(Sysno::fcntl, opened, libc::F_DUPFD_CLOEXEC, JSON_FD_FLOOR) {
+        match syscall!(Sysno::fcntl, opened, libc::F_DUPFD_CLOEXEC, violation::JSON_FD) {
             Ok(high) => {
                 let _ = syscall!(Sysno::close, opened);
                 high
@@ -75,6 +80,14 @@ fn json_to(path: &str) -> Result<(), Errno> {
             Err(_) => opened,
         }
     };
+    EXECUTABLE.store(Box::leak(Box::new(executable())), Ordering::Release);
+    JSON.store(fd as c_int, Ordering::Release);
+    JSON_INHERITED.store(false, Ordering::Release);
+    Ok(())
+}
+
+/// The executable's path (`/proc/self/exe`), or empty.
+fn executable() -> String {
     let mut executable = alloc::vec![0u8; 4096];
     // SAFETY: readlinkat into a live buffer of the length given.
     let len = unsafe {
@@ -88,10 +101,7 @@ fn json_to(path: &str) -> Result<(), Errno> {
     }
     .unwrap_or(0);
     executable.truncate(len);
-    let executable = String::from_utf8_lossy(&executable).into_owned();
-    EXECUTABLE.store(Box::leak(Box::new(executable)), Ordering::Release);
-    JSON.store(fd as c_int, Ordering::Release);
-    Ok(())
+    String::from_utf8_lossy(&executable).into_owned()
 }
 
 /// Whether and where the library names kills: `SANDBOX_REPORT_KILLS` and
@@ -118,16 +128,25 @@ pub fn compile_reporting(
         return compile(policy);
     }
     let attached = source == crate::ATTACHED_SOURCE;
-    let Some(program) = violation::reporting_program(policy, attached)? else { return compile(policy) };
+    let Some(mut program) = violation::reporting_program(policy, attached)? else { return compile(policy) };
     if let Some(path) = reporting.json
         && let Err(error) = json_to(path)
     {
         fail(&alloc::format!("cannot open the kill report {path} ({REPORT_JSON}): {error}"));
     }
+    let answer = answer(policy);
+    violation::answer_with(&mut program, answer);
     // Without the handler a trap would end the process unexplained, as the
     // kill does: then keep the kill.
     if NEWEST.load(Ordering::Acquire).is_null() && !HANDLED.load(Ordering::Acquire) && install_handler().is_err() {
         return compile(policy);
+    }
+    if JSON.load(Ordering::Acquire) == violation::JSON_FD {
+        // Open across exec where the images exec'd under the filter are
+        // told to use it, and only there.
+        let on_exec = if answer.json { 0 } else { libc::FD_CLOEXEC };
+        // SAFETY: sets the JSON file's descriptor flags.
+        let _ = unsafe { syscall!(Sysno::fcntl, violation::JSON_FD, libc::F_SETFD, on_exec) };
     }
     let node = Box::leak(Box::new(Node {
         source,
@@ -139,6 +158,31 @@ pub fn compile_reporting(
     Ok(program)
 }
 
+/// What a filter of `policy`, installed over the library's others, tells
+/// the library in an image exec'd under it: what runs under every filter
+/// the library knows of, and where the JSON file is.
+fn answer(policy: &Policy) -> Answer {
+    let runs_everywhere = |call: Sysno| {
+        let syscall = sandbox_policy::Syscall::by_number(Abi::X86_64, call as u32);
+        syscall.is_some_and(|syscall| policy.always_allows(syscall)) && runs(call)
+    };
+    let inherited = inherited();
+    Answer {
+        json: JSON.load(Ordering::Acquire) == violation::JSON_FD
+            && runs_everywhere(Sysno::fcntl)
+            && runs_everywhere(Sysno::newfstatat)
+            && inherited.is_none_or(|inherited| inherited.json),
+        getpid: runs_everywhere(Sysno::getpid) && inherited.is_none_or(|inherited| inherited.getpid),
+        gettid: runs_everywhere(Sysno::gettid) && inherited.is_none_or(|inherited| inherited.gettid),
+        readlink: runs_everywhere(Sysno::readlinkat) && inherited.is_none_or(|inherited| inherited.readlink),
+    }
+}
+
+/// The answer of the filter this image was exec'd under, if it names kills.
+fn inherited() -> Option<Answer> {
+    Answer::from_errno(INHERITED.load(Ordering::Acquire))
+}
+
 /// Whether the handler is in, for the filter this image was exec'd under.
 static HANDLED: AtomicBool = AtomicBool::new(false);
 
@@ -148,16 +192,44 @@ static HANDLED: AtomicBool = AtomicBool::new(false);
 /// its policy did not come along. Elsewhere (no filter, or filters whose
 /// kills are the kernel's) nothing changes: one `getpgrp` that every filter
 /// of the sandbox answers before its policy.
+///
+/// Every call made here runs under any such filter: the question is
+/// answered before the policy, the handler goes in through the door, and
+/// the JSON file is checked only where the answer says the checks run.
 pub fn adopt_inherited() {
     if !NEWEST.load(Ordering::Acquire).is_null() {
         return;
     }
     // SAFETY: the probe (getpgrp on x86_64, the library's one machine)
     // with a nonce no filter has; it has no effect.
-    let answer = unsafe { syscall!(Sysno::getpgrp, violation::ASK, probe::MARK) };
-    if answer == Err(syscalls::Errno::new(i32::from(violation::REPORTS))) && install_handler().is_ok() {
-        HANDLED.store(true, Ordering::Release);
+    let Err(errno) = (unsafe { syscall!(Sysno::getpgrp, violation::ASK, probe::MARK) }) else { return };
+    let errno = u16::try_from(errno.into_raw()).unwrap_or(0);
+    let Some(answer) = Answer::from_errno(errno) else { return };
+    if install_handler().is_err() {
+        return;
     }
+    INHERITED.store(errno, Ordering::Release);
+    HANDLED.store(true, Ordering::Release);
+    if answer.json && is_json_file(violation::JSON_FD) {
+        let executable = if answer.readlink { executable() } else { String::new() };
+        EXECUTABLE.store(Box::leak(Box::new(executable)), Ordering::Release);
+        JSON.store(violation::JSON_FD, Ordering::Release);
+        JSON_INHERITED.store(true, Ordering::Release);
+    }
+}
+
+/// Whether `fd` is still the JSON file an older image left there: a
+/// regular file open for appending only. A program may have closed it and
+/// put something else there; appending a line to that would corrupt it.
+fn is_json_file(fd: c_int) -> bool {
+    // SAFETY: F_GETFL reads the descriptor's flags.
+    let flags = unsafe { syscall!(Sysno::fcntl, fd, libc::F_GETFL) }.unwrap_or(0) as c_int;
+    let mut stat = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: newfstatat of the descriptor itself (AT_EMPTY_PATH) fills `stat`.
+    let stated = unsafe { syscall!(Sysno::newfstatat, fd, c"".as_ptr(), stat.as_mut_ptr(), libc::AT_EMPTY_PATH) };
+    // SAFETY: filled by the kernel where the call succeeded.
+    let regular = stated.is_ok() && unsafe { stat.assume_init() }.st_mode & libc::S_IFMT == libc::S_IFREG;
+    regular && flags & (libc::O_ACCMODE | libc::O_APPEND) == libc::O_WRONLY | libc::O_APPEND
 }
 
 /// `struct kernel_sigaction` of x86_64.
@@ -294,10 +366,13 @@ fn report(call: &SeccompData, data: u16) {
     // clock cannot be read from user space).
     let time = (unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &raw mut time) } == 0)
         .then_some((time.tv_sec as u64, time.tv_nsec as u32));
+    let inherited = inherited();
+    let getpid = runs(Sysno::getpid) && inherited.is_none_or(|inherited| inherited.getpid);
+    let gettid = runs(Sysno::gettid) && inherited.is_none_or(|inherited| inherited.gettid);
     // SAFETY: system calls without arguments or effects.
-    let pid = runs(Sysno::getpid).then(|| unsafe { syscall!(Sysno::getpid) }.ok()).flatten();
+    let pid = getpid.then(|| unsafe { syscall!(Sysno::getpid) }.ok()).flatten();
     // SAFETY: as above.
-    let tid = runs(Sysno::gettid).then(|| unsafe { syscall!(Sysno::gettid) }.ok()).flatten();
+    let tid = gettid.then(|| unsafe { syscall!(Sysno::gettid) }.ok()).flatten();
     // SAFETY: published once, never freed.
     let executable = unsafe { EXECUTABLE.load(Ordering::Acquire).as_ref() }.map_or("", String::as_str);
     let (pid, tid) = (pid.map(|pid| pid as u32), tid.map(|tid| tid as u32));

@@ -64,15 +64,63 @@ pub fn is_named_kill(ret: u32) -> bool {
 
 /// A named-kill filter's answer to the probe of another filter (instead of
 /// [`probe::OTHER`](crate::compile::filter::probe::OTHER)), where [`DOOR`]
-/// is open: how the library in an image exec'd under it finds out that it
-/// should install its handler. A process under no filter, or under filters
-/// whose kills are the kernel's, gets another answer and keeps SIGSYS as
-/// it is.
-pub const REPORTS: u16 = 3992;
+/// is open, with an [`Answer`] in the low four bits: how the library in
+/// an image exec'd under it finds out that it should install its handler.
+/// A process under no filter, or under filters whose kills are the
+/// kernel's, gets another answer and keeps SIGSYS as it is.
+pub const REPORTS: u16 = 4000;
 
 /// The nonce the library asks with (see [`REPORTS`]): not one a filter
 /// has (an installed filter's is random, a compiled one's zero).
 pub const ASK: u64 = 0x5ec1_a5c0_5ec1_a5c0;
+
+/// Where the JSON lines' file stays open across exec, for an image exec'd
+/// under a filter whose [`Answer`] says so: above the descriptors a program
+/// expects to get (some assume the lowest free one).
+pub const JSON_FD: i32 = 512;
+
+/// What a named-kill filter's answer to [`ASK`] says the library's handler
+/// may do in an image exec'd under it, which does not know the policy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Answer {
+    /// The JSON lines' file is open at [`JSON_FD`], and the calls that
+    /// check it is (`fcntl`, `newfstatat`) run.
+    pub json: bool,
+    /// `getpid` runs (the JSON line's `pid`).
+    pub getpid: bool,
+    /// `gettid` runs (its `tid`).
+    pub gettid: bool,
+    /// `readlinkat` runs (its `executable`, from `/proc/self/exe`).
+    pub readlink: bool,
+}
+
+impl Answer {
+    const JSON: u16 = 1;
+    const GETPID: u16 = 2;
+    const GETTID: u16 = 4;
+    const READLINK: u16 = 8;
+
+    /// The errno that says it.
+    fn errno(self) -> u16 {
+        let bit = |set: bool, bit: u16| if set { bit } else { 0 };
+        REPORTS
+            | bit(self.json, Self::JSON)
+            | bit(self.getpid, Self::GETPID)
+            | bit(self.gettid, Self::GETTID)
+            | bit(self.readlink, Self::READLINK)
+    }
+
+    /// What the errno of an answer to [`ASK`] says; `None` where no filter
+    /// names kills.
+    pub fn from_errno(errno: u16) -> Option<Self> {
+        (errno & !0b1111 == REPORTS).then_some(Answer {
+            json: errno & Self::JSON != 0,
+            getpid: errno & Self::GETPID != 0,
+            gettid: errno & Self::GETTID != 0,
+            readlink: errno & Self::READLINK != 0,
+        })
+    }
+}
 
 /// `rt_sigaction`'s fifth and sixth arguments, which the kernel ignores:
 /// with them, a named-kill filter lets a SIGSYS handler be installed (x86_64
@@ -108,7 +156,8 @@ const HANDLER_SETTERS: [(&str, Abi); 4] =
 /// tests the arguments of a handler-setting call (the overrides would go in
 /// front of its rules).
 /// `attached`: the policy came from the program's ELF file, as the kills
-/// of an image exec'd under the filter say ([`Inherited`]).
+/// of an image exec'd under the filter say ([`Inherited`]); `answer`: what
+/// the filter answers such an image's library, where its door is open.
 pub fn reporting_program(policy: &Policy, attached: bool) -> Result<Option<Program>, FilterTooLong> {
     let ptrace = Syscall::by_name("ptrace").expect("ptrace is in the table");
     let signals_or_notifies = |action| matches!(action, Action::Trap | Action::Log | Action::Notify);
@@ -124,9 +173,17 @@ pub fn reporting_program(policy: &Policy, attached: bool) -> Result<Option<Progr
         }
     }
     if has_door(policy) {
-        program.answer_other_probes(REPORTS);
+        program.answer_other_probes(Answer::default().errno());
     }
     Ok(Some(program))
+}
+
+/// Makes a [`reporting_program`] answer [`ASK`] with `answer`, where its
+/// door is open (elsewhere it answers as any filter).
+pub fn answer_with(program: &mut Program, answer: Answer) {
+    if program.other_probes_answer().is_some_and(|errno| Answer::from_errno(errno).is_some()) {
+        program.answer_other_probes(answer.errno());
+    }
 }
 
 /// Whether `policy`'s named-kill filter opens [`DOOR`]: where it always
@@ -396,11 +453,11 @@ impl<'a> Violation<'a> {
     fn rule(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         if let Some(inherited) = self.inherited {
             let source = inherited.source();
-            return match () {
+            return match self.syscall {
                 _ if self.refused_as_i386() => write!(out, "{source}every i386 call is refused"),
-                _ if self.syscall.is_none() => out.write_str("an ABI or number no policy allows"),
-                _ if inherited.allow_list => write!(out, "{source}no allow entry names it"),
-                _ => write!(out, "{source}a deny entry names it"),
+                None => out.write_str("an ABI or number no policy allows"),
+                Some(_) if inherited.allow_list => write!(out, "{source}no allow entry names it"),
+                Some(syscall) => write!(out, "{source}a deny entry names {}", syscall.name()),
             };
         }
         match self.decided {
@@ -593,11 +650,24 @@ mod tests {
         assert_eq!(run(program.insns(), &i386).unwrap().ret, ret::ERRNO);
         let asked = data(Abi::X86_64, "getpgrp", [ASK, probe::MARK, 0, 0, 0, 0]);
         assert_eq!(run(program.insns(), &asked).unwrap().ret, ret::ERRNO | u32::from(REPORTS));
+        assert_eq!(Answer::from_errno(REPORTS), Some(Answer::default()));
+        for answer in [
+            Answer { json: true, getpid: false, gettid: true, readlink: false },
+            Answer { json: false, getpid: true, gettid: false, readlink: true },
+        ] {
+            let mut program = reporting_program(&deny, false).unwrap().unwrap();
+            answer_with(&mut program, answer);
+            let errno = run(program.insns(), &asked).unwrap().ret & ret::DATA;
+            assert_eq!(Answer::from_errno(errno as u16), Some(answer));
+        }
+        assert_eq!(Answer::from_errno(probe::OTHER), None);
+        assert_eq!(Answer::from_errno(probe::CONFIRMED), None);
         assert_eq!(run(compile(&deny).unwrap().insns(), &asked).unwrap().ret, ret::ERRNO | u32::from(probe::OTHER));
         // Where rt_sigaction does not always run, there is no door, and no
         // library is told to use one.
         let refusing = policy(Some("read:write:exit_group"), None, None);
-        let program = reporting_program(&refusing, false).unwrap().unwrap();
+        let mut program = reporting_program(&refusing, false).unwrap().unwrap();
+        answer_with(&mut program, Answer { json: true, getpid: true, gettid: true, readlink: true });
         assert_eq!(run(program.insns(), &asked).unwrap().ret, ret::ERRNO | u32::from(probe::OTHER));
     }
 
@@ -608,13 +678,13 @@ mod tests {
             (
                 policy(None, Some("uname:ptrace"), None),
                 false,
-                "inherited policy: a deny entry names it; to allow uname, remove that entry",
+                "inherited policy: a deny entry names uname; to allow uname, remove that entry",
                 "remove",
             ),
             (
                 policy(None, Some("uname:ptrace"), None),
                 true,
-                "inherited attached policy: a deny entry names it; to allow uname, remove that entry",
+                "inherited attached policy: a deny entry names uname; to allow uname, remove that entry",
                 "remove",
             ),
             (

@@ -11,7 +11,7 @@
  *   untrace  after killing its tracer, if it has one (TracerPid), as a
  *            program that found its reporter would;
  *   stop     after stopping its tracer (SIGSTOP), which a child of its
- *            continues 0.3 s later;
+ *            continues 0.3 s later (exits 2 untraced);
  *   untraced from a child started with CLONE_UNTRACED, which a tracer
  *            does not follow (prints how clone failed, if it did);
  *   exec:HOW after exec'ing itself with HOW;
@@ -19,6 +19,8 @@
  *            after exec'ing PATH with HOW;
  *   peek     prints whether SIGSYS has a handler, and makes no call the
  *            policies kill;
+ *   fd512    prints whether descriptor 512 is open (where the library
+ *            leaves its JSON file across exec);
  *   door     installs a SIGSYS handler of its own with the key of the
  *            library's door (as a hostile program could), then calls
  *            uname and prints whether it ran.
@@ -99,6 +101,10 @@ int main(int argc, char **argv) {
         printf("SIGSYS: %s\n", old.sa_handler == SIG_DFL ? "default" : "handled");
         return 0;
     }
+    if (!strcmp(how, "fd512")) {
+        printf("fd 512: %s\n", access("/proc/self/fd/512", F_OK) ? "closed" : "open");
+        return 0;
+    }
     if (!strcmp(how, "door")) {
         struct kernel_sigaction action = {.handler = ignore, .flags = 0x04000000 /* SA_RESTORER */,
                                           .restorer = restore_rt};
@@ -156,14 +162,21 @@ int main(int argc, char **argv) {
         }
         return report_child(child);
     } else if (!strcmp(how, "stop")) {
-        int pid = tracer();
-        if (pid > 0 && fork() == 0) {
+        /* The helper runs before the tracer stops (a new child waits for
+         * its tracer to let it start), and continues it only after. */
+        int pid = tracer(), ready[2], go[2];
+        char byte = 0;
+        if (pid <= 0 || pipe(ready) || pipe(go)) return 2;
+        if (fork() == 0) {
+            if (write(ready[1], &byte, 1) != 1 || read(go[0], &byte, 1) != 1) _exit(2);
             usleep(300000);
             kill(pid, SIGCONT);
             _exit(0);
         }
-        printf("tracer stopped: %d\n", pid > 0 && kill(pid, SIGSTOP) == 0);
+        if (read(ready[0], &byte, 1) != 1) return 2;
+        printf("tracer stopped: %d\n", kill(pid, SIGSTOP) == 0);
         fflush(stdout);
+        if (write(go[1], &byte, 1) != 1) return 2;
         usleep(100000);
         call(NULL);
     } else if (!strcmp(how, "untrace")) {

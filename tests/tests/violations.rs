@@ -161,7 +161,7 @@ fn a_patched_binary_names_its_kills_with_no_environment() {
 /// The reason of a kill of [`DENY`] in an image exec'd under it, which
 /// knows the filter but not its policy.
 const INHERITED_DENY_REASON: &str =
-    ") [x86_64 63]: inherited policy: a deny entry names it; to allow uname, remove that entry\n";
+    ") [x86_64 63]: inherited policy: a deny entry names uname; to allow uname, remove that entry\n";
 
 #[test]
 fn after_exec_the_kill_is_named_from_the_inherited_filter() {
@@ -185,7 +185,7 @@ fn after_exec_the_kill_is_named_from_the_inherited_filter() {
         outcome.assert_killed();
         assert!(
             outcome.stderr.ends_with(
-                "at uname(0x0) [i386 122]: inherited policy: a deny entry names it; to allow uname, remove that entry\n"
+                "at uname(0x0) [i386 122]: inherited policy: a deny entry names uname; to allow uname, remove that entry\n"
             ),
             "{outcome:#?}"
         );
@@ -214,6 +214,54 @@ fn after_exec_the_kill_is_named_from_the_inherited_filter() {
 }
 
 #[test]
+fn after_exec_a_kill_is_a_json_line_too() {
+    let program = compile("violate", &["-pthread"]);
+    for user in USERS {
+        let file = report_file(&format!("json-exec-{user:?}"));
+        let json = file.to_str().unwrap();
+        let env = [("SECCOMP_SYSCALL_DENY", DENY), ("SANDBOX_REPORT_JSON", json)];
+        violate("exec:thread", &env, user).assert_killed();
+        let shell = Run::new("/bin/sh", &["-c", "uname; exit 3"]).preload();
+        let shell = env.iter().fold(shell, |run, (key, value)| run.env(key, value)).user(user).run();
+        shell.assert_code(3);
+        let lines = json_lines(&file);
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        for line in &lines {
+            assert_eq!((line["call"].as_str(), line["action"].as_str()), (Some("uname"), Some("kill")), "{line}");
+            assert_eq!(line["rule"].as_str(), Some("inherited policy: a deny entry names uname"), "{line}");
+            assert_eq!(line["fix"].as_str(), Some("remove"), "{line}");
+            assert!(line["pid"].is_u64() && line["tid"].is_u64(), "{line}");
+        }
+        assert_eq!(lines[0]["executable"].as_str(), program.to_str(), "{:#?}", lines[0]);
+        assert_ne!(lines[0]["tid"], lines[0]["pid"], "the second thread's call");
+        assert_eq!(lines[1]["executable"].as_str(), Some("/usr/bin/uname"), "{:#?}", lines[1]);
+    }
+}
+
+#[test]
+fn the_json_file_stays_open_across_exec_only_where_it_is_used() {
+    let allow = "read:write:exit_group:brk:mmap:munmap:mprotect:rt_sigaction:rt_sigprocmask:close:\
+                 newfstatat:fstat:openat:getrandom:set_robust_list:rseq:prlimit64:execve:readlink:\
+                 access:pread64:arch_prctl:set_tid_address";
+    for user in USERS {
+        let file = report_file(&format!("json-fd-{user:?}"));
+        let json = ("SANDBOX_REPORT_JSON", file.to_str().unwrap());
+        let fd = |env: &[(&str, &str)]| {
+            let outcome = violate("exec:fd512", env, user);
+            outcome.assert_success();
+            outcome.stdout
+        };
+        assert_eq!(fd(&[("SECCOMP_SYSCALL_DENY", DENY), json]), "fd 512: open\n");
+        // No JSON file; kills the kernel's (the file is not even opened);
+        // an allow list under which an exec'd image could not check the
+        // file (no fcntl): closed on exec.
+        assert_eq!(fd(&[("SECCOMP_SYSCALL_DENY", DENY)]), "fd 512: closed\n");
+        assert_eq!(fd(&[("SECCOMP_SYSCALL_DENY", "uname"), json]), "fd 512: closed\n");
+        assert_eq!(fd(&[("SECCOMP_SYSCALL_ALLOW", allow), json]), "fd 512: closed\n");
+    }
+}
+
+#[test]
 fn a_patched_binary_s_kills_are_named_after_exec() {
     // It execs a program with no policy of its own, which the library
     // (preloaded) starts in.
@@ -223,7 +271,7 @@ fn a_patched_binary_s_kills_are_named_after_exec() {
         let outcome = Run::new(&program, &[&plain]).preload().user(user).run();
         assert_reported_kill(
             &outcome,
-            ") [x86_64 63]: inherited attached policy: a deny entry names it; to allow uname, remove that entry\n",
+            ") [x86_64 63]: inherited attached policy: a deny entry names uname; to allow uname, remove that entry\n",
         );
     }
 }

@@ -46,12 +46,20 @@ impl Program {
     /// [`crate::violation::REPORTS`]); a program without the probe is left
     /// as it is.
     pub(crate) fn answer_other_probes(&mut self, errno: u16) {
-        if let Some([high, _]) = self.nonce_at {
-            // Both nonce words jump to the one `OTHER` return when they differ.
-            let other = high + 1 + usize::from(self.insns[high].jf);
-            debug_assert_eq!(self.insns[other].k, Action::Errno(probe::OTHER).ret());
+        if let Some(other) = self.other_probes_return() {
             self.insns[other].k = Action::Errno(errno).ret();
         }
+    }
+
+    /// The errno another filter's probe gets, if the program has the probe.
+    pub(crate) fn other_probes_answer(&self) -> Option<u16> {
+        self.other_probes_return().map(|other| (self.insns[other].k & crate::action::ret::DATA) as u16)
+    }
+
+    /// Where the probe returns when the nonce is another filter's.
+    fn other_probes_return(&self) -> Option<usize> {
+        // Both nonce words jump to the one return when they differ.
+        self.nonce_at.map(|[high, _]| high + 1 + usize::from(self.insns[high].jf))
     }
 
     /// The instructions with `nonce` in the probe, or `None` for a program
