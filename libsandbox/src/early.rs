@@ -126,6 +126,9 @@ fn guard() -> Option<Early> {
     let counted =
         if secure { Counted::NOTHING } else { variables.report_counts().unwrap_or_else(|error| fail(&error)) };
     let reported = Reported { counted, kills: false };
+    // What a filter this image was exec'd under allows shapes what these
+    // filters tell the images exec'd under them.
+    kill_report::adopt_inherited();
     let early: Vec<Option<Program>> = policies
         .iter()
         .map(|(source, policy)| {

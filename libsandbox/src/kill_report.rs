@@ -197,7 +197,7 @@ static HANDLED: AtomicBool = AtomicBool::new(false);
 /// answered before the policy, the handler goes in through the door, and
 /// the JSON file is checked only where the answer says the checks run.
 pub fn adopt_inherited() {
-    if !NEWEST.load(Ordering::Acquire).is_null() {
+    if !NEWEST.load(Ordering::Acquire).is_null() || HANDLED.load(Ordering::Acquire) {
         return;
     }
     // SAFETY: the probe (getpgrp on x86_64, the library's one machine)

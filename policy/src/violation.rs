@@ -156,8 +156,9 @@ const HANDLER_SETTERS: [(&str, Abi); 4] =
 /// tests the arguments of a handler-setting call (the overrides would go in
 /// front of its rules).
 /// `attached`: the policy came from the program's ELF file, as the kills
-/// of an image exec'd under the filter say ([`Inherited`]); `answer`: what
-/// the filter answers such an image's library, where its door is open.
+/// of an image exec'd under the filter say ([`Inherited`]). Where its door
+/// is open it answers [`ASK`] with the default [`Answer`] (see
+/// [`answer_with`]).
 pub fn reporting_program(policy: &Policy, attached: bool) -> Result<Option<Program>, FilterTooLong> {
     let ptrace = Syscall::by_name("ptrace").expect("ptrace is in the table");
     let signals_or_notifies = |action| matches!(action, Action::Trap | Action::Log | Action::Notify);
