@@ -370,12 +370,16 @@ fn condition_check(emitter: &mut Emitter, condition: &Condition, holds: Label, f
         let high_greater = emitter.jump(op::JGT, high, holds, high_equal);
         load(emitter, field.high(), high_greater)
     };
+    // An `and` with all ones changes nothing: left out.
+    let and = |emitter: &mut Emitter, mask: u32, next: Label| {
+        if mask == u32::MAX { next } else { emitter.stmt(op::ALU | op::AND | op::K, mask, next) }
+    };
     let masked_equal = |emitter: &mut Emitter, mask: u64, holds: Label, fails: Label| {
         let on_low = emitter.jump(op::JEQ, low, holds, fails);
-        let on_low = emitter.stmt(op::ALU | op::AND | op::K, mask as u32, on_low);
+        let on_low = and(emitter, mask as u32, on_low);
         let on_low = load(emitter, field.low(), on_low);
         let on_high = emitter.jump(op::JEQ, high, on_low, fails);
-        let on_high = emitter.stmt(op::ALU | op::AND | op::K, (mask >> 32) as u32, on_high);
+        let on_high = and(emitter, (mask >> 32) as u32, on_high);
         load(emitter, field.high(), on_high)
     };
     match condition.comparison {
