@@ -214,6 +214,41 @@ fn after_exec_the_kill_is_named_from_the_inherited_filter() {
 }
 
 #[test]
+fn real_programs_children_are_named_when_killed() {
+    // make's recipe, python's subprocess and a git alias run uname, which
+    // the deny list inherited across their exec kills; the parent lives on
+    // and says so its own way (git ends as its child did: 128 + SIGSYS).
+    let dir = fresh_dir("violations-real-programs");
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    let makefile = dir.join("Makefile");
+    fs::write(&makefile, "all:\n\tuname\n").unwrap();
+    fs::set_permissions(&makefile, fs::Permissions::from_mode(0o644)).unwrap();
+    let makefile = makefile.to_str().unwrap();
+    let python = "import subprocess; print(subprocess.run(['uname']).returncode)";
+    for user in USERS {
+        let run = |program: &str, args: &[&str]| {
+            Run::new(program, args)
+                .preload()
+                .env("SECCOMP_SYSCALL_DENY", DENY)
+                .env("HOME", "/nonexistent")
+                .user(user)
+                .run()
+        };
+        for (outcome, code, stdout, after) in [
+            (run("/usr/bin/make", &["-s", "-f", makefile]), 2, "", "make: *** ["),
+            (run("/usr/bin/python3", &["-c", python]), 0, "-31\n", ""),
+            (run("/usr/bin/git", &["-c", "alias.u=!uname", "u"]), 159, "", "error: uname died of signal 31"),
+        ] {
+            outcome.assert_code(code);
+            assert_eq!(outcome.stdout, stdout, "{outcome:#?}");
+            let (named, rest) = outcome.stderr.split_at(outcome.stderr.find('\n').map_or(0, |end| end + 1));
+            assert!(named.starts_with(DENY_LINE) && named.ends_with(INHERITED_DENY_REASON), "{outcome:#?}");
+            assert!(rest.starts_with(after), "{outcome:#?}");
+        }
+    }
+}
+
+#[test]
 fn after_exec_a_kill_is_a_json_line_too() {
     let program = compile("violate", &["-pthread"]);
     for user in USERS {
