@@ -102,7 +102,6 @@ impl Answer {
 
     /// The errno that says it.
     fn errno(self) -> u16 {
-        let bit = |set: bool, bit: u16| if set { bit } else { 0 };
         REPORTS
             | bit(self.json, Self::JSON)
             | bit(self.getpid, Self::GETPID)
@@ -120,6 +119,11 @@ impl Answer {
             readlink: errno & Self::READLINK != 0,
         })
     }
+}
+
+/// `flag` if `set`: packing flags into a filter's 16 bits of data.
+fn bit(set: bool, flag: u16) -> u16 {
+    if set { flag } else { 0 }
 }
 
 /// `rt_sigaction`'s fifth and sixth arguments, which the kernel ignores:
@@ -269,7 +273,6 @@ impl Inherited {
 
     /// The trap's data.
     fn data(self) -> u16 {
-        let bit = |set: bool, bit: u16| if set { bit } else { 0 };
         TAG | bit(self.allow_list, Self::ALLOW_LIST)
             | bit(self.refuses_i386, Self::REFUSES_I386)
             | bit(self.attached, Self::ATTACHED)
