@@ -164,12 +164,25 @@ const HANDLER_SETTERS: [(&str, Abi); 4] =
 /// is open it answers [`ASK`] with the default [`Answer`] (see
 /// [`answer_with`]).
 pub fn reporting_program(policy: &Policy, attached: bool) -> Result<Option<Program>, FilterTooLong> {
+    reporting_program_with(policy, attached, &[])
+}
+
+/// [`reporting_program`] with `rules` in front of the policy's, behind the
+/// protection: `sandbox --preload`'s guard, whose kills the library in the
+/// program then names.
+pub fn reporting_program_with(
+    policy: &Policy,
+    attached: bool,
+    rules: &[Override],
+) -> Result<Option<Program>, FilterTooLong> {
     let ptrace = Syscall::by_name("ptrace").expect("ptrace is in the table");
     let signals_or_notifies = |action| matches!(action, Action::Trap | Action::Log | Action::Notify);
     if !never_runs(policy, ptrace) || policy.actions().any(signals_or_notifies) {
         return Ok(None);
     }
-    let Some(overrides) = protecting_overrides(policy) else { return Ok(None) };
+    let Some(protection) = protecting_overrides(policy) else { return Ok(None) };
+    // The later an override, the earlier it is checked.
+    let overrides: Vec<Override> = rules.iter().cloned().chain(protection).collect();
     let mut program = compile_with(policy, &overrides)?;
     let tag = Inherited::of(policy, attached).data();
     for insn in &mut program.insns {

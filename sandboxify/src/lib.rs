@@ -23,6 +23,7 @@ use sandbox_policy::resolve::Base;
 use sandbox_policy::sys::report::{self, Answered, Gate, Reported, Reporter};
 use sandbox_policy::text::file::{self, Files};
 use sandbox_policy::text::variables::{self, Variables};
+use sandbox_policy::violation;
 use sandbox_policy::{
     Action, Arch, Lists, Origin, Policy, Settings, Switches, Syscall, Text, Threads, compile, compile_for,
     compile_with, explain, install,
@@ -447,7 +448,18 @@ fn seccomp_step(
     if !exec_allowed {
         rules.push(sandbox_launcher::gate::rule());
     }
-    let program = compile_with(&policy, &rules)?;
+    // Asked to name kills, --preload's guard names them through the library
+    // in PROGRAM, which installs its handler as it starts (see
+    // sandbox_policy::violation): a named kill is a trap, not the kernel's.
+    let named_guard = if args.preload && variables.report_kills_asked()? {
+        violation::reporting_program_with(&policy, false, &rules)?
+    } else {
+        None
+    };
+    let program = match named_guard {
+        Some(program) => program,
+        None => compile_with(&policy, &rules)?,
+    };
     if variables.verbose() {
         let (role, start_up) = match args.preload {
             true => ("guard until libsandbox.so applies the policy: ", " with the start-up calls allowed"),

@@ -638,6 +638,31 @@ fn sandboxify_names_kills_when_asked() {
         let outcome = Run::new(sandboxify(), &["--deny", "uname", program, "plain"]).user(user).run();
         outcome.assert_killed();
         assert_eq!(outcome.stderr, "", "{outcome:#?}");
+        // --preload: asked, the guard's kills are named by the library in
+        // the program, also after exec; unasked, they are the kernel's.
+        let library_line = "libsandbox: the policy killed this process at uname(";
+        for (args, reason) in [
+            (
+                &["--preload", "--deny", "uname:ptrace", program, "plain"][..],
+                ") [x86_64 63]: SECCOMP_SYSCALL_DENY: uname=kill; to allow uname, remove that entry\n",
+            ),
+            (
+                &["--preload", "--deny", "uname:ptrace", program, "exec:thread"][..],
+                ") [x86_64 63]: inherited policy: a deny entry names uname; to allow uname, remove that entry\n",
+            ),
+            (
+                &["--preload", "--allow", "read:write:exit_group", program, "plain"][..],
+                ") [x86_64 63]: no allow entry names it; to allow it, add uname to the allow list\n",
+            ),
+        ] {
+            let outcome = run(args, user);
+            outcome.assert_killed();
+            assert!(outcome.stderr.starts_with(library_line) && outcome.stderr.ends_with(reason), "{outcome:#?}");
+            assert_eq!(outcome.stderr.lines().count(), 1, "{outcome:#?}");
+            let unasked = Run::new(sandboxify(), args).user(user).run();
+            unasked.assert_killed();
+            assert_eq!(unasked.stderr, "", "{unasked:#?}");
+        }
     }
 }
 
