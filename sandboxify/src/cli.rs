@@ -27,8 +27,9 @@ Environment:
   values add up). SANDBOX_REPORT, SANDBOX_REPORT_JSON and
   SANDBOX_REPORT_COUNTS (errno:trap; unset: trap) say where and what a
   reporter, which traces PROGRAM, names; SANDBOX_REPORT_KILLS=1 has it name
-  kills too (with --preload, the library in PROGRAM names them; unset: the
-  kernel's silent kill). All are removed from PROGRAM's environment.
+  kills too (unset: the kernel's silent kill). With --preload the library in
+  PROGRAM names kills unless SANDBOX_REPORT_KILLS=0. All are removed from
+  PROGRAM's environment.
 
 Exit status:
   125  sandboxify itself failed (bad option or policy, seccomp unavailable,

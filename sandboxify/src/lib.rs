@@ -448,10 +448,11 @@ fn seccomp_step(
     if !exec_allowed {
         rules.push(sandbox_launcher::gate::rule());
     }
-    // Asked to name kills, --preload's guard names them through the library
-    // in PROGRAM, which installs its handler as it starts (see
-    // sandbox_policy::violation): a named kill is a trap, not the kernel's.
-    let named_guard = if args.preload && variables.report_kills_asked()? {
+    // --preload's guard names its kills through the library in PROGRAM, as
+    // the library does unless SANDBOX_REPORT_KILLS=0: the library installs
+    // its handler as it starts (see sandbox_policy::violation), and a named
+    // kill is a trap, not the kernel's.
+    let named_guard = if args.preload && variables.report_kills()? {
         violation::reporting_program_with(&policy, false, &rules)?
     } else {
         None
