@@ -115,10 +115,14 @@ impl<'a> ElfFile<'a> {
 
     /// The NUL-terminated string at `offset` in .dynstr.
     pub fn dynstr_at(&self, offset: u64) -> Option<&'a [u8]> {
-        let table = &self.data[self.dynstr.clone()];
-        let rest = table.get(usize::try_from(offset).ok()?..)?;
-        let end = rest.iter().position(|&b| b == 0)?;
-        Some(&rest[..end])
+        string_at(&self.data[self.dynstr.clone()], offset)
+    }
+
+    /// The strings of the name entries (DT_NEEDED, DT_SONAME, ..., the
+    /// recorded policy) of `entries`, in order, as this file's .dynstr
+    /// holds them.
+    pub fn names(&self, entries: &[Dyn]) -> Vec<Option<&'a [u8]>> {
+        names_in(entries, |offset| self.dynstr_at(offset))
     }
 
     /// The file offset of `len` bytes at virtual address `addr`, if one
@@ -219,6 +223,18 @@ impl<'a> ElfFile<'a> {
         let offset = self.file_offset(addr, size).ok_or_else(|| malformed("DT_STRTAB is not mapped from the file"))?;
         Ok(offset as usize..(offset + size) as usize)
     }
+}
+
+/// The NUL-terminated string at `offset` in the string table `table`.
+pub(crate) fn string_at(table: &[u8], offset: u64) -> Option<&[u8]> {
+    let rest = table.get(usize::try_from(offset).ok()?..)?;
+    let end = rest.iter().position(|&b| b == 0)?;
+    Some(&rest[..end])
+}
+
+/// The strings `string` finds for the name entries of `entries`, in order.
+pub(crate) fn names_in<'t>(entries: &[Dyn], string: impl Fn(u64) -> Option<&'t [u8]>) -> Vec<Option<&'t [u8]>> {
+    entries.iter().filter(|entry| NAME_TAGS.contains(&entry.d_tag)).map(|entry| string(entry.d_val)).collect()
 }
 
 fn malformed(what: &str) -> PatchError {

@@ -25,7 +25,7 @@ use goblin::elf::program_header::{
 use goblin::elf::section_header::SHT_NOBITS;
 use scroll::Pwrite;
 
-use crate::elf::ElfFile;
+use crate::elf::{ElfFile, names_in, string_at};
 use crate::error::{PatchError, Result};
 
 /// Free DT_NULL slots a relocated .dynamic gets, so later additions fit in place.
@@ -155,9 +155,15 @@ pub(crate) fn layout(file: &ElfFile, mut entries: Vec<Dyn>, dynstr: Option<Vec<u
     };
     let bytes = builder.finish()?;
     // Whatever happens above, never hand out a file this tool cannot read
-    // back with exactly the intended entries.
+    // back with exactly the intended entries and names: in a malformed file
+    // whose string table overlaps what the layout rewrites, a reused string
+    // could be overwritten.
+    let intended = match &dynstr {
+        Some(table) => names_in(&entries, |offset| string_at(table, offset)),
+        None => file.names(&entries),
+    };
     match ElfFile::parse(&bytes) {
-        Ok(patched) if patched.entries == entries => Ok((bytes, plan)),
+        Ok(patched) if patched.entries == entries && patched.names(&entries) == intended => Ok((bytes, plan)),
         Ok(_) => Err(PatchError::Unsafe("the patched file did not read back as intended".into())),
         Err(error) => Err(PatchError::Unsafe(format!("the patched file did not read back: {error}"))),
     }

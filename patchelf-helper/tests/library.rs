@@ -306,6 +306,22 @@ fn odd_segment_in_the_way_is_refused() {
 /// Found by fuzzing, twice: a DT_NEEDED offset past the end of .dynstr
 /// would start naming the appended string, and a recorded policy would
 /// appear out of nowhere, so such files are refused.
+/// A fuzzer's input (a /bin/true with "libsandbox.so" written over its
+/// .interp, inside the range its DT_STRTAB and DT_STRSZ give the string
+/// table): the name was reused there, then overwritten by the grown
+/// program header table, and the patched file read back "" as its first
+/// library. The read-back check now compares the names too, and refuses.
+#[test]
+fn a_reused_string_the_layout_overwrites_is_refused() {
+    let data =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/regressions/string-table-under-the-headers.elf"))
+            .unwrap();
+    match add_needed(&data, &["libsandbox.so"]) {
+        Err(PatchError::Unsafe(message)) => assert!(message.contains("did not read back"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn string_outside_dynstr_is_refused() {
     let ctx = Ctx::new(Container::Big, Endian::Little);
