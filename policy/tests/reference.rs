@@ -32,6 +32,7 @@ use sandbox_policy::compile::start_up;
 use sandbox_policy::condition::{Comparison, Field, Width};
 use sandbox_policy::tables::groups::Group;
 use sandbox_policy::tables::syscalls::ArgKind;
+use sandbox_policy::violation;
 use sandbox_policy::{Abi, Action, Arch, Origin, Policy, Settings, Switches, Syscall, Text, compile, compile_for};
 
 /// The calls each i386 multiplexer stands for, by operation: socketcall's
@@ -382,8 +383,14 @@ proptest! {
     fn the_guard_stacked_with_the_policy_is_the_policy(written in written()) {
         let policy = parse(&written);
         let exact = compile(&policy).unwrap();
-        let guard = sandbox_policy::compile_with(&policy, &start_up::guard_rules(&policy)).unwrap();
+        let rules = start_up::guard_rules(&policy);
+        let guard = sandbox_policy::compile_with(&policy, &rules).unwrap();
         let whole = start_up::allows_start_up(&policy);
+        // Where kills are named, the named guard with the library's named
+        // filter, the same way.
+        let named = violation::reporting_program(&policy, false).unwrap();
+        let named_guard = violation::reporting_program_with(&policy, false, &rules).unwrap();
+        prop_assert_eq!(named.is_some(), named_guard.is_some());
         let sets = argument_sets(&policy, &[]);
         for &abi in Arch::X86_64.abis() {
             for nr in (0..=Syscall::max_number(abi) + 3).chain([0x4000_0000, 0x4000_003b]) {
@@ -394,6 +401,10 @@ proptest! {
                     prop_assert_eq!(stacked(run(&guard), alone), Action::from_ret(alone).unwrap(), "{:?} {:x?} under {:?}", abi, data, written);
                     if whole {
                         prop_assert_eq!(run(&guard), alone, "{:?} {:x?} under {:?}", abi, data, written);
+                    }
+                    if let (Some(named), Some(named_guard)) = (&named, &named_guard) {
+                        let alone = run(named);
+                        prop_assert_eq!(stacked(run(named_guard), alone), Action::from_ret(alone).unwrap(), "named: {:?} {:x?} under {:?}", abi, data, written);
                     }
                 }
             }
