@@ -175,6 +175,12 @@ mod tests {
         // Any child (a shell's SIGCHLD handler), or waiting: nothing.
         assert!(brought(Abi::X86_64, "wait4", [u64::MAX, 0, libc::WNOHANG as u64, 0, 0, 0]).is_empty());
         assert!(brought(Abi::X86_64, "wait4", [1234, 0, 0, 0, 0, 0]).is_empty());
+        // A descriptor made non-blocking is waited for with poll; reading
+        // or setting other flags brings nothing.
+        let nonblocking = [1, libc::F_SETFL as u64, (libc::O_WRONLY | libc::O_NONBLOCK) as u64, 0, 0, 0];
+        assert_eq!(brought(Abi::X86_64, "fcntl", nonblocking), ["poll"]);
+        assert!(brought(Abi::X86_64, "fcntl", [1, libc::F_SETFL as u64, libc::O_WRONLY as u64, 0, 0, 0]).is_empty());
+        assert!(brought(Abi::X86_64, "fcntl", [1, libc::F_GETFL as u64, 0, 0, 0, 0]).is_empty());
         // i386 lays arguments out otherwise: conditional triggers stay quiet.
         assert!(brought(Abi::I386, "wait4", poll_child).is_empty());
         assert_eq!(brought(Abi::I386, "rt_sigaction", [0; 6]), ["rt_sigreturn"]);
