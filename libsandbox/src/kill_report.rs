@@ -186,6 +186,9 @@ fn inherited() -> Option<Answer> {
 /// Whether the handler is in, for the filter this image was exec'd under.
 static HANDLED: AtomicBool = AtomicBool::new(false);
 
+/// Whether [`adopt_inherited`] has asked.
+static ASKED: AtomicBool = AtomicBool::new(false);
+
 /// In an image exec'd under a filter whose kills are named (its handler
 /// gone with the old image), installs the handler again, so that those
 /// kills are named too: from what the trap's data says of the filter, since
@@ -197,7 +200,9 @@ static HANDLED: AtomicBool = AtomicBool::new(false);
 /// answered before the policy, the handler goes in through the door, and
 /// the JSON file is checked only where the answer says the checks run.
 pub fn adopt_inherited() {
-    if !NEWEST.load(Ordering::Acquire).is_null() || HANDLED.load(Ordering::Acquire) {
+    // Once per image: the early phase asks when it reads a policy, and the
+    // constructor need not ask again (by then its own filter may answer).
+    if ASKED.swap(true, Ordering::AcqRel) {
         return;
     }
     // SAFETY: the probe (getpgrp on x86_64, the library's one machine)

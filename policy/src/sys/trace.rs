@@ -101,6 +101,14 @@ pub fn trapped_call(tid: libc::pid_t) -> Option<(Call, u16)> {
         let base = (&raw const info).cast::<u8>();
         (base.add(24).cast::<i32>().read_unaligned(), base.add(28).cast::<u32>().read_unaligned())
     };
+    let call = call_in_registers(tid, arch)?;
+    Some((Call { nr: nr as u32, ..call }, info.si_errno as u16))
+}
+
+/// The call thread `tid`, a stopped tracee of the caller, made through
+/// the ABI of `arch`, as its registers hold it (the number from `orig_rax`).
+#[cfg(target_arch = "x86_64")]
+fn call_in_registers(tid: libc::pid_t, arch: u32) -> Option<Call> {
     // SAFETY: plain data, filled by the kernel below.
     let mut regs: libc::user_regs_struct = unsafe { core::mem::zeroed() };
     // SAFETY: GETREGS writes one user_regs_struct to `regs`.
@@ -112,8 +120,7 @@ pub fn trapped_call(tid: libc::pid_t) -> Option<(Call, u16)> {
         Some(Abi::I386) => [regs.rbx, regs.rcx, regs.rdx, regs.rsi, regs.rdi, regs.rbp],
         _ => [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9],
     };
-    let call = Call { tid: tid as u32, abi, nr: nr as u32, instruction_pointer: regs.rip, args, ret_data: 0 };
-    Some((call, info.si_errno as u16))
+    Some(Call { tid: tid as u32, abi, nr: regs.orig_rax as u32, instruction_pointer: regs.rip, args, ret_data: 0 })
 }
 
 /// The call a filter killed, when thread `tid`, a tracee of the caller, is
@@ -142,18 +149,7 @@ pub fn killed_call(tid: libc::pid_t) -> Option<Call> {
     if unsafe { libc::ptrace(libc::PTRACE_GET_SYSCALL_INFO, tid, size, &raw mut info) } <= 0 {
         return None;
     }
-    // SAFETY: plain data, filled by the kernel below.
-    let mut regs: libc::user_regs_struct = unsafe { core::mem::zeroed() };
-    // SAFETY: GETREGS writes one user_regs_struct to `regs`.
-    if unsafe { libc::ptrace(libc::PTRACE_GETREGS, tid, 0, &raw mut regs) } != 0 {
-        return None;
-    }
-    let abi = Abi::from_audit_arch(info.arch);
-    let args = match abi {
-        Some(Abi::I386) => [regs.rbx, regs.rcx, regs.rdx, regs.rsi, regs.rdi, regs.rbp],
-        _ => [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9],
-    };
-    Some(Call { tid: tid as u32, abi, nr: regs.orig_rax as u32, instruction_pointer: regs.rip, args, ret_data: 0 })
+    call_in_registers(tid, info.arch)
 }
 
 /// Whether thread `tid`'s seccomp mode is dead: a filter killed it.
