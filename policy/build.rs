@@ -390,6 +390,7 @@ fn main() {
     writeln!(out, "const NAMES: &str = {names:?};").unwrap();
 
     // Reverse tables, indexed by number, holding an index into SYSCALLS.
+    let mut longest = 0;
     for (abi, column) in [("X86_64", 0), ("I386", 1), ("AARCH64", 2)] {
         let numbered: Vec<(u32, usize)> =
             rows.iter().enumerate().filter_map(|(index, row)| row.numbers[column].map(|nr| (nr, index))).collect();
@@ -400,7 +401,10 @@ fn main() {
             by_number[nr as usize] = index as u16;
         }
         writeln!(out, "pub(crate) static {abi}_BY_NUMBER: [u16; {len}] = {by_number:?};").unwrap();
+        longest = longest.max(len);
     }
+    writeln!(out, "/// How many numbers the longest of the ABIs' tables covers (from 0).").unwrap();
+    writeln!(out, "pub const NUMBERS: usize = {longest};").unwrap();
     // Open addressing over the names, probed linearly from name_hash::slot.
     let mut slots = vec![u16::MAX; name_hash::SLOTS];
     for (index, row) in rows.iter().enumerate() {

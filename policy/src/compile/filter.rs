@@ -19,7 +19,7 @@ use crate::action::Action;
 use crate::compile::bpf::{self, Emitter, Insn, Label, op};
 use crate::condition::{Comparison, Condition, Field, Rule, Width};
 use crate::resolve::{CallRules, Policy};
-use crate::tables::syscalls::{I386_MULTIPLEXERS, Multiplexer, Syscall};
+use crate::tables::syscalls::{I386_MULTIPLEXERS, Multiplexer, NUMBERS, Syscall};
 
 /// A compiled filter, ready to install.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,55 +173,107 @@ struct Range {
     leaf: Leaf,
 }
 
+/// One ABI's numbers that get more than the policy's default, each with
+/// its call's rules. Found by number, in order, where sorting the calls by
+/// number cost more than the rest of compiling a long allow list; on the
+/// stack, and skipped over a word of bits at a time, so that a short deny
+/// list pays next to nothing for the many numbers it leaves alone.
+struct Numbers {
+    /// Bit `nr % 64` of word `nr / 64`: the numbers of the tables.
+    marked: [u64; NUMBERS.div_ceil(64)],
+    /// By number: the position of its call in [`Policy::calls`], plus one; 0: none.
+    calls: [u16; NUMBERS],
+    /// Numbers past the tables, in order (only an override can name one).
+    beyond: Vec<u32>,
+}
+
+impl Numbers {
+    fn new() -> Numbers {
+        Numbers { marked: [0; NUMBERS.div_ceil(64)], calls: [0; NUMBERS], beyond: Vec::new() }
+    }
+
+    /// Adds `nr`, with the position of its call in [`Policy::calls`] if the
+    /// policy has rules for it; past the tables, in order.
+    fn insert(&mut self, nr: u32, call: Option<usize>) {
+        let at = nr as usize;
+        if at >= NUMBERS {
+            if self.beyond.last() != Some(&nr) {
+                self.beyond.push(nr);
+            }
+            return;
+        }
+        self.marked[at / 64] |= 1 << (at % 64);
+        if let Some(position) = call {
+            self.calls[at] = position as u16 + 1;
+        }
+    }
+
+    /// The numbers in order, each with the position of its call.
+    fn iter(&self) -> impl Iterator<Item = (u32, Option<usize>)> + '_ {
+        let marked = self.marked.iter().enumerate().flat_map(|(at, &word)| {
+            let mut rest = word;
+            core::iter::from_fn(move || {
+                (rest != 0).then(|| {
+                    let bit = rest.trailing_zeros() as usize;
+                    rest &= rest - 1;
+                    at * 64 + bit
+                })
+            })
+        });
+        let call = |nr: usize| usize::from(self.calls[nr]).checked_sub(1);
+        marked.map(move |nr| (nr as u32, call(nr))).chain(self.beyond.iter().map(|&nr| (nr, None)))
+    }
+}
+
 /// The leaves of one ABI's numbers, as ranges of equal leaves: each number
 /// gets its multiplexer's leaf (on i386), else its call's, else the
 /// policy's default, with the overrides for it in front.
 fn ranges(policy: &Policy, abi: Abi, overrides: &[Override]) -> Vec<Range> {
     let default = policy.default_action();
-    // The numbers that get more than the default, in order; the many
-    // others fill the gaps between them (a walk over every number costs
-    // more than the rest of compiling a short deny list).
-    let mut numbered: Vec<(u32, Leaf)> = Vec::with_capacity(policy.calls().len() + 2);
-    for call in policy.calls() {
-        let multiplexed = abi == Abi::I386 && is_i386_multiplexer(call.syscall);
-        if let Some(nr) = call.syscall.number(abi).filter(|_| !multiplexed) {
-            numbered.push((nr, call_leaf(policy, abi, call)));
+    // The numbers that get more than the default; the many others fill
+    // the gaps between them.
+    let mut numbers = Numbers::new();
+    for (position, call) in policy.calls().iter().enumerate() {
+        if let Some(nr) = call.syscall.number(abi) {
+            numbers.insert(nr, Some(position));
         }
     }
     if abi == Abi::I386 {
         for multiplexer in &I386_MULTIPLEXERS {
             let nr = multiplexer.call().number(abi).expect("build.rs checks that multiplexers exist on i386");
-            numbered.push((nr, multiplexer_leaf(policy, multiplexer)));
+            numbers.insert(nr, None);
         }
     }
-    numbered.sort_unstable_by_key(|&(nr, _)| nr);
     // This ABI's overrides, each in front of the rules before it: for one
     // number, in the order given (stable sort).
     let mut pending: Vec<&Override> = overrides.iter().filter(|over| over.abi == abi).collect();
     pending.sort_by_key(|over| over.nr);
-    for over in pending {
-        let at = numbered.binary_search_by_key(&over.nr, |&(nr, _)| nr).unwrap_or_else(|at| {
-            numbered.insert(at, (over.nr, Leaf::of(default)));
-            at
-        });
-        numbered[at].1.rules.insert(0, over.rule.clone());
+    for nr in pending.iter().map(|over| over.nr).chain(probe::syscall(abi)) {
+        numbers.insert(nr, None);
     }
-    if let Some(probed) = probe::syscall(abi) {
-        // In the call's own leaf, the probe costs the other calls' paths nothing.
-        let at = numbered.binary_search_by_key(&probed, |&(nr, _)| nr).unwrap_or_else(|at| {
-            numbered.insert(at, (probed, Leaf::of(default)));
-            at
-        });
-        numbered[at].1.probed = true;
-    }
+    let mut pending = pending.as_slice();
 
-    let mut ranges: Vec<Range> = Vec::with_capacity(2 * numbered.len() + 4);
+    let mut ranges: Vec<Range> = Vec::with_capacity(2 * (policy.calls().len() + pending.len()) + 8);
     let mut push = |start: u32, leaf: Leaf| match ranges.last() {
         Some(last) if last.leaf == leaf => {}
         _ => ranges.push(Range { start, leaf }),
     };
     let mut next = 0;
-    for (nr, leaf) in numbered {
+    for (nr, call) in numbers.iter() {
+        let multiplexer = || I386_MULTIPLEXERS.iter().find(|multiplexer| multiplexer.call().number(abi) == Some(nr));
+        let mut leaf = match (abi, call) {
+            (Abi::I386, _) if let Some(multiplexer) = multiplexer() => multiplexer_leaf(policy, multiplexer),
+            (_, Some(position)) => call_leaf(policy, abi, &policy.calls()[position]),
+            (_, None) => Leaf::of(default),
+        };
+        while let [over, rest @ ..] = pending
+            && over.nr == nr
+        {
+            leaf.rules.insert(0, over.rule.clone());
+            pending = rest;
+        }
+        // In the call's own leaf, the probe costs the other calls' paths nothing.
+        leaf.probed = probe::syscall(abi) == Some(nr);
         if nr > next {
             push(next, Leaf::of(default));
         }
@@ -611,6 +663,29 @@ mod tests {
             program.insns().iter().filter(|insn| insn.code == op::JMP | op::JEQ | op::K).map(|insn| insn.k).collect();
         assert!(picked.contains(&39) && picked.contains(&63), "getpid and uname are picked out by jeq: {picked:?}");
         assert!(!picked.contains(&3) && !picked.contains(&4), "a range of two is bounded: {picked:?}");
+    }
+
+    #[test]
+    fn overrides_apply_to_their_numbers_in_and_past_the_tables() {
+        let policy = policy(None, Some("uname"), None);
+        let rule = |errno| Rule { conditions: Vec::new(), action: Action::Errno(errno) };
+        // Numbers past the tables, with a gap between them.
+        let (past, far) = (NUMBERS as u32 + 1, NUMBERS as u32 + 3);
+        let overrides = [
+            Override { abi: Abi::X86_64, nr: far, rule: rule(4) },
+            Override { abi: Abi::X86_64, nr: past, rule: rule(5) },
+            Override { abi: Abi::X86_64, nr: nr("getppid", Abi::X86_64), rule: rule(6) },
+            Override { abi: Abi::I386, nr: nr("getppid", Abi::I386), rule: rule(7) },
+        ];
+        let program = compile_with(&policy, &overrides).unwrap();
+        assert_eq!(verdict(&program, Abi::X86_64, far).0, Action::Errno(4));
+        assert_eq!(verdict(&program, Abi::X86_64, far - 1).0, Action::Allow);
+        assert_eq!(verdict(&program, Abi::X86_64, past).0, Action::Errno(5));
+        assert_eq!(verdict(&program, Abi::X86_64, past - 1).0, Action::Allow);
+        assert_eq!(verdict(&program, Abi::X86_64, past + 1).0, Action::Allow);
+        assert_eq!(verdict(&program, Abi::X86_64, nr("getppid", Abi::X86_64)).0, Action::Errno(6));
+        assert_eq!(verdict(&program, Abi::I386, nr("getppid", Abi::I386)).0, Action::Errno(7));
+        assert_eq!(verdict(&program, Abi::X86_64, nr("uname", Abi::X86_64)).0, Action::Kill);
     }
 
     #[test]
