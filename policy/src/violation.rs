@@ -302,8 +302,18 @@ impl Inherited {
 
     /// Where the policy came from, as the line says it.
     fn source(self) -> &'static str {
-        if self.attached { "inherited attached policy: " } else { "inherited policy: " }
+        if self.attached { INHERITED_SOURCES[1] } else { INHERITED_SOURCES[0] }
     }
+}
+
+/// How a rule from a filter inherited across exec begins: its policy, and
+/// so the entry that decided, is not known there.
+const INHERITED_SOURCES: [&str; 2] = ["inherited policy: ", "inherited attached policy: "];
+
+/// Whether a violation's `rule` (as [`Violation::json`] writes it) is an
+/// inherited filter's, which names the call but not the entry.
+pub fn is_inherited_rule(rule: &str) -> bool {
+    INHERITED_SOURCES.iter().any(|source| rule.starts_with(source))
 }
 
 /// One installed filter, as [`Violation::new`] needs it.
@@ -723,7 +733,10 @@ mod tests {
             let mut json = alloc::string::String::new();
             violation.json(&mut json, &Process { time: None, pid: None, tid: None, executable: "" }).unwrap();
             assert!(json.contains(&alloc::format!("\"fix\":\"{fix}\"")), "{json}");
+            let rule = reason.split(';').next().unwrap();
+            assert!(json.contains(&alloc::format!("\"rule\":\"{rule}\"")) && is_inherited_rule(rule), "{json}");
         }
+        assert!(!is_inherited_rule("SECCOMP_SYSCALL_DENY: uname") && !is_inherited_rule("attached policy: uname"));
         let switches = Switches { refuse_i386: true, ..Switches::default() };
         let refusing = Settings { switches, ..settings(None, Some("uname:ptrace"), None) }.policy().unwrap().unwrap();
         let program = reporting_program(&refusing, false).unwrap().unwrap();

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::PathBuf;
 
-use sandbox_policy::Action;
+use sandbox_policy::{Action, violation};
 use serde_json::Value;
 
 use crate::failure::Failure;
@@ -26,12 +26,15 @@ struct Seen {
 /// killed (a kill ends its process, which reports it once), let through,
 /// failed or trapped,
 /// and by which rule; then the calls to add to the allow list and the
-/// entries to remove. A line that is not a violation of the sandbox's is
+/// entries to remove (for a kill after an exec, the deny entry naming the
+/// call: the inherited filter does not know which). A line that is not a violation of the sandbox's is
 /// refused with its file and line number.
 pub fn summary(files: &[PathBuf]) -> Result<String, Failure> {
     let mut seen: BTreeMap<(String, String), Seen> = BTreeMap::new();
     let mut add = BTreeSet::new();
     let mut remove = BTreeSet::new();
+    // Calls killed by a deny entry inherited across exec, which is not known.
+    let mut remove_unknown = BTreeSet::new();
     let (mut kills, mut logged, mut failed, mut trapped) = (0u64, 0u64, 0u64, 0u64);
     for file in files {
         let text = fs::read_to_string(file)
@@ -62,6 +65,9 @@ pub fn summary(files: &[PathBuf]) -> Result<String, Failure> {
                 (Some("add"), Some(name)) => {
                     add.insert(name.to_owned());
                 }
+                (Some("remove"), Some(name)) if violation::is_inherited_rule(rule) => {
+                    remove_unknown.insert(name.to_owned());
+                }
                 (Some("remove"), _) => {
                     remove.insert(rule.to_owned());
                 }
@@ -88,6 +94,13 @@ pub fn summary(files: &[PathBuf]) -> Result<String, Failure> {
     }
     for rule in &remove {
         let _ = writeln!(out, "remove the entry: {rule}");
+    }
+    for call in &remove_unknown {
+        let _ = writeln!(
+            out,
+            "remove the deny entry that names {call} (killed after an exec, where the entry is not known: it may \
+             be a group holding {call})"
+        );
     }
     Ok(out)
 }

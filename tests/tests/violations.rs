@@ -270,6 +270,19 @@ fn after_exec_a_kill_is_a_json_line_too() {
         assert_eq!(lines[0]["executable"].as_str(), program.to_str(), "{:#?}", lines[0]);
         assert_ne!(lines[0]["tid"], lines[0]["pid"], "the second thread's call");
         assert_eq!(lines[1]["executable"].as_str(), Some("/usr/bin/uname"), "{:#?}", lines[1]);
+        // The summary names the call whose deny entry to remove; a kill
+        // before the exec names the entry itself.
+        let summary = |expected_removals: &[&str]| {
+            let summary = Run::new(sandboxify(), &["--summary", json]).run();
+            summary.assert_success();
+            let removals: Vec<&str> = summary.stdout.lines().filter(|line| line.starts_with("remove ")).collect();
+            assert_eq!(removals, expected_removals, "{summary:#?}");
+        };
+        let after_exec = "remove the deny entry that names uname (killed after an exec, where the entry is not \
+                          known: it may be a group holding uname)";
+        summary(&[after_exec]);
+        violate("plain", &env, user).assert_killed();
+        summary(&["remove the entry: SECCOMP_SYSCALL_DENY: uname", after_exec]);
     }
 }
 
