@@ -65,11 +65,11 @@ extern "C" fn nothing() {}
 
 extern "C" fn resolve_early_hook() -> extern "C" fn() {
     // libc's malloc is not ready before libc's initialisation.
-    runtime::allocate_early(true);
+    let arena = runtime::ArenaScope::enter();
     if let Some(early) = guard() {
         EARLY.store(Box::into_raw(Box::new(early)), Ordering::Release);
     }
-    runtime::allocate_early(false);
+    drop(arena);
     nothing
 }
 

@@ -93,6 +93,15 @@ static ON_LOAD: extern "C" fn(c_int, *mut *mut c_char, *mut *mut c_char) = on_lo
 
 extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *mut c_char) {
     let early = early::take();
+    // Where the early phase installed every policy, the constructor only
+    // checks that nothing changed since: its few allocations fit the early
+    // phase's arena, whose pages are in already, where malloc's first use
+    // would cost a getrandom, two brk calls and fresh pages. Not for more
+    // (the arena takes back only its top block: a policy compiled here
+    // would leave more pages behind than malloc), and only until a
+    // reporter could start a thread (the arena is single-threaded).
+    let installed_all = |early: &early::Early| early.policies.iter().all(|(_, _, installed)| installed.is_some());
+    let arena = early.as_ref().filter(|early| installed_all(early)).map(|_| runtime::ArenaScope::enter());
     // Before anything that could end the process: a kill of the filter this
     // image was exec'd under is named too.
     kill_report::adopt_inherited();
@@ -143,6 +152,7 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
             Filter { program, announcement }
         })
         .collect();
+    drop(arena);
     if !answered.is_empty() {
         start_reporter(&variables, answered, reported);
     }

@@ -15,15 +15,31 @@ unsafe extern "C" {}
 
 /// The host program's malloc: the library allocates little, and only while
 /// starting up. Except in the early phase (see `early`), which runs before
-/// libc is initialised: then allocations come from [`Arena`], and outlive it.
+/// libc is initialised, and in the constructor where the early phase
+/// installed everything (see [`ArenaScope`]): then allocations come from
+/// [`Arena`], and outlive it.
 struct Malloc;
 
 /// Whether allocations come from the arena.
 static EARLY: AtomicBool = AtomicBool::new(false);
 
-/// Routes allocations to the arena while `early` is true.
-pub fn allocate_early(early: bool) {
-    EARLY.store(early, Ordering::Release);
+/// Allocations come from the arena while one is alive (single-threaded code
+/// only: the early phase, and the constructor's checks), and from malloc
+/// again once it is dropped, however its scope ends.
+pub struct ArenaScope(());
+
+impl ArenaScope {
+    /// Routes allocations to the arena.
+    pub fn enter() -> ArenaScope {
+        EARLY.store(true, Ordering::Release);
+        ArenaScope(())
+    }
+}
+
+impl Drop for ArenaScope {
+    fn drop(&mut self) {
+        EARLY.store(false, Ordering::Release);
+    }
 }
 
 /// Allocations of the early phase (see [`sandbox_arena`]).
