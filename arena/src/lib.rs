@@ -145,6 +145,12 @@ unsafe impl GlobalAlloc for Arena {
                 return grown;
             }
         }
+        // A block below the top shrinks where it is (its tail stays used):
+        // a copy would touch as many fresh pages as it holds, and `collect`
+        // and `shrink_to_fit` shrink vectors of tens of kilobytes.
+        if new_size <= layout.size() {
+            return ptr;
+        }
         // SAFETY: the caller's contract, passed on.
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
         let moved = self.allocate(new_layout);
@@ -232,6 +238,24 @@ mod tests {
             assert_ne!(moved, grown);
             assert_eq!(*moved, 7);
             let _ = other;
+        }
+    }
+
+    #[test]
+    fn realloc_shrinks_in_place_below_the_top_and_on_it() {
+        let arena = Arena::new();
+        let big = Layout::from_size_align(16 << 10, 8).unwrap();
+        // SAFETY: GlobalAlloc's contract: layouts are non-zero and blocks are live.
+        unsafe {
+            let below = arena.alloc(big);
+            below.write_bytes(3, 16 << 10);
+            let top = arena.alloc(big);
+            assert_eq!(arena.realloc(below, big, 100), below, "no copy below the top");
+            assert!(std::slice::from_raw_parts(below, 100).iter().all(|&byte| byte == 3));
+            assert_eq!(arena.realloc(top, big, 100), top);
+            assert!(arena.is_top(top, 100), "the top block's tail is taken back");
+            let next = arena.alloc(Layout::from_size_align(8, 8).unwrap());
+            assert_eq!(next as usize, (top as usize + 100).next_multiple_of(8));
         }
     }
 }
