@@ -167,10 +167,57 @@ pub struct Override {
 }
 
 /// A range of numbers sharing a leaf: from `start` to the next range's start.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Range {
     start: u32,
-    leaf: Leaf,
+    leaf: LeafRef,
+}
+
+/// A leaf as a range holds it: most are an action alone, and a range is
+/// kept small (a long allow list has hundreds, and each page of fresh
+/// memory costs a start-up more than the code that fills it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LeafRef {
+    /// A leaf without checks: this action.
+    Action(Action),
+    /// The leaf with checks at this position in [`Ranges::checked`].
+    Checked(u32),
+}
+
+/// One ABI's numbers as ranges of equal leaves, in order.
+struct Ranges {
+    ranges: Vec<Range>,
+    /// The leaves with checks (rules or the probe) the ranges refer to.
+    checked: Vec<Leaf>,
+}
+
+impl Ranges {
+    /// Whether `a` and `b` are the same leaf.
+    fn same(&self, a: LeafRef, b: LeafRef) -> bool {
+        match (a, b) {
+            (LeafRef::Checked(a), LeafRef::Checked(b)) => self.checked[a as usize] == self.checked[b as usize],
+            _ => a == b,
+        }
+    }
+
+    /// Adds the range from `start` with `leaf`, or extends the last one if
+    /// it has the same leaf.
+    fn push(&mut self, start: u32, leaf: Leaf) {
+        let leaf = if leaf.rules.is_empty() && !leaf.probed {
+            LeafRef::Action(leaf.otherwise)
+        } else {
+            self.checked.push(leaf);
+            LeafRef::Checked(self.checked.len() as u32 - 1)
+        };
+        match self.ranges.last() {
+            Some(last) if self.same(last.leaf, leaf) => {
+                if let LeafRef::Checked(_) = leaf {
+                    self.checked.pop();
+                }
+            }
+            _ => self.ranges.push(Range { start, leaf }),
+        }
+    }
 }
 
 /// One ABI's numbers that get more than the policy's default, each with
@@ -228,7 +275,7 @@ impl Numbers {
 /// The leaves of one ABI's numbers, as ranges of equal leaves: each number
 /// gets its multiplexer's leaf (on i386), else its call's, else the
 /// policy's default, with the overrides for it in front.
-fn ranges(policy: &Policy, abi: Abi, overrides: &[Override]) -> Vec<Range> {
+fn ranges(policy: &Policy, abi: Abi, overrides: &[Override]) -> Ranges {
     let default = policy.default_action();
     // The numbers that get more than the default; the many others fill
     // the gaps between them.
@@ -253,11 +300,8 @@ fn ranges(policy: &Policy, abi: Abi, overrides: &[Override]) -> Vec<Range> {
     }
     let mut pending = pending.as_slice();
 
-    let mut ranges: Vec<Range> = Vec::with_capacity(2 * (policy.calls().len() + pending.len()) + 8);
-    let mut push = |start: u32, leaf: Leaf| match ranges.last() {
-        Some(last) if last.leaf == leaf => {}
-        _ => ranges.push(Range { start, leaf }),
-    };
+    let mut ranges =
+        Ranges { ranges: Vec::with_capacity(2 * (policy.calls().len() + pending.len()) + 8), checked: Vec::new() };
     let mut next = 0;
     for (nr, call) in numbers.iter() {
         let multiplexer = || I386_MULTIPLEXERS.iter().find(|multiplexer| multiplexer.call().number(abi) == Some(nr));
@@ -275,16 +319,16 @@ fn ranges(policy: &Policy, abi: Abi, overrides: &[Override]) -> Vec<Range> {
         // In the call's own leaf, the probe costs the other calls' paths nothing.
         leaf.probed = probe::syscall(abi) == Some(nr);
         if nr > next {
-            push(next, Leaf::of(default));
+            ranges.push(next, Leaf::of(default));
         }
-        push(nr, leaf);
+        ranges.push(nr, leaf);
         next = nr + 1;
     }
-    push(next, Leaf::of(default));
+    ranges.push(next, Leaf::of(default));
     if abi == Abi::X86_64 {
         // x32 numbers: an x32 process cannot load this library, and kernels
         // with x32 enabled would otherwise run them under the x86_64 arch.
-        push(X32_SYSCALL_BIT, Leaf::of(policy.violation()));
+        ranges.push(X32_SYSCALL_BIT, Leaf::of(policy.violation()));
     }
     ranges
 }
@@ -480,15 +524,15 @@ const POINTS_PER_RUN: usize = 2;
 /// isolated numbers, and `jeq` picks one out in one instruction where
 /// bounding it with `jge` takes two: programs are about a quarter shorter,
 /// and the kernel's cost of installing one grows with its length.
-fn runs(ranges: &[Range]) -> Vec<&[Range]> {
-    let mut runs = Vec::with_capacity(ranges.len());
-    let mut rest = ranges;
+fn runs(ranges: &Ranges) -> Vec<&[Range]> {
+    let mut runs = Vec::with_capacity(ranges.ranges.len());
+    let mut rest = &ranges.ranges[..];
     while let Some(background) = rest.first() {
         let mut end = 1;
         let is_point = |at: usize| rest.get(at + 1).is_some_and(|next| next.start == rest[at].start + 1);
         while end < 2 * POINTS_PER_RUN + 1
             && is_point(end)
-            && rest.get(end + 1).is_some_and(|after| after.leaf == background.leaf)
+            && rest.get(end + 1).is_some_and(|after| ranges.same(after.leaf, background.leaf))
         {
             end += 2;
         }
@@ -499,24 +543,29 @@ fn runs(ranges: &[Range]) -> Vec<&[Range]> {
     runs
 }
 
-/// Emits a binary search over `runs`, returning the label of its root.
-fn search(emission: &mut Emission, runs: &[&[Range]]) -> Label {
+/// Emits a binary search over `runs` (with their leaves with checks in
+/// `checked`), returning the label of its root.
+fn search(emission: &mut Emission, runs: &[&[Range]], checked: &[Leaf]) -> Label {
     if let [only] = runs {
-        return run(emission, only);
+        return run(emission, only, checked);
     }
     let middle = runs.len() / 2;
     // Emitted backwards: the upper half ends up after the lower one.
-    let upper = search(emission, &runs[middle..]);
-    let lower = search(emission, &runs[..middle]);
+    let upper = search(emission, &runs[middle..], checked);
+    let lower = search(emission, &runs[..middle], checked);
     emission.emitter.jump(op::JGE, runs[middle][0].start, upper, lower)
 }
 
 /// Emits one run: each single number by equality, then the background,
 /// which has every other number of the run.
-fn run(emission: &mut Emission, ranges: &[Range]) -> Label {
-    let mut next = leaf(emission, &ranges[0].leaf);
+fn run(emission: &mut Emission, ranges: &[Range], checked: &[Leaf]) -> Label {
+    let emit = |emission: &mut Emission, leaf_ref| match leaf_ref {
+        LeafRef::Action(action) => emission.emitter.ret(action.ret()),
+        LeafRef::Checked(at) => leaf(emission, &checked[at as usize]),
+    };
+    let mut next = emit(emission, ranges[0].leaf);
     for point in ranges[1..].iter().step_by(2).rev() {
-        let target = leaf(emission, &point.leaf);
+        let target = emit(emission, point.leaf);
         next = emission.emitter.jump(op::JEQ, point.start, target, next);
     }
     next
@@ -572,7 +621,7 @@ fn compile_arch(policy: &Policy, arch: Arch, overrides: &[Override]) -> Result<P
     let compiled = arch.abis().iter().copied().filter(|&abi| !(abi == Abi::I386 && policy.refuses_i386()));
     for abi in compiled.rev() {
         let ranges = ranges(policy, abi, overrides);
-        let root = search(&mut emission, &runs(&ranges));
+        let root = search(&mut emission, &runs(&ranges), &ranges.checked);
         let emitter = &mut emission.emitter;
         let body = emitter.stmt(op::LD | op::W | op::ABS, offset::NR, root);
         otherwise = emitter.jump(op::JEQ, abi.audit_arch(), body, otherwise);
