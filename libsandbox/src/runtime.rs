@@ -21,7 +21,7 @@ unsafe extern "C" {}
 struct Malloc;
 
 /// Whether allocations come from the arena.
-static EARLY: AtomicBool = AtomicBool::new(false);
+static IN_ARENA: AtomicBool = AtomicBool::new(false);
 
 /// Allocations come from the arena while one is alive (single-threaded code
 /// only: the early phase, and the constructor's checks), and from malloc
@@ -31,14 +31,14 @@ pub struct ArenaScope(());
 impl ArenaScope {
     /// Routes allocations to the arena.
     pub fn enter() -> ArenaScope {
-        EARLY.store(true, Ordering::Release);
+        IN_ARENA.store(true, Ordering::Release);
         ArenaScope(())
     }
 }
 
 impl Drop for ArenaScope {
     fn drop(&mut self) {
-        EARLY.store(false, Ordering::Release);
+        IN_ARENA.store(false, Ordering::Release);
     }
 }
 
@@ -51,7 +51,7 @@ static ARENA: Arena = Arena::new();
 // grown in place only on top (else copied out on realloc).
 unsafe impl GlobalAlloc for Malloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if EARLY.load(Ordering::Acquire) {
+        if IN_ARENA.load(Ordering::Acquire) {
             ARENA.allocate(layout)
         } else if layout.align() <= MIN_ALIGN {
             // SAFETY: see the impl.
@@ -76,10 +76,10 @@ unsafe impl GlobalAlloc for Malloc {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if EARLY.load(Ordering::Acquire) && ARENA.contains(ptr) {
+        if IN_ARENA.load(Ordering::Acquire) && ARENA.contains(ptr) {
             // SAFETY: see the impl; the arena grows its top block in place.
             unsafe { ARENA.realloc(ptr, layout, new_size) }
-        } else if ARENA.contains(ptr) || EARLY.load(Ordering::Acquire) {
+        } else if ARENA.contains(ptr) || IN_ARENA.load(Ordering::Acquire) {
             // SAFETY: see the impl; the default allocates, copies and deallocates.
             unsafe { GlobalAlloc::realloc(&FallbackRealloc, ptr, layout, new_size) }
         } else if layout.align() <= MIN_ALIGN {

@@ -24,11 +24,11 @@ struct Seen {
 
 /// Reads every line of `files` and prints, per call, how many times it was
 /// killed (a kill ends its process, which reports it once), let through,
-/// failed or trapped,
-/// and by which rule; then the calls to add to the allow list and the
-/// entries to remove (for a kill after an exec, the deny entry naming the
-/// call: the inherited filter does not know which). A line that is not a violation of the sandbox's is
-/// refused with its file and line number.
+/// failed or trapped, and by which rule; then the calls to add to the allow
+/// list and the entries to remove (for a kill after an exec, the deny entry
+/// naming the call: the inherited filter does not know which). A line that
+/// is not a violation of the sandbox's is refused with its file and line
+/// number.
 pub fn summary(files: &[PathBuf]) -> Result<String, Failure> {
     let mut seen: BTreeMap<(String, String), Seen> = BTreeMap::new();
     let mut add = BTreeSet::new();
