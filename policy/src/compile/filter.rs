@@ -304,11 +304,14 @@ fn ranges(policy: &Policy, abi: Abi, overrides: &[Override]) -> Ranges {
         Ranges { ranges: Vec::with_capacity(2 * (policy.calls().len() + pending.len()) + 8), checked: Vec::new() };
     let mut next = 0;
     for (nr, call) in numbers.iter() {
-        let multiplexer = || I386_MULTIPLEXERS.iter().find(|multiplexer| multiplexer.call().number(abi) == Some(nr));
-        let mut leaf = match (abi, call) {
-            (Abi::I386, _) if let Some(multiplexer) = multiplexer() => multiplexer_leaf(policy, multiplexer),
-            (_, Some(position)) => call_leaf(policy, abi, &policy.calls()[position]),
-            (_, None) => Leaf::of(default),
+        let multiplexer = match abi {
+            Abi::I386 => I386_MULTIPLEXERS.iter().find(|multiplexer| multiplexer.call().number(abi) == Some(nr)),
+            _ => None,
+        };
+        let mut leaf = match (multiplexer, call) {
+            (Some(multiplexer), _) => multiplexer_leaf(policy, multiplexer),
+            (None, Some(position)) => call_leaf(policy, abi, &policy.calls()[position]),
+            (None, None) => Leaf::of(default),
         };
         while let [over, rest @ ..] = pending
             && over.nr == nr
