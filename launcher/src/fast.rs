@@ -44,17 +44,20 @@ pub fn run(stack: &Stack) {
     let Some(form) = sandbox_launcher::common_form(&args) else { return };
     let Some((variables, passed_on)) = environment(stack) else { return };
     let Some(policy) = policy(&form, &variables) else { return };
-    let Some(path) = find(args[form.program], &passed_on) else { return };
+    let name = args[form.program];
     // argv from PROGRAM on, NULL-terminated as the kernel's array is.
     // SAFETY: `form.program` < argc - 1, so the slot is in the array.
     let argv = unsafe { stack.argv.add(1 + form.program) };
     let mut envp = passed_on;
     envp.push(ptr::null());
     let Some(policy) = policy else {
-        // No policy: nothing to install (as the full program does).
-        exec(&path, argv, &envp);
+        // No policy: nothing to install (as the full program does), so an
+        // exec that fails leaves nothing behind, and the checks `find`
+        // makes before a filter goes in would be system calls for nothing.
+        exec_as_found(name, argv, &envp);
         return;
     };
+    let Some(path) = find(name, &envp[..envp.len() - 1]) else { return };
     // execve's arguments are all pointers, which no condition may test, so
     // its unconditional action is what the filter gives this exec. Where it
     // is not allowed, the exec goes through the gate.
@@ -142,20 +145,7 @@ fn find(name: &[u8], environment: &[*const c_char]) -> Option<Vec<u8>> {
     if name.is_empty() {
         return None;
     }
-    if name.contains(&b'/') {
-        let path = with_nul(&[name]);
-        return (runnable(&path) == Ok(true)).then_some(path);
-    }
-    let path = environment
-        .iter()
-        // SAFETY: the environment's entries are NUL-terminated strings.
-        .map(|&entry| unsafe { bytes(entry) })
-        .find_map(|entry| entry.strip_prefix(b"PATH="))
-        .unwrap_or(b"/bin:/usr/bin");
-    for directory in path.split(|&byte| byte == b':') {
-        // An empty entry means the current directory, as for execvp.
-        let directory: &[u8] = if directory.is_empty() { b"." } else { directory };
-        let candidate = with_nul(&[directory, b"/", name]);
+    for candidate in candidates(name, environment) {
         match runnable(&candidate) {
             Err(Errno::ENOENT) => continue,
             Ok(true) => return Some(candidate),
@@ -163,6 +153,44 @@ fn find(name: &[u8], environment: &[*const c_char]) -> Option<Vec<u8>> {
         }
     }
     None
+}
+
+/// Execs `name` where execvp would find it: on a path that is not found
+/// the search goes on, on any other failure it stops and this returns.
+/// For PROGRAM without a policy, where a failed exec changes nothing and the
+/// full program, looking again, reports what went wrong.
+fn exec_as_found(name: &[u8], argv: *const *const c_char, envp: &[*const c_char]) {
+    for candidate in candidates(name, &envp[..envp.len() - 1]) {
+        if !matches!(exec(&candidate, argv, envp), Errno::ENOENT | Errno::ENOTDIR) {
+            return;
+        }
+    }
+}
+
+/// The NUL-terminated paths where PROGRAM `name` may be, in order: `name`
+/// itself if it holds a `/`, else `name` in each directory of PATH (glibc's
+/// default without one); none for an empty name.
+fn candidates<'a>(name: &'a [u8], environment: &[*const c_char]) -> impl Iterator<Item = Vec<u8>> + 'a {
+    let (itself, path): (Option<Vec<u8>>, Option<&[u8]>) = match name {
+        [] => (None, None),
+        _ if name.contains(&b'/') => (Some(with_nul(&[name])), None),
+        _ => {
+            let path = environment
+                .iter()
+                // SAFETY: the environment's entries are NUL-terminated strings
+                // on the initial stack, which lives as long as the process.
+                .map(|&entry| unsafe { bytes::<'static>(entry) })
+                .find_map(|entry| entry.strip_prefix(b"PATH="))
+                .unwrap_or(b"/bin:/usr/bin");
+            (None, Some(path))
+        }
+    };
+    let searched = path.into_iter().flat_map(|path| path.split(|&byte| byte == b':')).map(move |directory| {
+        // An empty entry means the current directory, as for execvp.
+        let directory: &[u8] = if directory.is_empty() { b"." } else { directory };
+        with_nul(&[directory, b"/", name])
+    });
+    itself.into_iter().chain(searched)
 }
 
 /// `parts` joined, with a NUL at the end.
@@ -226,9 +254,12 @@ fn kernel_can_run(path: &[u8]) -> bool {
     !line[..end].is_empty() && status(&with_nul(&[&line[..end]])).is_ok()
 }
 
-/// Replaces the launcher with PROGRAM; returns if the kernel refuses.
-fn exec(path: &[u8], argv: *const *const c_char, envp: &[*const c_char]) {
+/// Replaces the launcher with PROGRAM; returns the kernel's refusal.
+fn exec(path: &[u8], argv: *const *const c_char, envp: &[*const c_char]) -> Errno {
     // SAFETY: a NUL-terminated path and NULL-terminated arrays of strings,
     // alive across the call.
-    let _ = unsafe { syscall!(Sysno::execve, path.as_ptr(), argv, envp.as_ptr()) };
+    match unsafe { syscall!(Sysno::execve, path.as_ptr(), argv, envp.as_ptr()) } {
+        Err(errno) => errno,
+        Ok(_) => unreachable!("execve returns only on failure"),
+    }
 }

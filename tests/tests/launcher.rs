@@ -60,6 +60,10 @@ fn cases() -> Vec<(Vec<&'static str>, Environment)> {
         (vec!["--deny", "uname", "no-such-program"], vec![]),
         (vec!["--deny", "uname", "/etc/passwd"], vec![]),
         (vec!["--deny", "uname", "/tmp"], vec![]),
+        (vec!["no-such-program"], vec![]),
+        (vec!["/etc/passwd"], vec![]),
+        (vec!["/tmp"], vec![]),
+        (vec!["true"], vec![("PATH", "/nonexistent:/etc/passwd:/tmp:/usr/bin:/bin")]),
         (vec!["--deny", "uname", "true"], vec![("SECCOMP_SYSCALL_DNEY", "uname")]),
         (vec!["--deny", "uname", "true"], vec![("SANDBOX_VERBOSE", "1")]),
         (vec!["--deny", "uname", "--deny", "read", "true"], vec![]),
@@ -140,8 +144,13 @@ fn the_launcher_alone_confines_the_common_forms() {
         let outcome = run(&launcher, &["sh", "-c", status], &[("SECCOMP_SYSCALL_DENY", "ptrace")], user);
         outcome.assert_success();
         assert_eq!(outcome.stdout, "NoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n0\n", "{user:?}");
-        // No policy: PROGRAM runs as is.
-        let outcome = run(&launcher, &["sh", "-c", "grep '^Seccomp:' /proc/self/status"], &[], user);
+        // No policy: PROGRAM runs as is, found in PATH (past a directory
+        // that does not hold it) or by its path.
+        let seccomp = "grep '^Seccomp:' /proc/self/status";
+        let outcome = run(&launcher, &["sh", "-c", seccomp], &[("PATH", "/nonexistent:/usr/bin:/bin")], user);
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, "Seccomp:\t0\n");
+        let outcome = run(&launcher, &["/bin/sh", "-c", seccomp], &[], user);
         outcome.assert_success();
         assert_eq!(outcome.stdout, "Seccomp:\t0\n");
     }
@@ -181,6 +190,10 @@ fn without_the_full_program_nothing_else_runs() {
             (vec!["--preload", "--deny", "uname", "sh", "-c", &touch], vec![]),
             (vec!["--deny", "uname", "--default-action", "log", "sh", "-c", &touch], vec![]),
             (vec!["--deny", "uname", "no-such-program"], vec![]),
+            // Without a policy, an exec the kernel refuses is handed over too.
+            (vec!["no-such-program"], vec![]),
+            (vec!["/nonexistent/program"], vec![]),
+            (vec!["/etc"], vec![]),
         ] {
             let outcome = run(&launcher, &args, &env, user);
             outcome.assert_code(125);
