@@ -142,9 +142,6 @@ fn policy(form: &sandbox_launcher::CommonForm<'_>, variables: &Variables) -> Opt
 /// if that is not a runnable program file, or anything is unclear: the full
 /// program then reports 126 or 127, or finds what the launcher could not.
 fn find(name: &[u8], environment: &[*const c_char]) -> Option<Vec<u8>> {
-    if name.is_empty() {
-        return None;
-    }
     for candidate in candidates(name, environment) {
         match runnable(&candidate) {
             Err(Errno::ENOENT) => continue,
