@@ -24,7 +24,7 @@ mod violations;
 
 use sandbox_policy::compile::bpf;
 use sandbox_policy::text::variables::{ALLOW, DENY, Variables};
-use sandbox_policy::{Abi, Syscall, compile};
+use sandbox_policy::{Abi, Program, Syscall, compile};
 
 /// What the measured programs need: the getppid loop (stdio,
 /// /proc/self/status), /bin/true after the library's apply point, and a
@@ -135,13 +135,15 @@ impl Variant {
         self.policy.is_some() || self.wrapper.is_some()
     }
 
+    /// The filter compiled from this variant's policy (see [`compiled`]).
+    fn program(&self) -> Option<Program> {
+        let (allow, deny) = self.policy.clone()?;
+        compiled(allow, deny)
+    }
+
     /// BPF size and longest path (x86_64) of this variant's filter.
     fn filter_shape(&self) -> Option<(usize, usize)> {
-        let (allow, deny) = self.policy.clone()?;
-        let variables = Variables { allow, deny, ..Variables::default() };
-        let policy =
-            variables.settings().and_then(|settings| settings.policy()).expect("benchmark policies are valid")?;
-        let program = compile(&policy).expect("benchmark policies fit the kernel's limit");
+        let program = self.program()?;
         let worst = (0..=Syscall::max_number(Abi::X86_64) + 1)
             .map(|nr| {
                 let data = bpf::SeccompData { nr, arch: Abi::X86_64.audit_arch(), ..Default::default() };
@@ -153,10 +155,23 @@ impl Variant {
     }
 }
 
+/// The filter compiled from an allow and a deny list, as the library and
+/// sandboxify's launcher compile the lists the benchmark uses; `None`
+/// without either.
+fn compiled(allow: Option<String>, deny: Option<String>) -> Option<Program> {
+    let variables = Variables { allow, deny, ..Variables::default() };
+    let policy = variables.settings().and_then(|settings| settings.policy()).expect("benchmark policies are valid")?;
+    Some(compile(&policy).expect("benchmark policies fit the kernel's limit"))
+}
+
 pub(crate) fn median(samples: &mut [f64]) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
 }
+
+/// The launcher floor's source, and how it is built (see `c/exec-nolibc.c`).
+const EXEC_NOLIBC: &str = include_str!("../c/exec-nolibc.c");
+const NOLIBC_FLAGS: [&str; 3] = ["-O2", "-static", "-nostdlib"];
 
 /// Compiles the benchmark's C helpers into a scratch directory.
 struct Helpers {
@@ -176,18 +191,37 @@ impl Helpers {
             ("memory", include_str!("../c/memory.c"), &["-O2"][..]),
             ("empty-preload.so", include_str!("../c/empty-preload.c"), &["-O2", "-shared", "-fPIC"][..]),
             ("deny-preload.so", include_str!("../c/deny-preload.c"), &["-O2", "-shared", "-fPIC"][..]),
-            ("exec-nolibc", include_str!("../c/exec-nolibc.c"), &["-O2", "-static", "-nostdlib"][..]),
+            ("exec-nolibc", EXEC_NOLIBC, &NOLIBC_FLAGS[..]),
             ("exec-glibc", include_str!("../c/exec-glibc.c"), &["-O2", "-static"][..]),
         ];
+        let helpers = Helpers { dir };
         for (name, source, flags) in sources {
-            let source_path = dir.join(format!("{}.c", name.trim_end_matches(".so")));
-            fs::write(&source_path, source).unwrap();
-            let built = dir.join(format!("{name}.built"));
-            let status = Command::new("cc").args(flags).arg("-o").arg(&built).arg(&source_path).status();
-            assert!(status.is_ok_and(|s| s.success()), "cc {name}.c failed (is build-essential installed?)");
-            Helpers::install(&built, &dir.join(name));
+            helpers.compile(name, source, flags);
         }
-        Helpers { dir }
+        helpers
+    }
+
+    /// Builds the helper `name` from C `source` with `flags`, and installs it.
+    fn compile(&self, name: &str, source: &str, flags: &[&str]) -> PathBuf {
+        let source_path = self.path(&format!("{}.c", name.trim_end_matches(".so")));
+        fs::write(&source_path, source).unwrap();
+        let built = self.path(&format!("{name}.built"));
+        let status = Command::new("cc").args(flags).arg("-o").arg(&built).arg(&source_path).status();
+        assert!(status.is_ok_and(|s| s.success()), "cc {name}.c failed (is build-essential installed?)");
+        let installed = self.path(name);
+        Helpers::install(&built, &installed);
+        installed
+    }
+
+    /// Builds the helper `name` from C `source` (see `c/filter-preload.c`)
+    /// with `program` as its `FILTER`.
+    fn with_filter(&self, name: &str, source: &str, flags: &[&str], program: &Program) -> PathBuf {
+        let insns: Vec<String> =
+            program.insns().iter().map(|i| format!("{{{:#x}, {}, {}, {:#x}}}", i.code, i.jt, i.jf, i.k)).collect();
+        let header = self.path(&format!("{name}.h"));
+        fs::write(&header, format!("static struct sock_filter FILTER[] = {{{}}};\n", insns.join(", "))).unwrap();
+        let define = format!("-DFILTER_HEADER=\"{}\"", header.display());
+        self.compile(name, source, &[flags, &[define.as_str()]].concat())
     }
 
     /// Copies `from` to `to` as an installer does, in one pass. How a

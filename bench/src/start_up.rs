@@ -10,7 +10,10 @@ use std::time::Instant;
 
 use sandbox_policy::text::variables::{ALLOW, DENY};
 
-use crate::{Helpers, Variant, allow_list, artifact, median};
+use crate::{EXEC_NOLIBC, Helpers, NOLIBC_FLAGS, Variant, allow_list, artifact, compiled, median};
+
+/// A preload that installs a given filter and does nothing else.
+const FILTER_PRELOAD: &str = include_str!("../c/filter-preload.c");
 
 /// A variant and the floor it is compared with (an index into the variants).
 struct Measured {
@@ -18,15 +21,23 @@ struct Measured {
     floor: Option<usize>,
     /// Allowed difference from the floor, in µs.
     target: Option<f64>,
+    /// The variant that installs the same filter as this one and does
+    /// nothing else: what this one costs over it is the sandbox's own work,
+    /// the rest is the kernel's charge for the filter.
+    same_filter: Option<usize>,
 }
 
 impl Measured {
     fn floor(variant: Variant) -> Measured {
-        Measured { variant, floor: None, target: None }
+        Measured { variant, floor: None, target: None, same_filter: None }
     }
 
     fn against(variant: Variant, floor: usize, target: Option<f64>) -> Measured {
-        Measured { variant, floor: Some(floor), target }
+        Measured { variant, floor: Some(floor), target, same_filter: None }
+    }
+
+    fn with_same_filter(self, same_filter: usize) -> Measured {
+        Measured { same_filter: Some(same_filter), ..self }
     }
 }
 
@@ -47,7 +58,10 @@ fn spawn_costs(title: &str, program: &Path, measured: &[Measured], rounds: usize
     }
     let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
     println!("{title}: spawn + wait, median of {rounds} interleaved rounds");
-    println!("{:<44} {:>8} {:>9} {:>14} {:>8}  met", "variant", "µs", "+µs", "over floor", "target");
+    println!(
+        "{:<50} {:>8} {:>9} {:>14} {:>8}  {:<3}  {:>14}",
+        "variant", "µs", "+µs", "over floor", "target", "met", "over filter"
+    );
     for (index, (measured, &us)) in measured.iter().zip(&medians).enumerate() {
         let added = if index == 0 { "-".to_owned() } else { format!("{:+.1}", us - medians[0]) };
         let (over, target, met) = match measured.floor {
@@ -62,8 +76,17 @@ fn spawn_costs(title: &str, program: &Path, measured: &[Measured], rounds: usize
             None if index == 0 => ("".to_owned(), "".to_owned(), ""),
             None => (format!("floor ({})", floor_mark(index)), "".to_owned(), ""),
         };
-        println!("{:<44} {us:>8.1} {added:>9} {over:>14} {target:>8}  {met}", measured.variant.label);
+        let over_filter = measured
+            .same_filter
+            .map_or_else(String::new, |same| format!("{:+.1} ({})", us - medians[same], floor_mark(same)));
+        println!(
+            "{:<50} {us:>8.1} {added:>9} {over:>14} {target:>8}  {met:<3}  {over_filter:>14}",
+            measured.variant.label
+        );
     }
+    println!(
+        "over filter: over the helper that installs the same filter and does nothing else (the kernel's charge for it)"
+    );
     println!();
 }
 
@@ -95,18 +118,28 @@ pub fn library(helpers: &Helpers, library: &Path, cloudflare: Option<&Cloudflare
     let deny = || Some("uname".to_owned());
     let empty = helpers.path("empty-preload.so");
     let deny_floor = helpers.path("deny-preload.so");
+    let denying = Variant::library("library, deny list", library, None, deny());
+    let allowing = Variant::library("library, 250-entry allow", library, Some(allow_list(250)), None);
+    let same_filter = |name: &str, variant: &Variant| {
+        let program = variant.program().expect("a policy");
+        let helper = helpers.with_filter(name, FILTER_PRELOAD, &["-O2", "-shared", "-fPIC"], &program);
+        let label = format!(
+            "C preload, the library's {} ({} insns)",
+            variant.label.trim_start_matches("library, "),
+            program.insns().len()
+        );
+        Measured::against(Variant::library(&label, &helper, None, None), 2, None)
+    };
     let mut measured = vec![
         Measured::floor(Variant::plain("plain /bin/true")),
         Measured::floor(Variant::library("empty C preload", &empty, None, None)),
         Measured::floor(Variant::library("C preload, 7-instruction deny filter", &deny_floor, None, None)),
+        same_filter("deny-filter-preload.so", &denying),
+        same_filter("allow-filter-preload.so", &allowing),
         Measured::against(Variant::library("library, no policy", library, None, None), 1, Some(10.0)),
-        Measured::against(Variant::library("library, deny list", library, None, deny()), 2, Some(25.0)),
+        Measured::against(denying, 2, Some(25.0)).with_same_filter(3),
         Measured::against(Variant::library("library, 60-entry allow", library, Some(allow_list(60)), None), 2, None),
-        Measured::against(
-            Variant::library("library, 250-entry allow", library, Some(allow_list(250)), None),
-            2,
-            Some(120.0),
-        ),
+        Measured::against(allowing, 2, Some(120.0)).with_same_filter(4),
     ];
     if let Some(cloudflare) = cloudflare {
         let library = &cloudflare.library;
@@ -128,12 +161,25 @@ pub fn sandboxify(helpers: &Helpers, cloudflare: Option<&Cloudflare>, rounds: us
     Helpers::install(&artifact("sandboxify"), &ours);
     let allow = allow_list(250);
     let launcher = |label: &str, path: PathBuf, args: &[&str]| Variant::sandboxify(label, &path, args);
+    // The launcher compiles a deny list as the library does.
+    let deny_filter = compiled(None, Some("uname".to_owned())).expect("a policy");
+    let same_filter = helpers.with_filter("exec-nolibc-filter", EXEC_NOLIBC, &NOLIBC_FLAGS, &deny_filter);
     let mut measured = vec![
         Measured::floor(Variant::plain("static program, direct")),
         Measured::floor(launcher("static launcher without libc (exec only)", helpers.path("exec-nolibc"), &[])),
         Measured::against(launcher("static glibc launcher (exec only)", helpers.path("exec-glibc"), &[]), 1, None),
+        Measured::against(
+            launcher(
+                &format!("launcher without libc + sandboxify's filter ({} insns)", deny_filter.insns().len()),
+                same_filter,
+                &[],
+            ),
+            1,
+            None,
+        ),
         Measured::against(launcher("sandboxify, no policy", ours.clone(), &[]), 1, Some(40.0)),
-        Measured::against(launcher("sandboxify, deny list", ours.clone(), &["--deny", "uname"]), 1, Some(100.0)),
+        Measured::against(launcher("sandboxify, deny list", ours.clone(), &["--deny", "uname"]), 1, Some(100.0))
+            .with_same_filter(3),
         Measured::against(launcher("sandboxify, 250-entry allow (gate)", ours, &["--allow", &allow]), 1, Some(250.0)),
     ];
     if let Some(cloudflare) = cloudflare {
