@@ -59,7 +59,7 @@ fn spawn_costs(title: &str, program: &Path, measured: &[Measured], rounds: usize
     let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
     println!("{title}: spawn + wait, median of {rounds} interleaved rounds");
     println!(
-        "{:<50} {:>8} {:>9} {:>14} {:>8}  {:<3}  {:>14}",
+        "{:<54} {:>8} {:>9} {:>14} {:>8}  {:<3}  {:>14}",
         "variant", "µs", "+µs", "over floor", "target", "met", "over filter"
     );
     for (index, (measured, &us)) in measured.iter().zip(&medians).enumerate() {
@@ -80,7 +80,7 @@ fn spawn_costs(title: &str, program: &Path, measured: &[Measured], rounds: usize
             .same_filter
             .map_or_else(String::new, |same| format!("{:+.1} ({})", us - medians[same], floor_mark(same)));
         println!(
-            "{:<50} {us:>8.1} {added:>9} {over:>14} {target:>8}  {met:<3}  {over_filter:>14}",
+            "{:<54} {us:>8.1} {added:>9} {over:>14} {target:>8}  {met:<3}  {over_filter:>14}",
             measured.variant.label
         );
     }
