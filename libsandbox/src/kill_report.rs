@@ -129,10 +129,10 @@ pub fn compile_reporting(
     }
     let attached = source == crate::ATTACHED_SOURCE;
     let Some(mut program) = violation::reporting_program(policy, attached)? else { return compile(policy) };
-    if let Some(path) = reporting.json {
-        json_to(path).unwrap_or_else(|error| {
-            fail(&alloc::format!("cannot open the kill report {path} ({REPORT_JSON}): {error}"))
-        });
+    if let Some(path) = reporting.json
+        && let Err(error) = json_to(path)
+    {
+        fail(&alloc::format!("cannot open the kill report {path} ({REPORT_JSON}): {error}"));
     }
     let answer = answer(policy);
     violation::answer_with(&mut program, answer);

@@ -336,10 +336,10 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     variables.report_kills()?;
     variables.report_counts()?;
     let mut environment = passed_on;
-    if let Some(path) = &variables.report_json {
-        if args.preload {
-            environment.push((variables::REPORT_JSON.into(), path.into()));
-        }
+    if let Some(path) = &variables.report_json
+        && args.preload
+    {
+        environment.push((variables::REPORT_JSON.into(), path.into()));
     }
     if let Some(library) = &library {
         preload::check_program(&path)?;

@@ -126,10 +126,10 @@ impl Tracer {
             let event = status >> 16;
             match event {
                 libc::PTRACE_EVENT_SECCOMP => {
-                    if let Some(call) = trace::stopped_call(pid) {
-                        if let Answer::Fail(errno) = observe(&call) {
-                            trace::skip(pid, errno);
-                        }
+                    if let Some(call) = trace::stopped_call(pid)
+                        && let Answer::Fail(errno) = observe(&call)
+                    {
+                        trace::skip(pid, errno);
                     }
                 }
                 libc::PTRACE_EVENT_EXEC => hide_vdso(pid),

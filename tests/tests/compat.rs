@@ -1088,10 +1088,10 @@ impl<'a> Row<'a> {
                 let run = if count > 1 { format!(" (run {attempt} of {count})") } else { String::new() };
                 let mut text = format!("{}{run}: {problem}", observed_summary(&observed));
                 let _ = write!(text, "\n    how: {}", self.reproduce(&invocation, mode));
-                if mode == "lib-log" {
-                    if let Ok(report) = fs::read_to_string(self.dir.join("report")) {
-                        let _ = write!(text, "\n    report: {}", tail(&report, 4));
-                    }
+                if mode == "lib-log"
+                    && let Ok(report) = fs::read_to_string(self.dir.join("report"))
+                {
+                    let _ = write!(text, "\n    report: {}", tail(&report, 4));
                 }
                 let _ = write!(text, "\n    stderr: {}", tail(&observed.stderr, 10));
                 // A seccomp kill (of the program or of a child it ran), or a

@@ -87,10 +87,10 @@ fn stop_for(k: u32, reported: Reported) -> Option<u32> {
 pub fn with_stops_for_reporter(program: &Program, reported: Reported) -> Program {
     let mut program = program.clone();
     for insn in &mut program.insns {
-        if insn.code == op::RET | op::K {
-            if let Some(data) = stop_for(insn.k, reported) {
-                insn.k = ret::TRACE | data;
-            }
+        if insn.code == op::RET | op::K
+            && let Some(data) = stop_for(insn.k, reported)
+        {
+            insn.k = ret::TRACE | data;
         }
     }
     keep_children_traced(&mut program);
@@ -437,11 +437,11 @@ impl Reporter {
     /// Counts a SIGSYS that a filter's trap sent (not the library's own,
     /// which names a kill).
     fn count_trap(&self, tid: i32, counts: &mut Counts) {
-        if let Some((call, data)) = trace::trapped_call(tid) {
-            if let (Some(abi), false) = (call.abi, is_tag(data)) {
-                self.write_json(Action::Trap, abi, &call);
-                counts.add(Action::Trap, abi, &call);
-            }
+        if let Some((call, data)) = trace::trapped_call(tid)
+            && let (Some(abi), false) = (call.abi, is_tag(data))
+        {
+            self.write_json(Action::Trap, abi, &call);
+            counts.add(Action::Trap, abi, &call);
         }
     }
 
