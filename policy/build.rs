@@ -264,8 +264,8 @@ fn tokens(text: &str) -> Vec<String> {
     tokens
 }
 
-/// One door, `name`, `name=ENOSYS` or `name(argN OP VALUE)` with OP `==`
-/// or `!=`, or `name(argN & MASK == VALUE)`: its call and its test.
+/// One door, `name`, `name=ENOSYS` or `name(argN OP VALUE)` with OP `==`,
+/// `!=` or `>`, or `name(argN & MASK == VALUE)`: its call and its test.
 fn door(rows: &[Row], index_of: &dyn Fn(&str, &str) -> u16, at: &str, token: &str) -> (u16, String) {
     if let Some(name) = token.strip_suffix("=ENOSYS") {
         return (index_of(at, name), "Enosys".to_owned());
@@ -294,8 +294,9 @@ fn door(rows: &[Row], index_of: &dyn Fn(&str, &str) -> u16, at: &str, token: &st
     let test = match words[1..] {
         ["==", value] => format!("Eq({argument}, {})", number(value)),
         ["!=", value] => format!("Ne({argument}, {})", number(value)),
+        [">", value] => format!("Gt({argument}, {})", number(value)),
         ["&", mask, "==", value] => format!("Masked({argument}, {}, {})", number(mask), number(value)),
-        _ => panic!("{at}: {token}: expected argN == V, argN != V or argN & M == V"),
+        _ => panic!("{at}: {token}: expected argN == V, argN != V, argN > V or argN & M == V"),
     };
     (call, test)
 }

@@ -20,6 +20,8 @@ pub(crate) enum DoorTest {
     Eq(u8, u64),
     /// When argument `.0` differs from `.1`.
     Ne(u8, u64),
+    /// When argument `.0` is greater than `.1`.
+    Gt(u8, u64),
     /// When argument `.0` masked with `.1` equals `.2`.
     Masked(u8, u64, u64),
     /// With ENOSYS instead of the deny entry's action.
@@ -66,6 +68,7 @@ pub fn doors(syscall: &Syscall) -> impl Iterator<Item = Denial> {
             DoorTest::Always | DoorTest::Enosys => Vec::new(),
             DoorTest::Eq(argument, value) => alloc::vec![condition(argument, Comparison::Eq, value)],
             DoorTest::Ne(argument, value) => alloc::vec![condition(argument, Comparison::Ne, value)],
+            DoorTest::Gt(argument, value) => alloc::vec![condition(argument, Comparison::Gt, value)],
             DoorTest::Masked(argument, mask, value) => {
                 alloc::vec![condition(argument, Comparison::MaskedEq(mask), value)]
             }
@@ -151,6 +154,7 @@ mod tests {
                         let (hit, miss) = match condition.comparison {
                             Comparison::Eq => (condition.value, condition.value ^ 1),
                             Comparison::Ne => (condition.value ^ 1, condition.value),
+                            Comparison::Gt => (condition.value + 1, condition.value),
                             Comparison::MaskedEq(mask) => {
                                 (condition.value, condition.value ^ (mask & mask.wrapping_neg()))
                             }
