@@ -12,13 +12,24 @@
  *   processes: clone-fork, clone-fork-high (clone((1 << 32) | SIGCHLD)),
  *   clone3-fork, i386-clone-fork;
  *   network: fastopen (connect with sendto(MSG_FASTOPEN) to a listener of
- *   its own), listen-autobind (listen on a socket never bound).
+ *   its own), listen-autobind (listen on a socket never bound), socketpair
+ *   (a socket made at all);
+ *   kernel AIO (io_setup, io_submit): aio-write (one byte written into a
+ *   file), aio-send (one byte sent through a socket of a socketpair);
+ *   fallocate: fallocate-punch (a file's data zeroed), fallocate-grow (a
+ *   file made longer);
+ *   hanging up the terminal (root): vhangup, tiocvhangup (ioctl
+ *   TIOCVHANGUP), from a process of a session of its own, whose leader
+ *   makes MARKER when SIGHUP reaches it.
  * A call the sandbox answers with an errno prints it (clone3 gets ENOSYS
- * so that libc falls back to clone). */
+ * so that libc falls back to clone), but for aio-write, which cannot print
+ * when writing is denied: ENOSYS ends it with status 38. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/aio_abi.h>
+#include <linux/falloc.h>
 #include <linux/sched.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -27,6 +38,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -166,6 +179,114 @@ static int processes(const char *mode) {
     return report(result, mode);
 }
 
+/* One IOCB_CMD_PWRITE of a byte into `fd` through kernel AIO (raw calls,
+ * no libaio): 0 once it completed, else -1 with errno set. */
+static long aio_write_byte(int fd) {
+    aio_context_t context = 0;
+    if (syscall(SYS_io_setup, 1, &context) != 0) return -1;
+    struct iocb block;
+    memset(&block, 0, sizeof block);
+    block.aio_lio_opcode = IOCB_CMD_PWRITE;
+    block.aio_fildes = fd;
+    block.aio_buf = (uintptr_t) "x";
+    block.aio_nbytes = 1;
+    struct iocb *blocks[1] = {&block};
+    struct io_event event;
+    long result = syscall(SYS_io_submit, context, 1, blocks) == 1 &&
+                          syscall(SYS_io_getevents, context, 1, 1, &event, NULL) == 1 && event.res == 1
+                      ? 0
+                      : -1;
+    syscall(SYS_io_destroy, context);
+    return result;
+}
+
+static int aio(const char *mode) {
+    if (!strcmp(mode, "aio-write")) {
+        char file[4096];
+        snprintf(file, sizeof file, "%s.file", marker);
+        int fd = open(file, O_RDWR | O_CREAT, 0644);
+        if (fd < 0) return 2;
+        long result = aio_write_byte(fd);
+        struct stat st;
+        if (fstat(fd, &st) == 0 && st.st_size > 0) escaped();
+        unlink(file);
+        return result < 0 && errno == ENOSYS ? 38 : result < 0;
+    }
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0) return perror("socketpair"), 2;
+    long result = aio_write_byte(pair[0]);
+    int error = errno;
+    char byte;
+    if (recv(pair[1], &byte, 1, MSG_DONTWAIT) == 1) escaped();
+    errno = error;
+    return report(result, mode);
+}
+
+static int allocate(const char *mode) {
+    char file[4096], data[8192];
+    snprintf(file, sizeof file, "%s.file", marker);
+    int fd = open(file, O_RDWR | O_CREAT, 0644);
+    if (fd < 0) return perror(file), 2;
+    /* The data goes in by a call the mode's policy leaves alone: through a
+     * shared mapping where writing is denied, else by write. */
+    if (!strcmp(mode, "fallocate-punch")) {
+        char *map = ftruncate(fd, sizeof data) == 0
+                        ? mmap(NULL, sizeof data, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                        : MAP_FAILED;
+        if (map == MAP_FAILED) return perror("mmap"), 2;
+        memset(map, 'd', sizeof data);
+        munmap(map, sizeof data);
+    } else {
+        memset(data, 'd', sizeof data);
+        if (write(fd, data, sizeof data) != sizeof data) return perror(file), 2;
+    }
+    long result = !strcmp(mode, "fallocate-punch")
+                      ? fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, sizeof data)
+                      : fallocate(fd, 0, 0, 2 * sizeof data);
+    int error = errno;
+    struct stat st;
+    if (pread(fd, data, 1, 0) == 1 && data[0] != 'd') escaped();
+    if (fstat(fd, &st) == 0 && st.st_size != sizeof data) escaped();
+    unlink(file);
+    errno = error;
+    return report(result, mode);
+}
+
+static void on_hangup(int signal) {
+    (void)signal;
+    escaped();
+    _exit(0);
+}
+
+/* A session of its own on a new pseudo-terminal: its leader waits for
+ * SIGHUP while another of its processes hangs the terminal up. Prints how
+ * that process ended. */
+static int hang_up(const char *mode) {
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) return perror("pty"), 2;
+    const char *name = ptsname(master);
+    pid_t leader = fork();
+    if (leader == 0) {
+        signal(SIGHUP, on_hangup);
+        int terminal = setsid() < 0 ? -1 : open(name, O_RDWR); /* the session's controlling terminal */
+        if (terminal < 0) _exit(2);
+        pid_t member = fork();
+        if (member == 0) {
+            signal(SIGHUP, SIG_IGN);
+            long result = !strcmp(mode, "vhangup") ? syscall(SYS_vhangup) : ioctl(terminal, TIOCVHANGUP);
+            _exit(result == 0 ? 0 : 1);
+        }
+        int status;
+        waitpid(member, &status, 0);
+        usleep(100000); /* a SIGHUP sent ends this process before */
+        _exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+    }
+    int status;
+    waitpid(leader, &status, 0);
+    if (WIFEXITED(status) && WEXITSTATUS(status) > 128) printf("%s: killed by signal %d\n", mode, WEXITSTATUS(status) - 128);
+    return 0;
+}
+
 static int network(const char *mode) {
     struct sockaddr_in address = {.sin_family = AF_INET};
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -175,6 +296,12 @@ static int network(const char *mode) {
         long result = listen(fd, 1);
         if (result == 0 && getsockname(fd, (struct sockaddr *)&address, &length) == 0 && address.sin_port != 0)
             escaped();
+        return report(result, mode);
+    }
+    if (!strcmp(mode, "socketpair")) {
+        int pair[2];
+        long result = socketpair(AF_UNIX, SOCK_DGRAM, 0, pair);
+        if (result == 0) escaped();
         return report(result, mode);
     }
     if (strcmp(mode, "fastopen")) return 2;
@@ -201,5 +328,8 @@ int main(int argc, char **argv) {
         return signal_child(mode);
     if (strstr(mode, "xattr")) return xattr(mode);
     if (strstr(mode, "clone")) return processes(mode);
+    if (strstr(mode, "aio")) return aio(mode);
+    if (strstr(mode, "fallocate")) return allocate(mode);
+    if (strstr(mode, "hangup")) return hang_up(mode);
     return network(mode);
 }

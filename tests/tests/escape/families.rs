@@ -10,7 +10,7 @@ use sandbox_tests::{Outcome, Run, USERS, User};
 
 use crate::common::Injection::{self, Attached, Patched, Preload, SandboxifyPreload};
 use crate::common::{
-    Attempt, EVERY_PATH, Policy, assert_escapes_unconfined, assert_held, killed, marker, run_confined,
+    Attempt, EVERY_PATH, Policy, assert_escapes_unconfined, assert_held, child_killed, killed, marker, run_confined,
 };
 
 const DOORS: Attempt = Attempt::new("escape-doors");
@@ -89,10 +89,17 @@ const SIBLINGS: Attempt = Attempt::new("escape-siblings");
 /// every path, under a deny list and under an allow list without it: the
 /// effect never happens. Calls whose arguments decide are denied with those
 /// arguments only; `clone3`, whose flags the filter cannot read, gets
-/// ENOSYS so that libc falls back to `clone`.
+/// ENOSYS so that libc falls back to `clone`, and so do `io_setup` and
+/// `io_submit`, whose operations (kernel AIO) are in memory the filter
+/// cannot read either.
+///
+/// Once holes (fixed): kernel AIO wrote and sent under a deny of `write`
+/// or `sendto`, `fallocate` zeroed a file's data under a deny of `write`
+/// and made a file longer under a deny of `truncate`, and `socketpair` made
+/// a socket (which can reach any unix socket) under a deny of `socket`.
 #[test]
 fn a_deny_entry_denies_every_call_that_reaches_its_effect() {
-    let families: [(&str, &[&str], &[&str]); 6] = [
+    let families: [(&str, &[&str], &[&str]); 10] = [
         (
             "kill",
             &[
@@ -111,6 +118,10 @@ fn a_deny_entry_denies_every_call_that_reaches_its_effect() {
         ("fork", &["clone-fork", "clone-fork-high", "i386-clone-fork"], &["clone3-fork"]),
         ("connect", &["fastopen"], &[]),
         ("bind", &["listen-autobind"], &[]),
+        ("socket", &["socketpair"], &[]),
+        ("write", &["fallocate-punch"], &[]),
+        ("truncate", &["fallocate-grow"], &[]),
+        ("sendto", &[], &["aio-send"]),
     ];
     for (denied, killed_doors, enosys_doors) in families {
         let policies = [Policy::deny(denied), Policy::allow_all_but(denied)];
@@ -125,8 +136,39 @@ fn a_deny_entry_denies_every_call_that_reaches_its_effect() {
             });
         }
     }
+    // Where writing is denied the attempt cannot print: ENOSYS ends it with 38.
+    assert_escapes_unconfined(SIBLINGS, Some("aio-write"));
+    let policies = [Policy::deny("write"), Policy::allow_all_but("write")];
+    assert_held(SIBLINGS, Some("aio-write"), &EVERY_PATH, &policies, |outcome| outcome.code() == Some(38));
     // clone's flags are compared on the 32 bits the kernel reads: a high
     // bit does not slip `clone((1 << 32) | SIGCHLD)` past `== SIGCHLD`.
     let high = Policy::deny("clone(arg0 == SIGCHLD)");
     assert_held(SIBLINGS, Some("clone-fork-high"), &EVERY_PATH, &[high], killed);
+}
+
+/// Once a hole (fixed): root hangs up its terminal with `vhangup()` or
+/// `ioctl(TIOCVHANGUP)` (CAP_SYS_ADMIN), and the kernel sends SIGHUP to the
+/// terminal's whole session, outside the sandbox too, under a deny of
+/// `kill`. Root only, so the control runs as root.
+#[test]
+fn a_deny_of_kill_denies_hanging_up_the_terminal() {
+    for door in ["vhangup", "tiocvhangup"] {
+        for program in [SIBLINGS.dynamic(), SIBLINGS.static_build()] {
+            let marker = marker();
+            let outcome = Run::new(&program, &[door, marker.to_str().unwrap()]).user(User::Root).run();
+            assert!(marker.exists(), "the control did not hang up: {door}: {outcome:#?}");
+        }
+        let static_build = SIBLINGS.static_build();
+        for injection in EVERY_PATH {
+            for policy in [Policy::deny("kill"), Policy::allow_all_but("kill")] {
+                let marker = marker();
+                let args = [door, marker.to_str().unwrap()];
+                let outcome =
+                    run_confined(&SIBLINGS.dynamic(), Some(&static_build), injection, policy, &args, User::Root);
+                let context = format!("{door} via {injection:?} under {policy:?}");
+                assert!(!marker.exists(), "ESCAPED: {context}: {outcome:#?}");
+                assert!(child_killed(&outcome), "{context}: not killed: {outcome:#?}");
+            }
+        }
+    }
 }
