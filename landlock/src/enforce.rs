@@ -237,6 +237,9 @@ fn access(rights: Rights, directory: bool) -> u64 {
         Rights::ReadWrite => rights::ALL,
         Rights::ListOnly => rights::READ_DIR,
         Rights::Run => rights::EXECUTE | rights::READ_FILE,
+        Rights::Reopen { read, write } => {
+            (if read { rights::READ_FILE } else { 0 }) | (if write { rights::WRITE_FILE | rights::TRUNCATE } else { 0 })
+        }
     };
     if directory { access } else { access & rights::FILE }
 }
@@ -322,5 +325,8 @@ mod tests {
         assert_ne!(access(Rights::ReadWrite, true) & rights::MAKE_REG, 0);
         assert_eq!(access(Rights::ReadWrite, false) & rights::MAKE_REG, 0);
         assert_ne!(access(Rights::ReadWrite, false) & rights::TRUNCATE, 0);
+        let write_only = Rights::Reopen { read: false, write: true };
+        assert_eq!(access(write_only, false), rights::WRITE_FILE | rights::TRUNCATE);
+        assert_eq!(access(Rights::Reopen { read: true, write: false }, false), rights::READ_FILE);
     }
 }

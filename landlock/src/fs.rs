@@ -139,6 +139,73 @@ fn is_symlink(path: &Path) -> Result<bool, Errno> {
     Ok(status.st_mode & libc::S_IFMT == libc::S_IFLNK)
 }
 
+/// A file standard input, output or error is open on, and what its
+/// descriptors may do with it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct StandardFile {
+    /// Where it is, canonical.
+    pub path: Path,
+    /// A descriptor on it was opened for reading.
+    pub read: bool,
+    /// A descriptor on it was opened for writing.
+    pub write: bool,
+}
+
+/// The regular files and named pipes standard input, output and error are
+/// open on (`program 2>log`), with the access their descriptors were opened
+/// with. One whose path no longer leads to it (removed, renamed over, in
+/// another mount namespace) is left out, and so are pipes and sockets,
+/// which have no path.
+pub fn standard_files() -> Vec<StandardFile> {
+    let mut files: Vec<StandardFile> = Vec::new();
+    for fd in 0..3 {
+        // SAFETY: F_GETFL only reads the descriptor's flags; it fails (EBADF) for a closed one.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        let Some(opened) = (flags >= 0 && flags & libc::O_PATH == 0).then(|| fstat(fd)).flatten() else { continue };
+        let kind = opened.st_mode & libc::S_IFMT;
+        if kind != libc::S_IFREG && kind != libc::S_IFIFO {
+            continue;
+        }
+        let Some(path) = descriptor_path(fd).and_then(|path| canonicalize(&path).ok()) else { continue };
+        let same_file = |found: &libc::stat| found.st_dev == opened.st_dev && found.st_ino == opened.st_ino;
+        if !stat(&path).is_some_and(|found| same_file(&found)) {
+            continue;
+        }
+        let mode = flags & libc::O_ACCMODE;
+        let (read, write) = (mode != libc::O_WRONLY, mode != libc::O_RDONLY);
+        match files.iter_mut().find(|file| file.path == path) {
+            Some(file) => (file.read, file.write) = (file.read || read, file.write || write),
+            None => files.push(StandardFile { path, read, write }),
+        }
+    }
+    files
+}
+
+/// What `/proc/self/fd/FD` names (`None` without /proc).
+fn descriptor_path(fd: libc::c_int) -> Option<Path> {
+    let link = alloc::format!("/proc/self/fd/{fd}\0");
+    let mut target = [0u8; libc::PATH_MAX as usize];
+    // SAFETY: readlink reads a NUL-terminated path and writes at most
+    // `target.len()` bytes into `target`.
+    let len = unsafe { libc::readlink(link.as_ptr().cast(), target.as_mut_ptr().cast(), target.len()) };
+    (len > 0 && (len as usize) < target.len()).then(|| Path::new(&target[..len as usize]))
+}
+
+fn fstat(fd: libc::c_int) -> Option<libc::stat> {
+    // SAFETY: a zeroed stat is a valid buffer for fstat to fill.
+    let mut status: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: fstat fills `status`; it fails for a closed descriptor.
+    (unsafe { libc::fstat(fd, &mut status) } == 0).then_some(status)
+}
+
+fn stat(path: &Path) -> Option<libc::stat> {
+    let c_path = c_path(path).ok()?;
+    // SAFETY: a zeroed stat is a valid buffer for stat to fill.
+    let mut status: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: stat with a NUL-terminated path fills `status`.
+    (unsafe { libc::stat(c_path.as_ptr(), &mut status) } == 0).then_some(status)
+}
+
 /// The terminal devices standard input, output and error are open on.
 pub fn standard_terminals() -> Vec<Path> {
     let mut terminals: Vec<Path> = Vec::new();

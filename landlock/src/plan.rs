@@ -19,7 +19,9 @@
 //! nothing ([`DEVICES`], and the terminal the program was started on) are
 //! granted too, unless a carve-out names them or the request leaves them
 //! out: a shell redirecting to `/dev/null` must not fail because the rules
-//! forgot it.
+//! forgot it. So is a file the caller opened standard input, output or
+//! error on (`program 2>log`), for what those descriptors already allow:
+//! `echo x > /dev/stderr` reopens it.
 
 #![forbid(unsafe_code)]
 
@@ -44,6 +46,14 @@ pub enum Rights {
     ListOnly,
     /// Read and execute one file: what sandboxify's own exec of the program needs.
     Run,
+    /// Open one file again as a descriptor the program inherits on it
+    /// allows: for reading, for writing (and truncating), or both.
+    Reopen {
+        /// For reading.
+        read: bool,
+        /// For writing.
+        write: bool,
+    },
 }
 
 impl Rights {
@@ -53,6 +63,9 @@ impl Rights {
             Rights::ReadWrite => "read-write",
             Rights::ListOnly => "list-only",
             Rights::Run => "run",
+            Rights::Reopen { read: true, write: false } => "file-read",
+            Rights::Reopen { read: false, write: true } => "file-write",
+            Rights::Reopen { .. } => "file-rw",
         }
     }
 }
@@ -76,6 +89,8 @@ pub enum Reason {
     Asked,
     /// One of [`DEVICES`], or the terminal the program was started on.
     Device,
+    /// A file standard input, output or error is open on.
+    Standard,
     /// What sandboxify's exec of the program needs.
     Exec,
 }
@@ -155,6 +170,7 @@ impl Plan {
                 let why = match grant.reason {
                     Reason::Asked => "",
                     Reason::Device => " (device every program expects)",
+                    Reason::Standard => " (standard input, output or error is open on it)",
                     Reason::Exec => " (to start the program)",
                 };
                 out.push_str(&format!("  {:<10} {}{why}\n", grant.rights.name(), grant.path));
@@ -211,8 +227,9 @@ fn grant_tree(path: &Path, rights: Rights, denials: &[Denial], grants: &mut Vec<
     Ok(())
 }
 
-/// Grants [`DEVICES`] and the terminals of standard input, output and
-/// error, those that exist and that no carve-out names.
+/// Grants [`DEVICES`], the terminals of standard input, output and error,
+/// and the files they are open on, those that exist and that no carve-out
+/// names.
 fn grant_devices(denials: &[Denial], grants: &mut Vec<Grant>) -> Result<(), PlanError> {
     let terminals = fs::standard_terminals().into_iter().map(|path| (path, Rights::ReadWrite));
     let devices = DEVICES.iter().map(|(path, rights)| (Path::from(*path), *rights)).chain(terminals);
@@ -223,6 +240,11 @@ fn grant_devices(denials: &[Denial], grants: &mut Vec<Grant>) -> Result<(), Plan
             continue;
         }
         grants.push(open(&device, rights, Reason::Device)?);
+    }
+    for file in fs::standard_files() {
+        if !denials.iter().any(|denial| denial.covers(&file.path)) {
+            grants.push(open(&file.path, Rights::Reopen { read: file.read, write: file.write }, Reason::Standard)?);
+        }
     }
     Ok(())
 }

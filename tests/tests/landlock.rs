@@ -242,6 +242,45 @@ fn the_terminal_the_program_starts_on_stays_writable() {
     }
 }
 
+/// A file the caller opened standard input, output or error on, outside
+/// the granted trees (`program 2>log <input`), can be opened again by name
+/// (`/dev/stderr`, `/dev/stdin`), as unconfined, for what its descriptor was
+/// opened for: a shell's `echo x > /dev/stderr` works. A carve-out naming
+/// the file still denies it.
+#[test]
+fn the_files_standard_streams_are_open_on_can_be_opened_again() {
+    let script = "echo x > /dev/stderr && read line < /dev/stdin && echo \"got $line\"";
+    for via in VIAS {
+        for user in USERS {
+            let tree = Tree::new(&format!("landlock-standard-{via:?}-{user:?}"));
+            let (log, input) = (tree.path("secret/s1"), tree.path("secret/s2"));
+            let confined = |carve_out: bool| match via {
+                Via::Library => {
+                    let deny = if carve_out { format!("SANDBOX_FS_DENY={log}") } else { String::new() };
+                    format!("env LD_PRELOAD={} SANDBOX_FS_RO=/usr:/etc {deny} sh -c '{script}'", library().display())
+                }
+                Via::Sandboxify => {
+                    let deny = if carve_out { format!("--fs-deny {log}") } else { String::new() };
+                    format!("{} --fs-ro /usr:/etc {deny} sh -c '{script}'", sandboxify().display())
+                }
+            };
+            let caller =
+                |inner: &str| Run::new("sh", &["-c", &format!("exec 2>{log} <{input}; exec {inner}")]).user(user).run();
+            for inner in [format!("sh -c '{script}'"), confined(false)] {
+                let outcome = caller(&inner);
+                let context = format!("{inner} as {user:?}: {outcome:#?}");
+                outcome.assert_success();
+                assert_eq!(outcome.stdout, "got data\n", "{context}");
+                assert_eq!(fs::read_to_string(&log).unwrap(), "x\n", "{context}");
+            }
+            let outcome = caller(&confined(true));
+            assert!(!outcome.status.success(), "{via:?} as {user:?}: {outcome:#?}");
+            let written = fs::read_to_string(&log).unwrap();
+            assert!(written.contains("/dev/stderr: Permission denied"), "{via:?} as {user:?}: {written:?}");
+        }
+    }
+}
+
 /// sandboxify's Landlock options add up when repeated, as bubblewrap's
 /// binds do, and the `--fs-no-devices` switch is the variable's.
 #[test]
