@@ -102,7 +102,8 @@ static int hog(void) {
     return 1;
 }
 
-/* A grandchild orphaned by its parent: who adopts it, and is it reaped. */
+/* A grandchild orphaned by its parent: who adopts it, and is it reaped
+ * (gone once it has exited: kill(pid, 0) fails with ESRCH only then). */
 static int orphan(void) {
     int pipes[2];
     if (pipe(pipes) < 0) return 2;
@@ -111,18 +112,21 @@ static int orphan(void) {
         pid_t parent = getpid();
         if (fork() == 0) {
             while (getppid() == parent) usleep(1000);
-            dprintf(pipes[1], "%d", (int)getppid());
+            dprintf(pipes[1], "%d %d", (int)getpid(), (int)getppid());
             _exit(0);
         }
         _exit(0);
     }
     close(pipes[1]);
     waitpid(child, NULL, 0);
-    char adopted[32] = "";
-    if (read(pipes[0], adopted, sizeof adopted - 1) < 0) return 2;
-    printf("adopted by %s\n", adopted);
-    /* The orphan is now our child: reap it. */
-    printf("reaped %s\n", wait(NULL) > 0 ? "yes" : "no");
+    char answer[64] = "";
+    if (read(pipes[0], answer, sizeof answer - 1) <= 0) return 2;
+    int pid, adopter;
+    if (sscanf(answer, "%d %d", &pid, &adopter) != 2) return 2;
+    printf("adopted by %d\n", adopter);
+    int tries = 0;
+    while (kill(pid, 0) == 0 && tries++ < 2000) usleep(1000);
+    printf("reaped %s\n", kill(pid, 0) != 0 && errno == ESRCH ? "yes" : "no");
     return 0;
 }
 
@@ -172,9 +176,15 @@ int main(int argc, char **argv) {
         return hog();
     } else if (!strcmp(command, "orphan")) {
         return orphan();
+    } else if (!strcmp(command, "raise")) {
+        /* Ends itself by a signal it does not handle, as outside a namespace. */
+        raise(atoi(argument));
+        printf("survived\n");
+    } else if (!strcmp(command, "abort")) {
+        abort();
     } else {
-        fprintf(stderr, "usage: ns-probe pids|ids|procs|net|hostname|cwd|cgroups|fork-storm|hog|orphan\n"
-                        "       ns-probe ls DIR|write PATH|exit N|wait-signal|handle-signal SIGNAL\n");
+        fprintf(stderr, "usage: ns-probe pids|ids|procs|net|hostname|cwd|cgroups|fork-storm|hog|orphan|abort\n"
+                        "       ns-probe ls DIR|write PATH|exit N|wait-signal|handle-signal SIGNAL|raise SIGNAL\n");
         return 2;
     }
     return 0;

@@ -10,15 +10,17 @@
 //!    [`cgroup`]), or for a limit no cgroup can have the rlimit fallback is
 //!    chosen (or the run is refused): [`limits`];
 //! 2. the namespaces. With `--unshare-pid` or a cgroup, a new process is
-//!    started in them (`clone`), so that PROGRAM is PID 1 of its namespace
-//!    and sandboxify's own process stays outside to supervise it
-//!    ([`supervisor`]); otherwise sandboxify's process moves into them
+//!    started in them (`clone`), the PID namespace's init (PROGRAM runs in
+//!    a child of it) or PROGRAM, and sandboxify's own process stays outside
+//!    to supervise it ([`supervisor`]); otherwise sandboxify's process moves into them
 //!    itself (`unshare`) and the exec chain is kept;
 //! 3. from inside: user and group maps, private mounts, `lo` up, the host
 //!    name ([`namespaces`]);
 //! 4. the new root, ending with `pivot_root` and the old root detached, or
 //!    with `--unshare-pid` alone a fresh /proc ([`mounts`]);
-//! 5. `--chdir`, PROGRAM looked up in the new root, the rlimits.
+//! 5. `--chdir`, PROGRAM looked up in the new root, the rlimits, the
+//!    capabilities dropped;
+//! 6. with `--unshare-pid`, the init's fork: PROGRAM's process goes on.
 //!
 //! Any failure stops everything with status 125 before PROGRAM runs.
 
@@ -215,8 +217,9 @@ impl Sandbox {
         };
         let mut limits = self.limits.establish(caller)?;
         let flags = self.namespaces.flags();
+        let mut started = None;
         if self.namespaces.pid() || limits.has_cgroups() {
-            supervisor::start(flags, self.namespaces.pid(), limits.take_cgroups())?;
+            started = Some(supervisor::start(flags, limits.take_cgroups())?);
         } else if !flags.is_empty() {
             nix::sched::unshare(flags).map_err(namespaces::creation_failed)?;
         }
@@ -232,7 +235,10 @@ impl Sandbox {
         }
         limits.apply_rlimits()?;
         self.namespaces.drop_capabilities()?;
-        Ok(())
+        match started {
+            Some(started) if self.namespaces.pid() => supervisor::become_init(started),
+            _ => Ok(()),
+        }
     }
 
     fn change_directory(&self) -> Result<(), Failure> {

@@ -71,9 +71,9 @@ pub struct NamespaceOptions {
     #[arg(long)]
     pub unshare_net: bool,
 
-    /// New PID namespace: PROGRAM is PID 1, reaps orphans, and sees a fresh
-    /// /proc; sandboxify stays outside, forwards signals and passes on how
-    /// PROGRAM ended
+    /// New PID namespace: PROGRAM is PID 2 under a small init that reaps
+    /// orphans, and sees a fresh /proc; sandboxify stays outside, forwards
+    /// signals and passes on how PROGRAM ended
     #[arg(long)]
     pub unshare_pid: bool,
 

@@ -1,47 +1,51 @@
-//! The supervisor: where the exec chain differs.
+//! The supervisor, and the init of a PID namespace: where the exec chain
+//! differs.
 //!
-//! With `--unshare-pid` PROGRAM must be PID 1 of a new PID namespace, which
-//! only a new process can be; with cgroups (one in cgroup v2, or one per
-//! cgroup v1 hierarchy), someone must remove them when PROGRAM has ended. In both cases sandboxify starts the process that
-//! becomes PROGRAM with clone(2), in the new namespaces at once (fork
-//! semantics: a copy of this single-threaded process on the same stack),
-//! and its own process stays outside as the supervisor:
+//! With `--unshare-pid` a new PID namespace needs its PID 1, which only a
+//! new process can be; with cgroups (one in cgroup v2, or one per cgroup v1
+//! hierarchy), someone must remove them when PROGRAM has ended. In both
+//! cases sandboxify starts a process with clone(2), in the new namespaces
+//! at once (fork semantics: a copy of this single-threaded process on the
+//! same stack), and its own process stays outside as the supervisor:
 //!
 //! - the child waits until the supervisor has moved it into every cgroup,
-//!   then sets up the rest and execs PROGRAM; it gets SIGKILL should the
-//!   supervisor die (`PR_SET_PDEATHSIG`, which PROGRAM keeps);
+//!   then sets up the rest; it gets SIGKILL should the supervisor die
+//!   (`PR_SET_PDEATHSIG`). Without a PID namespace it execs PROGRAM, which
+//!   keeps that. In one it becomes the namespace's init ([`become_init`])
+//!   and PROGRAM runs in a child of it, PID 2;
 //! - the supervisor forwards SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2,
-//!   SIGALRM, SIGTERM and SIGWINCH to PROGRAM, waits for it, removes the
+//!   SIGALRM, SIGTERM and SIGWINCH to its child, waits for it, removes the
 //!   cgroups, and ends as PROGRAM ended: with its exit status, or killed by
 //!   the same signal (an OOM kill in a memory cgroup: SIGKILL).
 //!
-//! A PID namespace's init only receives the signals it handles, even from
-//! the parent namespace (pid_namespaces(7)). So for a signal that PROGRAM
-//! as PID 1 neither catches nor ignores (SigCgt, SigIgn in /proc/PID/status)
-//! and whose default action ends a process, the supervisor sends SIGKILL
-//! instead, and reports PROGRAM as killed by the original signal: PROGRAM
-//! ends as it would have outside a namespace. (SIGWINCH's default is to do
-//! nothing, so nothing is done.) The check and the kill are not atomic: a
-//! handler installed in between is not run.
+//! Why PROGRAM is not PID 1: a namespace's init only receives the signals it
+//! has a handler for, from its own namespace as from its parent
+//! (pid_namespaces(7)). As PID 1, a PROGRAM that ends itself with
+//! `kill(getpid(), SIGTERM)` or `raise()` would run on, `abort()` would end
+//! it with SIGSEGV instead of SIGABRT, and a forwarded SIGTERM would do
+//! nothing. Under the init it is an ordinary process; the init blocks the
+//! forwarded signals and passes on those that came from outside the
+//! namespace (the supervisor's), reaps the orphans the namespace hands it,
+//! and when PROGRAM ends hands its wait status to the supervisor through a
+//! pipe (init cannot end by a signal of its own) and exits, which ends
+//! every other process of the namespace.
 //!
 //! Signals the kernel sends (si_code SI_KERNEL: a terminal's Ctrl-C, Ctrl-\,
 //! hang-up, window change) go to the whole foreground process group, which
 //! PROGRAM shares with sandboxify: PROGRAM has received its own, so they
-//! are not sent again (only the SIGKILL above, for PID 1). A signal sent by
-//! a process to the whole group (`kill -TERM -PGID`) reaches a PROGRAM that
-//! handles it twice, once directly and once forwarded.
-//!
-//! Stop signals are not forwarded: Ctrl-Z stops sandboxify, not a PROGRAM
-//! that is PID 1 (init cannot be stopped by a signal it does not handle).
+//! are not sent again. A signal sent by a process to the whole group (`kill
+//! -TERM -PGID`) reaches a PROGRAM that handles it twice, once directly and
+//! once forwarded. Stop signals are not forwarded: Ctrl-Z stops PROGRAM and
+//! sandboxify, which share the group.
 
-use std::io::{Read, Write};
+use std::io::{PipeWriter, Read, Write};
 
 use nix::sched::CloneFlags;
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, sigaction, sigprocmask};
 use nix::unistd::Pid;
 
 use super::cgroup::Cgroups;
-use super::{SetupError, failed, namespaces, status_mask};
+use super::{SetupError, failed, namespaces};
 use crate::failure::Failure;
 
 /// The signals passed on to PROGRAM.
@@ -56,16 +60,30 @@ const FORWARDED: [Signal; 8] = [
     Signal::SIGWINCH,
 ];
 
-/// Starts the process that becomes PROGRAM, in new namespaces `flags`, in
-/// `cgroups` (if any). Returns in that process, ready for the rest of the
-/// setup; sandboxify's own process supervises it and never returns.
-pub fn start(flags: CloneFlags, pid_namespace: bool, cgroups: Cgroups) -> Result<(), Failure> {
+/// What the process [`start`] returns in keeps: where, as a PID
+/// namespace's init, it hands PROGRAM's wait status to the supervisor.
+pub struct Started {
+    status: PipeWriter,
+}
+
+/// The forwarded signals and SIGCHLD: what the supervisor and the init wait for.
+fn watched() -> SigSet {
     let mut watched = SigSet::empty();
     for signal in FORWARDED.into_iter().chain([Signal::SIGCHLD]) {
         watched.add(signal);
     }
-    let (mut go_reader, mut go_writer) = match std::io::pipe() {
-        Ok(pipe) => pipe,
+    watched
+}
+
+/// Starts the process that becomes PROGRAM (or, with `--unshare-pid`, the
+/// namespace's init), in new namespaces `flags`, in `cgroups` (if any).
+/// Returns in that process, ready for the rest of the setup; sandboxify's
+/// own process supervises it and never returns.
+pub fn start(flags: CloneFlags, cgroups: Cgroups) -> Result<Started, Failure> {
+    let watched = watched();
+    let pipes = std::io::pipe().and_then(|go| Ok((go, std::io::pipe()?)));
+    let ((mut go_reader, mut go_writer), (mut status_reader, status_writer)) = match pipes {
+        Ok(pipes) => pipes,
         Err(error) => return Err(abandon(cgroups, failed("cannot make a pipe")(error))),
     };
     // Blocked from before the clone, so none is lost: the supervisor takes
@@ -100,9 +118,10 @@ pub fn start(flags: CloneFlags, pid_namespace: bool, cgroups: Cgroups) -> Result
         // SAFETY: prctl(PR_SET_PDEATHSIG) with a valid signal.
         unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
         // EOF: the supervisor is gone or gave up (it reports why).
+        drop(status_reader);
         let mut go = [0u8];
         return match go_reader.read(&mut go) {
-            Ok(1) => Ok(()),
+            Ok(1) => Ok(Started { status: status_writer }),
             _ => Err(Failure::Setup(SetupError::Call {
                 step: "the supervisor ended before the sandbox was set up".to_owned(),
                 errno: nix::errno::Errno::ESRCH,
@@ -112,6 +131,7 @@ pub fn start(flags: CloneFlags, pid_namespace: bool, cgroups: Cgroups) -> Result
     }
     let child = Pid::from_raw(pid as libc::pid_t);
     drop(go_reader);
+    drop(status_writer);
     if let Err(error) = cgroups.add(child.as_raw()) {
         let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
         let _ = wait(child, 0);
@@ -121,7 +141,18 @@ pub fn start(flags: CloneFlags, pid_namespace: bool, cgroups: Cgroups) -> Result
     // The child needs no answer if it has died meanwhile: waiting tells.
     let _ = go_writer.write_all(b"g");
     drop(go_writer);
-    supervise(child, &watched, pid_namespace, cgroups)
+    let status = supervise(child, &watched);
+    cgroups.remove();
+    // PROGRAM's status, from the init; else the child was PROGRAM (or the
+    // init died before it could say).
+    let mut program = [0u8; 4];
+    let status = match status_reader.read_exact(&mut program) {
+        Ok(()) => i32::from_ne_bytes(program),
+        Err(_) => status,
+    };
+    // Unblocked so that passing on a signal ends this process by it.
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+    std::process::exit(crate::pass_through(status))
 }
 
 /// Removes the cgroups nothing will run in, and reports `error`.
@@ -130,49 +161,115 @@ fn abandon(cgroups: Cgroups, error: SetupError) -> Failure {
     error.into()
 }
 
-/// Waits for PROGRAM, forwarding signals; then removes the cgroups and ends
-/// as PROGRAM ended.
-fn supervise(child: Pid, watched: &SigSet, pid_namespace: bool, cgroups: Cgroups) -> ! {
-    // A signal for which PROGRAM got SIGKILL in its place.
-    let mut replaced = None;
-    let status = loop {
+/// Waits for `child`, forwarding it the signals sent to sandboxify; returns
+/// its wait status.
+fn supervise(child: Pid, watched: &SigSet) -> i32 {
+    loop {
+        let (signal, info) = wait_signal(watched);
+        if signal == Signal::SIGCHLD {
+            match wait(child, libc::WNOHANG) {
+                Some(status) => return status,
+                None => continue,
+            }
+        }
+        if info.si_code != libc::SI_KERNEL {
+            let _ = nix::sys::signal::kill(child, signal);
+        }
+    }
+}
+
+/// The next of `watched` (all blocked), with what the kernel says of it.
+fn wait_signal(watched: &SigSet) -> (Signal, libc::siginfo_t) {
+    loop {
         // SAFETY: siginfo_t is plain old data, valid when zeroed.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         // SAFETY: sigwaitinfo(2) with a valid set and a siginfo_t to fill.
         let number = unsafe { libc::sigwaitinfo(watched.as_ref(), &mut info) };
-        let Ok(signal) = Signal::try_from(number) else { continue };
-        if signal == Signal::SIGCHLD {
-            match wait(child, libc::WNOHANG) {
-                Some(status) => break status,
-                None => continue,
-            }
+        if let Ok(signal) = Signal::try_from(number) {
+            return (signal, info);
         }
-        let from_kernel = info.si_code == libc::SI_KERNEL;
-        if !pid_namespace {
-            if !from_kernel {
-                let _ = nix::sys::signal::kill(child, signal);
+    }
+}
+
+/// Makes this process, PID 1 of a new PID namespace, the namespace's init
+/// (see the module's documentation), and returns in its child, PID 2,
+/// which goes on to become PROGRAM.
+pub fn become_init(started: Started) -> Result<(), Failure> {
+    let watched = watched();
+    // Blocked before the fork, so that none sent meanwhile is lost (PID 1
+    // drops a signal it neither handles nor blocks); PROGRAM gets back the
+    // mask and SIGCHLD action it inherited. (With valid arguments these
+    // calls cannot fail.)
+    let mut inherited_mask = SigSet::empty();
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&watched), Some(&mut inherited_mask)).expect("a valid mask");
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    // SAFETY: installs the default action, no handler: with SIG_IGN the
+    // kernel would reap PROGRAM before the init could wait for it.
+    let inherited_sigchld = unsafe { sigaction(Signal::SIGCHLD, &default) }.expect("a valid action");
+    let restore = || {
+        // SAFETY: puts back the action this process was started with.
+        let _ = unsafe { sigaction(Signal::SIGCHLD, &inherited_sigchld) };
+        let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&inherited_mask), None);
+    };
+    // SAFETY: fork(2) in a process with a single thread.
+    match unsafe { nix::unistd::fork() } {
+        Err(error) => {
+            restore();
+            Err(failed("cannot start PROGRAM's process under the PID namespace's init")(error).into())
+        }
+        Ok(nix::unistd::ForkResult::Child) => {
+            restore();
+            drop(started);
+            Ok(())
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => run_init(child, &watched, started.status),
+    }
+}
+
+/// The init's life: passes on to `program` the signals from outside the
+/// namespace, reaps every child, and once `program` has ended writes its
+/// wait status to `status` and exits.
+fn run_init(program: Pid, watched: &SigSet, mut status: PipeWriter) -> ! {
+    // What `ps` shows for PID 1: not the supervisor's name.
+    // SAFETY: PR_SET_NAME reads a NUL-terminated name of at most 16 bytes.
+    unsafe { libc::prctl(libc::PR_SET_NAME, c"sandboxify-init".as_ptr()) };
+    // Holding nothing PROGRAM was given: a reader of its output sees the
+    // end when PROGRAM closes it, not when the init exits.
+    let kept = std::os::fd::AsRawFd::as_raw_fd(&status) as libc::c_uint;
+    // SAFETY: close_range(2) closes descriptors of this process only; the
+    // one `status` owns is kept.
+    unsafe {
+        if kept > 0 {
+            libc::syscall(libc::SYS_close_range, 0, kept - 1, 0);
+        }
+        libc::syscall(libc::SYS_close_range, kept + 1, libc::c_uint::MAX, 0);
+    }
+    loop {
+        let (signal, info) = wait_signal(watched);
+        if signal == Signal::SIGCHLD {
+            // PROGRAM, and the orphans the namespace hands its init.
+            while let Some((pid, wait_status)) = wait_any() {
+                if pid == program {
+                    let _ = status.write_all(&wait_status.to_ne_bytes());
+                    std::process::exit(0);
+                }
             }
             continue;
         }
-        match disposition(child, signal) {
-            Disposition::Caught if !from_kernel => {
-                let _ = nix::sys::signal::kill(child, signal);
-            }
-            Disposition::Default if signal != Signal::SIGWINCH => {
-                replaced = Some(signal);
-                let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
-            }
-            _ => {}
+        // SAFETY: reading the sender's pid of a signal sent by kill(2).
+        let from_outside = info.si_code != libc::SI_KERNEL && unsafe { info.si_pid() } == 0;
+        if from_outside {
+            let _ = nix::sys::signal::kill(program, signal);
         }
-    };
-    cgroups.remove();
-    let status = match replaced {
-        Some(signal) if libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL => signal as i32,
-        _ => status,
-    };
-    // Unblocked so that passing on a signal ends this process by it.
-    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
-    std::process::exit(crate::pass_through(status))
+    }
+}
+
+/// A child of this process that has ended, reaped, with its wait status.
+fn wait_any() -> Option<(Pid, i32)> {
+    let mut status = 0;
+    // SAFETY: waitpid on any child, with a status to fill.
+    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    (pid > 0).then(|| (Pid::from_raw(pid), status))
 }
 
 /// waitpid(2) for `child` with `options`; its wait status once it has ended.
@@ -186,24 +283,5 @@ fn wait(child: Pid, options: libc::c_int) -> Option<i32> {
             result if result == child.as_raw() => return Some(status),
             _ => return None,
         }
-    }
-}
-
-/// What a process does with a signal.
-enum Disposition {
-    Caught,
-    Ignored,
-    Default,
-}
-
-fn disposition(pid: Pid, signal: Signal) -> Disposition {
-    let bit = 1u64 << (signal as i32 - 1);
-    let pid = pid.to_string();
-    if status_mask(&pid, "SigCgt").is_some_and(|mask| mask & bit != 0) {
-        Disposition::Caught
-    } else if status_mask(&pid, "SigIgn").is_some_and(|mask| mask & bit != 0) {
-        Disposition::Ignored
-    } else {
-        Disposition::Default
     }
 }
