@@ -97,6 +97,40 @@ fn exit_statuses_and_seccomp_kills_pass_through_the_pid_namespace() {
     }
 }
 
+/// Once a bug (fixed): sandboxify outside and the init inside held
+/// PROGRAM's descriptors, so a reader of its output saw the end only when
+/// sandboxify exited, not when PROGRAM closed it, and a writer to its
+/// input got no EPIPE when PROGRAM closed that. Both are seen while
+/// PROGRAM still runs, as without a namespace.
+#[test]
+fn closing_its_standard_streams_is_seen_while_program_runs() {
+    for user in USERS {
+        for prefix in [&[][..], &["--unshare-pid"][..]] {
+            let args: Vec<&str> = prefix.iter().copied().chain(["sh", "-c", "exec >&- <&-; sleep 10"]).collect();
+            let mut command = Command::new(sandboxify());
+            command.args(&args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+            if user == User::Nobody {
+                command.uid(65534).gid(65534);
+            }
+            let mut child = command.spawn().unwrap();
+            let mut output = String::new();
+            std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut output).unwrap();
+            let mut input = child.stdin.take().unwrap();
+            let written = loop {
+                match std::io::Write::write_all(&mut input, &[0; 4096]) {
+                    Ok(()) => continue,
+                    Err(error) => break error,
+                }
+            };
+            let running = child.try_wait().unwrap().is_none();
+            let _ = child.kill();
+            let _ = child.wait();
+            assert!(running, "{args:?} as {user:?}: the ends were seen only once sandboxify ended");
+            assert_eq!(written.kind(), std::io::ErrorKind::BrokenPipe, "{args:?} as {user:?}");
+        }
+    }
+}
+
 #[test]
 fn orphans_are_adopted_and_reaped_by_the_namespaces_init() {
     for user in USERS {

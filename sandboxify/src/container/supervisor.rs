@@ -39,6 +39,7 @@
 //! sandboxify, which share the group.
 
 use std::io::{PipeWriter, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
 
 use nix::sched::CloneFlags;
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, sigaction, sigprocmask};
@@ -141,6 +142,10 @@ pub fn start(flags: CloneFlags, cgroups: Cgroups) -> Result<Started, Failure> {
     // The child needs no answer if it has died meanwhile: waiting tells.
     let _ = go_writer.write_all(b"g");
     drop(go_writer);
+    // Holding only stderr (where a cgroup it cannot remove is reported) of
+    // what PROGRAM was given: a reader of PROGRAM's output sees the end
+    // when PROGRAM closes it, a writer to its input when it stops reading.
+    close_all_but(&[libc::STDERR_FILENO, status_reader.as_raw_fd()]);
     let status = supervise(child, &watched);
     cgroups.remove();
     // PROGRAM's status, from the init; else the child was PROGRAM (or the
@@ -233,17 +238,8 @@ fn run_init(program: Pid, watched: &SigSet, mut status: PipeWriter) -> ! {
     // What `ps` shows for PID 1: not the supervisor's name.
     // SAFETY: PR_SET_NAME reads a NUL-terminated name of at most 16 bytes.
     unsafe { libc::prctl(libc::PR_SET_NAME, c"sandboxify-init".as_ptr()) };
-    // Holding nothing PROGRAM was given: a reader of its output sees the
-    // end when PROGRAM closes it, not when the init exits.
-    let kept = std::os::fd::AsRawFd::as_raw_fd(&status) as libc::c_uint;
-    // SAFETY: close_range(2) closes descriptors of this process only; the
-    // one `status` owns is kept.
-    unsafe {
-        if kept > 0 {
-            libc::syscall(libc::SYS_close_range, 0, kept - 1, 0);
-        }
-        libc::syscall(libc::SYS_close_range, kept + 1, libc::c_uint::MAX, 0);
-    }
+    // Holding nothing PROGRAM was given (see `start`).
+    close_all_but(&[status.as_raw_fd()]);
     loop {
         let (signal, info) = wait_signal(watched);
         if signal == Signal::SIGCHLD {
@@ -261,6 +257,22 @@ fn run_init(program: Pid, watched: &SigSet, mut status: PipeWriter) -> ! {
         if from_outside {
             let _ = nix::sys::signal::kill(program, signal);
         }
+    }
+}
+
+/// Closes every descriptor of this process but `kept`.
+fn close_all_but(kept: &[RawFd]) {
+    let mut kept: Vec<libc::c_uint> = kept.iter().filter_map(|&fd| libc::c_uint::try_from(fd).ok()).collect();
+    kept.sort_unstable();
+    let mut first = 0;
+    for fd in kept.into_iter().chain([libc::c_uint::MAX]) {
+        if fd > first {
+            // SAFETY: close_range(2) closes descriptors of this process only,
+            // none that `kept` names; the std handles that own some of them
+            // are not used again.
+            unsafe { libc::syscall(libc::SYS_close_range, first, fd - 1, 0) };
+        }
+        first = fd.saturating_add(1);
     }
 }
 
