@@ -76,6 +76,35 @@ fn watched() -> SigSet {
     watched
 }
 
+/// The signal mask and SIGCHLD action this process was started with, set
+/// aside while it waits for a child of its own.
+struct Inherited {
+    mask: SigSet,
+    sigchld: SigAction,
+}
+
+impl Inherited {
+    /// Blocks `watched`, for sigwaitinfo, and puts SIGCHLD at its default
+    /// action: an inherited SIG_IGN would have the kernel reap the child
+    /// before it could be waited for. (With valid arguments these calls
+    /// cannot fail.)
+    fn set_aside(watched: &SigSet) -> Inherited {
+        let mut mask = SigSet::empty();
+        sigprocmask(SigmaskHow::SIG_BLOCK, Some(watched), Some(&mut mask)).expect("a valid mask");
+        let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+        // SAFETY: installs the default action, no handler.
+        let sigchld = unsafe { sigaction(Signal::SIGCHLD, &default) }.expect("a valid action");
+        Inherited { mask, sigchld }
+    }
+
+    /// Puts back what [`Inherited::set_aside`] replaced, as PROGRAM must get it.
+    fn restore(&self) {
+        // SAFETY: puts back the action this process was started with.
+        let _ = unsafe { sigaction(Signal::SIGCHLD, &self.sigchld) };
+        let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&self.mask), None);
+    }
+}
+
 /// Starts the process that becomes PROGRAM (or, with `--unshare-pid`, the
 /// namespace's init), in new namespaces `flags`, in `cgroups` (if any).
 /// Returns in that process, ready for the rest of the setup; sandboxify's
@@ -89,18 +118,7 @@ pub fn start(flags: CloneFlags, cgroups: Cgroups) -> Result<Started, Failure> {
     };
     // Blocked from before the clone, so none is lost: the supervisor takes
     // them with sigwaitinfo. The child restores what PROGRAM inherits.
-    // (With valid arguments these calls cannot fail.)
-    let mut inherited_mask = SigSet::empty();
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&watched), Some(&mut inherited_mask)).expect("a valid mask");
-    // An inherited SIG_IGN for SIGCHLD would reap PROGRAM before we could wait for it.
-    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-    // SAFETY: installs the default action, no handler.
-    let inherited_sigchld = unsafe { sigaction(Signal::SIGCHLD, &default) }.expect("a valid action");
-    let restore = || {
-        // SAFETY: puts back the action this process was started with.
-        let _ = unsafe { sigaction(Signal::SIGCHLD, &inherited_sigchld) };
-        let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&inherited_mask), None);
-    };
+    let inherited = Inherited::set_aside(&watched);
 
     // SAFETY: clone(2) without CLONE_VM or a new stack is fork(2) with
     // namespace flags: the child runs on a copy of this process, which has
@@ -110,11 +128,11 @@ pub fn start(flags: CloneFlags, cgroups: Cgroups) -> Result<Started, Failure> {
     };
     if pid < 0 {
         let error = namespaces::creation_failed(nix::errno::Errno::last());
-        restore();
+        inherited.restore();
         return Err(abandon(cgroups, error));
     }
     if pid == 0 {
-        restore();
+        inherited.restore();
         drop(go_writer);
         // SAFETY: prctl(PR_SET_PDEATHSIG) with a valid signal.
         unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
@@ -136,7 +154,7 @@ pub fn start(flags: CloneFlags, cgroups: Cgroups) -> Result<Started, Failure> {
     if let Err(error) = cgroups.add(child.as_raw()) {
         let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
         let _ = wait(child, 0);
-        restore();
+        inherited.restore();
         return Err(abandon(cgroups, error));
     }
     // The child needs no answer if it has died meanwhile: waiting tells.
@@ -202,28 +220,17 @@ fn wait_signal(watched: &SigSet) -> (Signal, libc::siginfo_t) {
 pub fn become_init(started: Started) -> Result<(), Failure> {
     let watched = watched();
     // Blocked before the fork, so that none sent meanwhile is lost (PID 1
-    // drops a signal it neither handles nor blocks); PROGRAM gets back the
-    // mask and SIGCHLD action it inherited. (With valid arguments these
-    // calls cannot fail.)
-    let mut inherited_mask = SigSet::empty();
-    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&watched), Some(&mut inherited_mask)).expect("a valid mask");
-    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
-    // SAFETY: installs the default action, no handler: with SIG_IGN the
-    // kernel would reap PROGRAM before the init could wait for it.
-    let inherited_sigchld = unsafe { sigaction(Signal::SIGCHLD, &default) }.expect("a valid action");
-    let restore = || {
-        // SAFETY: puts back the action this process was started with.
-        let _ = unsafe { sigaction(Signal::SIGCHLD, &inherited_sigchld) };
-        let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&inherited_mask), None);
-    };
+    // drops a signal it neither handles nor blocks); PROGRAM gets back what
+    // it inherited.
+    let inherited = Inherited::set_aside(&watched);
     // SAFETY: fork(2) in a process with a single thread.
     match unsafe { nix::unistd::fork() } {
         Err(error) => {
-            restore();
+            inherited.restore();
             Err(failed("cannot start PROGRAM's process under the PID namespace's init")(error).into())
         }
         Ok(nix::unistd::ForkResult::Child) => {
-            restore();
+            inherited.restore();
             drop(started);
             Ok(())
         }
