@@ -136,8 +136,8 @@ pub fn start(flags: CloneFlags, cgroups: Cgroups) -> Result<Started, Failure> {
         drop(go_writer);
         // SAFETY: prctl(PR_SET_PDEATHSIG) with a valid signal.
         unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
-        // EOF: the supervisor is gone or gave up (it reports why).
         drop(status_reader);
+        // EOF: the supervisor is gone or gave up (it reports why).
         let mut go = [0u8];
         return match go_reader.read(&mut go) {
             Ok(1) => Ok(Started { status: status_writer }),
