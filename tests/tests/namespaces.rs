@@ -80,9 +80,15 @@ fn program_ends_by_its_own_signals_as_outside_a_namespace() {
                 (["sh", "-c", "kill $$; echo survived"].map(str::to_owned).to_vec(), libc::SIGTERM),
             ] {
                 let args: Vec<&str> = prefix.iter().copied().chain(args.iter().map(String::as_str)).collect();
-                let outcome = run(&args, user);
-                assert_eq!(outcome.status.signal(), Some(signal), "{args:?} as {user:?}: {outcome:#?}");
-                assert_eq!(outcome.stdout, "", "{args:?} as {user:?}");
+                let mut command = Command::new(sandboxify());
+                command.args(&args).stdin(Stdio::null()).stderr(Stdio::null());
+                if user == User::Nobody {
+                    command.uid(65534).gid(65534);
+                }
+                with_default_actions(&mut command);
+                let output = command.output().unwrap();
+                assert_eq!(output.status.signal(), Some(signal), "{args:?} as {user:?}: {output:?}");
+                assert_eq!(output.stdout, b"", "{args:?} as {user:?}");
             }
         }
     }
@@ -696,6 +702,22 @@ fn seccomp_policy_still_applies_inside_all_of_it() {
     }
 }
 
+/// Has `command` start with the default actions of the signals the tests
+/// send, which a suite run under nohup(1) or in a shell's background would
+/// not pass on: SIGHUP (nohup), SIGINT and SIGQUIT (`&`) would stay ignored,
+/// and PROGRAM with them, as sandboxify rightly keeps them.
+fn with_default_actions(command: &mut Command) {
+    // SAFETY: signal(2) is async-signal-safe; the child only resets actions.
+    unsafe {
+        command.pre_exec(|| {
+            for signal in [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGUSR1] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Starts `sandboxify ARGS` with the variables `env` and returns it, with
 /// its stdout and what PROGRAM printed before, once PROGRAM has said "ready".
 fn start_ready(
@@ -709,18 +731,7 @@ fn start_ready(
     if user == User::Nobody {
         command.uid(65534).gid(65534);
     }
-    // The signal tests expect the default actions, which a suite run under
-    // nohup(1) would not pass on: SIGHUP would stay ignored, and PROGRAM
-    // with it, as sandboxify rightly keeps it.
-    // SAFETY: signal(2) is async-signal-safe; the child only resets actions.
-    unsafe {
-        command.pre_exec(|| {
-            for signal in [libc::SIGHUP, libc::SIGINT, libc::SIGTERM, libc::SIGUSR1] {
-                libc::signal(signal, libc::SIG_DFL);
-            }
-            Ok(())
-        });
-    }
+    with_default_actions(&mut command);
     let mut child = command.spawn().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut before = String::new();
