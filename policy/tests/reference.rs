@@ -18,7 +18,8 @@
 //!   (by name or through a group); an unknown operation gets the
 //!   multiplexer's own;
 //! - on x86_64, `getpgrp(nonce, MARK)` is the installation probe: errno 3990
-//!   for the program's nonce (0 until installed), 3991 for another.
+//!   (both answers until installed) for the program's nonce (0 until
+//!   installed) or one with only its low word changed, 3991 for another.
 //!
 //! The policy is written as text and parsed, so the parser's reading of
 //! conditions (widths, negative and hex values, masks) is part of what is
@@ -93,7 +94,9 @@ fn reference(policy: &Policy, arch: Arch, data: &SeccompData) -> Action {
         _ => "getpgid",
     };
     if abi != Abi::I386 && syscall.name() == probe_call && data.args[1] == probe::MARK {
-        return Action::Errno(if data.args[0] == 0 { probe::CONFIRMED } else { probe::OTHER });
+        // As compiled: nonce 0, both answers CONFIRMED (the second for
+        // another low word).
+        return Action::Errno(if data.args[0] >> 32 == 0 { probe::CONFIRMED } else { probe::OTHER });
     }
     let rules = policy.call(syscall);
     if abi == Abi::I386 {

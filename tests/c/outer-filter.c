@@ -1,7 +1,9 @@
-/* outer-filter ERRNO NR[,NR...] PROGRAM [ARGS...]: runs PROGRAM under a
- * seccomp filter that fails the listed x86_64 system calls with ERRNO (as a
- * container runtime, or a kernel without the feature, would), to check that
- * nothing then runs unconfined. */
+/* outer-filter [--fake-probe=ANSWER] ERRNO NR[,NR...] PROGRAM [ARGS...]:
+ * runs PROGRAM under a seccomp filter that fails the listed x86_64 system
+ * calls with ERRNO (as a container runtime, or a kernel without the feature,
+ * would), to check that nothing then runs unconfined. With --fake-probe, it
+ * also answers the sandbox's install probe, getpgrp(any, MARK), with errno
+ * ANSWER, as a filter faking the install would. */
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -12,10 +14,26 @@
 #include <unistd.h>
 
 int main(int argc, char **argv) {
+    int probe_answer = -1;
+    if (argc > 1 && !strncmp(argv[1], "--fake-probe=", 13)) {
+        probe_answer = atoi(argv[1] + 13);
+        argv++, argc--;
+    }
     if (argc < 4) return 2;
     unsigned int error = (unsigned int)atoi(argv[1]);
     struct sock_filter code[64];
     int n = 0;
+    if (probe_answer >= 0) {
+        /* getpgrp (111) whose second argument is the mark, 0x5ec09be05ec09be0. */
+        code[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+        code[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 111, 0, 4);
+        code[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]));
+        code[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x5ec09be0, 0, 2);
+        code[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1]) + 4);
+        code[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x5ec09be0, 1, 0);
+        code[n++] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 1);
+        code[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (unsigned int)probe_answer);
+    }
     code[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
     for (char *nr = strtok(argv[2], ","); nr && n < 60; nr = strtok(NULL, ",")) {
         code[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int)atoi(nr), 0, 1);

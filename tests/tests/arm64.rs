@@ -112,7 +112,12 @@ fn cases() -> Vec<(&'static str, Policy, Vec<Attempt>)> {
                 call("io_uring_setup", [1, 0, 0, 0, 0, 0], errno(libc::ENOSYS), Unfiltered::Errno(EFAULT)),
                 // The install probe (the nonce left 0 here), and getpgid itself.
                 call("getpgid", [0, probe::MARK, 0, 0, 0, 0], errno(i32::from(probe::CONFIRMED)), Unfiltered::Success),
-                call("getpgid", [1, probe::MARK, 0, 0, 0, 0], errno(i32::from(probe::OTHER)), Unfiltered::Success),
+                call(
+                    "getpgid",
+                    [1 << 32, probe::MARK, 0, 0, 0, 0],
+                    errno(i32::from(probe::OTHER)),
+                    Unfiltered::Success,
+                ),
                 call("getpgid", [0; 6], ALLOW, Unfiltered::Success),
                 arm32(),
             ],

@@ -168,6 +168,12 @@ impl Emitter {
         label
     }
 
+    /// Emits a `ret value` of its own, which no other jump reuses: one an
+    /// installer changes (the probe's answers).
+    pub(crate) fn private_ret(&mut self, value: u32) -> Label {
+        self.push(Insn::stmt(op::RET | op::K, value))
+    }
+
     fn remember_return(&mut self, value: u32, label: Label) {
         match self.returns.iter_mut().find(|(known, _)| *known == value) {
             Some(known) => known.1 = label,

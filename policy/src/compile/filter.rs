@@ -25,20 +25,29 @@ use crate::tables::syscalls::{I386_MULTIPLEXERS, Multiplexer, NUMBERS, Syscall};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Program {
     pub(crate) insns: Vec<Insn>,
-    /// Where the probe's nonce is compared (its high and low word), in
-    /// programs that answer the probe.
-    nonce_at: Option<[usize; 2]>,
+    /// Where the probe's nonce and answers are, in programs that answer it.
+    probe_at: Option<ProbeAt>,
+}
+
+/// Where a program's [`probe`] compares the nonce and returns its answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ProbeAt {
+    /// The comparisons with the nonce's high and low word.
+    nonce: [usize; 2],
+    /// The returns of the two answers.
+    answers: [usize; 2],
 }
 
 impl Program {
-    /// The instructions (with a zero nonce; [`crate::sys::install`] sets one).
+    /// The instructions (with a zero nonce and [`probe::CONFIRMED`] for both
+    /// answers; [`crate::sys::install`] sets secret ones).
     pub fn insns(&self) -> &[Insn] {
         &self.insns
     }
 
     /// A program without the probe (learn mode's observer).
     pub(crate) fn from_insns(insns: Vec<Insn>) -> Program {
-        Program { insns, nonce_at: None }
+        Program { insns, probe_at: None }
     }
 
     /// Answers another filter's probe with `errno` instead of
@@ -58,17 +67,20 @@ impl Program {
 
     /// Where the probe returns when the nonce is another filter's.
     fn other_probes_return(&self) -> Option<usize> {
-        // Both nonce words jump to the one return when they differ.
-        self.nonce_at.map(|[high, _]| high + 1 + usize::from(self.insns[high].jf))
+        // The nonce's high word jumps there when it differs.
+        self.probe_at.map(|ProbeAt { nonce: [high, _], .. }| high + 1 + usize::from(self.insns[high].jf))
     }
 
-    /// The instructions with `nonce` in the probe, or `None` for a program
-    /// without one.
-    pub(crate) fn with_nonce(&self, nonce: u64) -> Option<Vec<Insn>> {
-        let [high, low] = self.nonce_at?;
+    /// The instructions with `nonce` and `answers` in the probe (see
+    /// [`probe`]), or `None` for a program without one.
+    pub(crate) fn with_probe(&self, nonce: u64, answers: [u16; 2]) -> Option<Vec<Insn>> {
+        let ProbeAt { nonce: [high, low], answers: returns } = self.probe_at?;
         let mut insns = self.insns.clone();
         insns[high].k = (nonce >> 32) as u32;
         insns[low].k = nonce as u32;
+        for (at, answer) in returns.into_iter().zip(answers) {
+            insns[at].k = Action::Errno(answer).ret();
+        }
         Some(insns)
     }
 }
@@ -76,13 +88,18 @@ impl Program {
 /// How an installer proves that its filter is in force, and not faked by an
 /// outer filter that answered `seccomp()` with `SECCOMP_RET_ERRNO | 0` (see
 /// [`crate::sys::install`]). Before any rule of the policy, the filter answers
-/// `getpgrp(nonce, MARK)` (`getpgid` on aarch64, see [`probe::syscall`]) with
-/// [`CONFIRMED`](probe::CONFIRMED) when `nonce` is its own, set when it is
-/// installed, and with [`OTHER`](probe::OTHER) when not: ties between stacked
-/// filters go to the newest, so only the filter just installed can confirm.
-/// Neither call reads a second argument, so no real call carries the mark,
-/// and both are rare enough that taking them off the kernel's cache costs
-/// nothing.
+/// `getpgrp(nonce, MARK)` (`getpgid` on aarch64, see [`probe::syscall`])
+/// with the first of two answers when `nonce` is its own, with the second
+/// when only the nonce's low word differs, and with [`OTHER`](probe::OTHER)
+/// when its high word does. The nonce and both answers are random, set when
+/// the filter is installed and asked for right after, and ties between
+/// stacked filters go to the newest: only the filter just installed can
+/// give both answers. The answers travel in no argument, so an outer filter
+/// that fakes the install cannot compute them from the question; it can
+/// only guess (one chance in [`ANSWERS`](probe::ANSWERS) squared, some 16
+/// million, and a wrong guess stops the program). Neither call reads a
+/// second argument, so no real call carries the mark, and both are rare
+/// enough that taking them off the kernel's cache costs nothing.
 pub mod probe {
     use crate::abi::Abi;
 
@@ -103,8 +120,11 @@ pub mod probe {
     }
     /// Its second argument.
     pub const MARK: u64 = 0x5ec0_9be0_5ec0_9be0;
-    /// The errno when the first argument is the filter's nonce.
+    /// Both answers in a compiled program, before an installer sets its own.
     pub const CONFIRMED: u16 = 3990;
+    /// The answers an installer sets are drawn from 1 to this, below
+    /// [`CONFIRMED`], [`OTHER`] and the named kills' answers.
+    pub const ANSWERS: u16 = 3989;
     /// The errno when it is another filter's.
     pub const OTHER: u16 = 3991;
 }
@@ -414,8 +434,8 @@ struct Emission {
     /// The leaves with checks emitted so far: another ABI's call with the
     /// same rules (the terminal rules' `ioctl`, say) jumps to the same code.
     leaves: Vec<(Leaf, Label)>,
-    /// Where the probe compares the nonce's high and low word.
-    nonce: Option<[Label; 2]>,
+    /// Where the probe compares the nonce and returns its answers.
+    probe: Option<ProbeLabels>,
 }
 
 /// Emits the checks of one leaf, or finds them emitted, returning the
@@ -439,7 +459,7 @@ fn leaf(emission: &mut Emission, leaf: &Leaf) -> Label {
     if leaf.probed {
         let (probed, labels) = probe(emitter, next);
         next = probed;
-        emission.nonce = Some(labels);
+        emission.probe = Some(labels);
     }
     // Bounded, so that a policy of many conditional calls is not compiled
     // in quadratic time; the shared leaves are most often few.
@@ -629,32 +649,43 @@ fn compile_arch(policy: &Policy, arch: Arch, overrides: &[Override]) -> Result<P
         let body = emitter.stmt(op::LD | op::W | op::ABS, offset::NR, root);
         otherwise = emitter.jump(op::JEQ, abi.audit_arch(), body, otherwise);
     }
-    let Emission { mut emitter, nonce: nonce_labels, .. } = emission;
+    let Emission { mut emitter, probe: probe_labels, .. } = emission;
     emitter.stmt(op::LD | op::W | op::ABS, offset::ARCH, otherwise);
     let insns = emitter.finish();
     if insns.len() > bpf::MAX_INSNS {
         return Err(FilterTooLong { instructions: insns.len(), limit: bpf::MAX_INSNS });
     }
-    let nonce_at = nonce_labels.map(|labels: [Label; 2]| labels.map(|label| insns.len() - 1 - label));
-    Ok(Program { insns, nonce_at })
+    let at = |label: Label| insns.len() - 1 - label;
+    let probe_at =
+        probe_labels.map(|ProbeLabels { nonce, answers }| ProbeAt { nonce: nonce.map(at), answers: answers.map(at) });
+    Ok(Program { insns, probe_at })
+}
+
+/// Where [`probe`] put the nonce's comparisons and the answers' returns.
+struct ProbeLabels {
+    nonce: [Label; 2],
+    answers: [Label; 2],
 }
 
 /// Emits the [`probe`] in front of `call`, the checks of its call's leaf,
-/// returning the new entry and the labels of the nonce's two words.
-fn probe(emitter: &mut Emitter, call: Label) -> (Label, [Label; 2]) {
+/// returning the new entry and where the installer sets its values.
+fn probe(emitter: &mut Emitter, call: Label) -> (Label, ProbeLabels) {
     let load = |emitter: &mut Emitter, offset: u32, next: Label| emitter.stmt(op::LD | op::W | op::ABS, offset, next);
     let (nonce, mark) = (Field::Arg(0), Field::Arg(1));
     let not_probe = call;
-    let confirmed = emitter.ret(Action::Errno(probe::CONFIRMED).ret());
-    let other = emitter.ret(Action::Errno(probe::OTHER).ret());
-    let nonce_low = emitter.jump(op::JEQ, 0, confirmed, other);
+    // Returns of their own: the installer sets the answers, and a named-kill
+    // filter `other`'s (see `Program::answer_other_probes`).
+    let first = emitter.private_ret(Action::Errno(probe::CONFIRMED).ret());
+    let second = emitter.private_ret(Action::Errno(probe::CONFIRMED).ret());
+    let other = emitter.private_ret(Action::Errno(probe::OTHER).ret());
+    let nonce_low = emitter.jump(op::JEQ, 0, first, second);
     let next = load(emitter, nonce.low(), nonce_low);
     let nonce_high = emitter.jump(op::JEQ, 0, next, other);
     let next = load(emitter, nonce.high(), nonce_high);
     let next = emitter.jump(op::JEQ, probe::MARK as u32, next, not_probe);
     let next = load(emitter, mark.low(), next);
     let next = emitter.jump(op::JEQ, (probe::MARK >> 32) as u32, next, not_probe);
-    (load(emitter, mark.high(), next), [nonce_high, nonce_low])
+    (load(emitter, mark.high(), next), ProbeLabels { nonce: [nonce_high, nonce_low], answers: [first, second] })
 }
 
 #[cfg(test)]
@@ -986,7 +1017,7 @@ mod tests {
         // other call's path, and the terminal rules' ioctl checks are
         // emitted once for both ABIs.
         let program = compile(&policy(None, Some("uname"), None)).unwrap();
-        assert!(program.insns().len() <= 38, "{} instructions", program.insns().len());
+        assert!(program.insns().len() <= 39, "{} instructions", program.insns().len());
         let tiocsti = program.insns().iter().filter(|insn| insn.k == libc::TIOCSTI as u32).count();
         assert_eq!(tiocsti, 1, "the ioctl leaf is shared");
         for &abi in Arch::HOST.abis() {
@@ -1007,7 +1038,7 @@ mod tests {
             compile(&policy(Some("read"), None, None)).unwrap(),
             compile(&policy(None, Some("getpgrp"), None)).unwrap(),
         ] {
-            let installed = program.with_nonce(0x1234_5678_9abc_def0).unwrap();
+            let installed = program.with_probe(0x1234_5678_9abc_def0, [17, 2345]).unwrap();
             let probe = |nonce: u64, mark: u64| {
                 let data = SeccompData {
                     nr: probe::SYSCALL,
@@ -1017,8 +1048,12 @@ mod tests {
                 };
                 Action::from_ret(run(&installed, &data).unwrap().ret).unwrap()
             };
-            assert_eq!(probe(0x1234_5678_9abc_def0, probe::MARK), Action::Errno(probe::CONFIRMED));
-            for nonce in [0, 0x1234_5678_0000_0000, 0x9abc_def0, 0x1234_5679_9abc_def0] {
+            assert_eq!(probe(0x1234_5678_9abc_def0, probe::MARK), Action::Errno(17));
+            // The nonce's low word another: the second answer.
+            for nonce in [0x1234_5678_9abc_def1, 0x1234_5678_0000_0000] {
+                assert_eq!(probe(nonce, probe::MARK), Action::Errno(2345), "{nonce:#x}");
+            }
+            for nonce in [0, 0x9abc_def0, 0x1234_5679_9abc_def0] {
                 assert_eq!(probe(nonce, probe::MARK), Action::Errno(probe::OTHER), "{nonce:#x}");
             }
             // Without the mark, getpgrp is the policy's.

@@ -99,27 +99,45 @@ const PROBE: Sysno = Sysno::getpgid;
 #[cfg(not(target_arch = "aarch64"))]
 const PROBE: Sysno = Sysno::getpgrp;
 
-/// Asks the filter just installed to confirm itself (see [`probe`]).
-fn confirms(nonce: u64) -> bool {
-    // SAFETY: getpgrp ignores its arguments; the filter answers this call itself.
-    let answer = unsafe { syscall!(PROBE, nonce, probe::MARK) };
-    answer == Err(syscalls::Errno::new(i32::from(probe::CONFIRMED)))
+/// What a filter is installed with for its [`probe`]: the nonce that asks
+/// it, and the two answers only it gives.
+struct Secret {
+    nonce: u64,
+    answers: [u16; 2],
 }
 
-/// A nonce for the probe, different for every filter of the process: from
-/// the kernel's random pool, or, if an outer filter denies that, the clock
-/// (stacked filters are installed microseconds apart).
-fn nonce() -> u64 {
-    let mut nonce = 0u64;
-    // SAFETY: getrandom writes at most the 8 bytes it is given.
-    let read = unsafe { syscall!(Sysno::getrandom, &raw mut nonce, 8, libc::GRND_NONBLOCK) };
-    if read != Ok(8) {
-        let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-        // SAFETY: clock_gettime writes one timespec.
-        let _ = unsafe { syscall!(Sysno::clock_gettime, libc::CLOCK_MONOTONIC, &raw mut now) };
-        nonce = (now.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(now.tv_nsec as u64);
+impl Secret {
+    /// New values for every filter of the process: from the kernel's random
+    /// pool, or, if an outer filter denies that, the clock (stacked filters
+    /// are installed microseconds apart, and a filter, which cannot read
+    /// the clock, cannot foresee it).
+    fn new() -> Secret {
+        let mut random = [0u64; 2];
+        // SAFETY: getrandom writes at most the 16 bytes it is given.
+        let read = unsafe { syscall!(Sysno::getrandom, random.as_mut_ptr(), 16, libc::GRND_NONBLOCK) };
+        if read != Ok(16) {
+            let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            // SAFETY: clock_gettime writes one timespec.
+            let _ = unsafe { syscall!(Sysno::clock_gettime, libc::CLOCK_MONOTONIC, &raw mut now) };
+            let clock = (now.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(now.tv_nsec as u64);
+            // Spread the nanoseconds over every bit (a multiplicative hash).
+            random = [clock, clock.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29)];
+        }
+        let answer = |bits: u64| 1 + (bits % u64::from(probe::ANSWERS)) as u16;
+        Secret { nonce: random[0], answers: [answer(random[1]), answer(random[1] >> 32)] }
     }
-    nonce
+
+    /// Whether the filter just installed gives both answers (see [`probe`]):
+    /// the first to the nonce, the second to the nonce with its low word
+    /// changed.
+    fn confirmed(&self) -> bool {
+        let asks = [(self.nonce, self.answers[0]), (self.nonce ^ 1, self.answers[1])];
+        asks.into_iter().all(|(nonce, answer)| {
+            // SAFETY: getpgrp ignores its arguments; the filter answers this call itself.
+            let got = unsafe { syscall!(PROBE, nonce, probe::MARK) };
+            got == Err(syscalls::Errno::new(i32::from(answer)))
+        })
+    }
 }
 
 // Raw system calls: the launcher has no libc (see `Errno`'s `From`).
@@ -128,8 +146,8 @@ fn load(program: &Program, flags: libc::c_ulong) -> Result<libc::c_long, Install
     if let Err(error) = unsafe { syscall!(Sysno::prctl, libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } {
         return Err(InstallError::NoNewPrivs(error.into()));
     }
-    let nonce = nonce();
-    let probed = program.with_nonce(nonce);
+    let secret = Secret::new();
+    let probed = program.with_probe(secret.nonce, secret.answers);
     let insns = probed.as_deref().unwrap_or(program.insns());
     // compile() never makes a program longer than the kernel takes; were one
     // longer still than the length field holds, the kernel's own answer.
@@ -148,7 +166,7 @@ fn load(program: &Program, flags: libc::c_ulong) -> Result<libc::c_long, Install
         Ok(tid) if tid > 0 && flags & libc::SECCOMP_FILTER_FLAG_TSYNC != 0 && flags & TSYNC_ESRCH == 0 => {
             Err(InstallError::ThreadSync(Some(tid)))
         }
-        Ok(ok) if probed.is_none() || confirms(nonce) => Ok(ok),
+        Ok(ok) if probed.is_none() || secret.confirmed() => Ok(ok),
         Ok(_) => Err(InstallError::NotInForce),
         Err(Errno(libc::ESRCH)) if flags & TSYNC_ESRCH != 0 => Err(InstallError::ThreadSync(None)),
         Err(error) => Err(match error.0 {

@@ -34,7 +34,7 @@ fn a_filter_that_cannot_be_installed_never_runs_the_program() {
                 .run();
             assert!(marker.exists(), "control: {outcome:#?}");
             for injection in [Preload, Patched, Attached, Sandboxify, SandboxifyPreload] {
-                let (marker, outcome) = outer_filtered(&wrapper, (errno, calls), injection, mkdir, user);
+                let (marker, outcome) = outer_filtered(&wrapper, (errno, calls), None, injection, mkdir, user);
                 assert!(!marker.exists(), "ESCAPED: {errno} on {calls} via {injection:?} as {user:?}: {outcome:#?}");
                 assert_eq!(outcome.code(), Some(125), "{errno} on {calls} via {injection:?}: {outcome:#?}");
             }
@@ -43,10 +43,12 @@ fn a_filter_that_cannot_be_installed_never_runs_the_program() {
 }
 
 /// Runs `target MARKER` under a deny list of mkdir through `injection`,
-/// inside `outer-filter ERRNO CALLS`.
+/// inside `outer-filter ERRNO CALLS` (answering the install probe with
+/// `fake_probe`, if any).
 fn outer_filtered(
     wrapper: &Path,
     outer: (i32, &str),
+    fake_probe: Option<u16>,
     injection: Injection,
     target: &Path,
     user: User,
@@ -83,8 +85,10 @@ fn outer_filtered(
         SandboxifyStatic => unreachable!("the target is dynamic"),
     }
     command.push(marker_arg);
-    let prefix = [outer.0.to_string(), outer.1.to_owned()];
-    let args: Vec<&str> = prefix.iter().chain(&command).map(String::as_str).collect();
+    let probe = fake_probe.map(|answer| format!("--fake-probe={answer}"));
+    let prefix = probe.into_iter().chain([outer.0.to_string(), outer.1.to_owned()]);
+    let args: Vec<String> = prefix.chain(command).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut run = Run::new(wrapper, &args);
     for (key, value) in env {
         run = run.env(key, value);
@@ -103,9 +107,39 @@ fn a_faked_seccomp_success_never_runs_the_program() {
     let mut escaped = Vec::new();
     for injection in [Preload, Patched, Attached, Sandboxify, SandboxifyPreload] {
         for user in USERS {
-            let (marker, outcome) = outer_filtered(&wrapper, (0, &seccomp), injection, mkdir, user);
+            let (marker, outcome) = outer_filtered(&wrapper, (0, &seccomp), None, injection, mkdir, user);
             if marker.exists() || outcome.code() != Some(125) {
                 escaped.push(format!("{injection:?} as {user:?}: {:?} marker {}", outcome.status, marker.exists()));
+            }
+        }
+    }
+    assert!(escaped.is_empty(), "ran unconfined:\n{}", escaped.join("\n"));
+}
+
+/// Once a hole (fixed): the same outer filter also answering the install
+/// probe, `getpgrp(any, MARK)`, as the filter just installed would (3990,
+/// when that answer was a constant), or with any other errno. The answers
+/// are random now, set as the filter is installed: the fake cannot give
+/// them, and the program never runs. Found by a red-team pass, whose
+/// program installed such a filter from an IFUNC resolver under
+/// `sandboxify --preload`'s guard.
+#[test]
+fn a_faked_probe_answer_never_runs_the_program() {
+    let wrapper = compile("outer-filter", &["-static"]);
+    let seccomp = libc::SYS_seccomp.to_string();
+    let mkdir = Path::new("/usr/bin/mkdir");
+    let mut escaped = Vec::new();
+    for answer in [3990, 3991, 1, 4000] {
+        for injection in [Preload, Patched, Attached, Sandboxify, SandboxifyPreload] {
+            for user in USERS {
+                let (marker, outcome) = outer_filtered(&wrapper, (0, &seccomp), Some(answer), injection, mkdir, user);
+                if marker.exists() || outcome.code() != Some(125) {
+                    escaped.push(format!(
+                        "{answer} via {injection:?} as {user:?}: {:?} marker {}",
+                        outcome.status,
+                        marker.exists()
+                    ));
+                }
             }
         }
     }
