@@ -173,6 +173,19 @@ const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 
 /// Clears this process's inheritable capabilities, which exec would pass
 /// on despite an empty bounding set; the others stay until the exec.
+/// Gives up every capability this process has (effective, permitted,
+/// inheritable): for the PID namespace's init, which never execs, where
+/// PROGRAM loses its own.
+pub fn drop_own_capabilities() -> Result<(), Errno> {
+    let header = CapHeader { version: CAPABILITY_VERSION_3, pid: 0 };
+    let none = [CapData::default(); 2];
+    // SAFETY: capset reads two data structs for version 3.
+    if unsafe { libc::syscall(libc::SYS_capset, &header, none.as_ptr()) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
+}
+
 fn clear_inheritable() -> Result<(), SetupError> {
     let mut header = CapHeader { version: CAPABILITY_VERSION_3, pid: 0 };
     let mut data = [CapData::default(); 2];

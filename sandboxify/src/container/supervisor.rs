@@ -247,6 +247,9 @@ fn run_init(program: Pid, watched: &SigSet, mut status: PipeWriter) -> ! {
     unsafe { libc::prctl(libc::PR_SET_NAME, c"sandboxify-init".as_ptr()) };
     // Holding nothing PROGRAM was given (see `start`).
     close_all_but(&[status.as_raw_fd()]);
+    // It needs none of the capabilities it may still have; lowering one's
+    // own cannot fail.
+    let _ = namespaces::drop_own_capabilities();
     loop {
         let (signal, info) = wait_signal(watched);
         if signal == Signal::SIGCHLD {
