@@ -48,6 +48,7 @@ use core::ffi::{c_char, c_int};
 
 use sandbox_landlock::Settings;
 use sandbox_policy::learn::APPLY_POINT_MARKER;
+use sandbox_policy::resolve::Base;
 use sandbox_policy::sys::install::Threads;
 use sandbox_policy::sys::report::{self, Answered, Reported, Reporter};
 use sandbox_policy::sys::scope;
@@ -82,6 +83,9 @@ static IDENTITY: Note = Note {
 struct Filter {
     program: Option<Program>,
     announcement: Option<String>,
+    /// Its policy is an allow list, which may forbid the calls that
+    /// install another filter.
+    allow_list: bool,
 }
 
 // By hand rather than with the `ctor` crate: glibc calls the functions of
@@ -149,7 +153,7 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
                 answered.push(Answered { source, policy: policy.clone(), program: reporting.clone() });
                 *reporting = report::with_stops_for_reporter(reporting, reported);
             }
-            Filter { program, announcement }
+            Filter { program, announcement, allow_list: policy.base() == Base::AllowList }
         })
         .collect();
     drop(arena);
@@ -257,6 +261,11 @@ fn apply(filters: Vec<Filter>, mark: bool, confine: bool, file_rules: bool) {
     if mark {
         mark_point(APPLY_POINT_MARKER);
     }
+    // Stacked filters make the same policy in any order, but installing one
+    // takes prctl, getrandom, seccomp and the probe's getpgrp, which an
+    // allow list installed before may forbid: allow lists go last.
+    let mut filters = filters;
+    filters.sort_by_key(|filter| filter.allow_list);
     for filter in filters {
         let installed = filter.program.as_ref().map_or(Ok(()), |program| install(program, Threads::All));
         if let Err(error) = installed {

@@ -281,6 +281,28 @@ fn the_files_standard_streams_are_open_on_can_be_opened_again() {
     }
 }
 
+/// Once a bug (fixed): with network rules the library adds a seccomp guard
+/// of its own, which it installed after the environment's allow list; the
+/// install's own calls (prctl, seccomp) were then the list's to refuse, and
+/// a program the list allows was killed as it started. The allow list now
+/// goes in last: a list learned for `/bin/true` with the same rules runs it.
+#[test]
+fn an_allow_list_with_network_rules_runs_what_it_allows() {
+    let list = fresh_dir("landlock-allow-net").join("true.list");
+    let learn = ["--learn", list.to_str().unwrap(), "--preload", "--net-connect", "443", "--", "/bin/true"];
+    Run::new(sandboxify(), &learn).run().assert_success();
+    let learned = fs::read_to_string(&list).unwrap();
+    let allow = learned.trim().strip_prefix("SECCOMP_SYSCALL_ALLOW=").expect("a learned list");
+    for user in USERS {
+        for (variable, value) in [("SANDBOX_NET_CONNECT", "443"), ("SANDBOX_NET_TCP_ONLY", "1")] {
+            let run = Run::new("/bin/true", &[]).preload().env("SECCOMP_SYSCALL_ALLOW", allow).env(variable, value);
+            let outcome = run.user(user).run();
+            outcome.assert_success();
+            assert_eq!(outcome.stderr, "", "{variable} as {user:?}: {outcome:#?}");
+        }
+    }
+}
+
 /// sandboxify's Landlock options add up when repeated, as bubblewrap's
 /// binds do, and the `--fs-no-devices` switch is the variable's.
 #[test]
