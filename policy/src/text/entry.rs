@@ -281,6 +281,15 @@ fn parse_term(term: &str) -> Result<i128, String> {
         Some("0b") => (2, &digits[2..]),
         _ => (10, digits),
     };
+    // 04000 is octal to a C programmer and to chmod(1): read as decimal it
+    // would be another number, and a condition that never holds.
+    if radix == 10 && digits.len() > 1 && digits.starts_with('0') {
+        let rest = digits.trim_start_matches('0');
+        let decimal = if rest.is_empty() { "0" } else { rest };
+        return Err(format!(
+            "{term:?} is ambiguous: a leading 0 means octal in C, not here; write 0o{rest} for octal, or {decimal}"
+        ));
+    }
     let magnitude =
         u64::from_str_radix(digits, radix).map_err(|_| format!("{term:?} is not a number or a constant"))?;
     Ok(if negative { -i128::from(magnitude) } else { i128::from(magnitude) })
@@ -298,6 +307,19 @@ mod tests {
 
     fn error(entry: &str) -> String {
         parse_entry(entry).unwrap_err().to_string()
+    }
+
+    /// Once a fail-open (fixed): `chmod(arg1 & 04000 == 04000)` read 04000
+    /// as decimal (0o7640), and the deny entry never held for setuid modes.
+    #[test]
+    fn a_leading_zero_is_refused_not_read_as_decimal() {
+        let message = error("chmod(arg1 & 04000 == 04000)");
+        assert!(message.contains("\"04000\" is ambiguous") && message.contains("write 0o4000 for octal"), "{message}");
+        assert!(error("kill(arg1 == -09)").contains("ambiguous"));
+        assert!(error("kill(arg1 == 00)").contains("or 0"));
+        assert_eq!(condition("chmod(arg1 & 0o4000 == 0o4000)").value, 0o4000);
+        assert_eq!(condition("kill(arg1 == 0)").value, 0);
+        assert_eq!(condition("kill(arg1 == 10)").value, 10);
     }
 
     #[test]
