@@ -204,6 +204,14 @@ pub enum RequestErrorKind {
     },
     /// A carve-out whose parent is not a directory.
     ParentNotDirectory(String),
+    /// A carve-out naming (or matching) a symbolic link, which gets no rule
+    /// of its own: what it points to stays reachable through its own tree.
+    DeniedSymlink {
+        /// As written.
+        written: String,
+        /// The link.
+        link: String,
+    },
     /// Wildcards outside the last component.
     WildcardNotLast(String),
     /// A bad pattern.
@@ -237,6 +245,11 @@ impl fmt::Display for RequestErrorKind {
             RequestErrorKind::ParentNotDirectory(path) => {
                 write!(f, "{path}: the parent of a denied entry must be a directory")
             }
+            RequestErrorKind::DeniedSymlink { written, link } => write!(
+                f,
+                "\"{written}\" denies the symbolic link {link}, which would deny nothing (what it points to stays \
+                 reachable by its own path): deny the link's target"
+            ),
             RequestErrorKind::WildcardNotLast(path) => {
                 write!(f, "\"{path}\": wildcards are only allowed in the last component")
             }
@@ -344,6 +357,20 @@ fn denial(item: &str, home: Option<&Path>) -> Result<Denial, RequestErrorKind> {
     let directory = fs::canonicalize(&parent).map_err(unresolvable)?;
     if !fs::is_dir(&directory).map_err(unresolvable)? {
         return Err(RequestErrorKind::ParentNotDirectory(item.to_owned()));
+    }
+    // A link gets no rule (see `plan`): denying one would deny nothing. A
+    // name without wildcards that is not there is most likely a typo, which
+    // must not leave what was meant reachable.
+    let entries =
+        fs::list(&directory).map_err(|error| RequestErrorKind::Unresolvable { path: directory.to_string(), error })?;
+    let matched: Vec<&fs::Entry> = entries.iter().filter(|entry| pattern.matches(&entry.name)).collect();
+    if let Some(link) = matched.iter().find(|entry| entry.symlink) {
+        let link = directory.join(&link.name).to_string();
+        return Err(RequestErrorKind::DeniedSymlink { written: item.to_owned(), link });
+    }
+    let literal = !name.iter().any(|byte| b"*?[".contains(byte));
+    if literal && matched.is_empty() {
+        return Err(RequestErrorKind::Unresolvable { path: item.to_owned(), error: Errno(libc::ENOENT) });
     }
     Ok(Denial { directory, pattern, written: item.to_owned() })
 }

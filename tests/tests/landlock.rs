@@ -463,7 +463,23 @@ fn tcp_connect_and_bind_are_limited_to_the_listed_ports() {
 fn bad_paths_and_ports_fail_closed() {
     let tree = Tree::new("landlock-bad");
     let file_parent = format!("{}/x", tree.path("ro/f"));
+    // Once fail-opens (fixed): a deny entry naming or matching a symbolic
+    // link, which gets no rule, left its target reachable by the link's
+    // path; a literal name that is not there (a typo) left what was meant.
+    std::os::unix::fs::symlink(tree.path("secret"), tree.path("rw2/keys")).unwrap();
+    let (link, glob, missing) = (tree.path("rw2/keys"), tree.path("rw2/k*"), tree.path("secret/s3"));
+    let denies_link = |written: &str| {
+        format!(
+            "SANDBOX_FS_DENY: \"{written}\" denies the symbolic link {link}, which would deny nothing (what it \
+             points to stays reachable by its own path): deny the link's target"
+        )
+    };
+    let (denies_link, denies_glob) = (denies_link(&link), denies_link(&glob));
+    let not_there = format!("SANDBOX_FS_DENY: {missing}: ENOENT (No such file or directory)");
     let cases = [
+        ("SANDBOX_FS_DENY", link.as_str(), denies_link.as_str()),
+        ("SANDBOX_FS_DENY", glob.as_str(), denies_glob.as_str()),
+        ("SANDBOX_FS_DENY", missing.as_str(), not_there.as_str()),
         (
             "SANDBOX_FS_RO",
             "relative/path",
