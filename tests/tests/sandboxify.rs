@@ -325,7 +325,7 @@ fn verbose_reports_once_and_success_is_silent() {
         outcome.stderr.starts_with(
             "sandboxify: SECCOMP_SYSCALL_DENY=execve=kill:execveat=kill:io_uring_enter=ENOSYS:io_uring_register=ENOSYS:\
              io_uring_setup=ENOSYS:ioctl(arg1 == 0x5412)=EIO:ioctl(arg1 == 0x541c)=EPERM SECCOMP_DEFAULT_ACTION=kill \
-             SANDBOX_EXACT=1 (43 BPF instructions, installed before exec; its own exec let through once by the exec \
+             SANDBOX_EXACT=1 (44 BPF instructions, installed before exec; its own exec let through once by the exec \
              gate at 0x"
         ),
         "{}",
