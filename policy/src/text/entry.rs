@@ -287,7 +287,7 @@ fn parse_term(term: &str) -> Result<i128, String> {
         let rest = digits.trim_start_matches('0');
         let decimal = if rest.is_empty() { "0" } else { rest };
         return Err(format!(
-            "{term:?} is ambiguous: a leading 0 means octal in C, not here; write 0o{rest} for octal, or {decimal}"
+            "{term:?} is ambiguous: a leading 0 means octal in C, not here; write 0o{decimal} for octal, or {decimal}"
         ));
     }
     let magnitude =
@@ -316,7 +316,7 @@ mod tests {
         let message = error("chmod(arg1 & 04000 == 04000)");
         assert!(message.contains("\"04000\" is ambiguous") && message.contains("write 0o4000 for octal"), "{message}");
         assert!(error("kill(arg1 == -09)").contains("ambiguous"));
-        assert!(error("kill(arg1 == 00)").contains("or 0"));
+        assert!(error("kill(arg1 == 00)").contains("write 0o0 for octal, or 0"));
         assert_eq!(condition("chmod(arg1 & 0o4000 == 0o4000)").value, 0o4000);
         assert_eq!(condition("kill(arg1 == 0)").value, 0);
         assert_eq!(condition("kill(arg1 == 10)").value, 10);
