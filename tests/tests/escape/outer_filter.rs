@@ -96,23 +96,33 @@ fn outer_filtered(
     (marker, run.user(user).run())
 }
 
-/// Once a hole (fixed): an outer filter that answers seccomp() with SECCOMP_RET_ERRNO and
-/// errno 0 makes the call return 0 without installing anything. The library
-/// and sandboxify take that for success and run the program unconfined.
-#[test]
-fn a_faked_seccomp_success_never_runs_the_program() {
+/// Runs `mkdir MARKER` under a deny list of mkdir on every path and for
+/// every user, inside an outer filter that answers seccomp() with errno 0
+/// (and the install probe with `fake_probe`, if any); returns every run
+/// that did not stop with 125 or that made the marker.
+fn runs_under_a_faked_install(fake_probe: Option<u16>) -> Vec<String> {
     let wrapper = compile("outer-filter", &["-static"]);
     let seccomp = libc::SYS_seccomp.to_string();
     let mkdir = Path::new("/usr/bin/mkdir");
     let mut escaped = Vec::new();
     for injection in [Preload, Patched, Attached, Sandboxify, SandboxifyPreload] {
         for user in USERS {
-            let (marker, outcome) = outer_filtered(&wrapper, (0, &seccomp), None, injection, mkdir, user);
+            let (marker, outcome) = outer_filtered(&wrapper, (0, &seccomp), fake_probe, injection, mkdir, user);
             if marker.exists() || outcome.code() != Some(125) {
-                escaped.push(format!("{injection:?} as {user:?}: {:?} marker {}", outcome.status, marker.exists()));
+                let (status, made) = (outcome.status, marker.exists());
+                escaped.push(format!("{fake_probe:?} via {injection:?} as {user:?}: {status:?} marker {made}"));
             }
         }
     }
+    escaped
+}
+
+/// Once a hole (fixed): an outer filter that answers seccomp() with SECCOMP_RET_ERRNO and
+/// errno 0 makes the call return 0 without installing anything. The library
+/// and sandboxify take that for success and run the program unconfined.
+#[test]
+fn a_faked_seccomp_success_never_runs_the_program() {
+    let escaped = runs_under_a_faked_install(None);
     assert!(escaped.is_empty(), "ran unconfined:\n{}", escaped.join("\n"));
 }
 
@@ -125,23 +135,7 @@ fn a_faked_seccomp_success_never_runs_the_program() {
 /// `sandboxify --preload`'s guard.
 #[test]
 fn a_faked_probe_answer_never_runs_the_program() {
-    let wrapper = compile("outer-filter", &["-static"]);
-    let seccomp = libc::SYS_seccomp.to_string();
-    let mkdir = Path::new("/usr/bin/mkdir");
-    let mut escaped = Vec::new();
-    for answer in [3990, 3991, 1, 4000] {
-        for injection in [Preload, Patched, Attached, Sandboxify, SandboxifyPreload] {
-            for user in USERS {
-                let (marker, outcome) = outer_filtered(&wrapper, (0, &seccomp), Some(answer), injection, mkdir, user);
-                if marker.exists() || outcome.code() != Some(125) {
-                    escaped.push(format!(
-                        "{answer} via {injection:?} as {user:?}: {:?} marker {}",
-                        outcome.status,
-                        marker.exists()
-                    ));
-                }
-            }
-        }
-    }
+    let escaped: Vec<String> =
+        [3990, 3991, 1, 4000].into_iter().flat_map(|answer| runs_under_a_faked_install(Some(answer))).collect();
     assert!(escaped.is_empty(), "ran unconfined:\n{}", escaped.join("\n"));
 }
