@@ -325,10 +325,11 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     let path_variable = passed_on.iter().find(|(key, _)| key == "PATH").map(|(_, value)| value.as_os_str());
     let sandbox = Sandbox::new(&args.container, name, path_variable, variables.verbose())?;
     // In a new root PROGRAM is looked up there, once it is built, and the
-    // Landlock paths name what PROGRAM will see there: both wait till then.
+    // Landlock paths name what PROGRAM will see there (a fresh /proc too):
+    // they wait till then.
     let path = if sandbox.has_new_root() { name.into() } else { program::resolve(name, path_variable)? };
     let rules = match &asked {
-        Some(asked) if !sandbox.has_new_root() => Some(asked.plan(Some(&path))?),
+        Some(asked) if !sandbox.moves_paths() => Some(asked.plan(Some(&path))?),
         _ => None,
     };
 
@@ -378,8 +379,8 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     }
     if args.inspects() {
         // PROGRAM was checked too: report without running it. With a new
-        // root the rules are shown as the host's paths resolve, since the
-        // root is not built for a report.
+        // root (or a fresh /proc) the rules are shown as the host's paths
+        // resolve, since the sandbox is not set up for a report.
         let shown = match (&rules, &asked) {
             (None, Some(asked)) => Some(asked.plan(None)?),
             _ => None,

@@ -65,6 +65,19 @@ fn program_runs_under_the_namespaces_init_and_sees_only_its_own_processes() {
     }
 }
 
+/// Once a bug (fixed): a Landlock grant of /proc was opened on the host's
+/// /proc, under the fresh one --unshare-pid mounts, so all of /proc was
+/// refused (`ps` said "mount -t proc proc /proc").
+#[test]
+fn a_grant_of_proc_covers_the_fresh_proc_of_a_pid_namespace() {
+    for user in USERS {
+        assert_eq!(output(&["--unshare-pid", "--fs-ro", "/proc", &probe(), "procs"], user), "1 2\n", "{user:?}");
+        let head =
+            ["--unshare-pid", "--fs-ro", "/usr:/lib:/lib64:/bin:/etc:/proc", "head", "-c", "7", "/proc/self/stat"];
+        assert_eq!(output(&head, user), "2 (head", "{user:?}");
+    }
+}
+
 /// Once a bug (fixed): PROGRAM was PID 1, which the kernel spares every
 /// signal it does not handle, its own included: `kill $$` and `raise()`
 /// returned and it ran on, and `abort()` ended it with SIGSEGV. Under the

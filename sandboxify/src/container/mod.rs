@@ -185,6 +185,13 @@ impl Sandbox {
         !self.mounts.is_empty()
     }
 
+    /// Whether paths may lead elsewhere once the sandbox is set up: in a
+    /// new root, or under the fresh /proc of `--unshare-pid`, which a
+    /// Landlock rule opened now on the host's /proc would not cover.
+    pub fn moves_paths(&self) -> bool {
+        self.has_new_root() || self.namespaces.pid()
+    }
+
     /// Refuses the permissive-mode reporter where it cannot work: it is
     /// started from the confined process, so in a PID namespace it would be
     /// killed with PROGRAM, and in a cgroup it would be killed at cleanup,
