@@ -151,7 +151,7 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
             });
             if let Some(reporting) = program.as_mut().filter(|program| report::needs_reporter(program, reported)) {
                 answered.push(Answered { source, policy: policy.clone(), program: reporting.clone() });
-                *reporting = report::with_stops_for_reporter(reporting, reported);
+                *reporting = report::with_stops_for_reporter(reporting);
             }
             Filter { program, announcement, allow_list: policy.base() == Base::AllowList }
         })

@@ -483,7 +483,7 @@ fn seccomp_step(
         // Without a reporter, the kernel kills, fails and traps calls unseen.
         return Err(Failure::Environment(format!(
             "{}: nothing under this policy would be written: sandboxify names the calls a `log` policy lets \
-             through, the errno and trap calls SANDBOX_REPORT_COUNTS asks for, and kills with \
+             through, the trap calls SANDBOX_REPORT_COUNTS asks for, and kills with \
              SANDBOX_REPORT_KILLS=1",
             variables::REPORT_JSON
         )));
@@ -507,7 +507,7 @@ fn seccomp_step(
             None => None,
         };
         let filters = vec![Answered { source: "", policy: policy.clone(), program: program.clone() }];
-        let program = report::with_stops_for_reporter(&program, reported);
+        let program = report::with_stops_for_reporter(&program);
         return Ok(Box::new(move |launch| {
             // SAFETY: getpid has no preconditions.
             let gate = Gate { pid: unsafe { libc::getpid() } as u32, instruction_pointer: gate };

@@ -3,13 +3,14 @@
 //! the calls that would have been violations are reported to the user who
 //! ran the program, by name and with their integer arguments, without root
 //! and without the audit log (which ordinary users and containers usually
-//! cannot read). Besides, as [`Reported`] asks: the calls errno and trap
-//! actions fail or trap, counted at exit, and sandboxify's kills, named as
-//! they happen.
+//! cannot read). Besides, as [`Reported`] asks: the calls trap actions
+//! trap, counted at exit (from the SIGSYS), and sandboxify's kills, named
+//! as they happen.
 //!
-//! The filter stops those calls for a tracer instead
-//! ([`with_stops_for_reporter`]), all but the kills, which stay the
-//! kernel's: the reporter reads a killed call from the killed thread as it
+//! The filter stops the `log` calls for a tracer instead
+//! ([`with_stops_for_reporter`]), which only a call the policy lets run
+//! may be: a stopped call runs once its tracer is gone, or when a tracer
+//! of the program's own lets it go on. The kills stay the kernel's: the reporter reads a killed call from the killed thread as it
 //! stops at its exit ([`trace::killed_call`]), so that a kill never waits
 //! on the reporter, nor needs it to happen. The reporter process, started before the
 //! filter from the confined process by a double fork (so that it is
@@ -37,7 +38,6 @@ use crate::abi::offset;
 use crate::action::ret;
 use crate::compile::bpf::{Insn, SeccompData, op};
 use crate::compile::filter::Program;
-use crate::compile::filter::probe::{CONFIRMED, OTHER};
 use crate::sys::Errno;
 use crate::sys::trace::{self, CLONE_UNTRACED, Call, I386_CLONE};
 use crate::tables::syscalls::{ArgKind, Syscall};
@@ -55,42 +55,24 @@ pub struct Reported {
     pub kills: bool,
 }
 
-/// The data of the reporter's `SECCOMP_RET_TRACE` returns: what the call
-/// would have got without the reporter.
-mod tag {
-    /// `log`: the call runs.
-    pub const LOG: u32 = 0;
-    /// An errno action, ored with the errno (at most `MAX_ERRNO`, 0xfff).
-    pub const ERRNO: u32 = 0x1000;
-    /// Where [`ERRNO`]'s errno is.
-    pub const ERRNO_VALUE: u32 = 0x0fff;
+/// The data of the reporter's `SECCOMP_RET_TRACE` returns, `log`: the call runs.
+const LOG: u32 = 0;
+
+/// Whether the reporter stops the calls a return of the filter decides:
+/// those it lets run and names (`log`, and the exec gate's notification).
+fn stops(k: u32) -> bool {
+    matches!(k & ret::ACTION_FULL, ret::LOG | ret::USER_NOTIF)
 }
 
-/// What the reporter does with a return of the filter, if anything.
-fn stop_for(k: u32, reported: Reported) -> Option<u32> {
-    let errno = k & ret::DATA;
-    match k & ret::ACTION_FULL {
-        ret::LOG | ret::USER_NOTIF => Some(tag::LOG),
-        // Not the install probe's, nor a fake success (the library's own
-        // protection of its SIGSYS handler answers with errno 0).
-        ret::ERRNO if reported.counted.errno && errno != 0 && ![CONFIRMED, OTHER].contains(&(errno as u16)) => {
-            Some(tag::ERRNO | errno)
-        }
-        _ => None,
-    }
-}
-
-/// `program` with the returns the reporter answers (every `log`, the exec
-/// gate's notification (see sandboxify's launch module), and the errno
-/// returns `reported` counts) turned into stops for it. Its kills stay the
-/// kernel's, named at the killed thread's exit.
-pub fn with_stops_for_reporter(program: &Program, reported: Reported) -> Program {
+/// `program` with the returns the reporter answers (every `log`, and the
+/// exec gate's notification: see sandboxify's launch module) turned into
+/// stops for it. Its kills stay the kernel's, named at the killed thread's
+/// exit; its errno returns, the kernel's, uncounted.
+pub fn with_stops_for_reporter(program: &Program) -> Program {
     let mut program = program.clone();
     for insn in &mut program.insns {
-        if insn.code == op::RET | op::K
-            && let Some(data) = stop_for(insn.k, reported)
-        {
-            insn.k = ret::TRACE | data;
+        if insn.code == op::RET | op::K && stops(insn.k) {
+            insn.k = ret::TRACE | LOG;
         }
     }
     keep_children_traced(&mut program);
@@ -108,7 +90,7 @@ pub fn with_stops_for_reporter(program: &Program, reported: Reported) -> Program
 /// it reads no argument but `clone`'s, so the kernel's cache of calls that
 /// are always allowed still holds every other.
 fn keep_children_traced(program: &mut Program) {
-    let answers = [ret::ALLOW, ret::TRACE | tag::LOG];
+    let answers = [ret::ALLOW, ret::TRACE | LOG];
     let base = program.insns.len();
     for (index, insn) in program.insns.iter_mut().enumerate() {
         if let Some(which) = answers.iter().position(|&answer| insn.code == op::RET | op::K && insn.k == answer) {
@@ -151,12 +133,12 @@ fn untraced_check(answer: u32) -> [Insn; CHECK_LEN] {
 }
 
 /// Whether `program` needs a reporter to name what `reported` asks for:
-/// its `log` returns, and the errno, trap and kill returns asked for.
+/// its `log` returns, and the trap and kill returns asked for.
 pub fn needs_reporter(program: &Program, reported: Reported) -> bool {
     // The exec gate's notification is answered by a reporter only when
     // there is one for something else.
     program.insns().iter().filter(|insn| insn.code == op::RET | op::K && insn.k != ret::USER_NOTIF).any(|insn| {
-        stop_for(insn.k, reported).is_some()
+        stops(insn.k)
             || (reported.kills && insn.k == ret::KILL_PROCESS)
             || (reported.counted.traps && insn.k & ret::ACTION_FULL == ret::TRAP && !is_named_kill(insn.k))
     })
@@ -401,26 +383,12 @@ impl Reporter {
         unsafe { libc::_exit(0) }
     }
 
-    /// Answers a stopped call as the filter would have without the
-    /// reporter, and counts or names it.
+    /// Names and counts a stopped call, which then runs: the filter lets
+    /// it run (`log`).
     fn answer(&self, call: &Call, counts: &mut Counts) {
         let Some(abi) = call.abi else { return };
-        let data = call.ret_data & ret::DATA;
-        let action = match data & !tag::ERRNO_VALUE {
-            tag::ERRNO => Action::Errno((data & tag::ERRNO_VALUE) as u16),
-            _ => Action::Log,
-        };
-        match action {
-            Action::Errno(errno) => {
-                self.write_json(action, abi, call);
-                counts.add(action, abi, call);
-                trace::skip(call.tid as i32, i32::from(errno));
-            }
-            _ => {
-                self.write_json(action, abi, call);
-                counts.add(action, abi, call);
-            }
-        }
+        self.write_json(Action::Log, abi, call);
+        counts.add(Outcome::Log, abi, call);
     }
 
     /// Names a call the filter killed, as the killed thread exits.
@@ -441,7 +409,7 @@ impl Reporter {
             && let (Some(abi), false) = (call.abi, is_tag(data))
         {
             self.write_json(Action::Trap, abi, &call);
-            counts.add(Action::Trap, abi, &call);
+            counts.add(Outcome::Trap, abi, &call);
         }
     }
 
@@ -641,7 +609,6 @@ struct Counts(BTreeMap<CountedCall, u64>);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Outcome {
     Log,
-    Errno(u16),
     Trap,
 }
 
@@ -650,12 +617,7 @@ impl Counts {
         Counts(BTreeMap::new())
     }
 
-    fn add(&mut self, action: Action, abi: Abi, call: &Call) {
-        let outcome = match action {
-            Action::Errno(errno) => Outcome::Errno(errno),
-            Action::Trap => Outcome::Trap,
-            _ => Outcome::Log,
-        };
+    fn add(&mut self, outcome: Outcome, abi: Abi, call: &Call) {
         *self.0.entry((outcome, abi, call.nr, integer_args(abi, call.nr, &call.args))).or_insert(0) += 1;
     }
 
@@ -671,18 +633,16 @@ fn report(prefix: &str, counts: &Counts) -> String {
     let mut allow: Vec<&str> = Vec::new();
     let mut heading = None;
     for (&(outcome, abi, nr, args), &count) in &counts.0 {
-        let kind = core::mem::discriminant(&outcome);
-        if heading != Some(kind) {
+        if heading != Some(outcome) {
             if heading.is_some() {
                 finish(&mut out, prefix, &mut allow);
             }
-            heading = Some(kind);
+            heading = Some(outcome);
             let _ = writeln!(
                 out,
                 "{prefix}{}",
                 match outcome {
                     Outcome::Log => "permissive mode: these calls broke the policy and were let through:",
-                    Outcome::Errno(_) => "these calls failed with the policy's errno:",
                     Outcome::Trap => "these calls were trapped (SIGSYS to the program's handler):",
                 }
             );
@@ -703,11 +663,7 @@ fn report(prefix: &str, counts: &Counts) -> String {
             None => format!("system call {nr}"),
         };
         let abi = if abi == Abi::I386 { " [i386]" } else { "" };
-        let errno = match outcome {
-            Outcome::Errno(errno) => format!(": {}", Action::Errno(errno)),
-            _ => String::new(),
-        };
-        let _ = writeln!(out, "{prefix}  {shown}{abi}{errno} ×{count}");
+        let _ = writeln!(out, "{prefix}  {shown}{abi} ×{count}");
     }
     finish(&mut out, prefix, &mut allow);
     out
@@ -737,12 +693,10 @@ mod tests {
     fn reports_names_integer_arguments_and_counts_by_outcome() {
         let mut counts = Counts::new();
         for _ in 0..2 {
-            counts.add(Action::Log, Abi::X86_64, &call("uname", [0x1234; 6]));
-            counts.add(Action::Errno(1), Abi::X86_64, &call("socket", [2, 1, 0, 0, 0, 0]));
+            counts.add(Outcome::Log, Abi::X86_64, &call("uname", [0x1234; 6]));
         }
-        counts.add(Action::Log, Abi::X86_64, &call("socket", [2, 1, 0, 0, 0, 0]));
-        counts.add(Action::Errno(13), Abi::X86_64, &call("uname", [0; 6]));
-        counts.add(Action::Trap, Abi::X86_64, &call("uname", [0; 6]));
+        counts.add(Outcome::Log, Abi::X86_64, &call("socket", [2, 1, 0, 0, 0, 0]));
+        counts.add(Outcome::Trap, Abi::X86_64, &call("uname", [0; 6]));
         let text = report("libsandbox: ", &counts);
         assert_eq!(
             text,
@@ -750,9 +704,6 @@ mod tests {
              libsandbox:   socket(arg0=0x2, arg1=0x1, arg2=0x0) ×1\n\
              libsandbox:   uname() ×2\n\
              libsandbox: to allow them, add to the allow list: socket:uname\n\
-             libsandbox: these calls failed with the policy's errno:\n\
-             libsandbox:   socket(arg0=0x2, arg1=0x1, arg2=0x0): EPERM ×2\n\
-             libsandbox:   uname(): EACCES ×1\n\
              libsandbox: these calls were trapped (SIGSYS to the program's handler):\n\
              libsandbox:   uname() ×1\n"
         );
@@ -768,29 +719,22 @@ mod tests {
             let data = SeccompData { nr, arch: Abi::X86_64.audit_arch(), ..SeccompData::default() };
             run(program.insns(), &data).unwrap().ret
         };
-        let none = Reported { counted: Counted { errno: false, traps: false }, kills: false };
-        let all = Reported { counted: Counted { errno: true, traps: true }, kills: true };
-        let stopped = with_stops_for_reporter(&program, none);
-        assert_eq!(verdict(&stopped, "getpid"), ret::TRACE | tag::LOG);
-        assert_eq!(verdict(&stopped, "uname"), ret::KILL_PROCESS);
-        assert_eq!(verdict(&stopped, "socket"), ret::ERRNO | 1);
-        let stopped = with_stops_for_reporter(&program, all);
+        let none = Reported { counted: Counted::NOTHING, kills: false };
+        let stopped = with_stops_for_reporter(&program);
+        assert_eq!(verdict(&stopped, "getpid"), ret::TRACE | LOG);
         // Kills stay the kernel's: named at the killed thread's exit.
         assert_eq!(verdict(&stopped, "uname"), ret::KILL_PROCESS);
-        assert_eq!(verdict(&stopped, "socket"), ret::TRACE | tag::ERRNO | 1);
-        assert_eq!(stop_for(ret::ERRNO, all), None, "errno 0 is a fake success, not counted");
-        assert_eq!(stop_for(ret::ERRNO | u32::from(CONFIRMED), all), None, "the install probe's");
+        // Errno returns too: a call stopped for a tracer runs once the
+        // tracer is gone, or when a tracer of the program's lets it go on.
+        assert_eq!(verdict(&stopped, "socket"), ret::ERRNO | 1);
         assert_eq!(verdict(&stopped, "kill"), ret::TRAP, "traps are counted from the signal");
         assert_eq!(verdict(&stopped, "read"), ret::ALLOW);
         let kill_only =
             crate::compile::filter::compile(&crate::test_support::policy(None, Some("uname"), None)).unwrap();
         assert!(!needs_reporter(&kill_only, none));
         assert!(needs_reporter(&kill_only, Reported { kills: true, ..none }));
-        // Every policy has errno returns of its own (ENOSYS for calls newer
-        // than a fallback, refused terminal injection): counted when asked.
-        assert!(needs_reporter(&kill_only, Reported { counted: Counted { errno: true, traps: false }, ..none }));
         assert!(needs_reporter(&program, none), "log");
-        let killing = with_stops_for_reporter(&kill_only, Reported { kills: true, ..none });
+        let killing = with_stops_for_reporter(&kill_only);
         assert_eq!(verdict(&killing, "uname"), ret::KILL_PROCESS);
         assert_eq!(verdict(&killing, "read"), ret::ALLOW);
         // No child escapes the reporter, where the policy lets clone run;
@@ -808,14 +752,14 @@ mod tests {
         }
         let kills_clone =
             crate::compile::filter::compile(&crate::test_support::policy(None, Some("clone:clone3"), None)).unwrap();
-        let kills_clone = with_stops_for_reporter(&kills_clone, Reported { kills: true, ..none });
+        let kills_clone = with_stops_for_reporter(&kills_clone);
         assert_eq!(clone(&kills_clone, Abi::X86_64, libc::SYS_clone as u32, untraced), ret::KILL_PROCESS);
         assert_eq!(clone(&kills_clone, Abi::X86_64, 435, 0), ret::KILL_PROCESS);
         let logs_clone =
             crate::compile::filter::compile(&crate::test_support::policy(None, Some("clone=log"), None)).unwrap();
-        let logs_clone = with_stops_for_reporter(&logs_clone, none);
+        let logs_clone = with_stops_for_reporter(&logs_clone);
         assert_eq!(clone(&logs_clone, Abi::X86_64, libc::SYS_clone as u32, untraced), ret::ERRNO | libc::EPERM as u32);
-        assert_eq!(clone(&logs_clone, Abi::X86_64, libc::SYS_clone as u32, 0), ret::TRACE | tag::LOG);
+        assert_eq!(clone(&logs_clone, Abi::X86_64, libc::SYS_clone as u32, 0), ret::TRACE | LOG);
         // The probe still answers.
         let nonce = 0x1234_5678_9abc_def0;
         let probe = SeccompData {
