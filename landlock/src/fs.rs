@@ -68,6 +68,33 @@ pub fn open_path(path: &Path) -> Result<(Fd, bool), Errno> {
     Ok((fd, status.st_mode & libc::S_IFMT == libc::S_IFDIR))
 }
 
+/// What a file is, whatever the name it is reached by: its device and
+/// inode numbers.
+pub type Identity = (u64, u64);
+
+/// The identity of what `fd` is open on.
+pub fn identity(fd: &Fd) -> Result<Identity, Errno> {
+    // SAFETY: a zeroed stat is a valid buffer for fstat to fill.
+    let mut status: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: fstat fills `status` for an open descriptor.
+    if unsafe { libc::fstat(fd.raw(), &mut status) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok((status.st_dev, status.st_ino))
+}
+
+/// The identity of `path` itself (a symbolic link there is not followed).
+pub fn identity_of(path: &Path) -> Result<Identity, Errno> {
+    let c_path = c_path(path)?;
+    // SAFETY: a zeroed stat is a valid buffer for lstat to fill.
+    let mut status: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: lstat with a NUL-terminated path fills `status`.
+    if unsafe { libc::lstat(c_path.as_ptr(), &mut status) } != 0 {
+        return Err(Errno::last());
+    }
+    Ok((status.st_dev, status.st_ino))
+}
+
 /// Whether `path`, symbolic links followed, is a directory.
 pub fn is_dir(path: &Path) -> Result<bool, Errno> {
     let c_path = c_path(path)?;

@@ -29,7 +29,7 @@ use core::fmt;
 
 pub use enforce::{EnforceError, Enforced, Threads, enforce, kernel_abi};
 pub use path::Path;
-pub use plan::{Plan, PlanError, Rights};
+pub use plan::{Plan, PlanError, PlanErrorKind, Rights};
 pub use request::{Request, RequestError, Setting, Settings};
 use sandbox_policy::text::variables::LandlockVariables;
 

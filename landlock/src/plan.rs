@@ -22,6 +22,13 @@
 //! forgot it. So is a file the caller opened standard input, output or
 //! error on (`program 2>log`), for what those descriptors already allow:
 //! `echo x > /dev/stderr` reopens it.
+//!
+//! Landlock rules hold on to files, not names: a rule on another name for
+//! a denied entry (a hard link, a bind mount), or for a directory above it,
+//! grants the entry by its own path too. So no grant may be such a name:
+//! one found among a carved directory's entries, a device or a file of the
+//! standard streams is left out (`--explain` lists it as denied), and a tree
+//! asked for is refused.
 
 #![forbid(unsafe_code)]
 
@@ -118,6 +125,9 @@ pub struct Plan {
     pub request: Request,
     /// The filesystem rules.
     pub grants: Vec<Grant>,
+    /// Entries left out: other names for what a carve-out denies, or for a
+    /// directory above it.
+    pub aliases: Vec<Path>,
 }
 
 /// A path the plan cannot be made for.
@@ -126,13 +136,35 @@ pub struct PlanError {
     /// The path.
     pub path: Path,
     /// Why.
-    pub error: Errno,
+    pub kind: PlanErrorKind,
+}
+
+/// Why a path cannot be planned for.
+#[derive(Debug)]
+pub enum PlanErrorKind {
+    /// It cannot be opened or listed.
+    Unreadable(Errno),
+    /// A tree asked for is another name (a bind mount, a hard link) for
+    /// what this carve-out denies, or for a directory above it.
+    Undoes(String),
 }
 
 impl fmt::Display for PlanError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.error)
+        match &self.kind {
+            PlanErrorKind::Unreadable(error) => write!(f, "{}: {error}", self.path),
+            PlanErrorKind::Undoes(carve_out) => write!(
+                f,
+                "{} is another name (a bind mount or a hard link) for {carve_out}, which is carved out, or for a \
+                 directory above it: granting it would grant the carve-out; grant a tree that does not reach it",
+                self.path
+            ),
+        }
     }
+}
+
+fn unreadable(path: &Path) -> impl FnOnce(Errno) -> PlanError + '_ {
+    |error| PlanError { path: path.clone(), kind: PlanErrorKind::Unreadable(error) }
 }
 
 impl core::error::Error for PlanError {}
@@ -152,12 +184,55 @@ impl Plan {
         if request.restricts_files && request.devices {
             grant_devices(&request.deny, &mut grants)?;
         }
-        Ok(Plan { request, grants })
+        let mut plan = Plan { request, grants, aliases: Vec::new() };
+        plan.leave_out_aliases()?;
+        Ok(plan)
     }
 
     /// Adds the right to read and execute the file at `path`.
     pub fn grant_run(&mut self, path: &Path) -> Result<(), PlanError> {
         self.grants.push(open(path, Rights::Run, Reason::Exec)?);
+        self.leave_out_aliases()
+    }
+
+    /// Takes out every grant on another name for a denied entry or for a
+    /// directory above one (their identities), or refuses the tree asked
+    /// for that is one.
+    fn leave_out_aliases(&mut self) -> Result<(), PlanError> {
+        let mut guarded = Vec::new();
+        for denial in &self.request.deny {
+            let mut above = Some(denial.directory.clone());
+            while let Some(directory) = above {
+                guarded.push((fs::identity_of(&directory).map_err(unreadable(&directory))?, denial));
+                above = directory.split_last().map(|(parent, _)| parent);
+            }
+            let entries = fs::list(&denial.directory).map_err(unreadable(&denial.directory))?;
+            for entry in entries.iter().filter(|entry| denial.pattern.matches(&entry.name)) {
+                let path = denial.directory.join(&entry.name);
+                guarded.push((fs::identity_of(&path).map_err(unreadable(&path))?, denial));
+            }
+        }
+        if guarded.is_empty() {
+            return Ok(());
+        }
+        let mut kept = Vec::with_capacity(self.grants.len());
+        for grant in core::mem::take(&mut self.grants) {
+            let identity = fs::identity(&grant.fd).map_err(unreadable(&grant.path))?;
+            let undone = guarded.iter().find(|(guarded, _)| *guarded == identity).map(|(_, denial)| denial);
+            match undone {
+                Some(denial) if grant.rights != Rights::ListOnly => {
+                    if self.request.read_only.contains(&grant.path) || self.request.read_write.contains(&grant.path) {
+                        return Err(PlanError {
+                            path: grant.path.clone(),
+                            kind: PlanErrorKind::Undoes(denial.written.clone()),
+                        });
+                    }
+                    self.aliases.push(grant.path.clone());
+                }
+                _ => kept.push(grant),
+            }
+        }
+        self.grants = kept;
         Ok(())
     }
 
@@ -177,6 +252,9 @@ impl Plan {
             }
             for denial in &self.request.deny {
                 out.push_str(&format!("  {:<10} {} (carved out)\n", "denied", denial.written));
+            }
+            for alias in &self.aliases {
+                out.push_str(&format!("  {:<10} {alias} (another name for what is carved out)\n", "denied"));
             }
         } else {
             out.push_str("files: not restricted\n");
@@ -217,7 +295,7 @@ fn grant_tree(path: &Path, rights: Rights, denials: &[Denial], grants: &mut Vec<
         return Ok(());
     }
     grants.push(open(path, Rights::ListOnly, Reason::Asked)?);
-    let entries = fs::list(path).map_err(|error| PlanError { path: path.clone(), error })?;
+    let entries = fs::list(path).map_err(unreadable(path))?;
     for entry in entries {
         if entry.symlink || denials.iter().any(|denial| denial.denies(path, &entry.name)) {
             continue;
@@ -250,7 +328,7 @@ fn grant_devices(denials: &[Denial], grants: &mut Vec<Grant>) -> Result<(), Plan
 }
 
 fn open(path: &Path, rights: Rights, reason: Reason) -> Result<Grant, PlanError> {
-    let (fd, directory) = fs::open_path(path).map_err(|error| PlanError { path: path.clone(), error })?;
+    let (fd, directory) = fs::open_path(path).map_err(unreadable(path))?;
     Ok(Grant { path: path.clone(), rights, directory, reason, fd })
 }
 
@@ -314,6 +392,41 @@ mod tests {
             ]
         );
         assert!(!plan.grants[2].directory);
+        stdfs::remove_dir_all(root).unwrap();
+    }
+
+    /// Once a bug (fixed): a rule on another name for a denied file (a hard
+    /// link among the siblings, here) granted the file by its own path.
+    #[test]
+    fn another_name_for_a_denied_entry_is_never_granted() {
+        let root = tree("aliases");
+        stdfs::hard_link(root.join("home/.ssh/id_rsa"), root.join("home/keep")).unwrap();
+        let plan = plan(&root, "~/home", "~/home/.ssh/id_rsa", false);
+        assert_eq!(
+            grants(&plan, &root),
+            [
+                "list-only home",
+                "list-only home/.ssh",
+                "read-write home/.ssh/config",
+                "read-write home/.ssh/id_rsa.pub",
+                "read-write home/docs",
+                "read-write home/notes",
+            ]
+        );
+        assert_eq!(plan.aliases.len(), 1);
+        assert!(plan.aliases[0].lossy().ends_with("home/keep"), "{:?}", plan.aliases);
+        assert!(plan.describe().contains("home/keep (another name for what is carved out)"), "{}", plan.describe());
+        // Asked for as a tree of its own: refused, naming both.
+        let settings = Settings {
+            read_write: Some(Setting { origin: "RW", value: "~/other:~/home/keep" }),
+            deny: Some(Setting { origin: "DENY", value: "~/home/.ssh/id_rsa" }),
+            ..Settings::default()
+        };
+        let home = Path::new(root.as_os_str().as_bytes());
+        let error = Plan::new(Request::new(&settings, Some(&home)).unwrap().unwrap()).unwrap_err();
+        assert!(matches!(error.kind, PlanErrorKind::Undoes(_)), "{error:?}");
+        assert!(error.to_string().contains("home/keep is another name"), "{error}");
+        assert!(error.to_string().contains("~/home/.ssh/id_rsa, which is carved out"), "{error}");
         stdfs::remove_dir_all(root).unwrap();
     }
 
