@@ -13,7 +13,7 @@ mod program;
 mod summary;
 mod tracer;
 
-use std::ffi::{CString, OsString};
+use std::ffi::{CString, OsStr, OsString};
 use std::io::{IsTerminal, Write};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
@@ -322,7 +322,7 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     if let (Some(asked), Some(library)) = (&mut asked, &library) {
         asked.also_run(library);
     }
-    let path_variable = passed_on.iter().find(|(key, _)| key == "PATH").map(|(_, value)| value.as_os_str());
+    let path_variable = value_of(&passed_on, "PATH");
     let sandbox = Sandbox::new(&args.container, name, path_variable, variables.verbose())?;
     // In a new root PROGRAM is looked up there, once it is built, and the
     // Landlock paths name what PROGRAM will see there (a fresh /proc too):
@@ -340,21 +340,21 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
     if let Some(path) = &variables.report_json
         && args.preload
     {
-        environment.push((variables::REPORT_JSON.into(), path.into()));
+        environment.push(entry(variables::REPORT_JSON, path));
     }
     if let Some(library) = &library {
         preload::check_program(&path)?;
         preload::check_environment(&environment)?;
         if args.learn.is_some() {
             prepend_preload(&mut environment, library);
-            environment.push((variables::LEARN.into(), "1".into()));
+            environment.push(entry(variables::LEARN, "1"));
         } else if let Some(policy) = &policy {
             hand_over_to_library(&mut environment, policy, library, &variables);
         }
     }
     if args.preload && asked.as_ref().is_some_and(landlock::Asked::restricts_files) {
         // The library's domain for tracing must then grant reparenting.
-        environment.push((variables::FS_DOMAIN.into(), "1".into()));
+        environment.push(entry(variables::FS_DOMAIN, "1"));
     }
 
     let display = name.to_string_lossy().into_owned();
@@ -365,12 +365,7 @@ fn prepare(args: Args) -> Result<Plan, Failure> {
         .collect::<Result<Vec<_>, _>>()?;
     let envp = environment
         .into_iter()
-        .map(|(key, value)| {
-            let mut entry = key.into_vec();
-            entry.push(b'=');
-            entry.extend(value.into_vec());
-            CString::new(entry).map_err(|_| nul_in("the environment"))
-        })
+        .map(|entry| CString::new(entry.into_vec()).map_err(|_| nul_in("the environment")))
         .collect::<Result<Vec<_>, _>>()?;
     let launch = Launch::new(display, c_path, argv, envp);
     if let Some(file) = args.learn {
@@ -527,36 +522,55 @@ fn seccomp_step(
 
 /// Adds what libsandbox.so needs to apply `policy` in PROGRAM.
 fn hand_over_to_library(
-    environment: &mut Vec<(OsString, OsString)>,
+    environment: &mut Vec<OsString>,
     policy: &Policy,
     library: &std::path::Path,
     variables: &Variables,
 ) {
     prepend_preload(environment, library);
-    environment.extend(policy.variables().into_iter().map(|(key, value)| (key.into(), value.into())));
+    environment.extend(policy.variables().into_iter().map(|(key, value)| entry(key, value)));
     if variables.verbose() {
-        environment.push((variables::VERBOSE.into(), "1".into()));
+        environment.push(entry(variables::VERBOSE, "1"));
     }
     if let Some(report) = &variables.report {
-        environment.push((variables::REPORT.into(), report.into()));
+        environment.push(entry(variables::REPORT, report));
     }
     if let Some(report_counts) = &variables.report_counts {
-        environment.push((variables::REPORT_COUNTS.into(), report_counts.into()));
+        environment.push(entry(variables::REPORT_COUNTS, report_counts));
     }
     if let Some(report_kills) = &variables.report_kills {
-        environment.push((variables::REPORT_KILLS.into(), report_kills.into()));
+        environment.push(entry(variables::REPORT_KILLS, report_kills));
     }
 }
 
 /// Puts `library` first in LD_PRELOAD.
-fn prepend_preload(environment: &mut Vec<(OsString, OsString)>, library: &std::path::Path) {
+fn prepend_preload(environment: &mut Vec<OsString>, library: &std::path::Path) {
     let mut preload = library.as_os_str().to_owned();
-    if let Some(index) = environment.iter().position(|(key, _)| key == "LD_PRELOAD") {
-        let (_, existing) = environment.remove(index);
+    if let Some(index) = environment.iter().position(|entry| split_entry(entry).0 == b"LD_PRELOAD") {
+        let existing = environment.remove(index);
         preload.push(":");
-        preload.push(existing);
+        preload.push(OsStr::from_bytes(split_entry(&existing).1));
     }
-    environment.push(("LD_PRELOAD".into(), preload));
+    environment.push(entry("LD_PRELOAD", preload));
+}
+
+/// `NAME=VALUE`, for PROGRAM's environment.
+fn entry(name: &str, value: impl AsRef<OsStr>) -> OsString {
+    let mut entry = OsString::from(name);
+    entry.push("=");
+    entry.push(value);
+    entry
+}
+
+/// An entry's name and value (see [`variables::split_entry`]).
+pub(crate) fn split_entry(entry: &OsStr) -> (&[u8], &[u8]) {
+    variables::split_entry(entry.as_bytes())
+}
+
+/// The value of the variable `name` in `environment`, if set.
+fn value_of<'a>(environment: &'a [OsString], name: &str) -> Option<&'a OsStr> {
+    let (_, value) = environment.iter().map(|entry| split_entry(entry)).find(|(key, _)| *key == name.as_bytes())?;
+    Some(OsStr::from_bytes(value))
 }
 
 fn nul_in(what: &str) -> Failure {
@@ -564,16 +578,34 @@ fn nul_in(what: &str) -> Failure {
 }
 
 /// Splits the environment into the sandbox's variables and the rest, which
-/// PROGRAM gets. Refuses what the library refuses (see [`Variables::add`]).
-fn read_environment() -> Result<(Variables, Vec<(OsString, OsString)>), Failure> {
+/// PROGRAM gets as they are, in their order: entries without `=` too,
+/// which `std::env::vars_os` would drop. Refuses what the library refuses
+/// (see [`Variables::add`]), an entry without `=` named as ours included.
+fn read_environment() -> Result<(Variables, Vec<OsString>), Failure> {
     let mut variables = Variables::default();
     let mut passed_on = Vec::new();
-    for (key, value) in std::env::vars_os() {
-        let added = variables.add(key.as_bytes(), value.as_bytes());
-        match added.map_err(|error| Failure::Environment(error.to_string()))? {
+    for entry in raw_environment() {
+        let (name, value) = split_entry(&entry);
+        match variables.add(name, value).map_err(|error| Failure::Environment(error.to_string()))? {
             Some(_) => {}
-            None => passed_on.push((key, value)),
+            None => passed_on.push(entry),
         }
     }
     Ok((variables, passed_on))
+}
+
+/// The entries of this process's environment, exactly as it got them.
+fn raw_environment() -> Vec<OsString> {
+    let mut entries = Vec::new();
+    // SAFETY: `environ` is the NULL-terminated array of NUL-terminated
+    // entries libc set up before main; nothing in sandboxify changes its
+    // environment (no setenv), and no other thread runs yet.
+    unsafe {
+        let mut at = libc::environ;
+        while !at.is_null() && !(*at).is_null() {
+            entries.push(OsString::from_vec(std::ffi::CStr::from_ptr(*at).to_bytes().to_vec()));
+            at = at.add(1);
+        }
+    }
+    entries
 }

@@ -92,8 +92,10 @@ pub fn check_program(program: &Path) -> Result<(), Failure> {
 
 /// Refuses an environment that names audit libraries (`LD_AUDIT`), which
 /// ld.so loads before any preload and which may refuse libsandbox.so.
-pub fn check_environment(environment: &[(std::ffi::OsString, std::ffi::OsString)]) -> Result<(), Failure> {
-    match environment.iter().find(|(key, value)| key == "LD_AUDIT" && !value.is_empty()) {
+pub fn check_environment(environment: &[std::ffi::OsString]) -> Result<(), Failure> {
+    let audit =
+        |entry: &&std::ffi::OsString| matches!(crate::split_entry(entry), (b"LD_AUDIT", value) if !value.is_empty());
+    match environment.iter().find(audit) {
         Some(_) => Err(Failure::Preload(
             "LD_AUDIT names audit libraries, which ld.so loads before any preload and which may refuse \
              libsandbox.so: unset it, or run sandboxify without --preload"

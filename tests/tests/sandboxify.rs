@@ -155,6 +155,37 @@ fn options_override_the_environment() {
     assert_eq!(outcome.stdout, "parent: Seccomp:\t2\nchild: Seccomp:\t2\n");
 }
 
+/// Once a bug (fixed): entries without "=" (which execve allows, and
+/// env(1) and the library pass on) were dropped on the way to PROGRAM.
+/// Every form hands PROGRAM its environment as given, in order; and an
+/// entry without "=" named as a sandbox variable is refused, as the
+/// library refuses it.
+#[test]
+fn program_gets_the_environment_exactly_as_given() {
+    let exec_with_env = compile("exec-with-env", &["-static"]);
+    let entries = ["NOEQUALS", "A=1", "A=2", "=weird", "", "PATH=/usr/bin:/bin", "Z=last"];
+    let env_zero = |prefix: &[&str], user: User| {
+        let args: Vec<&str> = prefix.iter().copied().chain(["/usr/bin/env", "-0", "--"]).chain(entries).collect();
+        Run::new(&exec_with_env, &args).user(user).run()
+    };
+    let sandboxify = sandboxify();
+    let sandboxify = sandboxify.to_str().unwrap();
+    for user in USERS {
+        let plain = env_zero(&[], user);
+        plain.assert_success();
+        assert_eq!(plain.stdout, "NOEQUALS\0A=1\0A=2\0=weird\0\0PATH=/usr/bin:/bin\0Z=last\0");
+        for form in [&[sandboxify][..], &[sandboxify, "--deny", "uname"], &[sandboxify, "--unshare-pid"]] {
+            let outcome = env_zero(form, user);
+            outcome.assert_success();
+            assert_eq!(outcome.stdout, plain.stdout, "{form:?} {user:?}");
+        }
+        let outcome =
+            Run::new(&exec_with_env, &[sandboxify, "/usr/bin/true", "--", "SANDBOX_FS_RO/usr"]).user(user).run();
+        outcome.assert_code(125);
+        assert_eq!(outcome.stderr, "sandboxify: unknown variable SANDBOX_FS_RO/usr (did you mean SANDBOX_FS_RO?)\n");
+    }
+}
+
 #[test]
 fn bad_input_never_runs_the_program() {
     let program = static_uname();
