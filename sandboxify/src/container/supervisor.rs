@@ -13,10 +13,11 @@
 //!   (`PR_SET_PDEATHSIG`). Without a PID namespace it execs PROGRAM, which
 //!   keeps that. In one it becomes the namespace's init ([`become_init`])
 //!   and PROGRAM runs in a child of it, PID 2;
-//! - the supervisor forwards SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2,
-//!   SIGALRM, SIGTERM and SIGWINCH to its child, waits for it, removes the
-//!   cgroups, and ends as PROGRAM ended: with its exit status, or killed by
-//!   the same signal (an OOM kill in a memory cgroup: SIGKILL).
+//! - the supervisor forwards to its child every signal sent to it that a
+//!   process can catch (real-time signals included) but SIGCHLD and the
+//!   stop signals of job control, waits for it, removes the cgroups, and
+//!   ends as PROGRAM ended: with its exit status, or killed by the same
+//!   signal (an OOM kill in a memory cgroup: SIGKILL).
 //!
 //! Why PROGRAM is not PID 1: a namespace's init only receives the signals it
 //! has a handler for, from its own namespace as from its parent
@@ -49,17 +50,12 @@ use super::cgroup::Cgroups;
 use super::{SetupError, failed, namespaces};
 use crate::failure::Failure;
 
-/// The signals passed on to PROGRAM.
-const FORWARDED: [Signal; 8] = [
-    Signal::SIGHUP,
-    Signal::SIGINT,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGALRM,
-    Signal::SIGTERM,
-    Signal::SIGWINCH,
-];
+/// The signals not passed on to PROGRAM: those no process can catch,
+/// SIGCHLD (the supervisor's and the init's own), and the stop signals of
+/// job control, which stop the supervisor itself (see the module's
+/// documentation).
+const NOT_FORWARDED: [libc::c_int; 6] =
+    [libc::SIGKILL, libc::SIGSTOP, libc::SIGCHLD, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU];
 
 /// What the process [`start`] returns in keeps: where, as a PID
 /// namespace's init, it hands PROGRAM's wait status to the supervisor.
@@ -69,11 +65,20 @@ pub struct Started {
 
 /// The forwarded signals and SIGCHLD: what the supervisor and the init wait for.
 fn watched() -> SigSet {
-    let mut watched = SigSet::empty();
-    for signal in FORWARDED.into_iter().chain([Signal::SIGCHLD]) {
-        watched.add(signal);
+    // SAFETY: a zeroed sigset_t is valid storage for sigemptyset to fill.
+    let mut watched: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: sigemptyset and sigaddset only write the set; sigaddset
+    // refuses (EINVAL) the two real-time signals glibc keeps for itself.
+    unsafe {
+        libc::sigemptyset(&mut watched);
+        for signal in
+            (1..=libc::SIGRTMAX()).filter(|&signal| signal == libc::SIGCHLD || !NOT_FORWARDED.contains(&signal))
+        {
+            libc::sigaddset(&mut watched, signal);
+        }
     }
-    watched
+    // SAFETY: made by sigemptyset and sigaddset above.
+    unsafe { SigSet::from_sigset_t_unchecked(watched) }
 }
 
 /// The signal mask and SIGCHLD action this process was started with, set
@@ -189,27 +194,28 @@ fn abandon(cgroups: Cgroups, error: SetupError) -> Failure {
 fn supervise(child: Pid, watched: &SigSet) -> i32 {
     loop {
         let (signal, info) = wait_signal(watched);
-        if signal == Signal::SIGCHLD {
+        if signal == libc::SIGCHLD {
             match wait(child, libc::WNOHANG) {
                 Some(status) => return status,
                 None => continue,
             }
         }
         if info.si_code != libc::SI_KERNEL {
-            let _ = nix::sys::signal::kill(child, signal);
+            // SAFETY: kill(2) of our own child.
+            unsafe { libc::kill(child.as_raw(), signal) };
         }
     }
 }
 
 /// The next of `watched` (all blocked), with what the kernel says of it.
-fn wait_signal(watched: &SigSet) -> (Signal, libc::siginfo_t) {
+fn wait_signal(watched: &SigSet) -> (libc::c_int, libc::siginfo_t) {
     loop {
         // SAFETY: siginfo_t is plain old data, valid when zeroed.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
         // SAFETY: sigwaitinfo(2) with a valid set and a siginfo_t to fill.
         let number = unsafe { libc::sigwaitinfo(watched.as_ref(), &mut info) };
-        if let Ok(signal) = Signal::try_from(number) {
-            return (signal, info);
+        if number > 0 {
+            return (number, info);
         }
     }
 }
@@ -252,7 +258,7 @@ fn run_init(program: Pid, watched: &SigSet, mut status: PipeWriter) -> ! {
     let _ = namespaces::drop_own_capabilities();
     loop {
         let (signal, info) = wait_signal(watched);
-        if signal == Signal::SIGCHLD {
+        if signal == libc::SIGCHLD {
             // PROGRAM, and the orphans the namespace hands its init.
             while let Some((pid, wait_status)) = wait_any() {
                 if pid == program {
@@ -265,7 +271,8 @@ fn run_init(program: Pid, watched: &SigSet, mut status: PipeWriter) -> ! {
         // SAFETY: reading the sender's pid of a signal sent by kill(2).
         let from_outside = info.si_code != libc::SI_KERNEL && unsafe { info.si_pid() } == 0;
         if from_outside {
-            let _ = nix::sys::signal::kill(program, signal);
+            // SAFETY: kill(2) of our own child.
+            unsafe { libc::kill(program.as_raw(), signal) };
         }
     }
 }
