@@ -12,13 +12,41 @@
  *                                       directory MARKER;
  *   mmap2                               maps a page with the i386 mmap2
  *                                       (int 0x80, 192) under a deny of mmap,
- *                                       then creates the directory MARKER.
+ *                                       then creates the directory MARKER;
+ *   sched_setattr, sched_setscheduler   set this process's scheduling policy
+ *                                       (SCHED_BATCH) under a deny of
+ *                                       sched_setparam or sched_setscheduler;
+ *   mlock2, mlockall, mmap-locked       lock memory (MAP_LOCKED) under a
+ *                                       deny of mlock;
+ *   futex_wake                          wakes a futex under a deny of futex;
+ *   process_madvise                     advises on its own memory through a
+ *                                       pidfd under a deny of madvise;
+ *   open_by_handle_at-trunc             empties the existing file MARKER
+ *                                       (O_TRUNC) without truncate (root),
+ *                                       then writes into it;
+ *   userfaultfd-dev                     makes a userfaultfd through
+ *                                       /dev/userfaultfd (root);
+ *   mount-move                          in a mount namespace of its own,
+ *                                       moves a mount away from where it hid
+ *                                       a file (MS_MOVE) under a deny of
+ *                                       umount (root);
+ *   setns-mnt                           in a user and mount namespace of its
+ *                                       own, with a directory bound over /,
+ *                                       enters the namespace again (setns),
+ *                                       which makes that directory its root,
+ *                                       under a deny of chroot.
+ * Each creates the directory MARKER when the effect happened.
  * Exits 0 if the door worked, 1 if not; prints nothing (write may be denied). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -63,6 +91,84 @@ int main(int argc, char **argv) {
                          : "memory");
         if (result < 0 && result > -4096) return 1;
         return mkdir(marker, 0755) == 0 ? 0 : 1;
+    }
+    if (!strcmp(door, "sched_setattr") || !strcmp(door, "sched_setscheduler")) {
+        struct { uint32_t size, policy; uint64_t flags; int32_t nice; uint32_t priority; uint64_t runtime, deadline, period; } attr = {sizeof attr, SCHED_BATCH};
+        struct sched_param param = {0};
+        long set = !strcmp(door, "sched_setattr") ? syscall(SYS_sched_setattr, 0, &attr, 0)
+                                                  : syscall(SYS_sched_setscheduler, 0, SCHED_BATCH, &param);
+        if (set != 0 || sched_getscheduler(0) != SCHED_BATCH) return 1;
+        return mkdir(marker, 0755) == 0 ? 0 : 1;
+    }
+    if (!strcmp(door, "mlock2") || !strcmp(door, "mlockall") || !strcmp(door, "mmap-locked")) {
+        void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | (!strcmp(door, "mmap-locked") ? MAP_LOCKED : 0), -1, 0);
+        if (page == MAP_FAILED) return 1;
+        if (!strcmp(door, "mlock2") && syscall(SYS_mlock2, page, 4096, 0) != 0) return 1;
+        if (!strcmp(door, "mlockall") && mlockall(MCL_CURRENT) != 0) return 1;
+        /* The effect: pages locked (VmLck in /proc/self/status). */
+        FILE *status = fopen("/proc/self/status", "r");
+        char line[256];
+        long locked = 0;
+        while (status && fgets(line, sizeof line, status))
+            if (!strncmp(line, "VmLck:", 6)) locked = atol(line + 6);
+        if (locked == 0) return 1;
+        return mkdir(marker, 0755) == 0 ? 0 : 1;
+    }
+    if (!strcmp(door, "futex_wake")) {
+        static uint32_t word;
+        /* FUTEX2_SIZE_U32 | FUTEX2_PRIVATE: no waiter, 0 woken; it ran. */
+        if (syscall(454, &word, 0xffffffffUL, 1, 0x02 | 128) != 0) return 1;
+        return mkdir(marker, 0755) == 0 ? 0 : 1;
+    }
+    if (!strcmp(door, "process_madvise")) {
+        void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        int self = (int)syscall(SYS_pidfd_open, getpid(), 0);
+        struct iovec range = {page, 4096};
+        if (page == MAP_FAILED || self < 0 || syscall(SYS_process_madvise, self, &range, 1, MADV_COLD, 0) != 4096) return 1;
+        return mkdir(marker, 0755) == 0 ? 0 : 1;
+    }
+    if (!strcmp(door, "open_by_handle_at-trunc")) {
+        struct file_handle *handle = malloc(sizeof *handle + MAX_HANDLE_SZ);
+        handle->handle_bytes = MAX_HANDLE_SZ;
+        int mount_id;
+        if (name_to_handle_at(AT_FDCWD, marker, handle, &mount_id, 0) != 0) return 1;
+        int fd = (int)syscall(SYS_open_by_handle_at, AT_FDCWD, handle, O_WRONLY | O_TRUNC);
+        if (fd < 0) return 1;
+        return write(fd, "escaped\n", 8) == 8 ? 0 : 1;
+    }
+    if (!strcmp(door, "userfaultfd-dev")) {
+        int device = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC);
+        if (device < 0 || ioctl(device, _IO(0xAA, 0x00), O_CLOEXEC) < 0) return 1;
+        return mkdir(marker, 0755) == 0 ? 0 : 1;
+    }
+    if (!strcmp(door, "mount-move")) {
+        char hidden[] = "/tmp/escape-doors-XXXXXX", away[] = "/tmp/escape-doors-XXXXXX", file[64];
+        if (!mkdtemp(hidden) || !mkdtemp(away)) return 1;
+        snprintf(file, sizeof file, "%s/hidden", hidden);
+        if (mkdir(file, 0755) != 0 || unshare(CLONE_NEWNS) != 0) return 1;
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return 1;
+        if (mount("tmpfs", hidden, "tmpfs", 0, NULL) != 0 || access(file, F_OK) == 0) return 1;
+        /* The tmpfs hides FILE; moved away, it no longer does. */
+        if (mount(hidden, away, NULL, MS_MOVE, NULL) != 0 || access(file, F_OK) != 0) return 1;
+        return mkdir(marker, 0755) == 0 ? 0 : 1;
+    }
+    if (!strcmp(door, "setns-mnt")) {
+        char jail[] = "/tmp/escape-doors-XXXXXX", inside[64];
+        if (!mkdtemp(jail)) return 1;
+        snprintf(inside, sizeof inside, "%s/inside-jail", jail);
+        if (mkdir(inside, 0755) != 0) return 1;
+        /* MARKER's directory, to reach it from the new root. */
+        char *slash = strrchr(marker, '/');
+        if (!slash) return 2;
+        *slash = 0;
+        int outside = open(marker, O_PATH | O_DIRECTORY);
+        if (outside < 0 || unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return 1;
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return 1;
+        if (mount(jail, "/", NULL, MS_BIND, NULL) != 0) return 1;
+        int self = open("/proc/self/ns/mnt", O_RDONLY);
+        if (self < 0 || syscall(SYS_setns, self, CLONE_NEWNS) != 0 || access("/inside-jail", F_OK) != 0) return 1;
+        return mkdirat(outside, slash + 1, 0755) == 0 ? 0 : 1;
     }
     return 2;
 }

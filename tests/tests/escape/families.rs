@@ -18,13 +18,24 @@ const DOORS: Attempt = Attempt::new("escape-doors");
 /// The other doors `escape-doors` tries: the door, the call a deny list
 /// names, who can use the door, and whether its marker is a file to write
 /// into (else a directory to create).
-const OTHER_DOORS: [(&str, &str, &[User], bool); 6] = [
+const OTHER_DOORS: [(&str, &str, &[User], bool); 17] = [
     ("copy_file_range", "write", &USERS, true),
     ("sendfile", "write", &USERS, true),
     ("splice", "write", &USERS, true),
     ("open_by_handle_at", "open", &[User::Root], true),
     ("pkey_mprotect", "mprotect", &USERS, false),
     ("mmap2", "mmap", &USERS, false),
+    ("sched_setattr", "sched_setparam", &USERS, false),
+    ("sched_setscheduler", "sched_setparam", &USERS, false),
+    ("sched_setattr", "sched_setscheduler", &USERS, false),
+    ("mlock2", "mlock", &USERS, false),
+    ("mlockall", "mlock", &USERS, false),
+    ("mmap-locked", "mlock", &USERS, false),
+    ("futex_wake", "futex", &USERS, false),
+    ("process_madvise", "madvise", &USERS, false),
+    ("open_by_handle_at-trunc", "truncate", &[User::Root], true),
+    ("userfaultfd-dev", "userfaultfd", &[User::Root], false),
+    ("mount-move", "umount", &[User::Root], false),
 ];
 
 /// Runs `escape-doors DOOR MARKER` (unconfined if `injection` is None) and
@@ -62,7 +73,15 @@ fn other_doors_work_unconfined() {
 /// open_by_handle_at opens a file for writing under a deny of `open` (root,
 /// which has CAP_DAC_READ_SEARCH); pkey_mprotect changes a page's protection
 /// under a deny of `mprotect`; the i386 mmap2 (int 0x80) maps memory under a
-/// deny of `mmap`.
+/// deny of `mmap`. And, found by a later red-team pass (2026-12-06):
+/// sched_setattr and sched_setscheduler set the scheduling policy under a
+/// deny of `sched_setparam` (or `sched_setscheduler`); mlock2, mlockall and
+/// mmap(MAP_LOCKED) lock memory under a deny of `mlock`; futex_wake wakes
+/// under a deny of `futex`; process_madvise advises under a deny of
+/// `madvise`; open_by_handle_at(O_TRUNC) empties a file under a deny of
+/// `truncate` (root); /dev/userfaultfd's ioctl makes a userfaultfd under a
+/// deny of `userfaultfd` (root); mount(MS_MOVE) takes a mount away from
+/// where it hid a file under a deny of `umount` (root).
 #[test]
 fn a_deny_entry_shuts_every_door_to_its_call() {
     let mut escaped = Vec::new();
@@ -144,6 +163,24 @@ fn a_deny_entry_denies_every_call_that_reaches_its_effect() {
     // bit does not slip `clone((1 << 32) | SIGCHLD)` past `== SIGCHLD`.
     let high = Policy::deny("clone(arg0 == SIGCHLD)");
     assert_held(SIBLINGS, Some("clone-fork-high"), &EVERY_PATH, &[high], killed);
+}
+
+/// Once a hole (found by a red-team pass, 2026-12-06): in a user and
+/// mount namespace of its own (unshare is not chroot), a program bound a
+/// directory over / and entered its namespace again with setns, which
+/// made that directory its root, under a deny of `chroot`. setns of a
+/// mount namespace (or of an unnamed type) is now a door of `chroot`.
+#[test]
+fn a_deny_of_chroot_denies_entering_a_mount_namespace() {
+    for user in USERS {
+        let (worked, outcome) = try_door("setns-mnt", "chroot", false, None, user);
+        assert!(worked, "the control did not change its root as {user:?}: {outcome:#?}");
+        for injection in [Preload, Patched, Attached, SandboxifyPreload] {
+            let (worked, outcome) = try_door("setns-mnt", "chroot", false, Some(injection), user);
+            assert!(!worked, "ESCAPED via {injection:?} as {user:?}: {outcome:#?}");
+            assert!(killed(&outcome), "not killed via {injection:?} as {user:?}: {outcome:#?}");
+        }
+    }
 }
 
 /// Once a hole (fixed): root hangs up its terminal with `vhangup()` or
