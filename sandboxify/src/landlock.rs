@@ -141,8 +141,7 @@ impl Asked {
         }
         if plan.request.restricts_files {
             for path in &self.also_run {
-                let path = sandbox_landlock::Path::new(path.as_os_str().as_bytes());
-                plan.grant_run(&path).map_err(sandbox_landlock::Error::from)?;
+                grant_run(&mut plan, path)?;
             }
         }
         Ok(plan)
@@ -180,6 +179,17 @@ pub fn enforce(rules: &Plan, verbose: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Grants reading and executing `file`: what a symbolic link there leads
+/// to (the link itself is only followed; Landlock checks the file the
+/// kernel opens, as for Debian's ld.so, `/lib64/ld-linux-x86-64.so.2`).
+/// A path that does not resolve is granted as it is: the exec reports it.
+fn grant_run(plan: &mut Plan, file: &Path) -> Result<(), Failure> {
+    let target = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    let path = sandbox_landlock::Path::new(target.as_os_str().as_bytes());
+    plan.grant_run(&path).map_err(sandbox_landlock::Error::from)?;
+    Ok(())
+}
+
 /// Grants what sandboxify's own exec of `program` needs when files are
 /// restricted: the kernel opens the program, the interpreter of a script
 /// (`#!`, up to the kernel's four levels), and the ELF interpreter (ld.so)
@@ -191,8 +201,7 @@ fn grant_exec(plan: &mut Plan, program: &Path) -> Result<(), Failure> {
     }
     let mut file = program.to_path_buf();
     for _ in 0..5 {
-        let path = sandbox_landlock::Path::new(file.as_os_str().as_bytes());
-        plan.grant_run(&path).map_err(sandbox_landlock::Error::from)?;
+        grant_run(plan, &file)?;
         // What the kernel cannot read it will not exec either: the exec reports it.
         let (Ok(Executable::Script { interpreter: Some(next) }) | Ok(Executable::Elf { interpreter: Some(next), .. })) =
             inspect(&file)

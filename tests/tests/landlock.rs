@@ -672,6 +672,32 @@ fn explain_shows_the_abi_and_the_rules() {
     assert_eq!(outcome.stdout, expected);
 }
 
+/// What sandboxify grants itself to start the program is the file the
+/// kernel opens: once a bug (fixed), a program given through a symbolic
+/// link, or Debian's ld.so (`/lib64/ld-linux-x86-64.so.2`, a link), got
+/// the grant on the link, and the exec failed with EACCES (126).
+#[test]
+fn sandboxify_grants_the_files_it_starts_through_their_links() {
+    let tree = Tree::new("landlock-run-link");
+    let link = tree.path("probe-link");
+    std::os::unix::fs::symlink(probe(Via::Sandboxify), &link).unwrap();
+    for user in USERS {
+        let outcome =
+            Run::new(sandboxify(), &["--fs-ro", &tree.path("ro"), &link, "read", &tree.path("ro/f")]).user(user).run();
+        outcome.assert_success();
+        assert_eq!(outcome.stdout, format!("read {} ok\n", tree.path("ro/f")), "{user:?}: {outcome:#?}");
+    }
+    let dynamic = probe(Via::Library);
+    let explained =
+        Run::new(sandboxify(), &["--fs-ro", &tree.path("ro"), "--explain", dynamic.to_str().unwrap()]).run();
+    explained.assert_success();
+    let loader = fs::canonicalize("/lib64/ld-linux-x86-64.so.2").unwrap();
+    assert!(
+        explained.stdout.contains(&format!("  run        {} (to start the program)\n", loader.display())),
+        "{explained:#?}"
+    );
+}
+
 /// A kernel without Landlock (here: an outer seccomp filter failing
 /// landlock_create_ruleset with ENOSYS) stops the program, unless best
 /// effort is asked for, which says what is not enforced.
