@@ -75,11 +75,17 @@ impl From<EnforceError> for Error {
 }
 
 /// Reads, plans and enforces the Landlock variables on the calling process
-/// (every thread of it), expanding `~` to `home`. `Ok(None)`: nothing asked.
-pub fn enforce_variables(values: &LandlockVariables, home: Option<&Path>) -> Result<Option<(Plan, Enforced)>, Error> {
+/// (every thread of it), expanding `~` to `home`, and granting the files of
+/// `preloaded` (see [`Plan::grant_preloaded`]). `Ok(None)`: nothing asked.
+pub fn enforce_variables(
+    values: &LandlockVariables,
+    home: Option<&Path>,
+    preloaded: &[u8],
+) -> Result<Option<(Plan, Enforced)>, Error> {
     let settings = Settings::from_variables(values)?;
     let Some(request) = Request::new(&settings, home)? else { return Ok(None) };
-    let plan = Plan::new(request)?;
+    let mut plan = Plan::new(request)?;
+    plan.grant_preloaded(preloaded)?;
     let enforced = enforce(&plan, &Threads::count())?;
     Ok(Some((plan, enforced)))
 }

@@ -100,6 +100,9 @@ pub enum Reason {
     Standard,
     /// What sandboxify's exec of the program needs.
     Exec,
+    /// A library `LD_PRELOAD` names, which ld.so loads into every program
+    /// the sandboxed one runs.
+    Preloaded,
 }
 
 /// One rule: `rights` beneath `path`.
@@ -189,6 +192,26 @@ impl Plan {
         Ok(plan)
     }
 
+    /// With file rules, grants reading the libraries of `preload` (an
+    /// `LD_PRELOAD` value: names separated by `:` or spaces), those named by
+    /// a path that exists and that no carve-out covers: ld.so loads them
+    /// into every program the sandboxed one runs, and where it cannot, it
+    /// says so on stderr and runs the program without them (the library
+    /// itself, whose kills would then go unnamed).
+    pub fn grant_preloaded(&mut self, preload: &[u8]) -> Result<(), PlanError> {
+        if !self.request.restricts_files {
+            return Ok(());
+        }
+        for name in preload.split(|&byte| byte == b':' || byte == b' ').filter(|name| name.contains(&b'/')) {
+            let Ok(file) = fs::canonicalize(&Path::new(name)) else { continue };
+            let covered = self.request.deny.iter().any(|denial| denial.covers(&file));
+            if !covered && !self.grants.iter().any(|grant| grant.path == file) {
+                self.grants.push(open(&file, Rights::ReadOnly, Reason::Preloaded)?);
+            }
+        }
+        self.leave_out_aliases()
+    }
+
     /// Adds the right to read and execute the file at `path`.
     pub fn grant_run(&mut self, path: &Path) -> Result<(), PlanError> {
         self.grants.push(open(path, Rights::Run, Reason::Exec)?);
@@ -247,6 +270,7 @@ impl Plan {
                     Reason::Device => " (device every program expects)",
                     Reason::Standard => " (standard input, output or error is open on it)",
                     Reason::Exec => " (to start the program)",
+                    Reason::Preloaded => " (LD_PRELOAD: for the programs it runs)",
                 };
                 out.push_str(&format!("  {:<10} {}{why}\n", grant.rights.name(), grant.path));
             }

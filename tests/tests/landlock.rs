@@ -672,6 +672,29 @@ fn explain_shows_the_abi_and_the_rules() {
     assert_eq!(outcome.stdout, expected);
 }
 
+/// The library keeps the libraries of `LD_PRELOAD` readable, itself
+/// included: once a bug (fixed), under file rules that did not grant its
+/// directory, ld.so refused it in every program the sandboxed one ran
+/// (`ERROR: ld.so: object ... cannot be preloaded`), which then ran
+/// without it and had its kills go unnamed.
+#[test]
+fn the_library_stays_loadable_in_the_programs_it_runs() {
+    for user in USERS {
+        let outcome = Run::new("/bin/sh", &["-c", "uname"])
+            .preload()
+            .env("SANDBOX_FS_RO", "/usr:/etc:/bin:/lib:/lib64")
+            .env("SECCOMP_SYSCALL_DENY", "uname:ptrace")
+            .user(user)
+            .run();
+        outcome.assert_code(159);
+        assert!(
+            outcome.stderr.starts_with("libsandbox: the policy killed this process at uname("),
+            "{user:?}: {outcome:#?}"
+        );
+        assert!(!outcome.stderr.contains("ld.so"), "{user:?}: {outcome:#?}");
+    }
+}
+
 /// What sandboxify grants itself to start the program is the file the
 /// kernel opens: once a bug (fixed), a program given through a symbolic
 /// link, or Debian's ld.so (`/lib64/ld-linux-x86-64.so.2`, a link), got
