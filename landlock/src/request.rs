@@ -193,7 +193,7 @@ pub struct RequestError {
 pub enum RequestErrorKind {
     /// Neither absolute nor starting with `~`.
     Relative(String),
-    /// `~` without a home directory to expand it to.
+    /// `~` without a home directory (an absolute one) to expand it to.
     NoHome(String),
     /// A path that cannot be resolved (a typo must not silently grant or deny nothing).
     Unresolvable {
@@ -240,7 +240,9 @@ impl fmt::Display for RequestErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RequestErrorKind::Relative(path) => write!(f, "\"{path}\" is not an absolute path (start it with / or ~)"),
-            RequestErrorKind::NoHome(path) => write!(f, "cannot expand \"{path}\": HOME is not set"),
+            RequestErrorKind::NoHome(path) => {
+                write!(f, "cannot expand \"{path}\": HOME is not set, or not an absolute path")
+            }
             RequestErrorKind::Unresolvable { path, error } => write!(f, "{path}: {error}"),
             RequestErrorKind::ParentNotDirectory(path) => {
                 write!(f, "{path}: the parent of a denied entry must be a directory")
@@ -339,7 +341,11 @@ fn expand(item: &str, home: Option<&Path>) -> Result<Path, RequestErrorKind> {
         _ if item.starts_with('/') => return Ok(Path::from(item)),
         _ => return Err(RequestErrorKind::Relative(item.to_owned())),
     };
-    let home = home.ok_or_else(|| RequestErrorKind::NoHome(item.to_owned()))?;
+    // An empty or relative HOME would make `~/etc` `/etc`, or a path under
+    // the working directory: not what was meant.
+    let home = home
+        .filter(|home| home.as_bytes().starts_with(b"/"))
+        .ok_or_else(|| RequestErrorKind::NoHome(item.to_owned()))?;
     Ok(if rest.is_empty() { home.clone() } else { home.join(rest.as_bytes()) })
 }
 
@@ -429,7 +435,10 @@ mod tests {
         for (value, home, expected) in [
             ("usr", None, "RO: \"usr\" is not an absolute path (start it with / or ~)"),
             ("~user/x", Some("/tmp"), "RO: \"~user/x\" is not an absolute path (start it with / or ~)"),
-            ("~/x", None, "RO: cannot expand \"~/x\": HOME is not set"),
+            ("~/x", None, "RO: cannot expand \"~/x\": HOME is not set, or not an absolute path"),
+            // Once a bug (fixed): an empty HOME made `~/etc` `/etc`.
+            ("~/etc", Some(""), "RO: cannot expand \"~/etc\": HOME is not set, or not an absolute path"),
+            ("~", Some("home/me"), "RO: cannot expand \"~\": HOME is not set, or not an absolute path"),
             ("/nonexistent/x", None, "RO: /nonexistent/x: ENOENT (No such file or directory)"),
         ] {
             let home = home.map(Path::from);

@@ -7,10 +7,10 @@ use core::fmt::Display;
 /// The exit status when the sandbox cannot be set up as asked.
 pub const EXIT_STATUS: i32 = 125;
 
-/// Writes `libsandbox: <message>` to stderr, without buffering or allocation
-/// beyond the line itself (stdio may not be usable yet).
+/// Writes `libsandbox: <message>` to stderr, as one line, without buffering
+/// or allocation beyond the line itself (stdio may not be usable yet).
 pub fn say(message: &str) {
-    let line = format!("libsandbox: {message}\n");
+    let line = format!("libsandbox: {}\n", sandbox_policy::one_line(message));
     // SAFETY: writes bytes from a live buffer; a closed stderr just fails.
     unsafe { libc::write(libc::STDERR_FILENO, line.as_ptr().cast(), line.len()) };
 }

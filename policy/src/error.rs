@@ -7,6 +7,17 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+/// `message` as one line: a line break inside (from a path or a value
+/// quoted in it) shown as `\n` or `\r`, so that an error is always one
+/// line on stderr.
+pub fn one_line(message: &str) -> alloc::borrow::Cow<'_, str> {
+    if message.contains(['\n', '\r']) {
+        message.replace('\n', "\\n").replace('\r', "\\r").into()
+    } else {
+        message.into()
+    }
+}
+
 /// Where a piece of policy text came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {

@@ -47,7 +47,7 @@ pub use abi::{Abi, Arch};
 pub use action::Action;
 pub use compile::filter::{FilterTooLong, Override, Program, compile, compile_for, compile_with};
 pub use condition::{Comparison, Condition, Field, Rule, Width};
-pub use error::{ErrorKind, Origin, PolicyError};
+pub use error::{ErrorKind, Origin, PolicyError, one_line};
 pub use resolve::Policy;
 pub use sys::install::{InstallError, Threads, install, install_with_listener};
 pub use tables::syscalls::Syscall;

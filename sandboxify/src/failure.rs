@@ -64,6 +64,11 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// Says this failure on stderr, as one line.
+    pub fn say(&self) {
+        eprintln!("sandboxify: {}", sandbox_policy::one_line(&self.to_string()));
+    }
+
     /// The exit status, after the env(1)/timeout(1) convention.
     pub fn exit_status(&self) -> i32 {
         match self {

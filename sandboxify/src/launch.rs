@@ -250,7 +250,7 @@ fn answer_gate(main_thread: u32, display: &str, path: &Path) -> Failure {
 /// Reports from the unconfined helper thread and ends the whole process,
 /// main thread included.
 fn report_and_exit(failure: &Failure) -> ! {
-    eprintln!("sandboxify: {failure}");
+    failure.say();
     // SAFETY: _exit ends the process; nothing needs flushing (stderr is unbuffered).
     unsafe { libc::_exit(failure.exit_status()) }
 }

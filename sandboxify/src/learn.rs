@@ -265,7 +265,7 @@ pub fn learn(
         {
             Ok(()) => {
                 let failure = launch.exec_failure(launch.execve());
-                eprintln!("sandboxify: {failure}");
+                failure.say();
                 failure.exit_status()
             }
             Err(error) => {

@@ -60,7 +60,7 @@ pub fn main() -> i32 {
         },
         Err(failure) => failure,
     };
-    eprintln!("sandboxify: {failure}");
+    failure.say();
     failure.exit_status()
 }
 
@@ -117,7 +117,7 @@ fn usage_error(error: clap::Error) -> i32 {
         _ => first.to_owned(),
     };
     let failure = Failure::Usage(message);
-    eprintln!("sandboxify: {failure}");
+    failure.say();
     failure.exit_status()
 }
 

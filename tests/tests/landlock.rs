@@ -600,6 +600,37 @@ fn bad_paths_and_ports_fail_closed() {
     }
 }
 
+/// An error is one line, whatever the path in it holds (once, a newline
+/// in a path gave two); and `~` needs an absolute HOME (once, an empty one
+/// made `~/etc` mean `/etc`).
+#[test]
+fn errors_stay_one_line_and_tilde_needs_an_absolute_home() {
+    for via in VIAS {
+        let prefix = match via {
+            Via::Library => "libsandbox",
+            Via::Sandboxify => "sandboxify",
+        };
+        let outcome = run(Some(via), &[("SANDBOX_FS_RO", "/usr\n/etc")], &["read", "/etc/hostname"], User::Root);
+        outcome.assert_code(125);
+        assert_eq!(
+            outcome.stderr,
+            format!("{prefix}: SANDBOX_FS_RO: /usr\\n/etc: ENOENT (No such file or directory)\n"),
+            "{via:?}"
+        );
+        for home in ["", "relative"] {
+            let outcome =
+                run(Some(via), &[("HOME", home), ("SANDBOX_FS_RW", "~/etc")], &["read", "/etc/hostname"], User::Root);
+            outcome.assert_code(125);
+            assert_eq!(
+                outcome.stderr,
+                format!("{prefix}: SANDBOX_FS_RW: cannot expand \"~/etc\": HOME is not set, or not an absolute path\n"),
+                "{via:?} HOME={home:?}"
+            );
+            assert_eq!(outcome.stdout, "", "the program never runs");
+        }
+    }
+}
+
 /// sandboxify's options mean what the variables mean, and replace them.
 #[test]
 fn sandboxify_options_replace_the_variables() {
