@@ -56,8 +56,7 @@ static EXECUTABLE: AtomicPtr<String> = AtomicPtr::new(ptr::null_mut());
 static INHERITED: AtomicU16 = AtomicU16::new(0);
 
 /// Appends the JSON form of every named kill to `path` from now on: opened
-/// now (created with mode 0600, appended to, never through a symbolic
-/// link), as the program could later be forbidden to open it. One `write`
+/// now (as [`sandbox_policy::sys::report::APPEND_FLAGS`] says), as the program could later be forbidden to open it. One `write`
 /// per line keeps the lines of several processes whole. Closed on exec,
 /// unless [`compile_reporting`] leaves it to the images exec'd under the
 /// filter.
@@ -66,9 +65,17 @@ fn json_to(path: &str) -> Result<(), Errno> {
         return Ok(());
     }
     let path = CString::new(path).map_err(|_| Errno(libc::EINVAL))?;
-    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC | libc::O_NOFOLLOW;
-    // SAFETY: openat with a NUL-terminated path.
-    let opened = unsafe { syscall!(Sysno::openat, libc::AT_FDCWD, path.as_ptr(), flags, 0o600) }?;
+    let (flags, status) = (sandbox_policy::sys::report::APPEND_FLAGS, sandbox_policy::sys::report::APPEND_STATUS);
+    // SAFETY: openat with a NUL-terminated path; F_SETFL on the descriptor
+    // it opened, which is closed if that fails.
+    let opened = unsafe {
+        let opened = syscall!(Sysno::openat, libc::AT_FDCWD, path.as_ptr(), flags, 0o600)?;
+        if let Err(error) = syscall!(Sysno::fcntl, opened, libc::F_SETFL, status) {
+            let _ = syscall!(Sysno::close, opened);
+            return Err(error.into());
+        }
+        opened
+    };
     // SAFETY: duplicates the descriptor just opened, and closes the
     // original; where the limit on descriptors is below the floor, keeps it.
     let fd = unsafe {

@@ -496,6 +496,35 @@ fn bad_report_requests_are_refused_in_one_line() {
         outcome.stderr,
         "libsandbox: cannot open the kill report /nonexistent/kills.json (SANDBOX_REPORT_JSON): ENOENT (No such file or directory)\n"
     );
+    // Once a bug (fixed): a FIFO nobody reads kept the program from ever
+    // starting. Refused at once (ENXIO); with a reader, the lines go there.
+    let fifo = fresh_dir("violations-fifo").join("kills.fifo");
+    let c_fifo = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o600) }, 0);
+    let fifo_path = fifo.to_str().unwrap();
+    let outcome = violate("plain", &[("SECCOMP_SYSCALL_DENY", DENY), ("SANDBOX_REPORT_JSON", fifo_path)], User::Root);
+    outcome.assert_code(125);
+    assert_eq!(
+        outcome.stderr,
+        format!(
+            "libsandbox: cannot open the kill report {fifo_path} (SANDBOX_REPORT_JSON): ENXIO (No such device or address)\n"
+        )
+    );
+    let reader = std::process::Command::new("cat").arg(&fifo).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    // The reader opens the FIFO in its own time: retry until it has.
+    let mut outcome =
+        violate("plain", &[("SECCOMP_SYSCALL_DENY", DENY), ("SANDBOX_REPORT_JSON", fifo_path)], User::Root);
+    for _ in 0..100 {
+        if outcome.code() != Some(125) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        outcome = violate("plain", &[("SECCOMP_SYSCALL_DENY", DENY), ("SANDBOX_REPORT_JSON", fifo_path)], User::Root);
+    }
+    outcome.assert_killed();
+    let read = reader.wait_with_output().unwrap();
+    assert!(String::from_utf8_lossy(&read.stdout).contains("\"call\":\"uname\""), "{read:?}");
     // A line that is not a named kill: refused with its place.
     let file = report_file("bad");
     fs::write(&file, "{\"action\":\"kill\",\"call\":\"uname\",\"rule\":\"x\"}\nnot json\n").unwrap();

@@ -169,16 +169,33 @@ pub struct Gate {
 #[derive(Debug)]
 pub struct Output(libc::c_int);
 
+/// How a report file is opened: to append to, created with mode 0600 if
+/// missing, the file itself not a symbolic link, and without waiting for a
+/// reader of a FIFO (ENXIO when there is none, rather than the program
+/// never starting); the opener then clears `O_NONBLOCK`
+/// ([`APPEND_STATUS`]), so that writes to a FIFO wait as they would.
+pub const APPEND_FLAGS: libc::c_int =
+    libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+/// The status flags (`F_SETFL`) of a report file once open.
+pub const APPEND_STATUS: libc::c_int = libc::O_APPEND;
+
 impl Output {
-    /// Opens `path` to append to, creating it (mode 0600), not through a
-    /// symbolic link: opened once, before the program runs, so that it cannot
-    /// point the report elsewhere later, nor be confined away from it.
+    /// Opens `path` to append to ([`APPEND_FLAGS`]): opened once, before
+    /// the program runs, so that it cannot point the report elsewhere later,
+    /// nor be confined away from it.
     pub fn file(path: &str) -> Result<Output, Errno> {
         let path = CString::new(path).map_err(|_| Errno(libc::EINVAL))?;
-        let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC | libc::O_NOFOLLOW;
         // SAFETY: open(2) with a NUL-terminated path.
-        let fd = unsafe { libc::open(path.as_ptr(), flags, 0o600) };
-        if fd < 0 { Err(Errno::last()) } else { Ok(Output(fd)) }
+        let fd = unsafe { libc::open(path.as_ptr(), APPEND_FLAGS, 0o600) };
+        if fd < 0 {
+            return Err(Errno::last());
+        }
+        let output = Output(fd);
+        // SAFETY: F_SETFL on the descriptor just opened.
+        if unsafe { libc::fcntl(fd, libc::F_SETFL, APPEND_STATUS) } != 0 {
+            return Err(Errno::last());
+        }
+        Ok(output)
     }
 
     /// Stderr as it is now.
