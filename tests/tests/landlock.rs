@@ -726,6 +726,39 @@ fn the_library_stays_loadable_in_the_programs_it_runs() {
     }
 }
 
+/// Nested sandboxes where one has file rules and the other not: the
+/// other's layer is scope-only, which the kernel counts as refusing moves
+/// across directories (EXDEV); with file rules on both (`SANDBOX_FS_RW=/`
+/// on the inner one), moves stay moves. The README's workaround, held.
+#[test]
+fn nested_sandboxes_keep_moves_when_both_have_file_rules() {
+    for user in USERS {
+        let tree = Tree::new(&format!("landlock-nested-{user:?}"));
+        let (library, probe) = (library(), probe(Via::Library));
+        let granted = format!(
+            "/usr:/lib:/lib64:/etc:/proc:{}:{}",
+            library.parent().unwrap().display(),
+            probe.parent().unwrap().display()
+        );
+        let preload = format!("LD_PRELOAD={}", library.display());
+        let root = tree.0.to_str().unwrap().to_owned();
+        let (from, to) = (tree.path("rw/h"), tree.path("rw2/h"));
+        let rename = format!("{from}>{to}");
+        let run = |inner_rules: &[&str]| {
+            let outer =
+                ["--fs-ro", &granted, "--fs-rw", &root, "--", "/usr/bin/env", &preload, "SECCOMP_SYSCALL_DENY=ptrace"];
+            let program = [probe.to_str().unwrap(), "rename", &rename];
+            let args: Vec<&str> = outer.into_iter().chain(inner_rules.iter().copied()).chain(program).collect();
+            let outcome = Run::new(sandboxify(), &args).user(user).run();
+            outcome.assert_success();
+            let _ = fs::rename(&to, &from);
+            outcome.stdout
+        };
+        assert_eq!(run(&[]), format!("rename {from}>{to} EXDEV\n"), "{user:?}");
+        assert_eq!(run(&["SANDBOX_FS_RW=/"]), format!("rename {from}>{to} ok\n"), "{user:?}");
+    }
+}
+
 /// What sandboxify grants itself to start the program is the file the
 /// kernel opens: once a bug (fixed), a program given through a symbolic
 /// link, or Debian's ld.so (`/lib64/ld-linux-x86-64.so.2`, a link), got
