@@ -325,6 +325,13 @@ fn hand_written_policies_agree() {
     let forking = policy(None, Some("fork"), None, false);
     let exported = oci::profile(&forking, &[Arch::Aarch64]).unwrap();
     assert_eq!(exported.profile.architectures, ["SCMP_ARCH_AARCH64"]);
+    // Once a fail-open (fixed): libseccomp 2.5.4 built these two rules into
+    // a filter that let i386 keyctl(1, 2) run, which they kill (the kernel
+    // ran both programs as the simulator did). Refused, naming the call;
+    // the export's own blocks of one argument (learn mode's) are written.
+    let keyctl = policy(None, Some("keyctl(arg1 == 0, arg0 != 0):keyctl(arg0 < 2, arg1 != 3)"), None, false);
+    let refused = oci::profile(&keyctl, &Arch::ALL).unwrap_err();
+    assert!(refused.to_string().contains("keyctl") && refused.to_string().contains("libseccomp 2.5.4"), "{refused}");
     // Nothing but i386 refused: a profile that lists only x86_64.
     let refusing = policy(None, None, None, true);
     compare(&refusing).unwrap();
