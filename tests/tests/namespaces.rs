@@ -759,6 +759,60 @@ fn start_ready(
     (child, stdout, before)
 }
 
+/// Once a bug (fixed): a PROGRAM that stopped itself (`kill -STOP $$`,
+/// `raise(SIGTSTP)`) under the init stopped alone, and the shell waiting
+/// for sandboxify never got its prompt back. sandboxify now stops with the
+/// same signal, and goes on when continued; under a cgroup limit too
+/// (where the machine gives one: else sandboxify is not there to stop).
+#[test]
+fn program_that_stops_itself_stops_sandboxify_with_it() {
+    for user in USERS {
+        for (option, signal) in
+            [("--unshare-pid", libc::SIGSTOP), ("--unshare-pid", libc::SIGTSTP), ("--pids-max=64", libc::SIGSTOP)]
+        {
+            let number = signal.to_string();
+            let mut command = Command::new(sandboxify());
+            command.args([option, "--limits-fallback=rlimit", &probe(), "raise", &number]).env_clear().process_group(0);
+            command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::null());
+            if user == User::Nobody {
+                command.uid(65534).gid(65534);
+            }
+            with_default_actions(&mut command);
+            let mut child = command.spawn().unwrap();
+            let pid = child.id() as libc::pid_t;
+            // A stop that never comes must fail the test, not hang it: the
+            // child is killed, unless its stop (or end) was seen first.
+            let seen = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let watchdog = {
+                let seen = seen.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..200 {
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                        if seen.load(std::sync::atomic::Ordering::SeqCst) {
+                            return;
+                        }
+                    }
+                    // SAFETY: kill(2) of our own child, not yet waited for.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                })
+            };
+            let mut status = 0;
+            // SAFETY: waitpid on our own child, with a status to fill.
+            assert_eq!(unsafe { libc::waitpid(pid, &mut status, libc::WUNTRACED) }, pid);
+            seen.store(true, std::sync::atomic::Ordering::SeqCst);
+            watchdog.join().unwrap();
+            assert!(libc::WIFSTOPPED(status), "{option} {signal} {user:?}: not stopped: {status:#x}");
+            assert_eq!(libc::WSTOPSIG(status), signal, "{option} {user:?}");
+            // SAFETY: kill(2) on our own stopped child.
+            unsafe { libc::kill(pid, libc::SIGCONT) };
+            let ended = child.wait().unwrap();
+            let mut stdout = String::new();
+            std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+            assert_eq!((ended.code(), stdout.as_str()), (Some(0), "survived\n"), "{option} {signal} {user:?}");
+        }
+    }
+}
+
 #[test]
 fn signals_are_forwarded_to_program() {
     // Once a bug (fixed): only eight were forwarded; SIGPWR, SIGXCPU,

@@ -310,7 +310,9 @@ fn libseccomp_builds_alike(rules: &[(Action, Vec<Argument>)]) -> bool {
     // The indexes whose tests differ from the first rule's, over all rules.
     let mut differing: Vec<u8> = testing
         .iter()
-        .flat_map(|arguments| arguments.iter().filter(|argument| !first.contains(argument)).map(|argument| argument.index))
+        .flat_map(|arguments| {
+            arguments.iter().filter(|argument| !first.contains(argument)).map(|argument| argument.index)
+        })
         .collect();
     differing.sort_unstable();
     differing.dedup();

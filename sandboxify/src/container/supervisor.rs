@@ -37,9 +37,12 @@
 //! are not sent again. A signal sent by a process to the whole group (`kill
 //! -TERM -PGID`) reaches a PROGRAM that handles it twice, once directly and
 //! once forwarded. Stop signals are not forwarded: Ctrl-Z stops PROGRAM and
-//! sandboxify, which share the group.
+//! sandboxify, which share the group. When PROGRAM stops itself, the
+//! supervisor stops too, with the same signal, so that the shell waiting
+//! for it sees the job stop (the init, which cannot stop, writes the stop
+//! to its pipe, whose data raises SIGIO in the supervisor).
 
-use std::io::{PipeWriter, Read, Write};
+use std::io::{PipeReader, PipeWriter, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 
 use nix::sched::CloneFlags;
@@ -124,6 +127,13 @@ pub fn start(flags: CloneFlags, cgroups: Cgroups) -> Result<Started, Failure> {
     // Blocked from before the clone, so none is lost: the supervisor takes
     // them with sigwaitinfo. The child restores what PROGRAM inherits.
     let inherited = Inherited::set_aside(&watched);
+    // SIGIO to this process when the init writes (see `supervise`), from
+    // before it can, and reads that never wait.
+    // SAFETY: fcntl(2) on the pipe's reading end, which this process owns.
+    unsafe {
+        libc::fcntl(status_reader.as_raw_fd(), libc::F_SETOWN, libc::getpid());
+        libc::fcntl(status_reader.as_raw_fd(), libc::F_SETFL, libc::O_ASYNC | libc::O_NONBLOCK);
+    }
 
     // SAFETY: clone(2) without CLONE_VM or a new stack is fork(2) with
     // namespace flags: the child runs on a copy of this process, which has
@@ -169,16 +179,12 @@ pub fn start(flags: CloneFlags, cgroups: Cgroups) -> Result<Started, Failure> {
     // what PROGRAM was given: a reader of PROGRAM's output sees the end
     // when PROGRAM closes it, a writer to its input when it stops reading.
     close_all_but(&[libc::STDERR_FILENO, status_reader.as_raw_fd()]);
-    let status = supervise(child, &watched);
+    let status = supervise(child, &watched, &mut status_reader);
     cgroups.remove();
-    // PROGRAM's status, from the init; else the child was PROGRAM (or the
-    // init died before it could say).
-    let mut program = [0u8; 4];
-    let status = match status_reader.read_exact(&mut program) {
-        Ok(()) => i32::from_ne_bytes(program),
-        Err(_) => status,
-    };
-    // Unblocked so that passing on a signal ends this process by it.
+    // Unblocked so that passing on a signal ends this process by it; a
+    // SIGIO the init's pipe raised (its end) is dropped first, as ignored.
+    // SAFETY: signal(2) with SIG_IGN, no handler.
+    unsafe { libc::signal(libc::SIGIO, libc::SIG_IGN) };
     let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
     std::process::exit(crate::pass_through(status))
 }
@@ -189,22 +195,63 @@ fn abandon(cgroups: Cgroups, error: SetupError) -> Failure {
     error.into()
 }
 
-/// Waits for `child`, forwarding it the signals sent to sandboxify; returns
-/// its wait status.
-fn supervise(child: Pid, watched: &SigSet) -> i32 {
+/// Waits for PROGRAM, forwarding to `child` (PROGRAM, or the init) the
+/// signals sent to sandboxify, and stopping as PROGRAM stops, so that the
+/// shell waiting for sandboxify sees the job stop; returns PROGRAM's wait
+/// status. The init (which cannot stop itself) says PROGRAM's stops and
+/// end through `init`, whose data raises SIGIO here.
+fn supervise(child: Pid, watched: &SigSet, init: &mut PipeReader) -> i32 {
+    let mut ended = None;
     loop {
         let (signal, info) = wait_signal(watched);
         if signal == libc::SIGCHLD {
-            match wait(child, libc::WNOHANG) {
-                Some(status) => return status,
-                None => continue,
+            match wait(child, libc::WNOHANG | libc::WUNTRACED) {
+                Some(status) if libc::WIFSTOPPED(status) => stop_as(status),
+                // PROGRAM's end from the init; else the child was PROGRAM
+                // (or the init died before it could say).
+                Some(status) => return read_init(init, child).or(ended).unwrap_or(status),
+                None => {}
             }
+            continue;
+        }
+        if signal == libc::SIGIO && info.si_code > 0 {
+            // The kernel's, for the pipe (si_code POLL_IN, POLL_HUP).
+            ended = read_init(init, child).or(ended);
+            continue;
         }
         if info.si_code != libc::SI_KERNEL {
             // SAFETY: kill(2) of our own child.
             unsafe { libc::kill(child.as_raw(), signal) };
         }
     }
+}
+
+/// Stops this process as a stop signal stopped PROGRAM (`status`).
+fn stop_as(status: i32) {
+    // SAFETY: raise(3) of a stop signal (job control's are not blocked
+    // here: see `NOT_FORWARDED`): this process stops until continued.
+    unsafe { libc::raise(libc::WSTOPSIG(status)) };
+}
+
+/// Reads what the init (`child`) has written: stops PROGRAM has made
+/// since, mirrored (see [`stop_as`]) if PROGRAM is still stopped (a job
+/// stopped with Ctrl-Z and continued since stopped this process and
+/// continued it too), then its end, if written (a status that is not a stop).
+fn read_init(init: &mut PipeReader, child: Pid) -> Option<i32> {
+    let mut message = [0u8; 4];
+    while init.read_exact(&mut message).is_ok() {
+        let status = i32::from_ne_bytes(message);
+        if !libc::WIFSTOPPED(status) {
+            return Some(status);
+        }
+        // PROGRAM is the init's child: its first, by the host's numbers.
+        let children = std::fs::read_to_string(format!("/proc/{child}/task/{child}/children")).unwrap_or_default();
+        let program = children.split_whitespace().next().and_then(|pid| pid.parse().ok()).map(Pid::from_raw);
+        if program.is_none_or(still_stopped) {
+            stop_as(status);
+        }
+    }
+    None
 }
 
 /// The next of `watched` (all blocked), with what the kernel says of it.
@@ -245,8 +292,9 @@ pub fn become_init(started: Started) -> Result<(), Failure> {
 }
 
 /// The init's life: passes on to `program` the signals from outside the
-/// namespace, reaps every child, and once `program` has ended writes its
-/// wait status to `status` and exits.
+/// namespace, reaps every child, writes to `status` each stop of `program`
+/// (for the supervisor to stop as it did) and, once `program` has ended,
+/// its wait status, and exits.
 fn run_init(program: Pid, watched: &SigSet, mut status: PipeWriter) -> ! {
     // What `ps` shows for PID 1: not the supervisor's name.
     // SAFETY: PR_SET_NAME reads a NUL-terminated name of at most 16 bytes.
@@ -261,9 +309,13 @@ fn run_init(program: Pid, watched: &SigSet, mut status: PipeWriter) -> ! {
         if signal == libc::SIGCHLD {
             // PROGRAM, and the orphans the namespace hands its init.
             while let Some((pid, wait_status)) = wait_any() {
-                if pid == program {
+                // A stop continued since is not said: it would stop the
+                // supervisor after the job went on.
+                if pid == program && (!libc::WIFSTOPPED(wait_status) || still_stopped(program)) {
                     let _ = status.write_all(&wait_status.to_ne_bytes());
-                    std::process::exit(0);
+                    if !libc::WIFSTOPPED(wait_status) {
+                        std::process::exit(0);
+                    }
                 }
             }
             continue;
@@ -293,12 +345,20 @@ fn close_all_but(kept: &[RawFd]) {
     }
 }
 
-/// A child of this process that has ended, reaped, with its wait status.
+/// A child of this process that has ended (reaped) or stopped, with its wait status.
 fn wait_any() -> Option<(Pid, i32)> {
     let mut status = 0;
     // SAFETY: waitpid on any child, with a status to fill.
-    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG | libc::WUNTRACED) };
     (pid > 0).then(|| (Pid::from_raw(pid), status))
+}
+
+/// Whether `pid` is stopped now (state `T` in this process's /proc), not
+/// continued since its stop was reported. Unreadable (a new root without
+/// /proc): taken as stopped.
+fn still_stopped(pid: Pid) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return true };
+    stat.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next()).is_none_or(|state| state == 'T')
 }
 
 /// waitpid(2) for `child` with `options`; its wait status once it has ended.
