@@ -85,14 +85,7 @@ pub fn identity(fd: &Fd) -> Result<Identity, Errno> {
 
 /// The identity of `path` itself (a symbolic link there is not followed).
 pub fn identity_of(path: &Path) -> Result<Identity, Errno> {
-    let c_path = c_path(path)?;
-    // SAFETY: a zeroed stat is a valid buffer for lstat to fill.
-    let mut status: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: lstat with a NUL-terminated path fills `status`.
-    if unsafe { libc::lstat(c_path.as_ptr(), &mut status) } != 0 {
-        return Err(Errno::last());
-    }
-    Ok((status.st_dev, status.st_ino))
+    identity(&open_path(path)?.0)
 }
 
 /// Whether `path`, symbolic links followed, is a directory.
