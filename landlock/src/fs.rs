@@ -59,13 +59,24 @@ pub fn open_path(path: &Path) -> Result<(Fd, bool), Errno> {
         return Err(Errno::last());
     }
     let fd = Fd(fd);
+    let directory = status(&fd)?.st_mode & libc::S_IFMT == libc::S_IFDIR;
+    Ok((fd, directory))
+}
+
+/// What fstat(2) says of `fd`.
+fn status(fd: &Fd) -> Result<libc::stat, Errno> {
     // SAFETY: a zeroed stat is a valid buffer for fstat to fill.
     let mut status: libc::stat = unsafe { core::mem::zeroed() };
     // SAFETY: fstat fills `status` for an open descriptor.
     if unsafe { libc::fstat(fd.raw(), &mut status) } != 0 {
         return Err(Errno::last());
     }
-    Ok((fd, status.st_mode & libc::S_IFMT == libc::S_IFDIR))
+    Ok(status)
+}
+
+/// Whether `fd` is open on a regular file.
+pub fn is_regular(fd: &Fd) -> Result<bool, Errno> {
+    Ok(status(fd)?.st_mode & libc::S_IFMT == libc::S_IFREG)
 }
 
 /// What a file is, whatever the name it is reached by: its device and
@@ -74,12 +85,7 @@ pub type Identity = (u64, u64);
 
 /// The identity of what `fd` is open on.
 pub fn identity(fd: &Fd) -> Result<Identity, Errno> {
-    // SAFETY: a zeroed stat is a valid buffer for fstat to fill.
-    let mut status: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: fstat fills `status` for an open descriptor.
-    if unsafe { libc::fstat(fd.raw(), &mut status) } != 0 {
-        return Err(Errno::last());
-    }
+    let status = status(fd)?;
     Ok((status.st_dev, status.st_ino))
 }
 

@@ -194,10 +194,11 @@ impl Plan {
 
     /// With file rules, grants reading the libraries of `preload` (an
     /// `LD_PRELOAD` value: names separated by `:` or spaces), those named by
-    /// a path that exists and that no carve-out covers: ld.so loads them
+    /// a path to a regular file that no carve-out covers: ld.so loads them
     /// into every program the sandboxed one runs, and where it cannot, it
     /// says so on stderr and runs the program without them (the library
-    /// itself, whose kills would then go unnamed).
+    /// itself, whose kills would then go unnamed). Not a directory: `/` in
+    /// `LD_PRELOAD` must not grant everything.
     pub fn grant_preloaded(&mut self, preload: &[u8]) -> Result<(), PlanError> {
         if !self.request.restricts_files {
             return Ok(());
@@ -205,8 +206,12 @@ impl Plan {
         for name in preload.split(|&byte| byte == b':' || byte == b' ').filter(|name| name.contains(&b'/')) {
             let Ok(file) = fs::canonicalize(&Path::new(name)) else { continue };
             let covered = self.request.deny.iter().any(|denial| denial.covers(&file));
-            if !covered && !self.grants.iter().any(|grant| grant.path == file) {
-                self.grants.push(open(&file, Rights::ReadOnly, Reason::Preloaded)?);
+            if covered || self.grants.iter().any(|grant| grant.path == file) {
+                continue;
+            }
+            let grant = open(&file, Rights::ReadOnly, Reason::Preloaded)?;
+            if fs::is_regular(&grant.fd).map_err(unreadable(&file))? {
+                self.grants.push(grant);
             }
         }
         self.leave_out_aliases()

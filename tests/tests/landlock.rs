@@ -723,6 +723,22 @@ fn the_library_stays_loadable_in_the_programs_it_runs() {
             "{user:?}: {outcome:#?}"
         );
         assert!(!outcome.stderr.contains("ld.so"), "{user:?}: {outcome:#?}");
+        // Only regular files: a directory (`/` at worst) in LD_PRELOAD
+        // grants nothing (ld.so refuses it itself).
+        let secret = fresh_dir(&format!("landlock-preload-dir-{user:?}"));
+        fs::write(secret.join("s"), "secret\n").unwrap();
+        fs::set_permissions(&secret, fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(secret.join("s"), fs::Permissions::from_mode(0o644)).unwrap();
+        for named in ["/", secret.to_str().unwrap()] {
+            let preload = format!("{}:{named}", library().display());
+            let outcome = Run::new("/bin/cat", &[secret.join("s").to_str().unwrap()])
+                .env("LD_PRELOAD", &preload)
+                .env("SANDBOX_FS_RO", "/usr:/etc:/bin:/lib:/lib64")
+                .user(user)
+                .run();
+            assert_eq!(outcome.stdout, "", "{named} in LD_PRELOAD granted it: {user:?}: {outcome:#?}");
+            assert!(outcome.stderr.contains("Permission denied"), "{user:?}: {outcome:#?}");
+        }
     }
 }
 

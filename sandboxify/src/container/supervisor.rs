@@ -14,8 +14,8 @@
 //!   keeps that. In one it becomes the namespace's init ([`become_init`])
 //!   and PROGRAM runs in a child of it, PID 2;
 //! - the supervisor forwards to its child every signal sent to it that a
-//!   process can catch (real-time signals included) but SIGCHLD and the
-//!   stop signals of job control, waits for it, removes the cgroups, and
+//!   process can catch (real-time signals included) but SIGCHLD and job
+//!   control's (stops, SIGCONT), waits for it, removes the cgroups, and
 //!   ends as PROGRAM ended: with its exit status, or killed by the same
 //!   signal (an OOM kill in a memory cgroup: SIGKILL).
 //!
@@ -54,11 +54,12 @@ use super::{SetupError, failed, namespaces};
 use crate::failure::Failure;
 
 /// The signals not passed on to PROGRAM: those no process can catch,
-/// SIGCHLD (the supervisor's and the init's own), and the stop signals of
-/// job control, which stop the supervisor itself (see the module's
-/// documentation).
-const NOT_FORWARDED: [libc::c_int; 6] =
-    [libc::SIGKILL, libc::SIGSTOP, libc::SIGCHLD, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU];
+/// SIGCHLD (the supervisor's and the init's own), and job control's: the
+/// stop signals, which stop the supervisor itself, and SIGCONT, which `fg`
+/// and `bg` send to the whole process group, PROGRAM included (passed on
+/// as well, it would come late and could undo a stop PROGRAM made since).
+const NOT_FORWARDED: [libc::c_int; 7] =
+    [libc::SIGKILL, libc::SIGSTOP, libc::SIGCHLD, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU, libc::SIGCONT];
 
 /// What the process [`start`] returns in keeps: where, as a PID
 /// namespace's init, it hands PROGRAM's wait status to the supervisor.
