@@ -74,6 +74,33 @@ fn status(fd: &Fd) -> Result<libc::stat, Errno> {
     Ok(status)
 }
 
+/// The whole of the file at `path`.
+pub fn read(path: &Path) -> Result<Vec<u8>, Errno> {
+    let c_path = c_path(path)?;
+    // SAFETY: open(2) with a NUL-terminated path.
+    let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    let fd = Fd(fd);
+    let mut bytes = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        // SAFETY: read(2) into a live buffer of the length given.
+        match unsafe { libc::read(fd.raw(), buffer.as_mut_ptr().cast(), buffer.len()) } {
+            0 => return Ok(bytes),
+            read if read > 0 => bytes.extend_from_slice(&buffer[..read as usize]),
+            _ if Errno::last().0 == libc::EINTR => {}
+            _ => return Err(Errno::last()),
+        }
+    }
+}
+
+/// How many names (hard links) the file `fd` is open on has.
+pub fn links(fd: &Fd) -> Result<libc::nlink_t, Errno> {
+    Ok(status(fd)?.st_nlink)
+}
+
 /// Whether `fd` is open on a regular file.
 pub fn is_regular(fd: &Fd) -> Result<bool, Errno> {
     Ok(status(fd)?.st_mode & libc::S_IFMT == libc::S_IFREG)

@@ -17,6 +17,7 @@ extern crate alloc;
 
 pub mod enforce;
 pub mod fs;
+pub mod mounts;
 pub mod path;
 pub mod pattern;
 pub mod plan;

@@ -39,6 +39,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::fs::{self, Errno, Fd};
+use crate::mounts;
 use crate::path::Path;
 use crate::request::{Denial, Request};
 
@@ -228,6 +229,7 @@ impl Plan {
     /// for that is one.
     fn leave_out_aliases(&mut self) -> Result<(), PlanError> {
         let mut guarded = Vec::new();
+        let mut denied_directories = Vec::new();
         for denial in &self.request.deny {
             let mut above = Some(denial.directory.clone());
             while let Some(directory) = above {
@@ -237,16 +239,39 @@ impl Plan {
             let entries = fs::list(&denial.directory).map_err(unreadable(&denial.directory))?;
             for entry in entries.iter().filter(|entry| denial.pattern.matches(&entry.name)) {
                 let path = denial.directory.join(&entry.name);
-                guarded.push((fs::identity_of(&path).map_err(unreadable(&path))?, denial));
+                let (fd, directory) = fs::open_path(&path).map_err(unreadable(&path))?;
+                guarded.push((fs::identity(&fd).map_err(unreadable(&path))?, denial));
+                if directory {
+                    denied_directories.push((path, denial));
+                }
             }
         }
         if guarded.is_empty() {
             return Ok(());
         }
+        // What is beneath a denied directory has other names too: where a
+        // bind mount shows it (or a part of it) elsewhere, and a file's hard
+        // links. Without /proc the mounts cannot be read: none is known.
+        let mounts = if denied_directories.is_empty() { Vec::new() } else { mounts::mounts().unwrap_or_default() };
+        let shown_elsewhere: Vec<(Path, &Denial)> = denied_directories
+            .iter()
+            .flat_map(|(directory, denial)| {
+                mounts::elsewhere(&mounts, directory).into_iter().map(move |point| (point, *denial))
+            })
+            .collect();
         let mut kept = Vec::with_capacity(self.grants.len());
         for grant in core::mem::take(&mut self.grants) {
             let identity = fs::identity(&grant.fd).map_err(unreadable(&grant.path))?;
-            let undone = guarded.iter().find(|(guarded, _)| *guarded == identity).map(|(_, denial)| denial);
+            let mut undone = guarded.iter().find(|(guarded, _)| *guarded == identity).map(|(_, denial)| *denial);
+            undone = undone.or_else(|| {
+                shown_elsewhere.iter().find(|(point, _)| grant.path.starts_with(point)).map(|(_, denial)| *denial)
+            });
+            if undone.is_none() && !grant.directory && fs::links(&grant.fd).map_err(unreadable(&grant.path))? > 1 {
+                undone = denied_directories
+                    .iter()
+                    .find(|(directory, _)| holds(directory, identity, 32))
+                    .map(|(_, denial)| *denial);
+            }
             match undone {
                 Some(denial) if grant.rights != Rights::ListOnly => {
                     if self.request.read_only.contains(&grant.path) || self.request.read_write.contains(&grant.path) {
@@ -307,6 +332,22 @@ impl Plan {
         let ports = |ports: &Option<Vec<u16>>| ports.as_ref().map_or("any".to_owned(), |ports| list_ports(ports));
         format!("{files}, tcp connect: {}, tcp bind: {}", ports(&self.request.connect), ports(&self.request.bind))
     }
+}
+
+/// Whether `identity` is beneath `directory`: a hard link there. What
+/// cannot be read, or lies deeper than `depth` levels, is taken as holding it.
+fn holds(directory: &Path, identity: fs::Identity, depth: u32) -> bool {
+    let Ok(entries) = fs::list(directory) else { return true };
+    entries.iter().filter(|entry| !entry.symlink).any(|entry| {
+        let path = directory.join(&entry.name);
+        match fs::open_path(&path) {
+            Ok((fd, inner)) => {
+                fs::identity(&fd).map_or(true, |found| found == identity)
+                    || (inner && (depth == 0 || holds(&path, identity, depth - 1)))
+            }
+            Err(_) => true,
+        }
+    })
 }
 
 /// `80,443` or `none`.
@@ -456,6 +497,20 @@ mod tests {
         assert!(matches!(error.kind, PlanErrorKind::Undoes(_)), "{error:?}");
         assert!(error.to_string().contains("home/keep is another name"), "{error}");
         assert!(error.to_string().contains("~/home/.ssh/id_rsa, which is carved out"), "{error}");
+        stdfs::remove_dir_all(root).unwrap();
+    }
+
+    /// The same for a file beneath a denied directory: its hard link among
+    /// the carved directory's entries.
+    #[test]
+    fn another_name_for_a_file_beneath_a_denied_directory_is_never_granted() {
+        let root = tree("aliases-beneath");
+        stdfs::create_dir(root.join("home/.ssh/sub")).unwrap();
+        stdfs::write(root.join("home/.ssh/sub/key"), "").unwrap();
+        stdfs::hard_link(root.join("home/.ssh/sub/key"), root.join("home/keep")).unwrap();
+        let plan = plan(&root, "~/home", "~/home/.ssh", false);
+        assert_eq!(grants(&plan, &root), ["list-only home", "read-write home/docs", "read-write home/notes"]);
+        assert!(plan.aliases[0].lossy().ends_with("home/keep"), "{:?}", plan.aliases);
         stdfs::remove_dir_all(root).unwrap();
     }
 

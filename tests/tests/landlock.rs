@@ -249,6 +249,52 @@ fn a_bind_mount_of_a_carved_directory_never_grants_it() {
     }
 }
 
+/// The same beneath a denied directory (found by a red-team pass): a bind
+/// mount of a part of it, a hard link to a file in it, among the siblings
+/// or asked for as a tree, granted that file by its own path.
+#[test]
+fn another_name_for_what_a_denied_directory_holds_never_grants_it() {
+    for via in VIAS {
+        for user in USERS {
+            let tree = Tree::new(&format!("landlock-beneath-{via:?}-{user:?}"));
+            for dir in ["secret/sub", "view", "outside/view"] {
+                fs::create_dir_all(tree.path(dir)).unwrap();
+            }
+            fs::write(tree.path("secret/sub/data"), "data\n").unwrap();
+            fs::set_permissions(tree.path("secret/sub/data"), fs::Permissions::from_mode(0o666)).unwrap();
+            fs::hard_link(tree.path("secret/t"), tree.path("keep")).unwrap();
+            let (root, denied) = (tree.0.to_str().unwrap().to_owned(), tree.path("secret"));
+            let (sub, view, outside) = (tree.path("secret/sub"), tree.path("view"), tree.path("outside/view"));
+            let probe = probe(via);
+            let confined = match via {
+                Via::Library => format!("LD_PRELOAD={} {}", library().display(), probe.display()),
+                Via::Sandboxify => format!("{} {}", sandboxify().display(), probe.display()),
+            };
+            let become_user = match user {
+                User::Root => String::new(),
+                User::Nobody => "setpriv --reuid=65534 --regid=65534 --clear-groups".to_owned(),
+            };
+            let script = format!(
+                "mount --bind {sub} {view} && mount --bind {sub} {outside} || exit 99\n\
+                 SANDBOX_FS_RW={root} SANDBOX_FS_DENY={denied} {become_user} env {confined} \
+                   read {denied}/sub/data write {denied}/sub/data read {denied}/t read {root}/keep read {root}/rw/h\n\
+                 echo status $?\n\
+                 SANDBOX_FS_RW={root}/rw:{outside} SANDBOX_FS_DENY={denied} {become_user} env {confined} read {root}/rw/h\n\
+                 echo status $?"
+            );
+            let outcome = Run::new("unshare", &["--mount", "--propagation", "private", "sh", "-c", &script]).run();
+            assert!(
+                outcome.stdout.starts_with(&format!(
+                    "read {denied}/sub/data EACCES\nwrite {denied}/sub/data EACCES\nread {denied}/t EACCES\n\
+                     read {root}/keep EACCES\nread {root}/rw/h ok\nstatus 0\nstatus 125\n"
+                )),
+                "{via:?} {user:?}: {outcome:#?}"
+            );
+            assert!(outcome.stderr.contains(&format!("{outside} is another name")), "{via:?} {user:?}: {outcome:#?}");
+        }
+    }
+}
+
 /// With file rules, the devices every program expects stay usable (a shell
 /// redirecting to /dev/null must not fail because the rules forgot it),
 /// each with the rights it needs only, unless `SANDBOX_FS_DEVICES=0` (or
