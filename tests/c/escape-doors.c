@@ -26,9 +26,10 @@
  *                                       then writes into it;
  *   userfaultfd-dev                     makes a userfaultfd through
  *                                       /dev/userfaultfd (root);
- *   mount-move                          in a mount namespace of its own,
+ *   mount-move, pivot-root              in a mount namespace of its own,
  *                                       moves a mount away from where it hid
- *                                       a file (MS_MOVE) under a deny of
+ *                                       a file (MS_MOVE; pivot_root, which
+ *                                       moves the old root) under a deny of
  *                                       umount (root);
  *   setns-mnt                           in a user and mount namespace of its
  *                                       own, with a directory bound over /,
@@ -152,6 +153,23 @@ int main(int argc, char **argv) {
         /* The tmpfs hides FILE; moved away, it no longer does. */
         if (mount(hidden, away, NULL, MS_MOVE, NULL) != 0 || access(file, F_OK) != 0) return 1;
         return mkdir(marker, 0755) == 0 ? 0 : 1;
+    }
+    if (!strcmp(door, "pivot-root")) {
+        /* A tmpfs becomes the root; the old root, moved beneath it, no
+         * longer covers the new root's mount point. */
+        char top[] = "/tmp/escape-doors-XXXXXX", old[64];
+        if (!mkdtemp(top) || unshare(CLONE_NEWNS) != 0) return 1;
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return 1;
+        if (mount("tmpfs", top, "tmpfs", 0, NULL) != 0) return 1;
+        snprintf(old, sizeof old, "%s/old", top);
+        char parent[4096];
+        snprintf(parent, sizeof parent, "%s", marker);
+        char *slash = strrchr(parent, '/');
+        if (!slash) return 2;
+        *slash = 0;
+        int dir = open(parent, O_PATH | O_DIRECTORY);
+        if (dir < 0 || mkdir(old, 0755) != 0 || syscall(SYS_pivot_root, top, old) != 0) return 1;
+        return mkdirat(dir, slash + 1, 0755) == 0 ? 0 : 1;
     }
     if (!strcmp(door, "setns-mnt")) {
         char jail[] = "/tmp/escape-doors-XXXXXX", inside[64];

@@ -18,7 +18,7 @@ const DOORS: Attempt = Attempt::new("escape-doors");
 /// The other doors `escape-doors` tries: the door, the call a deny list
 /// names, who can use the door, and whether its marker is a file to write
 /// into (else a directory to create).
-const OTHER_DOORS: [(&str, &str, &[User], bool); 17] = [
+const OTHER_DOORS: [(&str, &str, &[User], bool); 18] = [
     ("copy_file_range", "write", &USERS, true),
     ("sendfile", "write", &USERS, true),
     ("splice", "write", &USERS, true),
@@ -36,6 +36,7 @@ const OTHER_DOORS: [(&str, &str, &[User], bool); 17] = [
     ("open_by_handle_at-trunc", "truncate", &[User::Root], true),
     ("userfaultfd-dev", "userfaultfd", &[User::Root], false),
     ("mount-move", "umount", &[User::Root], false),
+    ("pivot-root", "umount", &[User::Root], false),
 ];
 
 /// Runs `escape-doors DOOR MARKER` (unconfined if `injection` is None) and
@@ -80,8 +81,8 @@ fn other_doors_work_unconfined() {
 /// under a deny of `futex`; process_madvise advises under a deny of
 /// `madvise`; open_by_handle_at(O_TRUNC) empties a file under a deny of
 /// `truncate` (root); /dev/userfaultfd's ioctl makes a userfaultfd under a
-/// deny of `userfaultfd` (root); mount(MS_MOVE) takes a mount away from
-/// where it hid a file under a deny of `umount` (root).
+/// deny of `userfaultfd` (root); mount(MS_MOVE) and pivot_root take a
+/// mount away from where it hid a file under a deny of `umount` (root).
 #[test]
 fn a_deny_entry_shuts_every_door_to_its_call() {
     let mut escaped = Vec::new();
