@@ -51,11 +51,11 @@ fn unescape(field: &[u8]) -> Vec<u8> {
     bytes
 }
 
-/// Where the canonical `path` is: its file system and its path there.
+/// Where the canonical `path` is: its file system and its path there (of
+/// the mounts on the longest matching point, the last, which covers the others).
 pub fn locate<'a>(mounts: &'a [Mount], path: &Path) -> Option<(&'a [u8], Path)> {
     let mount = mounts
         .iter()
-        .rev()
         .filter(|mount| path.starts_with(&mount.point))
         .max_by_key(|mount| mount.point.as_bytes().len())?;
     let mut located = mount.root.clone();
@@ -101,5 +101,8 @@ mod tests {
         assert_eq!(locate(&mounts, &ssh), Some(("8:2".as_bytes(), Path::from("/u/.ssh"))));
         assert_eq!(elsewhere(&mounts, &ssh), [Path::from("/mnt/keys"), Path::from("/srv/sub")]);
         assert_eq!(unescape(br"/a\040b\134c"), b"/a b\\c");
+        // A later mount on the same point covers the earlier one.
+        let covered = [mount("8:1", "/", "/"), mount("8:1", "/", "/data"), mount("8:3", "/x", "/data")];
+        assert_eq!(locate(&covered, &Path::from("/data/f")), Some(("8:3".as_bytes(), Path::from("/x/f"))));
     }
 }

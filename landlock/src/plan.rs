@@ -132,6 +132,72 @@ pub struct Plan {
     /// Entries left out: other names for what a carve-out denies, or for a
     /// directory above it.
     pub aliases: Vec<Path>,
+    /// What no grant may be another name for, read once.
+    guard: Guard,
+}
+
+/// What the carve-outs protect from other names (each with the index of
+/// its denial): the identities of the denied entries and of every directory
+/// above them, the denied directories, and the mount points that show one
+/// of them (or a part of one) elsewhere.
+#[derive(Debug, Default)]
+struct Guard {
+    identities: Vec<(fs::Identity, usize)>,
+    directories: Vec<(Path, usize)>,
+    shown_elsewhere: Vec<(Path, usize)>,
+}
+
+impl Guard {
+    fn new(denials: &[Denial]) -> Result<Guard, PlanError> {
+        let mut guard = Guard::default();
+        for (index, denial) in denials.iter().enumerate() {
+            let mut above = Some(denial.directory.clone());
+            while let Some(directory) = above {
+                guard.identities.push((fs::identity_of(&directory).map_err(unreadable(&directory))?, index));
+                above = directory.split_last().map(|(parent, _)| parent);
+            }
+            let entries = fs::list(&denial.directory).map_err(unreadable(&denial.directory))?;
+            for entry in entries.iter().filter(|entry| denial.pattern.matches(&entry.name)) {
+                let path = denial.directory.join(&entry.name);
+                let (fd, directory) = fs::open_path(&path).map_err(unreadable(&path))?;
+                guard.identities.push((fs::identity(&fd).map_err(unreadable(&path))?, index));
+                if directory {
+                    guard.directories.push((path, index));
+                }
+            }
+        }
+        // What is beneath a denied directory has other names too: where a
+        // bind mount shows it (or a part of it) elsewhere, and a file's hard
+        // links. Without /proc the mounts cannot be read: none is known.
+        if !guard.directories.is_empty() {
+            let mounts = mounts::mounts().unwrap_or_default();
+            for (directory, index) in &guard.directories {
+                guard
+                    .shown_elsewhere
+                    .extend(mounts::elsewhere(&mounts, directory).into_iter().map(|point| (point, *index)));
+            }
+        }
+        Ok(guard)
+    }
+
+    /// The denial that `grant` would undo, if any: it is another name for
+    /// what the denial protects (or lies where a bind mount shows it).
+    fn undone_by(&self, grant: &Grant) -> Result<Option<usize>, PlanError> {
+        if self.identities.is_empty() || grant.rights == Rights::ListOnly {
+            return Ok(None);
+        }
+        let identity = fs::identity(&grant.fd).map_err(unreadable(&grant.path))?;
+        let by_identity = self.identities.iter().find(|(guarded, _)| *guarded == identity).map(|(_, index)| *index);
+        let shown =
+            || self.shown_elsewhere.iter().find(|(point, _)| grant.path.starts_with(point)).map(|(_, index)| *index);
+        if let Some(index) = by_identity.or_else(shown) {
+            return Ok(Some(index));
+        }
+        if grant.directory || fs::links(&grant.fd).map_err(unreadable(&grant.path))? < 2 {
+            return Ok(None);
+        }
+        Ok(self.directories.iter().find(|(directory, _)| holds(directory, identity, 32)).map(|(_, index)| *index))
+    }
 }
 
 /// A path the plan cannot be made for.
@@ -188,8 +254,11 @@ impl Plan {
         if request.restricts_files && request.devices {
             grant_devices(&request.deny, &mut grants)?;
         }
-        let mut plan = Plan { request, grants, aliases: Vec::new() };
-        plan.leave_out_aliases()?;
+        let guard = Guard::new(&request.deny)?;
+        let mut plan = Plan { request, grants: Vec::with_capacity(grants.len()), aliases: Vec::new(), guard };
+        for grant in grants {
+            plan.add(grant)?;
+        }
         Ok(plan)
     }
 
@@ -212,80 +281,31 @@ impl Plan {
             }
             let grant = open(&file, Rights::ReadOnly, Reason::Preloaded)?;
             if fs::is_regular(&grant.fd).map_err(unreadable(&file))? {
-                self.grants.push(grant);
+                self.add(grant)?;
             }
         }
-        self.leave_out_aliases()
+        Ok(())
     }
 
     /// Adds the right to read and execute the file at `path`.
     pub fn grant_run(&mut self, path: &Path) -> Result<(), PlanError> {
-        self.grants.push(open(path, Rights::Run, Reason::Exec)?);
-        self.leave_out_aliases()
+        let grant = open(path, Rights::Run, Reason::Exec)?;
+        self.add(grant)
     }
 
-    /// Takes out every grant on another name for a denied entry or for a
-    /// directory above one (their identities), or refuses the tree asked
-    /// for that is one.
-    fn leave_out_aliases(&mut self) -> Result<(), PlanError> {
-        let mut guarded = Vec::new();
-        let mut denied_directories = Vec::new();
-        for denial in &self.request.deny {
-            let mut above = Some(denial.directory.clone());
-            while let Some(directory) = above {
-                guarded.push((fs::identity_of(&directory).map_err(unreadable(&directory))?, denial));
-                above = directory.split_last().map(|(parent, _)| parent);
-            }
-            let entries = fs::list(&denial.directory).map_err(unreadable(&denial.directory))?;
-            for entry in entries.iter().filter(|entry| denial.pattern.matches(&entry.name)) {
-                let path = denial.directory.join(&entry.name);
-                let (fd, directory) = fs::open_path(&path).map_err(unreadable(&path))?;
-                guarded.push((fs::identity(&fd).map_err(unreadable(&path))?, denial));
-                if directory {
-                    denied_directories.push((path, denial));
-                }
-            }
-        }
-        if guarded.is_empty() {
+    /// Adds `grant`, unless it is another name for what a carve-out denies
+    /// or for a directory above it: then it is left out, or, a tree asked
+    /// for, refused.
+    fn add(&mut self, grant: Grant) -> Result<(), PlanError> {
+        let Some(index) = self.guard.undone_by(&grant)? else {
+            self.grants.push(grant);
             return Ok(());
+        };
+        if self.request.read_only.contains(&grant.path) || self.request.read_write.contains(&grant.path) {
+            let written = self.request.deny[index].written.clone();
+            return Err(PlanError { path: grant.path, kind: PlanErrorKind::Undoes(written) });
         }
-        // What is beneath a denied directory has other names too: where a
-        // bind mount shows it (or a part of it) elsewhere, and a file's hard
-        // links. Without /proc the mounts cannot be read: none is known.
-        let mounts = if denied_directories.is_empty() { Vec::new() } else { mounts::mounts().unwrap_or_default() };
-        let shown_elsewhere: Vec<(Path, &Denial)> = denied_directories
-            .iter()
-            .flat_map(|(directory, denial)| {
-                mounts::elsewhere(&mounts, directory).into_iter().map(move |point| (point, *denial))
-            })
-            .collect();
-        let mut kept = Vec::with_capacity(self.grants.len());
-        for grant in core::mem::take(&mut self.grants) {
-            let identity = fs::identity(&grant.fd).map_err(unreadable(&grant.path))?;
-            let mut undone = guarded.iter().find(|(guarded, _)| *guarded == identity).map(|(_, denial)| *denial);
-            undone = undone.or_else(|| {
-                shown_elsewhere.iter().find(|(point, _)| grant.path.starts_with(point)).map(|(_, denial)| *denial)
-            });
-            if undone.is_none() && !grant.directory && fs::links(&grant.fd).map_err(unreadable(&grant.path))? > 1 {
-                undone = denied_directories
-                    .iter()
-                    .find(|(directory, _)| holds(directory, identity, 32))
-                    .map(|(_, denial)| *denial);
-            }
-            match undone {
-                Some(denial) if grant.rights != Rights::ListOnly => {
-                    if self.request.read_only.contains(&grant.path) || self.request.read_write.contains(&grant.path) {
-                        return Err(PlanError {
-                            path: grant.path.clone(),
-                            kind: PlanErrorKind::Undoes(denial.written.clone()),
-                        });
-                    }
-                    self.aliases.push(grant.path.clone());
-                }
-                _ => kept.push(grant),
-            }
-        }
-        self.grants = kept;
+        self.aliases.push(grant.path);
         Ok(())
     }
 

@@ -182,6 +182,20 @@ fn a_glob_carve_out_denies_the_matches_and_keeps_the_siblings() {
     });
 }
 
+/// The probe confined through `via` as `user`, as a shell command's start
+/// (to follow with the probe's arguments and the sandbox's variables before it).
+fn in_shell(via: Via, user: User) -> String {
+    let probe = probe(via);
+    let confined = match via {
+        Via::Library => format!("LD_PRELOAD={} {}", library().display(), probe.display()),
+        Via::Sandboxify => format!("{} {}", sandboxify().display(), probe.display()),
+    };
+    match user {
+        User::Root => format!("env {confined}"),
+        User::Nobody => format!("setpriv --reuid=65534 --regid=65534 --clear-groups env {confined}"),
+    }
+}
+
 /// Once a hole (fixed): Landlock's rules hold on to files, not names, and a
 /// carve-out's siblings each got a rule, so a sibling that was another name
 /// for the denied file (a hard link) or for its directory (a bind mount)
@@ -221,22 +235,14 @@ fn a_bind_mount_of_a_carved_directory_never_grants_it() {
             let tree = Tree::new(&format!("landlock-bind-{via:?}-{user:?}"));
             fs::create_dir(tree.path("view")).unwrap();
             let (root, secret, view) = (tree.0.to_str().unwrap().to_owned(), tree.path("secret"), tree.path("view"));
-            let probe = probe(via);
-            let confined = match via {
-                Via::Library => format!("LD_PRELOAD={} {}", library().display(), probe.display()),
-                Via::Sandboxify => format!("{} {}", sandboxify().display(), probe.display()),
-            };
-            let become_user = match user {
-                User::Root => String::new(),
-                User::Nobody => "setpriv --reuid=65534 --regid=65534 --clear-groups".to_owned(),
-            };
+            let confined = in_shell(via, user);
             let deny = tree.path("secret/s1");
             let script = format!(
                 "mount --bind {secret} {view} || exit 99\n\
-                 SANDBOX_FS_RW={root} SANDBOX_FS_DENY={deny} {become_user} env {confined} \
+                 SANDBOX_FS_RW={root} SANDBOX_FS_DENY={deny} {confined} \
                    read {deny} read {view}/s1 read {view}/t read {root}/rw/h\n\
                  echo status $?\n\
-                 SANDBOX_FS_RW={root}/rw:{view} SANDBOX_FS_DENY={deny} {become_user} env {confined} read {root}/rw/h\n\
+                 SANDBOX_FS_RW={root}/rw:{view} SANDBOX_FS_DENY={deny} {confined} read {root}/rw/h\n\
                  echo status $?"
             );
             let outcome = Run::new("unshare", &["--mount", "--propagation", "private", "sh", "-c", &script]).run();
@@ -265,21 +271,13 @@ fn another_name_for_what_a_denied_directory_holds_never_grants_it() {
             fs::hard_link(tree.path("secret/t"), tree.path("keep")).unwrap();
             let (root, denied) = (tree.0.to_str().unwrap().to_owned(), tree.path("secret"));
             let (sub, view, outside) = (tree.path("secret/sub"), tree.path("view"), tree.path("outside/view"));
-            let probe = probe(via);
-            let confined = match via {
-                Via::Library => format!("LD_PRELOAD={} {}", library().display(), probe.display()),
-                Via::Sandboxify => format!("{} {}", sandboxify().display(), probe.display()),
-            };
-            let become_user = match user {
-                User::Root => String::new(),
-                User::Nobody => "setpriv --reuid=65534 --regid=65534 --clear-groups".to_owned(),
-            };
+            let confined = in_shell(via, user);
             let script = format!(
                 "mount --bind {sub} {view} && mount --bind {sub} {outside} || exit 99\n\
-                 SANDBOX_FS_RW={root} SANDBOX_FS_DENY={denied} {become_user} env {confined} \
+                 SANDBOX_FS_RW={root} SANDBOX_FS_DENY={denied} {confined} \
                    read {denied}/sub/data write {denied}/sub/data read {denied}/t read {root}/keep read {root}/rw/h\n\
                  echo status $?\n\
-                 SANDBOX_FS_RW={root}/rw:{outside} SANDBOX_FS_DENY={denied} {become_user} env {confined} read {root}/rw/h\n\
+                 SANDBOX_FS_RW={root}/rw:{outside} SANDBOX_FS_DENY={denied} {confined} read {root}/rw/h\n\
                  echo status $?"
             );
             let outcome = Run::new("unshare", &["--mount", "--propagation", "private", "sh", "-c", &script]).run();
