@@ -409,6 +409,8 @@ fn main() {
     }
     if runs("violations") {
         violations::kill_costs(&library, &artifact("sandboxify"), &helpers.path("kills.json"), spawns);
+        let errno_calls = if quick { "500" } else { "2000" };
+        violations::errno_costs(&helpers.path("getppid-loop"), &library, &artifact("sandboxify"), rounds, errno_calls);
     }
     if runs("learn") {
         learning_costs(if quick { 1 } else { 3 });

@@ -201,7 +201,7 @@ pub fn enforce(plan: &Plan, threads: &Threads) -> Result<Enforced, EnforceError>
     if unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset.raw(), flags) } != 0 {
         return Err(EnforceError::Kernel { call: "landlock_restrict_self", error: Errno::last() });
     }
-    sandbox_policy::sys::scope::note_domain();
+    sandbox_policy::sys::scope::note_domain(handled_fs != 0);
     Ok(enforced)
 }
 

@@ -50,7 +50,7 @@ use sandbox_landlock::Settings;
 use sandbox_policy::learn::APPLY_POINT_MARKER;
 use sandbox_policy::resolve::Base;
 use sandbox_policy::sys::install::Threads;
-use sandbox_policy::sys::report::{self, Answered, Reported, Reporter};
+use sandbox_policy::sys::report::{self, Answered, Answering, Reported, Reporter};
 use sandbox_policy::sys::scope;
 use sandbox_policy::text::attached;
 use sandbox_policy::text::file;
@@ -135,13 +135,26 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
     let counted =
         if secure { Counted::NOTHING } else { variables.report_counts().unwrap_or_else(|error| fail(&error)) };
     let reported = Reported { counted, kills: false };
-    let mut answered = Vec::new();
-    let filters: Vec<Filter> = policies
+    let compiled: Vec<_> = policies
         .into_iter()
         .map(|(source, policy, installed)| {
             let compiled =
                 installed.is_none().then(|| kill_report::compile_reporting(source, &policy, reporting)).transpose();
-            let mut program = compiled.unwrap_or_else(|error| fail(&format!("{source}{error}")));
+            let program = compiled.unwrap_or_else(|error| fail(&format!("{source}{error}")));
+            (source, policy, installed, program)
+        })
+        .collect();
+    // One filter of a process can send its errno answers to the reporter
+    // (see sandbox_policy::sys::report): the environment's, which comes
+    // last, before the program's attached one.
+    let errno_counted = counted.errno.then(|| {
+        compiled.iter().rposition(|(_, _, _, program)| program.as_ref().is_some_and(report::has_errno_answers))
+    });
+    let mut answered = Vec::new();
+    let filters: Vec<Filter> = compiled
+        .into_iter()
+        .enumerate()
+        .map(|(index, (source, policy, installed, mut program))| {
             let announcement = variables.verbose().then(|| {
                 let (size, when) = match (installed, &program) {
                     (Some(size), _) => (size, " as ld.so loaded the library"),
@@ -151,40 +164,45 @@ extern "C" fn on_load(_argc: c_int, _argv: *mut *mut c_char, environment: *mut *
             });
             if let Some(reporting) = program.as_mut().filter(|program| report::needs_reporter(program, reported)) {
                 answered.push(Answered { source, policy: policy.clone(), program: reporting.clone() });
-                *reporting = report::with_stops_for_reporter(reporting);
+                *reporting = report::with_stops_for_reporter(reporting, errno_counted == Some(Some(index)));
             }
             Filter { program, announcement, allow_list: policy.base() == Base::AllowList }
         })
         .collect();
     drop(arena);
-    if !answered.is_empty() {
-        start_reporter(&variables, answered, reported);
-    }
+    let answering = match answered.is_empty() {
+        true => None,
+        false => Some(start_reporter(&variables, answered, reported)),
+    };
     // Landlock first: its calls need not be in the seccomp policy.
     if variables.asks_for_landlock() {
         landlock::apply(&variables, environment);
     }
     // Learning, the early phase installed nothing, so the mark cannot meet a filter.
     let file_rules = variables.file_rules();
-    apply(filters, variables.learning() && !installed_early, !installed_early, file_rules);
+    apply(filters, answering, variables.learning() && !installed_early, !installed_early, file_rules);
 }
 
 /// Starts the reporter of the `answered` filters (in the order they are
-/// installed), which traces this process from now on.
-fn start_reporter(variables: &Variables, mut answered: Vec<Answered>, reported: Reported) {
+/// installed), which traces this process from now on; they are installed
+/// through what it returns.
+fn start_reporter(variables: &Variables, mut answered: Vec<Answered>, reported: Reported) -> Answering {
     answered.reverse();
     let json = variables.report_json.as_deref().map(|path| {
         report::Output::file(path).unwrap_or_else(|error| {
             fail(&format!("cannot open the report {path} ({}): {error}", variables::REPORT_JSON))
         })
     });
-    let out = variables.report.as_deref().map_or_else(report::Output::stderr, report::Output::file);
-    let started = out.and_then(|out| {
-        Reporter { prefix: "libsandbox: ", out, json, filters: answered, gate: None, reported }.start()
-    });
-    if let Err(error) = started {
-        fail(&report::start_failure(error));
-    }
+    let out = match variables.report.as_deref() {
+        Some(path) => report::Output::file(path)
+            .unwrap_or_else(|error| fail(&format!("cannot open the report {path} ({}): {error}", variables::REPORT))),
+        None => report::Output::stderr()
+            .unwrap_or_else(|error| fail(&format!("cannot write the report to stderr: {error}"))),
+    };
+    let file_rules_follow = variables.file_rules();
+    let reporter =
+        Reporter { prefix: "libsandbox: ", out, json, filters: answered, gate: None, reported, file_rules_follow };
+    reporter.start().unwrap_or_else(|error| fail(&error))
 }
 
 /// How errors and named kills introduce the program's attached policy.
@@ -251,7 +269,7 @@ fn mark_point(marker: u32) {
 /// apply point first (see [`sandbox_policy::learn`]); with `confine`, keeps
 /// the program from tracing outside the sandbox first, unless the early
 /// phase did (`file_rules`: Landlock rules that handle files are in force).
-fn apply(filters: Vec<Filter>, mark: bool, confine: bool, file_rules: bool) {
+fn apply(filters: Vec<Filter>, answering: Option<Answering>, mark: bool, confine: bool, file_rules: bool) {
     if confine && !filters.is_empty() {
         // Its calls come before the filters, so no policy needs to list them.
         if let Err(error) = scope::confine_tracing(file_rules) {
@@ -264,10 +282,14 @@ fn apply(filters: Vec<Filter>, mark: bool, confine: bool, file_rules: bool) {
     // Stacked filters make the same policy in any order, but installing one
     // takes prctl, getrandom, seccomp and the probe's getpgrp, which an
     // allow list installed before may forbid: allow lists go last.
-    let mut filters = filters;
+    let (mut filters, mut answering) = (filters, answering);
     filters.sort_by_key(|filter| filter.allow_list);
     for filter in filters {
-        let installed = filter.program.as_ref().map_or(Ok(()), |program| install(program, Threads::All));
+        let installed = match (&filter.program, &mut answering) {
+            (None, _) => Ok(()),
+            (Some(program), Some(answering)) => answering.install(program, Threads::All),
+            (Some(program), None) => install(program, Threads::All),
+        };
         if let Err(error) = installed {
             fail(&error);
         }

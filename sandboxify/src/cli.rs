@@ -25,8 +25,9 @@ Environment:
   SANDBOX_LANDLOCK_BEST_EFFORT. Policy options replace the policy variables;
   each Landlock option replaces its variable (given several times, its
   values add up). SANDBOX_REPORT, SANDBOX_REPORT_JSON and
-  SANDBOX_REPORT_COUNTS (trap or 0; unset: trap) say where and what a
-  reporter, which traces PROGRAM, names; SANDBOX_REPORT_KILLS=1 has it name
+  SANDBOX_REPORT_COUNTS (trap, errno, errno:trap or 0; unset: trap) say
+  where and what a reporter, which traces PROGRAM, names; errno calls cost
+  it a round trip each. SANDBOX_REPORT_KILLS=1 has it name
   kills too (unset: the kernel's silent kill). With --preload the library in
   PROGRAM names kills unless SANDBOX_REPORT_KILLS=0. All are removed from
   PROGRAM's environment.

@@ -31,6 +31,7 @@ use std::time::Duration;
 use sandbox_launcher::gate;
 use sandbox_policy::sys::install::Threads;
 use sandbox_policy::sys::notify::Listener;
+use sandbox_policy::sys::report::Answering;
 use sandbox_policy::sys::scope;
 use sandbox_policy::{Abi, Program, install, install_with_listener};
 
@@ -124,13 +125,14 @@ impl Launch {
     }
 
     /// Installs `program`, whose stopped calls the reporter tracing this
-    /// process answers, and execs through the gate (which the reporter lets
+    /// process answers (its errno answers through the listener `answering`
+    /// hands it), and execs through the gate (which the reporter lets
     /// through without reporting it).
-    pub fn exec_reported(self, program: &Program) -> Failure {
+    pub fn exec_reported(self, program: &Program, mut answering: Answering) -> Failure {
         if let Err(failure) = confine_tracing() {
             return failure;
         }
-        if let Err(error) = install(program, Threads::Calling) {
+        if let Err(error) = answering.install(program, Threads::Calling) {
             return error.into();
         }
         // SAFETY: as in exec_gated.

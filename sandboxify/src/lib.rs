@@ -453,9 +453,25 @@ fn seccomp_step(
     } else {
         None
     };
+    let names_kills = named_guard.is_some();
     let program = match named_guard {
         Some(program) => program,
         None => compile_with(&policy, &rules)?,
+    };
+    let reported = Reported { counted: variables.report_counts()?, kills: variables.report_kills_asked()? };
+    // Who names what: with --preload, the library in PROGRAM (its kills,
+    // and what its reporter names); otherwise sandboxify's reporter.
+    let reporting = report::needs_reporter(&program, reported);
+    let written = match args.preload {
+        true => names_kills || report::needs_reporter(&program, Reported { kills: false, ..reported }),
+        false => reporting,
+    };
+    // --preload's guard leaves the errno answers SANDBOX_REPORT_COUNTS=errno
+    // asks for to the library's filter, which sends them to its reporter:
+    // until it is in, they fail with ENOSYS, uncounted.
+    let program = match args.preload && reported.counted.errno {
+        true => report::to_listener(&program),
+        false => program,
     };
     if variables.verbose() {
         let (role, start_up) = match args.preload {
@@ -472,14 +488,12 @@ fn seccomp_step(
             program.insns().len()
         );
     }
-    let reported = Reported { counted: variables.report_counts()?, kills: variables.report_kills_asked()? };
-    let reporting = report::needs_reporter(&program, reported);
-    if variables.report_json.is_some() && !reporting {
+    if variables.report_json.is_some() && !written {
         // Without a reporter, the kernel kills, fails and traps calls unseen.
         return Err(Failure::Environment(format!(
             "{}: nothing under this policy would be written: sandboxify names the calls a `log` policy lets \
-             through, the trap calls SANDBOX_REPORT_COUNTS asks for, and kills with \
-             SANDBOX_REPORT_KILLS=1",
+             through, the trap and errno calls SANDBOX_REPORT_COUNTS asks for, and kills with \
+             SANDBOX_REPORT_KILLS=1 (with --preload, unless SANDBOX_REPORT_KILLS=0)",
             variables::REPORT_JSON
         )));
     }
@@ -502,14 +516,23 @@ fn seccomp_step(
             None => None,
         };
         let filters = vec![Answered { source: "", policy: policy.clone(), program: program.clone() }];
-        let program = report::with_stops_for_reporter(&program);
+        let program = report::with_stops_for_reporter(&program, reported.counted.errno);
         return Ok(Box::new(move |launch| {
             // SAFETY: getpid has no preconditions.
             let gate = Gate { pid: unsafe { libc::getpid() } as u32, instruction_pointer: gate };
-            let reporter = Reporter { prefix: "sandboxify: ", out, json, filters, gate: Some(gate), reported };
+            // Any Landlock rules were enforced already.
+            let reporter = Reporter {
+                prefix: "sandboxify: ",
+                out,
+                json,
+                filters,
+                gate: Some(gate),
+                reported,
+                file_rules_follow: false,
+            };
             match reporter.start() {
-                Ok(()) => launch.exec_reported(&program),
-                Err(error) => Failure::System(report::start_failure(error)),
+                Ok(answering) => launch.exec_reported(&program, answering),
+                Err(error) => Failure::System(error.to_string()),
             }
         }));
     }

@@ -44,7 +44,7 @@
 //! | `patch-attached` | the same copies with [`DENY`] and `refuse-i386` attached (`patchelf-helper --policy`), no policy variable |
 //! | `sfy` | `sandboxify -- /bin/sh -c COMMAND`, no policy |
 //! | `sfy-deny` | `sandboxify --deny` [`DENY`] |
-//! | `sfy-report` | the same with `--refuse-i386` and its reporter: `SANDBOX_REPORT_KILLS=1 SANDBOX_REPORT_COUNTS=trap` (traced; kills named, trap calls counted) |
+//! | `sfy-report` | the same with `--refuse-i386` and its reporter: `SANDBOX_REPORT_KILLS=1 SANDBOX_REPORT_COUNTS=errno:trap` (traced; kills named, errno and trap calls counted, errno calls answered by the reporter's listener) |
 //! | `sfy-learn` | `sandboxify --allow` the list learned once with `sandboxify --learn LIST` |
 //! | `sfy-preload` | `sandboxify --preload --refuse-i386 --allow` the list learned with `--learn --preload` |
 //! | `lib-landlock` | `LD_PRELOAD`, [`DENY`], `SANDBOX_REFUSE_I386=1`, `SANDBOX_FS_RO=`[`FS_RO`], `SANDBOX_FS_RW=WORKDIR:/tmp:/dev/shm`, no TCP (`SANDBOX_NET_CONNECT= SANDBOX_NET_BIND=`) |
@@ -915,10 +915,10 @@ impl<'a> Row<'a> {
             "sfy" => self.sandboxify(&[]),
             "sfy-deny" => self.sandboxify(&["--deny", DENY]),
             "sfy-report" => {
-                // The deny list with its reporter: traced, kills named, trap calls counted.
+                // The deny list with its reporter: traced, kills named, errno and trap calls counted.
                 let mut invocation = self.sandboxify(&["--refuse-i386", "--deny", DENY]);
                 invocation.env.push(("SANDBOX_REPORT_KILLS".to_owned(), "1".to_owned()));
-                invocation.env.push(("SANDBOX_REPORT_COUNTS".to_owned(), "trap".to_owned()));
+                invocation.env.push(("SANDBOX_REPORT_COUNTS".to_owned(), "errno:trap".to_owned()));
                 invocation
             }
             "sfy-learn" => {

@@ -464,18 +464,27 @@ fn the_summary_gives_the_list_that_runs_the_program() {
 fn bad_report_requests_are_refused_in_one_line() {
     let program = compile("violate", &["-pthread"]);
     let program = program.to_str().unwrap();
-    // Without SANDBOX_REPORT_KILLS=1, sandboxify's kills are the kernel's:
-    // asking it for a report that would stay empty is refused.
-    for args in [&["--deny", DENY, program, "plain"][..], &["--preload", "--deny", DENY, program, "plain"]] {
-        let outcome = Run::new(sandboxify(), args).env("SANDBOX_REPORT_JSON", "/tmp/x").run();
+    // Without SANDBOX_REPORT_KILLS=1, sandboxify's kills are the kernel's
+    // (with --preload, the library names them unless SANDBOX_REPORT_KILLS=0):
+    // asking for a report that would stay empty is refused.
+    for (args, kills) in
+        [(&["--deny", DENY, program, "plain"][..], ""), (&["--preload", "--deny", DENY, program, "plain"], "0")]
+    {
+        let outcome =
+            Run::new(sandboxify(), args).env("SANDBOX_REPORT_JSON", "/tmp/x").env("SANDBOX_REPORT_KILLS", kills).run();
         outcome.assert_code(125);
         assert_eq!(
             outcome.stderr,
             "sandboxify: SANDBOX_REPORT_JSON: nothing under this policy would be written: sandboxify names the \
-             calls a `log` policy lets through, the trap calls SANDBOX_REPORT_COUNTS asks for, and kills \
-             with SANDBOX_REPORT_KILLS=1\n"
+             calls a `log` policy lets through, the trap and errno calls SANDBOX_REPORT_COUNTS asks for, and \
+             kills with SANDBOX_REPORT_KILLS=1 (with --preload, unless SANDBOX_REPORT_KILLS=0)\n"
         );
     }
+    let file = report_file("preload-json");
+    let args = ["--preload", "--deny", DENY, program, "plain"];
+    Run::new(sandboxify(), &args).env("SANDBOX_REPORT_JSON", &file).run().assert_killed();
+    let lines = json_lines(&file);
+    assert_eq!((lines.len(), lines[0]["call"].as_str()), (1, Some("uname")), "{lines:#?}");
     // An unknown count, on both paths.
     let outcome =
         Run::new(sandboxify(), &["--deny", DENY, program, "plain"]).env("SANDBOX_REPORT_COUNTS", "trap:kill").run();
@@ -712,12 +721,9 @@ fn sandboxify_names_kills_when_asked() {
 
 /// Calls a trap action sends to the program's handler are counted at exit,
 /// unasked, on the library's path and sandboxify's, never in the program's
-/// own output. Counting calls an errno action fails is refused: it needed
-/// the reporter to stop them and fail them itself, and a program that
-/// killed its reporter (or traced itself) while stopped had them run.
+/// own output.
 #[test]
-fn trap_calls_are_counted_at_exit_and_errno_counts_are_refused() {
-    let uname = compile("uname", &[]);
+fn trap_calls_are_counted_at_exit() {
     let violate = compile("violate", &["-pthread"]);
     for user in USERS {
         let library = |program: &Path, args: &[&str], env: &[(&str, &str)]| {
@@ -727,23 +733,6 @@ fn trap_calls_are_counted_at_exit_and_errno_counts_are_refused() {
             }
             run.run()
         };
-        for counted in ["errno", "trap:errno"] {
-            let env = [("SECCOMP_SYSCALL_DENY", "uname=EACCES"), ("SANDBOX_REPORT_COUNTS", counted)];
-            let refused = library(&uname, &[], &env);
-            let sandboxified = Run::new(sandboxify(), &["--deny", "uname=EACCES", uname.to_str().unwrap()])
-                .env("SANDBOX_REPORT_COUNTS", counted)
-                .user(user)
-                .run();
-            for (prefix, outcome) in [("libsandbox", &refused), ("sandboxify", &sandboxified)] {
-                outcome.assert_code(125);
-                assert_eq!(outcome.stdout, "", "{outcome:#?}");
-                assert_eq!(outcome.stderr.lines().count(), 1, "{outcome:#?}");
-                assert!(
-                    outcome.stderr.starts_with(&format!("{prefix}: SANDBOX_REPORT_COUNTS: malformed entry \"errno\"")),
-                    "{outcome:#?}"
-                );
-            }
-        }
         // A trap: the program's handler lets it live on; counted unasked.
         let trap = [("SECCOMP_SYSCALL_DENY", "uname=trap")];
         let outcome = library(&violate, &["handler"], &trap);
@@ -759,5 +748,155 @@ fn trap_calls_are_counted_at_exit_and_errno_counts_are_refused() {
         }
         let off = library(&violate, &["handler"], &[trap.as_slice(), &[("SANDBOX_REPORT_COUNTS", "0")]].concat());
         assert_eq!((off.stdout.as_str(), off.stderr.as_str()), ("sigaction: 0\nsurvived\n", ""), "{off:#?}");
+    }
+}
+
+/// The deny list errno-count.c's calls break.
+const ERRNO_DENY: &str = "mkdir=EPERM:uname=EACCES";
+
+/// errno-count.c's program under [`ERRNO_DENY`] on every path, with
+/// `env`: the library, sandboxify, sandboxify `--preload`, and a copy
+/// with the library and the list attached.
+fn errno_count_runs(how: &str, dir: &Path, env: &[(&str, &str)], user: User) -> Vec<(&'static str, Outcome)> {
+    static ATTACHED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let program = compile("errno-count", &["-pthread"]);
+    let attached = ATTACHED.get_or_init(|| {
+        let attached = fresh_dir("violations-errno-count-attached").join("errno-count");
+        fs::copy(&program, &attached).unwrap();
+        let policy = format!("deny {ERRNO_DENY}");
+        let library = library();
+        let args = ["--add-needed", library.to_str().unwrap(), "--policy", &policy, attached.to_str().unwrap()];
+        Run::new(artifact("patchelf-helper"), &args).run().assert_success();
+        attached
+    });
+    let (program, dir) = (program.to_str().unwrap(), dir.to_str().unwrap());
+    let with_env = |mut run: Run| {
+        for (key, value) in env {
+            run = run.env(key, value);
+        }
+        run.user(user).run()
+    };
+    vec![
+        ("libsandbox", with_env(Run::new(program, &[how, dir]).preload().env("SECCOMP_SYSCALL_DENY", ERRNO_DENY))),
+        ("sandboxify", with_env(Run::new(sandboxify(), &["--deny", ERRNO_DENY, program, how, dir]))),
+        ("libsandbox", with_env(Run::new(sandboxify(), &["--preload", "--deny", ERRNO_DENY, program, how, dir]))),
+        ("libsandbox", with_env(Run::new(attached, &[how, dir]))),
+    ]
+}
+
+/// `SANDBOX_REPORT_COUNTS=errno`: the calls an errno action fails are
+/// counted at exit on every path, from any thread and process, after the
+/// program's own output and never in it, which is the same as without the
+/// count; each is a JSON line too. And none ever runs: the reporter answers
+/// them as a seccomp listener, which a program cannot reach, as root or as
+/// nobody, and whose end fails them with ENOSYS (a program that kills its
+/// reporter, or stops it and kills it while a call waits).
+#[test]
+fn errno_calls_are_counted_at_exit_and_none_ever_runs() {
+    let counted = [("SANDBOX_REPORT_COUNTS", "errno")];
+    for user in USERS {
+        let dir = fresh_dir(&format!("violations-errno-count-{user:?}"));
+        for (how, stdout, lines) in [
+            (
+                "calls",
+                "mkdir: EPERM\nmkdir: EPERM\nmkdir: EPERM\nuname: EACCES\nmade: no\n",
+                "  mkdir(arg1=0x1c0): EPERM ×3\n  uname(): EACCES ×1\n",
+            ),
+            (
+                "thread",
+                "uname: EACCES\nmkdir: EPERM\nmade: no\n",
+                "  mkdir(arg1=0x1c0): EPERM ×1\n  uname(): EACCES ×1\n",
+            ),
+        ] {
+            for (prefix, outcome) in errno_count_runs(how, &dir, &counted, user) {
+                outcome.assert_success();
+                assert_eq!(outcome.stdout, stdout, "{how}: {outcome:#?}");
+                let report: String = lines.lines().map(|line| format!("{prefix}: {line}\n")).collect();
+                let expected = format!("{prefix}: these calls failed with the policy's errno:\n{report}");
+                assert_eq!(outcome.stderr, expected, "{how}: {outcome:#?}");
+            }
+            for (_, unasked) in errno_count_runs(how, &dir, &[], user) {
+                assert_eq!((unasked.stdout.as_str(), unasked.stderr.as_str()), (stdout, ""), "{how}: {unasked:#?}");
+            }
+        }
+        // Each call a JSON line, with the rule that failed it.
+        let file = report_file(&format!("errno-count-{user:?}"));
+        let json = [counted[0], ("SANDBOX_REPORT_JSON", file.to_str().unwrap())];
+        for (_, outcome) in errno_count_runs("calls", &dir, &json, user) {
+            outcome.assert_success();
+        }
+        let lines = json_lines(&file);
+        assert_eq!(lines.len(), 16, "{lines:#?}");
+        for line in &lines {
+            let (call, action) = (line["call"].as_str().unwrap(), line["action"].as_str().unwrap());
+            assert!(matches!((call, action), ("mkdir", "EPERM") | ("uname", "EACCES")), "{line}");
+            assert_eq!(line["fix"], "remove", "{line}");
+        }
+        // None runs once the reporter is gone, however it went; with file
+        // rules too, which sandboxify enforces before its reporter starts
+        // (the library, after: they keep the program from signalling it,
+        // and the reporter fails the call).
+        let with_file_rules = [counted[0], ("SANDBOX_FS_RW", "/")];
+        for (how, env) in [("reach", &counted[..]), ("reach", &with_file_rules), ("stopped", &counted)] {
+            for (prefix, outcome) in errno_count_runs(how, &dir, env, user) {
+                outcome.assert_success();
+                let killed = "traced: 1\nreached: 0\nkill: ok\nmkdir: ENOSYS\nmade: no\n";
+                let out_of_reach = "traced: 1\nreached: 0\nkill: EPERM\nmkdir: EPERM\nmade: no\n";
+                let stdout = outcome.stdout.as_str();
+                match how {
+                    "reach" => assert!(stdout == killed || stdout == out_of_reach, "{prefix} {env:?}: {outcome:#?}"),
+                    _ => assert_eq!(stdout, "traced: 1\nmkdir: ENOSYS\nmade: no\n", "{prefix}: {outcome:#?}"),
+                }
+                assert!(!dir.join("made").exists(), "{prefix} {how}");
+            }
+        }
+        // A process has one listener among its filters: the reporter's.
+        for (_, outcome) in errno_count_runs("listener", &dir, &counted, user) {
+            assert_eq!(outcome.stdout, "no_new_privs: ok\nlistener: EBUSY\nmade: no\n", "{outcome:#?}");
+        }
+        for (_, outcome) in errno_count_runs("listener", &dir, &[], user) {
+            assert_eq!(outcome.stdout, "no_new_privs: ok\nlistener: ok\nmade: no\n", "{outcome:#?}");
+        }
+    }
+}
+
+/// Where the reporter cannot hold the listener apart from the program, the
+/// count is refused (125) and the program never runs: a filter around the
+/// sandbox has the one listener a process may have, or Landlock, which
+/// keeps root's program from the reporter, is hidden.
+#[test]
+fn errno_counts_are_refused_where_the_listener_cannot_be_kept_apart() {
+    let outer = compile("outer-filter", &[]);
+    let program = compile("errno-count", &["-pthread"]);
+    let taken = "counting errno answers needs the one seccomp listener a process may have";
+    let no_landlock = "cannot count errno answers: Landlock, which keeps the program from the reporter";
+    for user in USERS {
+        let dir = fresh_dir(&format!("violations-errno-refused-{user:?}"));
+        let (program, dir) = (program.to_str().unwrap(), dir.to_str().unwrap());
+        let sandboxify = sandboxify();
+        let sandboxify = sandboxify.to_str().unwrap();
+        let library = library();
+        let preload = format!("LD_PRELOAD={}", library.display());
+        let landlock_create_ruleset = "444";
+        for (outer_args, message) in
+            [(&["--listener", "1", "9999"][..], taken), (&["38", landlock_create_ruleset][..], no_landlock)]
+        {
+            for (prefix, inner) in [
+                ("sandboxify", vec![sandboxify, "--deny", ERRNO_DENY, program, "calls", dir]),
+                ("libsandbox", vec![sandboxify, "--preload", "--deny", ERRNO_DENY, program, "calls", dir]),
+                ("libsandbox", vec!["/usr/bin/env", &preload, program, "calls", dir]),
+            ] {
+                let args: Vec<&str> = outer_args.iter().copied().chain(inner).collect();
+                let outcome = Run::new(&outer, &args)
+                    .env("SANDBOX_REPORT_COUNTS", "errno")
+                    .env("SECCOMP_SYSCALL_DENY", ERRNO_DENY)
+                    .user(user)
+                    .run();
+                outcome.assert_code(125);
+                assert_eq!(outcome.stdout, "", "{outcome:#?}");
+                assert!(outcome.stderr.starts_with(&format!("{prefix}: {message}")), "{outcome:#?}");
+                assert_eq!(outcome.stderr.lines().count(), 1, "{outcome:#?}");
+            }
+        }
     }
 }

@@ -65,6 +65,12 @@ impl Program {
         self.other_probes_return().map(|other| (self.insns[other].k & crate::action::ret::DATA) as u16)
     }
 
+    /// Where the probe returns: its two answers and another filter's.
+    pub(crate) fn probe_returns(&self) -> Vec<usize> {
+        let answers = self.probe_at.map_or(Vec::new(), |ProbeAt { answers, .. }| answers.to_vec());
+        answers.into_iter().chain(self.other_probes_return()).collect()
+    }
+
     /// Where the probe returns when the nonce is another filter's.
     fn other_probes_return(&self) -> Option<usize> {
         // The nonce's high word jumps there when it differs.

@@ -35,6 +35,9 @@ pub enum InstallError {
     /// Another thread could not take the filter (it has a different filter of
     /// its own), so the process cannot be confined as a whole.
     ThreadSync(Option<libc::c_long>),
+    /// The filter needs a listener, and a filter the process already runs
+    /// under has the one a process may have (EBUSY).
+    ListenerTaken,
 }
 
 /// Sets `no_new_privs` and installs `program`. Setting `no_new_privs` also
@@ -65,6 +68,29 @@ pub fn install_with_listener(program: &Program, threads: Threads) -> Result<libc
     Ok(fd as libc::c_int)
 }
 
+/// Like [`install_with_listener`], and a caller whose call the listener has
+/// received waits for the answer through any signal but a fatal one
+/// (`SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`, Linux 5.19): a handler that
+/// runs meanwhile does not turn the answer into EINTR. An older kernel
+/// refuses the flag; the filter then goes in without it, which only
+/// widens that window.
+pub fn install_with_killable_listener(program: &Program, threads: Threads) -> Result<libc::c_int, InstallError> {
+    let threads = match threads {
+        Threads::All => libc::SECCOMP_FILTER_FLAG_TSYNC | TSYNC_ESRCH,
+        Threads::Calling => 0,
+    };
+    let flags = libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | threads;
+    let loaded = match load(program, flags | libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) {
+        Err(InstallError::Unavailable(Errno(libc::EINVAL))) => load(program, flags),
+        loaded => loaded,
+    };
+    match loaded {
+        Ok(fd) => Ok(fd as libc::c_int),
+        Err(InstallError::Refused(Errno(libc::EBUSY))) => Err(InstallError::ListenerTaken),
+        Err(error) => Err(error),
+    }
+}
+
 // By hand rather than with thiserror: see `crate::error`.
 impl fmt::Display for InstallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -74,6 +100,10 @@ impl fmt::Display for InstallError {
             InstallError::Refused(errno) => write!(f, "the kernel refused the seccomp filter: {errno}"),
             InstallError::NotInForce => f.write_str(
                 "seccomp() reported success but the filter is not in force (an outer seccomp filter fakes the call)",
+            ),
+            InstallError::ListenerTaken => f.write_str(
+                "counting errno answers needs the one seccomp listener a process may have, and a filter around \
+                 this sandbox already has it (an outer sandbox counting them, or a supervisor answering calls)",
             ),
             InstallError::ThreadSync(thread) => write!(
                 f,

@@ -4,8 +4,9 @@
 //! ran the program, by name and with their integer arguments, without root
 //! and without the audit log (which ordinary users and containers usually
 //! cannot read). Besides, as [`Reported`] asks: the calls trap actions
-//! trap, counted at exit (from the SIGSYS), and sandboxify's kills, named
-//! as they happen.
+//! trap, counted at exit (from the SIGSYS), the calls errno actions fail,
+//! counted at exit (the reporter fails them as a seccomp listener: see
+//! [`errno`]), and sandboxify's kills, named as they happen.
 //!
 //! The filter stops the `log` calls for a tracer instead
 //! ([`with_stops_for_reporter`]), which only a call the policy lets run
@@ -17,8 +18,8 @@
 //! nobody's child but init's, and no `wait()` of the program ever sees it),
 //! traces every thread of the confined process and of the processes it
 //! starts ([`crate::sys::trace`] says why a tracer), answers every stopped
-//! call as the policy would have (runs it, fails it with its errno, or has
-//! the kernel kill the process), counts them, and when no confined process
+//! call as the policy would have (runs it, or fails it with its errno),
+//! counts them, and when no confined process
 //! is left writes one deduplicated report: to stderr as it was when the
 //! reporter started, or appended to the file named by
 //! [`crate::text::variables::REPORT`]. With a JSON output, it also appends
@@ -39,11 +40,18 @@ use crate::action::ret;
 use crate::compile::bpf::{Insn, SeccompData, op};
 use crate::compile::filter::Program;
 use crate::sys::Errno;
+use crate::sys::notify::{Listener, Notification};
+use crate::sys::scope::{self, Scope};
 use crate::sys::trace::{self, CLONE_UNTRACED, Call, I386_CLONE};
 use crate::tables::syscalls::{ArgKind, Syscall};
 use crate::text::variables::Counted;
 use crate::violation::{Installed, Process, Violation, is_named_kill, is_tag};
 use crate::{Action, Policy};
+
+mod errno;
+
+pub use errno::{Answering, has_errno_answers, to_listener};
+use errno::{Fd, Listening};
 
 /// What a reporter names besides the calls `log` lets through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,19 +72,25 @@ fn stops(k: u32) -> bool {
     matches!(k & ret::ACTION_FULL, ret::LOG | ret::USER_NOTIF)
 }
 
-/// `program` with the returns the reporter answers (every `log`, and the
-/// exec gate's notification: see sandboxify's launch module) turned into
-/// stops for it. Its kills stay the kernel's, named at the killed thread's
-/// exit; its errno returns, the kernel's, uncounted.
-pub fn with_stops_for_reporter(program: &Program) -> Program {
-    let mut program = program.clone();
-    for insn in &mut program.insns {
+/// `program` with the returns the reporter answers turned into stops for
+/// it: every `log`, and the exec gate's notification (see sandboxify's
+/// launch module). With `errno`, its errno returns go to the reporter's
+/// listener instead (see [`errno`]): one filter of a process at most, the
+/// one [`Answering::install`] installs with the listener. Its kills stay
+/// the kernel's, named at the killed thread's exit; other errno returns,
+/// the kernel's, uncounted.
+pub fn with_stops_for_reporter(program: &Program, errno: bool) -> Program {
+    let mut stopped = program.clone();
+    for insn in &mut stopped.insns {
         if insn.code == op::RET | op::K && stops(insn.k) {
             insn.k = ret::TRACE | LOG;
         }
     }
-    keep_children_traced(&mut program);
-    program
+    if errno {
+        stopped = errno::to_listener(&stopped);
+    }
+    keep_children_traced(&mut stopped);
+    stopped
 }
 
 /// Makes every call `program` lets run or stops for `log` pass a check
@@ -133,15 +147,17 @@ fn untraced_check(answer: u32) -> [Insn; CHECK_LEN] {
 }
 
 /// Whether `program` needs a reporter to name what `reported` asks for:
-/// its `log` returns, and the trap and kill returns asked for.
+/// its `log` returns, and the trap, errno and kill returns asked for.
 pub fn needs_reporter(program: &Program, reported: Reported) -> bool {
     // The exec gate's notification is answered by a reporter only when
     // there is one for something else.
-    program.insns().iter().filter(|insn| insn.code == op::RET | op::K && insn.k != ret::USER_NOTIF).any(|insn| {
-        stops(insn.k)
-            || (reported.kills && insn.k == ret::KILL_PROCESS)
-            || (reported.counted.traps && insn.k & ret::ACTION_FULL == ret::TRAP && !is_named_kill(insn.k))
-    })
+    let answered =
+        program.insns().iter().filter(|insn| insn.code == op::RET | op::K && insn.k != ret::USER_NOTIF).any(|insn| {
+            stops(insn.k)
+                || (reported.kills && insn.k == ret::KILL_PROCESS)
+                || (reported.counted.traps && insn.k & ret::ACTION_FULL == ret::TRAP && !is_named_kill(insn.k))
+        });
+    answered || (reported.counted.errno && has_errno_answers(program))
 }
 
 /// Shared between the confined process and its reporter.
@@ -239,6 +255,46 @@ pub struct Reporter {
     pub gate: Option<Gate>,
     /// What it names besides `log` calls.
     pub reported: Reported,
+    /// Landlock rules that handle files will be enforced after the
+    /// reporter starts (see [`scope::confine_tracing`]).
+    pub file_rules_follow: bool,
+}
+
+/// Why a reporter could not start. The caller must stop the program.
+#[derive(Debug)]
+pub enum StartError {
+    /// The reporter could not be started, or could not trace the process.
+    Reporter(Errno),
+    /// The Landlock domain that keeps the program from the reporter
+    /// answering its errno calls could not be made.
+    Separate(Errno),
+    /// The kernel's Landlock (none, or ABI 1) cannot keep the program from
+    /// the reporter answering its errno calls.
+    CannotSeparate,
+}
+
+impl core::fmt::Display for StartError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            StartError::Reporter(error) => {
+                let hint = match error.0 {
+                    libc::EPERM => {
+                        " (the report traces the program, which cannot be traced already, by a debugger say)"
+                    }
+                    _ => "",
+                };
+                write!(f, "cannot start the report: {error}{hint}")
+            }
+            StartError::Separate(error) => write!(
+                f,
+                "cannot count errno answers: the Landlock domain that keeps the program from its reporter failed: {error}"
+            ),
+            StartError::CannotSeparate => f.write_str(
+                "cannot count errno answers: Landlock, which keeps the program from the reporter that answers \
+                 them, is not available (Linux 5.19 or later, not hidden by a filter around the sandbox)",
+            ),
+        }
+    }
 }
 
 impl Reporter {
@@ -247,13 +303,20 @@ impl Reporter {
     /// thread of the calling process is traced by it. Fails if the process
     /// cannot be traced (it is traced already, by a debugger say, or an
     /// outer filter refuses the reporter's calls): the caller must then
-    /// stop the program.
-    pub fn start(self) -> Result<(), Errno> {
+    /// stop the program. Where errno answers are counted, the process is
+    /// then in a Landlock domain the reporter is not in (see [`errno`]),
+    /// and installs its filters through the [`Answering`] returned.
+    pub fn start(self) -> Result<Answering, StartError> {
         // It rewrites stopped calls in x86_64's registers (see `trace`):
         // elsewhere, what asks for it is refused rather than run unreported.
         if !cfg!(target_arch = "x86_64") {
-            return Err(Errno(libc::ENOSYS));
+            return Err(StartError::Reporter(Errno(libc::ENOSYS)));
         }
+        let (listener_from, listener_to) = match self.reported.counted.errno {
+            true => errno::socket_pair().map(|(from, to)| (Some(from), Some(to))).map_err(StartError::Reporter)?,
+            false => (None, None),
+        };
+        let file_rules_follow = self.file_rules_follow;
         // SAFETY: an anonymous shared mapping of one page, zero-filled.
         let page = unsafe {
             libc::mmap(
@@ -266,7 +329,7 @@ impl Reporter {
             )
         };
         if page == libc::MAP_FAILED {
-            return Err(Errno::last());
+            return Err(StartError::Reporter(Errno::last()));
         }
         // SAFETY: the mapping is live, large enough and zeroed: valid atomics.
         let handoff = unsafe { &*page.cast::<Handoff>() };
@@ -277,7 +340,10 @@ impl Reporter {
         if between == 0 {
             // SAFETY: fork again so that the reporter is not the program's child.
             match unsafe { libc::fork() } {
-                0 => self.serve(handoff, target),
+                0 => {
+                    drop(listener_to);
+                    self.serve(handoff, target, listener_from)
+                }
                 -1 => handoff.ready.store(-Errno::last().0, Ordering::Release),
                 reporter => wait_until_ready(handoff, reporter),
             }
@@ -285,7 +351,7 @@ impl Reporter {
             unsafe { libc::_exit(0) };
         }
         let result = if between < 0 {
-            Err(Errno::last())
+            Err(StartError::Reporter(Errno::last()))
         } else {
             // Where Yama restricts ptrace to declared tracers, declare the
             // process between, whose descendant the reporter is (EINVAL
@@ -300,26 +366,42 @@ impl Reporter {
             }
             match handoff.ready.load(Ordering::Acquire) {
                 1 => Ok(()),
-                0 => Err(Errno(libc::ECHILD)),
-                failed => Err(Errno(-failed)),
+                0 => Err(StartError::Reporter(Errno(libc::ECHILD))),
+                failed => Err(StartError::Reporter(Errno(-failed))),
             }
         };
         // SAFETY: unmaps our view of the page; nothing refers to it past here.
         unsafe { libc::munmap(page, 4096) };
-        result
+        drop(listener_from);
+        result?;
+        if listener_to.is_some() {
+            match scope::nest(file_rules_follow) {
+                Ok(Scope::Confined) => {}
+                Ok(Scope::Unavailable) => return Err(StartError::CannotSeparate),
+                Err(error) => return Err(StartError::Separate(error)),
+            }
+        }
+        Ok(Answering::new(listener_to))
     }
 
     /// The reporter process: traces the confined process, answers every
     /// stopped call as the policy says and counts it, and reports when no
-    /// traced process is left. Never returns.
-    fn serve(self, handoff: &Handoff, target: i32) -> ! {
-        // Ctrl-C hits the program's whole process group: the report must survive it.
-        // SAFETY: changes this process's dispositions only.
+    /// traced process is left. With `listener_from`, answers the calls sent
+    /// to the listener that comes over it too. Never returns.
+    fn serve(self, handoff: &Handoff, target: i32, listener_from: Option<Fd>) -> ! {
+        // Ctrl-C hits the program's whole process group: the report must
+        // survive it. Non-dumpable: only root could trace it or read its
+        // memory (and, with a listener, the program's domain keeps root out).
+        // SAFETY: changes this process's dispositions and its dumpable flag only.
         unsafe {
             libc::signal(libc::SIGINT, libc::SIG_IGN);
             libc::signal(libc::SIGQUIT, libc::SIG_IGN);
             libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
         }
+        // With a listener, the tracees' stops are read from a signalfd (see
+        // `serve_listening`): SIGCHLD is blocked before the first of them.
+        let stops = listener_from.as_ref().map(|_| child_signals());
         while handoff.permitted.load(Ordering::Acquire) == 0 {
             pause();
         }
@@ -327,77 +409,158 @@ impl Reporter {
         // it) leaves its tracees to the filter alone, whose kills are the
         // kernel's and whose stops then fail with ENOSYS, unrun.
         let options = if self.reported.kills { TRACE_OPTIONS | libc::PTRACE_O_TRACEEXIT } else { TRACE_OPTIONS };
-        let seized = seize_threads(target, options);
+        let ready = match &stops {
+            Some(Err(error)) => Err(*error),
+            _ => Ok(()),
+        };
+        let seized = ready.and_then(|()| seize_threads(target, options));
         handoff.ready.store(seized.map_or_else(|error| -error.0, |()| 1), Ordering::Release);
-        if seized.is_err() {
-            // SAFETY: the reporter has nothing to do.
-            unsafe { libc::_exit(0) }
-        }
-        let mut counts = Counts::new();
-        let mut gate = self.gate;
-        loop {
-            let mut status = 0;
-            // SAFETY: waits for any of our tracees (the reporter has no children).
-            let tid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
-            if tid < 0 {
-                if Errno::last().0 == libc::EINTR {
-                    continue;
-                }
-                break; // ECHILD: no traced process is left
-            }
-            if !libc::WIFSTOPPED(status) {
-                continue;
-            }
-            let signal = libc::WSTOPSIG(status);
-            let inject = match status >> 16 {
-                libc::PTRACE_EVENT_SECCOMP => {
-                    match trace::stopped_call(tid) {
-                        Some(call)
-                            if gate.is_some_and(|g| {
-                                g.pid == call.tid && g.instruction_pointer == call.instruction_pointer
-                            }) =>
-                        {
-                            gate = None; // sandboxify's own exec, once
-                        }
-                        Some(call) => self.answer(&call, &mut counts),
-                        None => {}
-                    }
-                    0
-                }
-                libc::PTRACE_EVENT_STOP => {
-                    if matches!(signal, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU) {
-                        // A group-stop: the tracee stays stopped until SIGCONT,
-                        // as job control expects.
-                        // SAFETY: LISTEN on a tracee of ours in group-stop.
-                        unsafe { libc::ptrace(libc::PTRACE_LISTEN, tid, 0, 0) };
+        let mut state = State { counts: Counts::new(), gate: self.gate };
+        match (seized, stops, listener_from) {
+            (Ok(()), Some(Ok(stops)), Some(socket)) => self.serve_listening(&mut state, &stops, socket),
+            (Ok(()), _, _) => loop {
+                let mut status = 0;
+                // SAFETY: waits for any of our tracees (the reporter has no children).
+                let tid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
+                if tid < 0 {
+                    if Errno::last().0 == libc::EINTR {
                         continue;
                     }
-                    0 // a new tracee's first stop
+                    break; // ECHILD: no traced process is left
                 }
-                libc::PTRACE_EVENT_EXIT => {
-                    if let Some(call) = trace::killed_call(tid) {
-                        self.name_kill(&call);
-                    }
-                    0
-                }
-                0 => {
-                    if signal == libc::SIGSYS && self.reported.counted.traps {
-                        self.count_trap(tid, &mut counts);
-                    }
-                    signal // a signal to deliver
-                }
-                _ => 0, // fork, vfork, clone
-            };
-            // SAFETY: continues a stopped tracee of ours.
-            unsafe { libc::ptrace(libc::PTRACE_CONT, tid, 0, inject) };
+                self.on_stop(tid, status, &mut state);
+            },
+            // The reporter has nothing to do.
+            _ => {}
         }
-        if !counts.is_empty() {
-            let text = report(self.prefix, &counts);
+        if !state.counts.is_empty() {
+            let text = report(self.prefix, &state.counts);
             // SAFETY: writes a live buffer to the descriptor opened before the program ran.
             unsafe { libc::write(self.out.0, text.as_ptr().cast(), text.len()) };
         }
         // SAFETY: the reporter is done.
         unsafe { libc::_exit(0) }
+    }
+
+    /// The reporter's loop with a listener: waits for a tracee's stop
+    /// (SIGCHLD, read from `stops`), for the listener on `socket`, then for
+    /// the calls sent to it, until no traced process is left.
+    fn serve_listening(&self, state: &mut State, stops: &Fd, socket: Fd) {
+        let mut listening = Listening::Socket(socket);
+        loop {
+            // Every stop already there, then wait: a stop after the last
+            // waitpid leaves SIGCHLD pending, which wakes the poll.
+            loop {
+                let mut status = 0;
+                // SAFETY: checks on our tracees without blocking.
+                let tid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL | libc::WNOHANG) };
+                match tid {
+                    0 => break,
+                    tid if tid > 0 => self.on_stop(tid, status, state),
+                    _ if Errno::last().0 == libc::EINTR => {}
+                    _ => return, // ECHILD: no traced process is left
+                }
+            }
+            let mut polled = [
+                libc::pollfd { fd: stops.0, events: libc::POLLIN, revents: 0 },
+                libc::pollfd { fd: listening.fd().unwrap_or(-1), events: libc::POLLIN, revents: 0 },
+            ];
+            // SAFETY: poll on two live pollfds (a negative descriptor is skipped).
+            if unsafe { libc::poll(polled.as_mut_ptr(), 2, -1) } <= 0 {
+                continue; // EINTR
+            }
+            if polled[0].revents != 0 {
+                drain(stops);
+            }
+            let ready = polled[1].revents;
+            if ready == 0 {
+                continue;
+            }
+            listening = match listening {
+                // The listener, or nothing: the process failed before installing.
+                Listening::Socket(socket) => errno::receive_fd(&socket).map_or(Listening::Done, Listening::Listener),
+                Listening::Listener(listener) if ready & libc::POLLIN != 0 => {
+                    if let Ok(notification) = Listener(listener.0).receive() {
+                        self.answer_errno(Listener(listener.0), &notification, &mut state.counts);
+                    }
+                    Listening::Listener(listener)
+                }
+                // No process uses the filter any more.
+                Listening::Listener(_) | Listening::Done => Listening::Done,
+            };
+        }
+    }
+
+    /// Handles one stop of tracee `tid` and lets it go on.
+    fn on_stop(&self, tid: i32, status: i32, state: &mut State) {
+        if !libc::WIFSTOPPED(status) {
+            return;
+        }
+        let signal = libc::WSTOPSIG(status);
+        let inject = match status >> 16 {
+            libc::PTRACE_EVENT_SECCOMP => {
+                match trace::stopped_call(tid) {
+                    Some(call)
+                        if state.gate.is_some_and(|g| {
+                            g.pid == call.tid && g.instruction_pointer == call.instruction_pointer
+                        }) =>
+                    {
+                        state.gate = None; // sandboxify's own exec, once
+                    }
+                    Some(call) => self.answer(&call, &mut state.counts),
+                    None => {}
+                }
+                0
+            }
+            libc::PTRACE_EVENT_STOP => {
+                if matches!(signal, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU) {
+                    // A group-stop: the tracee stays stopped until SIGCONT,
+                    // as job control expects.
+                    // SAFETY: LISTEN on a tracee of ours in group-stop.
+                    unsafe { libc::ptrace(libc::PTRACE_LISTEN, tid, 0, 0) };
+                    return;
+                }
+                0 // a new tracee's first stop
+            }
+            libc::PTRACE_EVENT_EXIT => {
+                if let Some(call) = trace::killed_call(tid) {
+                    self.name_kill(&call);
+                }
+                0
+            }
+            0 => {
+                if signal == libc::SIGSYS && self.reported.counted.traps {
+                    self.count_trap(tid, &mut state.counts);
+                }
+                signal // a signal to deliver
+            }
+            _ => 0, // fork, vfork, clone
+        };
+        // SAFETY: continues a stopped tracee of ours.
+        unsafe { libc::ptrace(libc::PTRACE_CONT, tid, 0, inject) };
+    }
+
+    /// Fails a call sent to the listener with the policy's errno, having
+    /// counted and named it; never lets it run.
+    fn answer_errno(&self, listener: Listener, notification: &Notification, counts: &mut Counts) {
+        let Some(data) = errno::data(notification) else {
+            let _ = listener.fail(notification.id, libc::ENOSYS);
+            return;
+        };
+        let errno = errno::errno_for(self.filters.iter().map(|filter| &filter.program), &data);
+        let call = Call {
+            tid: notification.pid,
+            abi: notification.abi,
+            nr: notification.nr,
+            instruction_pointer: notification.instruction_pointer,
+            args: notification.args,
+            ret_data: 0,
+        };
+        if let Some(abi) = call.abi {
+            self.write_json(Action::Errno(errno), abi, &call);
+            counts.add(Outcome::Errno(errno), abi, &call);
+        }
+        let _ = listener.fail(notification.id, i32::from(errno));
     }
 
     /// Names and counts a stopped call, which then runs: the filter lets
@@ -465,15 +628,6 @@ fn seccomp_data(abi: Abi, call: &Call) -> SeccompData {
 const TRACE_OPTIONS: libc::c_int =
     libc::PTRACE_O_TRACESECCOMP | libc::PTRACE_O_TRACECLONE | libc::PTRACE_O_TRACEFORK | libc::PTRACE_O_TRACEVFORK;
 
-/// What to say when [`Reporter::start`] fails with `error`.
-pub fn start_failure(error: Errno) -> String {
-    let hint = match error.0 {
-        libc::EPERM => " (the report traces the program, which cannot be traced already, by a debugger say)",
-        _ => "",
-    };
-    format!("cannot start the report: {error}{hint}")
-}
-
 /// In the process between: waits until the reporter is ready or has ended.
 fn wait_until_ready(handoff: &Handoff, reporter: libc::pid_t) {
     while handoff.ready.load(Ordering::Acquire) == 0 {
@@ -486,6 +640,36 @@ fn wait_until_ready(handoff: &Handoff, reporter: libc::pid_t) {
         }
         pause();
     }
+}
+
+/// What the reporter keeps while it serves.
+struct State {
+    /// The calls answered.
+    counts: Counts,
+    /// sandboxify's own exec, until it is let through.
+    gate: Option<Gate>,
+}
+
+/// Blocks SIGCHLD, which tracees' stops raise in their tracer, and opens a
+/// signalfd that reads it, without blocking.
+fn child_signals() -> Result<Fd, Errno> {
+    // SAFETY: sigset_t is plain data, filled by sigemptyset.
+    let mut set: libc::sigset_t = unsafe { core::mem::zeroed() };
+    // SAFETY: sets up and applies a local signal set; signalfd reads it.
+    let fd = unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGCHLD);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, core::ptr::null_mut());
+        libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC)
+    };
+    if fd < 0 { Err(Errno::last()) } else { Ok(Fd(fd)) }
+}
+
+/// Reads every pending signal from a non-blocking signalfd.
+fn drain(signals: &Fd) {
+    let mut info = [0u8; size_of::<libc::signalfd_siginfo>()];
+    // SAFETY: read into a live buffer of the length given.
+    while unsafe { libc::read(signals.0, info.as_mut_ptr().cast(), info.len()) } > 0 {}
 }
 
 fn pause() {
@@ -626,6 +810,7 @@ struct Counts(BTreeMap<CountedCall, u64>);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Outcome {
     Log,
+    Errno(u16),
     Trap,
 }
 
@@ -650,16 +835,18 @@ fn report(prefix: &str, counts: &Counts) -> String {
     let mut allow: Vec<&str> = Vec::new();
     let mut heading = None;
     for (&(outcome, abi, nr, args), &count) in &counts.0 {
-        if heading != Some(outcome) {
+        let kind = core::mem::discriminant(&outcome);
+        if heading != Some(kind) {
             if heading.is_some() {
                 finish(&mut out, prefix, &mut allow);
             }
-            heading = Some(outcome);
+            heading = Some(kind);
             let _ = writeln!(
                 out,
                 "{prefix}{}",
                 match outcome {
                     Outcome::Log => "permissive mode: these calls broke the policy and were let through:",
+                    Outcome::Errno(_) => "these calls failed with the policy's errno:",
                     Outcome::Trap => "these calls were trapped (SIGSYS to the program's handler):",
                 }
             );
@@ -680,7 +867,11 @@ fn report(prefix: &str, counts: &Counts) -> String {
             None => format!("system call {nr}"),
         };
         let abi = if abi == Abi::I386 { " [i386]" } else { "" };
-        let _ = writeln!(out, "{prefix}  {shown}{abi} ×{count}");
+        let errno = match outcome {
+            Outcome::Errno(errno) => format!(": {}", Action::Errno(errno)),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "{prefix}  {shown}{abi}{errno} ×{count}");
     }
     finish(&mut out, prefix, &mut allow);
     out
@@ -700,6 +891,7 @@ fn finish(out: &mut String, prefix: &str, allow: &mut Vec<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::compile::bpf::run;
 
     fn call(name: &str, args: [u64; 6]) -> Call {
         let nr = Syscall::by_name(name).unwrap().number(Abi::X86_64).unwrap();
@@ -713,6 +905,9 @@ mod tests {
             counts.add(Outcome::Log, Abi::X86_64, &call("uname", [0x1234; 6]));
         }
         counts.add(Outcome::Log, Abi::X86_64, &call("socket", [2, 1, 0, 0, 0, 0]));
+        counts.add(Outcome::Errno(13), Abi::X86_64, &call("uname", [0; 6]));
+        counts.add(Outcome::Errno(1), Abi::X86_64, &call("socket", [2, 1, 0, 0, 0, 0]));
+        counts.add(Outcome::Errno(1), Abi::X86_64, &call("socket", [2, 1, 0, 0, 0, 0]));
         counts.add(Outcome::Trap, Abi::X86_64, &call("uname", [0; 6]));
         let text = report("libsandbox: ", &counts);
         assert_eq!(
@@ -721,6 +916,9 @@ mod tests {
              libsandbox:   socket(arg0=0x2, arg1=0x1, arg2=0x0) ×1\n\
              libsandbox:   uname() ×2\n\
              libsandbox: to allow them, add to the allow list: socket:uname\n\
+             libsandbox: these calls failed with the policy's errno:\n\
+             libsandbox:   socket(arg0=0x2, arg1=0x1, arg2=0x0): EPERM ×2\n\
+             libsandbox:   uname(): EACCES ×1\n\
              libsandbox: these calls were trapped (SIGSYS to the program's handler):\n\
              libsandbox:   uname() ×1\n"
         );
@@ -737,13 +935,18 @@ mod tests {
             run(program.insns(), &data).unwrap().ret
         };
         let none = Reported { counted: Counted::NOTHING, kills: false };
-        let stopped = with_stops_for_reporter(&program);
+        let stopped = with_stops_for_reporter(&program, false);
         assert_eq!(verdict(&stopped, "getpid"), ret::TRACE | LOG);
         // Kills stay the kernel's: named at the killed thread's exit.
         assert_eq!(verdict(&stopped, "uname"), ret::KILL_PROCESS);
-        // Errno returns too: a call stopped for a tracer runs once the
-        // tracer is gone, or when a tracer of the program's lets it go on.
+        // Errno returns are never stopped for a tracer (a stopped call runs
+        // once the tracer is gone, or when a tracer of the program's lets
+        // it go on); counted, they go to the listener, which fails them.
         assert_eq!(verdict(&stopped, "socket"), ret::ERRNO | 1);
+        let counting = with_stops_for_reporter(&program, true);
+        assert_eq!(verdict(&counting, "socket"), ret::USER_NOTIF);
+        assert_eq!(verdict(&counting, "getpid"), ret::TRACE | LOG);
+        assert_eq!(verdict(&counting, "uname"), ret::KILL_PROCESS);
         assert_eq!(verdict(&stopped, "kill"), ret::TRAP, "traps are counted from the signal");
         assert_eq!(verdict(&stopped, "read"), ret::ALLOW);
         let kill_only =
@@ -751,7 +954,10 @@ mod tests {
         assert!(!needs_reporter(&kill_only, none));
         assert!(needs_reporter(&kill_only, Reported { kills: true, ..none }));
         assert!(needs_reporter(&program, none), "log");
-        let killing = with_stops_for_reporter(&kill_only);
+        // Every policy has errno returns of its own (ENOSYS for calls newer
+        // than a fallback, refused terminal injection): counted when asked.
+        assert!(needs_reporter(&kill_only, Reported { counted: Counted { errno: true, traps: false }, ..none }));
+        let killing = with_stops_for_reporter(&kill_only, true);
         assert_eq!(verdict(&killing, "uname"), ret::KILL_PROCESS);
         assert_eq!(verdict(&killing, "read"), ret::ALLOW);
         // No child escapes the reporter, where the policy lets clone run;
@@ -769,12 +975,12 @@ mod tests {
         }
         let kills_clone =
             crate::compile::filter::compile(&crate::test_support::policy(None, Some("clone:clone3"), None)).unwrap();
-        let kills_clone = with_stops_for_reporter(&kills_clone);
+        let kills_clone = with_stops_for_reporter(&kills_clone, false);
         assert_eq!(clone(&kills_clone, Abi::X86_64, libc::SYS_clone as u32, untraced), ret::KILL_PROCESS);
         assert_eq!(clone(&kills_clone, Abi::X86_64, 435, 0), ret::KILL_PROCESS);
         let logs_clone =
             crate::compile::filter::compile(&crate::test_support::policy(None, Some("clone=log"), None)).unwrap();
-        let logs_clone = with_stops_for_reporter(&logs_clone);
+        let logs_clone = with_stops_for_reporter(&logs_clone, false);
         assert_eq!(clone(&logs_clone, Abi::X86_64, libc::SYS_clone as u32, untraced), ret::ERRNO | libc::EPERM as u32);
         assert_eq!(clone(&logs_clone, Abi::X86_64, libc::SYS_clone as u32, 0), ret::TRACE | LOG);
         // The probe still answers.
@@ -786,5 +992,37 @@ mod tests {
             ..SeccompData::default()
         };
         assert_eq!(run(&killing.with_probe(nonce, [21, 22]).unwrap(), &probe).unwrap().ret, ret::ERRNO | 21);
+    }
+
+    #[test]
+    fn errno_answers_go_to_the_listener_but_not_the_probes_nor_fake_successes() {
+        use crate::compile::filter::probe;
+        let policy = crate::test_support::policy(None, Some("uname=EACCES:socket=EPERM"), None);
+        let program = crate::compile::filter::compile(&policy).unwrap();
+        assert!(has_errno_answers(&program));
+        let sent = to_listener(&program);
+        let data = |name: &str| {
+            let nr = Syscall::by_name(name).unwrap().number(Abi::X86_64).unwrap();
+            SeccompData { nr, arch: Abi::X86_64.audit_arch(), ..SeccompData::default() }
+        };
+        for (name, errno) in [("uname", libc::EACCES), ("socket", libc::EPERM)] {
+            assert_eq!(run(sent.insns(), &data(name)).unwrap().ret, ret::USER_NOTIF, "{name}");
+            // The reporter answers with what the filter, as compiled, says.
+            assert_eq!(errno::errno_for([&program].into_iter(), &data(name)), errno as u16, "{name}");
+        }
+        assert_eq!(errno::errno_for([&program].into_iter(), &data("read")), libc::ENOSYS as u16, "not an errno call");
+        assert!(!has_errno_answers(&sent));
+        // The install probe's answers stay the kernel's, as set at install.
+        let nonce = 0x1234_5678_9abc_def0;
+        let mut ask = SeccompData { nr: probe::SYSCALL, arch: Abi::X86_64.audit_arch(), ..SeccompData::default() };
+        ask.args = [nonce, probe::MARK, 0, 0, 0, 0];
+        assert_eq!(run(&sent.with_probe(nonce, [21, 22]).unwrap(), &ask).unwrap().ret, ret::ERRNO | 21);
+        ask.args[0] = nonce + 1;
+        let other = run(&sent.with_probe(nonce, [21, 22]).unwrap(), &ask).unwrap().ret;
+        assert_eq!(other & ret::ACTION_FULL, ret::ERRNO, "another nonce: {other:#x}");
+        // A fake success (errno 0, the library's protection of its handler) too.
+        let fake = Program::from_insns(alloc::vec![Insn::stmt(op::RET | op::K, ret::ERRNO)]);
+        assert!(!has_errno_answers(&fake));
+        assert_eq!(to_listener(&fake).insns(), fake.insns());
     }
 }

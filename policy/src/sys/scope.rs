@@ -47,11 +47,18 @@ use crate::sys::Errno;
 /// link or rename across directories would get EXDEV.
 static IN_DOMAIN: AtomicBool = AtomicBool::new(false);
 
+/// Whether a domain of the sandbox's that handles files is in force: a
+/// domain nested in it must handle and grant `REFER` (see [`IN_DOMAIN`]).
+static FILES_HANDLED: AtomicBool = AtomicBool::new(false);
+
 /// Records that the calling process is now in a Landlock domain of the
-/// sandbox's (Landlock rules were enforced): [`confine_tracing`] then adds
-/// none.
-pub fn note_domain() {
+/// sandbox's (Landlock rules were enforced), which handles files or not:
+/// [`confine_tracing`] then adds none.
+pub fn note_domain(handles_files: bool) {
     IN_DOMAIN.store(true, Ordering::Release);
+    if handles_files {
+        FILES_HANDLED.store(true, Ordering::Release);
+    }
 }
 
 /// `LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET` (ABI 6).
@@ -94,9 +101,27 @@ pub fn confine_tracing(file_rules_follow: bool) -> Result<Scope, Errno> {
     if IN_DOMAIN.load(Ordering::Acquire) {
         return Ok(Scope::Confined);
     }
+    new_domain(file_rules_follow)
+}
+
+/// Puts the calling thread (and its future children) in a Landlock domain
+/// of its own even if it is in one already: the processes it started
+/// before, in its domain or in none, can then no longer be traced or
+/// written into from it (the reporter that answers errno calls: see
+/// [`crate::sys::report`]). `file_rules_follow` as for [`confine_tracing`].
+/// Sets `no_new_privs`.
+pub fn nest(file_rules_follow: bool) -> Result<Scope, Errno> {
+    // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
+    unsafe { syscall!(Sysno::prctl, libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }?;
+    new_domain(file_rules_follow || FILES_HANDLED.load(Ordering::Acquire))
+}
+
+/// A new domain: scope-only unless `handles_files` (a layer that handles
+/// files is in force or will be), when it grants `REFER` beneath `/`.
+fn new_domain(handles_files: bool) -> Result<Scope, Errno> {
     // `struct landlock_ruleset_attr` as of ABI 6: handled filesystem and
     // network rights, then scopes.
-    if !file_rules_follow {
+    if !handles_files {
         let scoped: [u64; 3] = [0, 0, SCOPE_ABSTRACT_UNIX_SOCKET];
         // SAFETY: the kernel reads the three fields of the struct, all initialised.
         let ruleset = unsafe { syscall!(Sysno::landlock_create_ruleset, &raw const scoped, 24, 0) };

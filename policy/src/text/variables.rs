@@ -103,24 +103,23 @@ const REPORT_KILLS_ORIGIN: Origin = Origin::Variable(REPORT_KILLS);
 const REPORT_COUNTS_ORIGIN: Origin = Origin::Variable(REPORT_COUNTS);
 
 /// What `SANDBOX_REPORT_COUNTS` asks to count.
-///
-/// Calls an errno action fails are not offered: counting them needs the
-/// reporter to stop them (`SECCOMP_RET_TRACE`) and fail them itself, and a
-/// call stopped so runs once its tracer is gone (killed by the program) or
-/// replaced by one of the program's own that lets it go on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Counted {
     /// Calls a trap action sends to the program's SIGSYS handler.
     pub traps: bool,
+    /// Calls an errno action fails: opt-in, since a policy may fail calls
+    /// on purpose, and each then costs a round trip to the reporter, which
+    /// answers them as a seccomp listener (see [`crate::sys::report`]).
+    pub errno: bool,
 }
 
 impl Counted {
     /// What is counted when the variable is unset.
-    pub const DEFAULT: Counted = Counted { traps: true };
+    pub const DEFAULT: Counted = Counted { traps: true, errno: false };
     /// Nothing: in a setuid, setgid or file-capability program, whose
     /// caller steers nothing and which an unprivileged reporter could not
     /// trace.
-    pub const NOTHING: Counted = Counted { traps: false };
+    pub const NOTHING: Counted = Counted { traps: false, errno: false };
 }
 
 /// A variable that is `0` or `1`: `unset` when it is unset or empty;
@@ -397,9 +396,9 @@ impl Variables {
         switch(self.report_kills.as_deref(), &REPORT_KILLS_ORIGIN, false)
     }
 
-    /// What `SANDBOX_REPORT_COUNTS` asks to count: `trap`, `0` nothing,
-    /// unset [`Counted::DEFAULT`]; any other token (`errno` included, see
-    /// [`Counted`]) is refused, named.
+    /// What `SANDBOX_REPORT_COUNTS` asks to count: `errno`, `trap` or both
+    /// (`errno:trap`), `0` nothing, unset [`Counted::DEFAULT`]; any other
+    /// token is refused, named.
     pub fn report_counts(&self) -> Result<Counted, PolicyError> {
         let Some(value) = self.report_counts.as_deref() else { return Ok(Counted::DEFAULT) };
         let mut counted = Counted::NOTHING;
@@ -408,21 +407,12 @@ impl Variables {
         }
         for token in value.split(':') {
             match token {
-                "errno" => {
-                    return Err(PolicyError {
-                        origin: REPORT_COUNTS_ORIGIN,
-                        kind: ErrorKind::Malformed {
-                            entry: token.to_owned(),
-                            reason: "calls an errno action fails are no longer counted: the tracer that failed them \
-                                     let them run once the program killed or replaced it (expected trap or 0)",
-                        },
-                    });
-                }
+                "errno" => counted.errno = true,
                 "trap" => counted.traps = true,
                 other => {
                     return Err(PolicyError {
                         origin: REPORT_COUNTS_ORIGIN,
-                        kind: ErrorKind::Malformed { entry: other.to_owned(), reason: "expected trap or 0" },
+                        kind: ErrorKind::Malformed { entry: other.to_owned(), reason: "expected errno, trap or 0" },
                     });
                 }
             }
