@@ -120,25 +120,30 @@ pub(super) fn socket_pair() -> Result<(Fd, Fd), Errno> {
     Ok((Fd(fds[0]), Fd(fds[1])))
 }
 
-/// The space of a control message holding one descriptor, aligned for it.
+/// The space of a control message holding one descriptor (`CMSG_SPACE`
+/// of an int on 64-bit Linux), aligned for its header.
 #[repr(C, align(8))]
 struct OneFd([u8; 24]);
+
+/// A message of the one byte in `data`, with `control` for a descriptor.
+fn message(data: &mut libc::iovec, control: &mut OneFd) -> libc::msghdr {
+    // SAFETY: msghdr is plain data; zero is a valid empty value.
+    let mut message: libc::msghdr = unsafe { core::mem::zeroed() };
+    message.msg_iov = data;
+    message.msg_iovlen = 1;
+    message.msg_control = control.0.as_mut_ptr().cast();
+    message.msg_controllen = control.0.len();
+    message
+}
 
 /// Sends `fd` over `socket`.
 fn send_fd(socket: &Fd, fd: &Fd) -> Result<(), Errno> {
     let mut byte = [0u8; 1];
     let mut data = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
     let mut control = OneFd([0; 24]);
-    // SAFETY: msghdr is plain data; zero is a valid empty value.
-    let mut message: libc::msghdr = unsafe { core::mem::zeroed() };
-    message.msg_iov = &raw mut data;
-    message.msg_iovlen = 1;
-    message.msg_control = control.0.as_mut_ptr().cast();
-    // SAFETY: CMSG_SPACE computes a size.
-    message.msg_controllen = unsafe { libc::CMSG_SPACE(size_of::<libc::c_int>() as u32) } as usize;
-    // SAFETY: the control buffer holds one header and one descriptor
-    // (CMSG_SPACE of an int is 24 bytes on 64-bit Linux), so the first
-    // header and its data are inside it.
+    let message = message(&mut data, &mut control);
+    // SAFETY: the control buffer holds one header and one descriptor, so
+    // the first header and its data are inside it.
     unsafe {
         let header = libc::CMSG_FIRSTHDR(&raw const message);
         (*header).cmsg_level = libc::SOL_SOCKET;
@@ -159,12 +164,7 @@ pub(super) fn receive_fd(socket: &Fd) -> Option<Fd> {
     let mut byte = [0u8; 1];
     let mut data = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
     let mut control = OneFd([0; 24]);
-    // SAFETY: msghdr is plain data; zero is a valid empty value.
-    let mut message: libc::msghdr = unsafe { core::mem::zeroed() };
-    message.msg_iov = &raw mut data;
-    message.msg_iovlen = 1;
-    message.msg_control = control.0.as_mut_ptr().cast();
-    message.msg_controllen = control.0.len();
+    let mut message = message(&mut data, &mut control);
     // SAFETY: recvmsg fills the buffers of the message, which live across the call.
     if unsafe { libc::recvmsg(socket.0, &raw mut message, libc::MSG_CMSG_CLOEXEC) } != 1 {
         return None;
