@@ -900,3 +900,34 @@ fn errno_counts_are_refused_where_the_listener_cannot_be_kept_apart() {
         }
     }
 }
+
+/// The report at exit is out before the program's end reaches the shell
+/// that ran it: what the shell runs next (a prompt, `cat` of the report
+/// file) comes after it. The reporter writes it as it takes the last
+/// tracee's end, which the kernel passes on to the parent only then.
+#[test]
+fn the_report_at_exit_comes_before_the_shell_goes_on() {
+    let program = compile("errno-count", &["-pthread"]);
+    let (sandboxify, preload) = (sandboxify(), format!("LD_PRELOAD={}", library().display()));
+    for user in USERS {
+        let dir = fresh_dir(&format!("violations-report-order-{user:?}"));
+        let (program, dir) = (program.to_str().unwrap(), dir.to_str().unwrap());
+        for (prefix, command) in [
+            ("sandboxify", vec![sandboxify.to_str().unwrap(), "--deny", ERRNO_DENY, program, "thread", dir]),
+            ("libsandbox", vec!["/usr/bin/env", &preload, program, "thread", dir]),
+        ] {
+            // The shell's own output after the program's, in one pipe.
+            let args: Vec<&str> = ["-c", "\"$@\" 2>&1; echo DONE", "sh"].into_iter().chain(command).collect();
+            for _ in 0..10 {
+                let outcome = Run::new("/bin/sh", &args)
+                    .env("SANDBOX_REPORT_COUNTS", "errno")
+                    .env("SECCOMP_SYSCALL_DENY", ERRNO_DENY)
+                    .user(user)
+                    .run();
+                outcome.assert_success();
+                let end = format!("{prefix}:   uname(): EACCES ×1\nDONE\n");
+                assert!(outcome.stdout.ends_with(&end), "{outcome:#?}");
+            }
+        }
+    }
+}

@@ -26,7 +26,7 @@
 //! each call as one JSON line as it answers it
 //! ([`crate::text::variables::REPORT_JSON`]).
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::ffi::CString;
 use alloc::format;
 use alloc::string::String;
@@ -414,32 +414,69 @@ impl Reporter {
             _ => Ok(()),
         };
         let seized = ready.and_then(|()| seize_threads(target, options));
-        handoff.ready.store(seized.map_or_else(|error| -error.0, |()| 1), Ordering::Release);
-        let mut state = State { counts: Counts::new(), gate: self.gate };
+        handoff.ready.store(seized.as_ref().map_or_else(|error| -error.0, |_| 1), Ordering::Release);
+        let tracees = seized.as_ref().map_or_else(|_| BTreeSet::new(), |threads| threads.iter().copied().collect());
+        let mut state = State { counts: Counts::new(), gate: self.gate, tracees, reported: false };
         match (seized, stops, listener_from) {
-            (Ok(()), Some(Ok(stops)), Some(socket)) => self.serve_listening(&mut state, &stops, socket),
-            (Ok(()), _, _) => loop {
-                let mut status = 0;
-                // SAFETY: waits for any of our tracees (the reporter has no children).
-                let tid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
-                if tid < 0 {
-                    if Errno::last().0 == libc::EINTR {
-                        continue;
-                    }
-                    break; // ECHILD: no traced process is left
+            (Ok(_), Some(Ok(stops)), Some(socket)) => self.serve_listening(&mut state, &stops, socket),
+            (Ok(_), _, _) => {
+                while let Some(Some((tid, status))) = self.next_change(&mut state, true) {
+                    self.on_stop(tid, status, &mut state);
                 }
-                self.on_stop(tid, status, &mut state);
-            },
+            }
             // The reporter has nothing to do.
             _ => {}
         }
-        if !state.counts.is_empty() {
-            let text = report(self.prefix, &state.counts);
-            // SAFETY: writes a live buffer to the descriptor opened before the program ran.
-            unsafe { libc::write(self.out.0, text.as_ptr().cast(), text.len()) };
-        }
+        self.report(&mut state);
         // SAFETY: the reporter is done.
         unsafe { libc::_exit(0) }
+    }
+
+    /// Writes the report, once, if anything was counted.
+    fn report(&self, state: &mut State) {
+        if state.reported || state.counts.is_empty() {
+            return;
+        }
+        state.reported = true;
+        let text = report(self.prefix, &state.counts);
+        // SAFETY: writes a live buffer to the descriptor opened before the program ran.
+        unsafe { libc::write(self.out.0, text.as_ptr().cast(), text.len()) };
+    }
+
+    /// Takes the next change of a tracee (its thread ID and wait status),
+    /// waiting for one if `block`; `Some(None)` if there is none yet, `None`
+    /// once no tracee is left. A traced process's end reaches its parent
+    /// only when its tracer has taken it (the kernel cascades the zombie),
+    /// so the report goes out first when the change is the last tracee's
+    /// end: the shell that ran the program gets its prompt back after it.
+    fn next_change(&self, state: &mut State, block: bool) -> Option<Option<(i32, i32)>> {
+        let flags = libc::WEXITED | libc::WSTOPPED | libc::__WALL | libc::WNOWAIT;
+        let flags = if block { flags } else { flags | libc::WNOHANG };
+        loop {
+            // SAFETY: siginfo_t is plain data; zero is what WNOHANG leaves when nothing changed.
+            let mut info: libc::siginfo_t = unsafe { core::mem::zeroed() };
+            // SAFETY: waitid fills `info` for any of our tracees, and leaves it to be taken (WNOWAIT).
+            if unsafe { libc::waitid(libc::P_ALL, 0, &mut info, flags) } != 0 {
+                if Errno::last().0 == libc::EINTR {
+                    continue;
+                }
+                return None; // ECHILD
+            }
+            // SAFETY: waitid filled a SIGCHLD siginfo, or left it zeroed.
+            let tid = unsafe { info.si_pid() };
+            if tid == 0 {
+                return Some(None);
+            }
+            let ended = matches!(info.si_code, libc::CLD_EXITED | libc::CLD_KILLED | libc::CLD_DUMPED);
+            if ended && state.tracees.remove(&tid) && state.tracees.is_empty() {
+                self.report(state);
+            }
+            let mut status = 0;
+            // SAFETY: takes the change just seen, of our tracee.
+            if unsafe { libc::waitpid(tid, &mut status, libc::__WALL) } == tid {
+                return Some(Some((tid, status)));
+            }
+        }
     }
 
     /// The reporter's loop with a listener: waits for a tracee's stop
@@ -448,17 +485,13 @@ impl Reporter {
     fn serve_listening(&self, state: &mut State, stops: &Fd, socket: Fd) {
         let mut listening = Listening::Socket(socket);
         loop {
-            // Every stop already there, then wait: a stop after the last
-            // waitpid leaves SIGCHLD pending, which wakes the poll.
+            // Every change already there, then wait: one after the last
+            // look leaves SIGCHLD pending, which wakes the poll.
             loop {
-                let mut status = 0;
-                // SAFETY: checks on our tracees without blocking.
-                let tid = unsafe { libc::waitpid(-1, &mut status, libc::__WALL | libc::WNOHANG) };
-                match tid {
-                    0 => break,
-                    tid if tid > 0 => self.on_stop(tid, status, state),
-                    _ if Errno::last().0 == libc::EINTR => {}
-                    _ => return, // ECHILD: no traced process is left
+                match self.next_change(state, false) {
+                    Some(Some((tid, status))) => self.on_stop(tid, status, state),
+                    Some(None) => break,
+                    None => return, // no traced process is left
                 }
             }
             let mut polled = [
@@ -534,7 +567,20 @@ impl Reporter {
                 }
                 signal // a signal to deliver
             }
-            _ => 0, // fork, vfork, clone
+            libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
+                if let Some(new) = event_message(tid) {
+                    state.tracees.insert(new as i32);
+                }
+                0
+            }
+            libc::PTRACE_EVENT_EXEC => {
+                // A thread that execs takes its process's ID: its own is gone.
+                if let Some(former) = event_message(tid).filter(|&former| former as i32 != tid) {
+                    state.tracees.remove(&(former as i32));
+                }
+                0
+            }
+            _ => 0,
         };
         // SAFETY: continues a stopped tracee of ours.
         unsafe { libc::ptrace(libc::PTRACE_CONT, tid, 0, inject) };
@@ -623,10 +669,13 @@ fn seccomp_data(abi: Abi, call: &Call) -> SeccompData {
 }
 
 /// The `ptrace` options of the reporter's tracees: the calls the filter
-/// stops, and every process and thread they start, traced from its first
-/// instruction.
-const TRACE_OPTIONS: libc::c_int =
-    libc::PTRACE_O_TRACESECCOMP | libc::PTRACE_O_TRACECLONE | libc::PTRACE_O_TRACEFORK | libc::PTRACE_O_TRACEVFORK;
+/// stops, every process and thread they start, traced from its first
+/// instruction, and their execs (a thread that execs loses its ID).
+const TRACE_OPTIONS: libc::c_int = libc::PTRACE_O_TRACESECCOMP
+    | libc::PTRACE_O_TRACECLONE
+    | libc::PTRACE_O_TRACEFORK
+    | libc::PTRACE_O_TRACEVFORK
+    | libc::PTRACE_O_TRACEEXEC;
 
 /// In the process between: waits until the reporter is ready or has ended.
 fn wait_until_ready(handoff: &Handoff, reporter: libc::pid_t) {
@@ -648,6 +697,18 @@ struct State {
     counts: Counts,
     /// sandboxify's own exec, until it is let through.
     gate: Option<Gate>,
+    /// The threads traced, until each is taken at its end: when the last
+    /// ends, the report goes out.
+    tracees: BTreeSet<i32>,
+    /// Whether it has.
+    reported: bool,
+}
+
+/// `PTRACE_GETEVENTMSG` of tracee `tid`, stopped at an event.
+fn event_message(tid: i32) -> Option<u64> {
+    let mut message: libc::c_ulong = 0;
+    // SAFETY: GETEVENTMSG writes one unsigned long to `message`.
+    (unsafe { libc::ptrace(libc::PTRACE_GETEVENTMSG, tid, 0, &raw mut message) } == 0).then_some(message)
 }
 
 /// Blocks SIGCHLD, which tracees' stops raise in their tracer, and opens a
@@ -679,9 +740,9 @@ fn pause() {
 }
 
 /// Traces every thread of `target`, until a pass over its threads finds
-/// none untraced: threads started meanwhile by traced ones are traced from
-/// their start (`PTRACE_O_TRACECLONE`).
-fn seize_threads(target: i32, options: libc::c_int) -> Result<(), Errno> {
+/// none untraced (threads started meanwhile by traced ones are traced from
+/// their start: `PTRACE_O_TRACECLONE`); returns them.
+fn seize_threads(target: i32, options: libc::c_int) -> Result<Vec<i32>, Errno> {
     let mut traced = Vec::new();
     loop {
         let mut found = false;
@@ -702,7 +763,7 @@ fn seize_threads(target: i32, options: libc::c_int) -> Result<(), Errno> {
             traced.push(tid);
         }
         if !found {
-            return Ok(());
+            return Ok(traced);
         }
     }
 }
