@@ -203,7 +203,13 @@ fn the_report_file_cannot_be_redirected() {
             .user(user)
             .run();
         library.assert_code(125);
-        assert_eq!(library.stderr, "libsandbox: cannot start the report: ELOOP (Too many levels of symbolic links)\n");
+        assert_eq!(
+            library.stderr,
+            format!(
+                "libsandbox: cannot open the report {} (SANDBOX_REPORT): ELOOP (Too many levels of symbolic links)\n",
+                report.display()
+            )
+        );
         let args = ["--deny", "uname=log", "/bin/sh", "-c", "uname > /dev/null"];
         let launcher = Run::new(sandboxify(), &args).env("SANDBOX_REPORT", &report).user(user).run();
         launcher.assert_code(125);
