@@ -10,7 +10,10 @@
  *             many worked; then kills it (if it may) and calls mkdir;
  *   stopped   stops the reporter, calls mkdir from a second thread and
  *             kills the reporter 0.2 s later, while the call waits;
- *   listener  installs a seccomp filter with a listener of its own. */
+ *   listener  installs a seccomp filter with a listener of its own;
+ *   outlive   leaves a child that closes its standard descriptors, waits
+ *             up to 30 s for DIR/go and writes DIR/child: "flag seen" or
+ *             "timed out". */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
@@ -126,6 +129,18 @@ int main(int argc, char **argv) {
         struct sock_fprog program = {1, &allow};
         say("no_new_privs", prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
         say("listener", syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program));
+    } else if (!strcmp(how, "outlive")) {
+        if (fork() == 0) {
+            close(0), close(1), close(2);
+            char flag[4200], record[4200];
+            snprintf(flag, sizeof flag, "%s/go", argv[2]);
+            snprintf(record, sizeof record, "%s/child", argv[2]);
+            int seen = 0;
+            for (int i = 0; i < 3000 && !(seen = access(flag, F_OK) == 0); i++) usleep(10000);
+            FILE *out = fopen(record, "w");
+            if (out) fprintf(out, seen ? "flag seen\n" : "timed out\n"), fclose(out);
+            _exit(0);
+        }
     } else {
         return 2;
     }

@@ -366,7 +366,8 @@ fn verbose_reports_once_and_success_is_silent() {
 
 /// PROGRAM replays sandboxify's exec from the gate's own address (found
 /// with address randomisation off, which PROGRAM inherits): the listener is
-/// gone, so the kernel fails it with ENOSYS, and nothing runs.
+/// gone, so the kernel fails it with ENOSYS, and nothing runs; under a
+/// reporter, which answers the gate itself, the process is killed.
 #[test]
 fn an_exec_from_the_gate_address_fails_once_the_gate_is_gone() {
     // A static PIE, loaded far from sandboxify's fixed addresses.
@@ -389,6 +390,21 @@ fn an_exec_from_the_gate_address_fails_once_the_gate_is_gone() {
             outcome.assert_success();
             let expected = format!("execve from the gate returned {}\n", -libc::ENOSYS);
             assert_eq!(outcome.stdout, expected, "{} {user:?}", sandboxify.display());
+        }
+    }
+    // Under a reporter, which answers the gate's exec itself (the full
+    // program's), a second exec from the gate's address ends the process:
+    // it must neither run nor live on.
+    let launcher = sandboxify();
+    for user in USERS {
+        for (policy, report) in
+            [("execve", ("SANDBOX_REPORT_KILLS", "1")), ("execve=EPERM", ("SANDBOX_REPORT_COUNTS", "errno"))]
+        {
+            let args = ["-R", launcher.to_str().unwrap(), "--deny", policy, program.to_str().unwrap(), full_gate];
+            let outcome = Run::new("setarch", &args).env(report.0, report.1).user(user).run();
+            assert_eq!((outcome.signal(), outcome.stdout.as_str()), (Some(libc::SIGKILL), ""), "{outcome:#?}");
+            let line = "sandboxify: killed: the program called execve from a copy of sandboxify's exec gate";
+            assert!(outcome.stderr.starts_with(line), "{outcome:#?}");
         }
     }
 }

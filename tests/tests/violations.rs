@@ -862,8 +862,9 @@ fn errno_calls_are_counted_at_exit_and_none_ever_runs() {
 
 /// Where the reporter cannot hold the listener apart from the program, the
 /// count is refused (125) and the program never runs: a filter around the
-/// sandbox has the one listener a process may have, or Landlock, which
-/// keeps root's program from the reporter, is hidden.
+/// sandbox has the one listener a process may have, Landlock, which keeps
+/// root's program from the reporter, is hidden, the reporter cannot take
+/// the listener, or threads that could take it run already.
 #[test]
 fn errno_counts_are_refused_where_the_listener_cannot_be_kept_apart() {
     let outer = compile("outer-filter", &[]);
@@ -878,9 +879,13 @@ fn errno_counts_are_refused_where_the_listener_cannot_be_kept_apart() {
         let library = library();
         let preload = format!("LD_PRELOAD={}", library.display());
         let landlock_create_ruleset = "444";
-        for (outer_args, message) in
-            [(&["--listener", "1", "9999"][..], taken), (&["38", landlock_create_ruleset][..], no_landlock)]
-        {
+        let pidfd_getfd = "438";
+        let not_taken = "the reporter could not take the listener it answers errno calls through: EPERM";
+        for (outer_args, message) in [
+            (&["--listener", "1", "9999"][..], taken),
+            (&["38", landlock_create_ruleset][..], no_landlock),
+            (&["1", pidfd_getfd][..], not_taken),
+        ] {
             for (prefix, inner) in [
                 ("sandboxify", vec![sandboxify, "--deny", ERRNO_DENY, program, "calls", dir]),
                 ("libsandbox", vec![sandboxify, "--preload", "--deny", ERRNO_DENY, program, "calls", dir]),
@@ -897,6 +902,49 @@ fn errno_counts_are_refused_where_the_listener_cannot_be_kept_apart() {
                 assert!(outcome.stderr.starts_with(&format!("{prefix}: {message}")), "{outcome:#?}");
                 assert_eq!(outcome.stderr.lines().count(), 1, "{outcome:#?}");
             }
+        }
+        // A program that loads the library itself, its threads running.
+        let late = compile("late-load", &["-pthread"]);
+        let variables = ["SECCOMP_SYSCALL_DENY=uname=EPERM", "SANDBOX_REPORT_COUNTS=errno"];
+        let args: Vec<&str> = [library.to_str().unwrap()].into_iter().chain(variables).collect();
+        let outcome = Run::new(&late, &args).user(user).run();
+        outcome.assert_code(125);
+        assert_eq!(outcome.stdout, "", "{outcome:#?}");
+        let threads = "libsandbox: cannot count errno answers: 2 threads run already";
+        assert!(outcome.stderr.starts_with(threads) && outcome.stderr.lines().count() == 1, "{outcome:#?}");
+    }
+}
+
+/// The reporter holds none of the program's descriptors: a child that
+/// outlives the program, its standard descriptors closed, does not keep
+/// `$(...)` waiting, under the library or sandboxify.
+#[test]
+fn the_reporter_keeps_no_pipe_of_the_program_open() {
+    let program = compile("errno-count", &["-pthread"]);
+    let (sandboxify, preload) = (sandboxify(), format!("LD_PRELOAD={}", library().display()));
+    for user in USERS {
+        let dir = fresh_dir(&format!("violations-outlive-{user:?}"));
+        let script = format!("x=$(\"$@\" 2>/dev/null); echo \"$x\"; touch {}/go", dir.display());
+        let (program, path) = (program.to_str().unwrap(), dir.to_str().unwrap());
+        for command in [
+            vec![sandboxify.to_str().unwrap(), "--deny", ERRNO_DENY, program, "outlive", path],
+            vec!["/usr/bin/env", &preload, program, "outlive", path],
+        ] {
+            let (flag, record) = (dir.join("go"), dir.join("child"));
+            let _ = (fs::remove_file(&flag), fs::remove_file(&record));
+            let args: Vec<&str> = ["-c", script.as_str(), "sh"].into_iter().chain(command.iter().copied()).collect();
+            let outcome = Run::new("/bin/sh", &args)
+                .env("SANDBOX_REPORT_COUNTS", "errno")
+                .env("SECCOMP_SYSCALL_DENY", ERRNO_DENY)
+                .user(user)
+                .run();
+            assert_eq!((outcome.code(), outcome.stdout.as_str()), (Some(0), "made: no\n"), "{outcome:#?}");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+            while !record.exists() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let child = fs::read_to_string(&record).unwrap_or_default();
+            assert_eq!(child, "flag seen\n", "{command:?}: $(...) waited for the child's end");
         }
     }
 }

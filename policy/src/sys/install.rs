@@ -38,6 +38,10 @@ pub enum InstallError {
     /// The filter needs a listener, and a filter the process already runs
     /// under has the one a process may have (EBUSY).
     ListenerTaken,
+    /// The reporter could not take the filter's listener.
+    ListenerNotTaken(Errno),
+    /// The filter refused to let the listener be closed after the hand-over.
+    ListenerKept(Errno),
 }
 
 /// Sets `no_new_privs` and installs `program`. Setting `no_new_privs` also
@@ -105,6 +109,12 @@ impl fmt::Display for InstallError {
                 "counting errno answers needs the one seccomp listener a process may have, and a filter around \
                  this sandbox already has it (an outer sandbox counting them, or a supervisor answering calls)",
             ),
+            InstallError::ListenerNotTaken(errno) => {
+                write!(f, "the reporter could not take the listener it answers errno calls through: {errno}")
+            }
+            InstallError::ListenerKept(errno) => {
+                write!(f, "the policy keeps the listener for errno calls from being closed (close: {errno})")
+            }
             InstallError::ThreadSync(thread) => write!(
                 f,
                 "a thread ({}) could not be confined: it already runs a different seccomp filter",

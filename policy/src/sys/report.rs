@@ -50,8 +50,8 @@ use crate::{Action, Policy};
 
 mod errno;
 
+use errno::Fd;
 pub use errno::{Answering, has_errno_answers, to_listener};
-use errno::{Fd, Listening};
 
 /// What a reporter names besides the calls `log` lets through.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +65,10 @@ pub struct Reported {
 
 /// The data of the reporter's `SECCOMP_RET_TRACE` returns, `log`: the call runs.
 const LOG: u32 = 0;
+/// The data of the exec gate's `SECCOMP_RET_TRACE` return (see sandboxify's
+/// launch module): the call runs once, from sandboxify; from anywhere else
+/// (a copy of the gate the program made at its address), the process is killed.
+const GATE: u32 = 1;
 
 /// Whether the reporter stops the calls a return of the filter decides:
 /// those it lets run and names (`log`, and the exec gate's notification).
@@ -81,9 +85,11 @@ fn stops(k: u32) -> bool {
 /// the kernel's, uncounted.
 pub fn with_stops_for_reporter(program: &Program, errno: bool) -> Program {
     let mut stopped = program.clone();
-    for insn in &mut stopped.insns {
-        if insn.code == op::RET | op::K && stops(insn.k) {
-            insn.k = ret::TRACE | LOG;
+    for insn in stopped.insns.iter_mut().filter(|insn| insn.code == op::RET | op::K) {
+        match insn.k & ret::ACTION_FULL {
+            ret::LOG => insn.k = ret::TRACE | LOG,
+            ret::USER_NOTIF => insn.k = ret::TRACE | GATE,
+            _ => {}
         }
     }
     if errno {
@@ -271,6 +277,9 @@ pub enum StartError {
     /// The kernel's Landlock (none, or ABI 1) cannot keep the program from
     /// the reporter answering its errno calls.
     CannotSeparate,
+    /// Other threads run, any of which could take the listener for errno
+    /// calls as it is handed over.
+    Threads(usize),
 }
 
 impl core::fmt::Display for StartError {
@@ -288,6 +297,11 @@ impl core::fmt::Display for StartError {
             StartError::Separate(error) => write!(
                 f,
                 "cannot count errno answers: the Landlock domain that keeps the program from its reporter failed: {error}"
+            ),
+            StartError::Threads(threads) => write!(
+                f,
+                "cannot count errno answers: {threads} threads run already (started before the library's \
+                 constructor), and any could take the listener the reporter answers them through"
             ),
             StartError::CannotSeparate => f.write_str(
                 "cannot count errno answers: Landlock, which keeps the program from the reporter that answers \
@@ -312,10 +326,15 @@ impl Reporter {
         if !cfg!(target_arch = "x86_64") {
             return Err(StartError::Reporter(Errno(libc::ENOSYS)));
         }
-        let (listener_from, listener_to) = match self.reported.counted.errno {
-            true => errno::socket_pair().map(|(from, to)| (Some(from), Some(to))).map_err(StartError::Reporter)?,
-            false => (None, None),
-        };
+        // SAFETY: getpid has no preconditions.
+        let target = unsafe { libc::getpid() };
+        let counting = self.reported.counted.errno;
+        if counting {
+            let threads = threads(target).map_err(StartError::Reporter)?.len();
+            if threads != 1 {
+                return Err(StartError::Threads(threads));
+            }
+        }
         let file_rules_follow = self.file_rules_follow;
         // SAFETY: an anonymous shared mapping of one page, zero-filled.
         let page = unsafe {
@@ -333,17 +352,12 @@ impl Reporter {
         }
         // SAFETY: the mapping is live, large enough and zeroed: valid atomics.
         let handoff = unsafe { &*page.cast::<Handoff>() };
-        // SAFETY: getpid has no preconditions.
-        let target = unsafe { libc::getpid() };
         // SAFETY: fork; the children only run the code below and _exit.
         let between = unsafe { libc::fork() };
         if between == 0 {
             // SAFETY: fork again so that the reporter is not the program's child.
             match unsafe { libc::fork() } {
-                0 => {
-                    drop(listener_to);
-                    self.serve(handoff, target, listener_from)
-                }
+                0 => self.serve(handoff, target),
                 -1 => handoff.ready.store(-Errno::last().0, Ordering::Release),
                 reporter => wait_until_ready(handoff, reporter),
             }
@@ -372,23 +386,22 @@ impl Reporter {
         };
         // SAFETY: unmaps our view of the page; nothing refers to it past here.
         unsafe { libc::munmap(page, 4096) };
-        drop(listener_from);
         result?;
-        if listener_to.is_some() {
+        if counting {
             match scope::nest(file_rules_follow) {
                 Ok(Scope::Confined) => {}
                 Ok(Scope::Unavailable) => return Err(StartError::CannotSeparate),
                 Err(error) => return Err(StartError::Separate(error)),
             }
         }
-        Ok(Answering::new(listener_to))
+        Ok(Answering::new(counting))
     }
 
     /// The reporter process: traces the confined process, answers every
     /// stopped call as the policy says and counts it, and reports when no
-    /// traced process is left. With `listener_from`, answers the calls sent
-    /// to the listener that comes over it too. Never returns.
-    fn serve(self, handoff: &Handoff, target: i32, listener_from: Option<Fd>) -> ! {
+    /// traced process is left. Counting errno answers, answers the calls
+    /// sent to the listener it is handed too. Never returns.
+    fn serve(self, handoff: &Handoff, target: i32) -> ! {
         // Ctrl-C hits the program's whole process group: the report must
         // survive it. Non-dumpable: only root could trace it or read its
         // memory (and, with a listener, the program's domain keeps root out).
@@ -401,7 +414,14 @@ impl Reporter {
         }
         // With a listener, the tracees' stops are read from a signalfd (see
         // `serve_listening`): SIGCHLD is blocked before the first of them.
-        let stops = listener_from.as_ref().map(|_| child_signals());
+        let stops = self.reported.counted.errno.then(child_signals);
+        // None of the program's descriptors: a pipe whose reader waits for
+        // the program's end (`$(...)`) must not wait for the reporter's.
+        let stops_fd = match &stops {
+            Some(Ok(fd)) => fd.0,
+            _ => -1,
+        };
+        close_all_but(&[self.out.0, self.json.as_ref().map_or(-1, |json| json.0), stops_fd]);
         while handoff.permitted.load(Ordering::Acquire) == 0 {
             pause();
         }
@@ -416,10 +436,11 @@ impl Reporter {
         let seized = ready.and_then(|()| seize_threads(target, options));
         handoff.ready.store(seized.as_ref().map_or_else(|error| -error.0, |_| 1), Ordering::Release);
         let tracees = seized.as_ref().map_or_else(|_| BTreeSet::new(), |threads| threads.iter().copied().collect());
-        let mut state = State { counts: Counts::new(), gate: self.gate, tracees, reported: false };
-        match (seized, stops, listener_from) {
-            (Ok(_), Some(Ok(stops)), Some(socket)) => self.serve_listening(&mut state, &stops, socket),
-            (Ok(_), _, _) => {
+        let listening = if self.reported.counted.errno { Listening::Awaited } else { Listening::Done };
+        let mut state = State { counts: Counts::new(), gate: self.gate, tracees, reported: false, listening };
+        match (seized, stops) {
+            (Ok(_), Some(Ok(stops))) => self.serve_listening(&mut state, &stops),
+            (Ok(_), _) => {
                 while let Some(Some((tid, status))) = self.next_change(&mut state, true) {
                     self.on_stop(tid, status, &mut state);
                 }
@@ -480,10 +501,9 @@ impl Reporter {
     }
 
     /// The reporter's loop with a listener: waits for a tracee's stop
-    /// (SIGCHLD, read from `stops`), for the listener on `socket`, then for
-    /// the calls sent to it, until no traced process is left.
-    fn serve_listening(&self, state: &mut State, stops: &Fd, socket: Fd) {
-        let mut listening = Listening::Socket(socket);
+    /// (SIGCHLD, read from `stops`; one hands the listener over) and for
+    /// the calls sent to the listener, until no traced process is left.
+    fn serve_listening(&self, state: &mut State, stops: &Fd) {
         loop {
             // Every change already there, then wait: one after the last
             // look leaves SIGCHLD pending, which wakes the poll.
@@ -494,9 +514,13 @@ impl Reporter {
                     None => return, // no traced process is left
                 }
             }
+            let listener = match &state.listening {
+                Listening::Listener(listener) => listener.0,
+                _ => -1,
+            };
             let mut polled = [
                 libc::pollfd { fd: stops.0, events: libc::POLLIN, revents: 0 },
-                libc::pollfd { fd: listening.fd().unwrap_or(-1), events: libc::POLLIN, revents: 0 },
+                libc::pollfd { fd: listener, events: libc::POLLIN, revents: 0 },
             ];
             // SAFETY: poll on two live pollfds (a negative descriptor is skipped).
             if unsafe { libc::poll(polled.as_mut_ptr(), 2, -1) } <= 0 {
@@ -506,21 +530,13 @@ impl Reporter {
                 drain(stops);
             }
             let ready = polled[1].revents;
-            if ready == 0 {
-                continue;
-            }
-            listening = match listening {
-                // The listener, or nothing: the process failed before installing.
-                Listening::Socket(socket) => errno::receive_fd(&socket).map_or(Listening::Done, Listening::Listener),
-                Listening::Listener(listener) if ready & libc::POLLIN != 0 => {
-                    if let Ok(notification) = Listener(listener.0).receive() {
-                        self.answer_errno(Listener(listener.0), &notification, &mut state.counts);
-                    }
-                    Listening::Listener(listener)
+            if ready & libc::POLLIN != 0 {
+                if let Ok(notification) = Listener(listener).receive() {
+                    self.answer_errno(Listener(listener), &notification, &mut state.counts);
                 }
-                // No process uses the filter any more.
-                Listening::Listener(_) | Listening::Done => Listening::Done,
-            };
+            } else if ready != 0 {
+                state.listening = Listening::Done; // no process uses the filter any more
+            }
         }
     }
 
@@ -533,12 +549,13 @@ impl Reporter {
         let inject = match status >> 16 {
             libc::PTRACE_EVENT_SECCOMP => {
                 match trace::stopped_call(tid) {
-                    Some(call)
-                        if state.gate.is_some_and(|g| {
-                            g.pid == call.tid && g.instruction_pointer == call.instruction_pointer
-                        }) =>
-                    {
-                        state.gate = None; // sandboxify's own exec, once
+                    Some(call) if call.ret_data & ret::DATA == GATE => {
+                        let genuine = state.gate.take().is_some_and(|gate| {
+                            gate.pid == call.tid && gate.instruction_pointer == call.instruction_pointer
+                        });
+                        if !genuine {
+                            self.end_forged_gate(tid, &call);
+                        }
                     }
                     Some(call) => self.answer(&call, &mut state.counts),
                     None => {}
@@ -565,7 +582,16 @@ impl Reporter {
                 if signal == libc::SIGSYS && self.reported.counted.traps {
                     self.count_trap(tid, &mut state.counts);
                 }
-                signal // a signal to deliver
+                match (signal, &state.listening) {
+                    (libc::SIGTRAP, Listening::Awaited) => match errno::take_listener(tid) {
+                        Some(taken) => {
+                            state.listening = taken.map_or(Listening::Done, Listening::Listener);
+                            0 // the hand-over's own trap
+                        }
+                        None => signal,
+                    },
+                    _ => signal, // a signal to deliver
+                }
             }
             libc::PTRACE_EVENT_FORK | libc::PTRACE_EVENT_VFORK | libc::PTRACE_EVENT_CLONE => {
                 if let Some(new) = event_message(tid) {
@@ -584,6 +610,22 @@ impl Reporter {
         };
         // SAFETY: continues a stopped tracee of ours.
         unsafe { libc::ptrace(libc::PTRACE_CONT, tid, 0, inject) };
+    }
+
+    /// Ends the process of tracee `tid`, stopped at an exec from an
+    /// instruction at the address of sandboxify's exec gate once that was
+    /// used: a copy the program made to get past the policy. The call is
+    /// skipped and the process killed (SIGKILL), as neither may run.
+    fn end_forged_gate(&self, tid: i32, call: &Call) {
+        trace::skip(tid, libc::EPERM);
+        // SAFETY: kill takes integers; SIGKILL ends the whole process of `tid`.
+        unsafe { libc::kill(tid, libc::SIGKILL) };
+        let line = format!(
+            "{}killed: the program called execve from a copy of sandboxify's exec gate (at {:#x})\n",
+            self.prefix, call.instruction_pointer
+        );
+        // SAFETY: writes a live buffer to the descriptor opened before the program ran.
+        unsafe { libc::write(self.out.0, line.as_ptr().cast(), line.len()) };
     }
 
     /// Fails a call sent to the listener with the policy's errno, having
@@ -691,6 +733,17 @@ fn wait_until_ready(handoff: &Handoff, reporter: libc::pid_t) {
     }
 }
 
+/// Where the reporter is with the listener errno calls are sent to.
+enum Listening {
+    /// It counts them, and waits for the listener to be handed over.
+    Awaited,
+    /// It answers the calls sent to it.
+    Listener(Fd),
+    /// It counts none, or the filter has no process left, or the listener
+    /// could not be taken.
+    Done,
+}
+
 /// What the reporter keeps while it serves.
 struct State {
     /// The calls answered.
@@ -702,6 +755,8 @@ struct State {
     tracees: BTreeSet<i32>,
     /// Whether it has.
     reported: bool,
+    /// The listener errno calls are sent to.
+    listening: Listening,
 }
 
 /// `PTRACE_GETEVENTMSG` of tracee `tid`, stopped at an event.
@@ -724,6 +779,23 @@ fn child_signals() -> Result<Fd, Errno> {
         libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC)
     };
     if fd < 0 { Err(Errno::last()) } else { Ok(Fd(fd)) }
+}
+
+/// Closes every descriptor of the calling process but those in `keep`
+/// (negative ones are ignored). A kernel without `close_range` (before
+/// Linux 5.9) leaves them open, which only keeps their readers waiting.
+fn close_all_but(keep: &[libc::c_int]) {
+    let mut keep: Vec<u32> = keep.iter().filter_map(|&fd| u32::try_from(fd).ok()).collect();
+    keep.sort_unstable();
+    let mut first = 0u32;
+    for fd in keep.into_iter().chain([u32::MAX]) {
+        if fd > first {
+            // SAFETY: close_range closes descriptors of this process only;
+            // none of those it closes is used past here.
+            unsafe { libc::syscall(libc::SYS_close_range, first, fd - 1, 0) };
+        }
+        first = fd.saturating_add(1);
+    }
 }
 
 /// Reads every pending signal from a non-blocking signalfd.

@@ -208,3 +208,41 @@ pub fn killed_call(_tid: libc::pid_t) -> Option<Call> {
 pub fn skip(_tid: libc::pid_t, _errno: i32) {
     unreachable!("the reporter runs on x86_64 only")
 }
+
+/// `rdi` in `struct user_regs_struct`.
+#[cfg(target_arch = "x86_64")]
+const RDI: usize = 14 * 8;
+
+/// The `rax` and `rdi` of stopped tracee `tid`.
+#[cfg(target_arch = "x86_64")]
+pub fn rax_rdi(tid: libc::pid_t) -> Option<(u64, u64)> {
+    let peek = |offset: usize| {
+        // SAFETY: PEEKUSER reads one register of a stopped tracee of ours;
+        // a register can hold -1, so errno tells a failure.
+        unsafe {
+            *libc::__errno_location() = 0;
+            let value = libc::ptrace(libc::PTRACE_PEEKUSER, tid, offset, 0);
+            (*libc::__errno_location() == 0).then_some(value as u64)
+        }
+    };
+    Some((peek(RAX)?, peek(RDI)?))
+}
+
+/// Sets the `rax` of stopped tracee `tid`.
+#[cfg(target_arch = "x86_64")]
+pub fn set_rax(tid: libc::pid_t, value: u64) {
+    // SAFETY: POKEUSER writes one register of a stopped tracee of ours.
+    unsafe { libc::ptrace(libc::PTRACE_POKEUSER, tid, RAX, value) };
+}
+
+/// A tracee's registers (x86_64 only, as [`trapped_call`]).
+#[cfg(not(target_arch = "x86_64"))]
+pub fn rax_rdi(_tid: libc::pid_t) -> Option<(u64, u64)> {
+    unreachable!("the reporter runs on x86_64 only")
+}
+
+/// Sets a tracee's register (x86_64 only, as [`trapped_call`]).
+#[cfg(not(target_arch = "x86_64"))]
+pub fn set_rax(_tid: libc::pid_t, _value: u64) {
+    unreachable!("the reporter runs on x86_64 only")
+}

@@ -10,9 +10,11 @@
 //! one run (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`), which the reporter never
 //! gives, so the listener must never reach the program:
 //!
-//! - the confined process creates it with the filter, hands it to the
-//!   reporter over a socket pair made before the reporter was forked, and
-//!   closes both before anything of the program runs;
+//! - the confined process creates it with the filter, alone (a process
+//!   with other threads is refused: any could take the descriptor), hands
+//!   it to the reporter without a system call (a trap the reporter, its
+//!   tracer, answers by copying the descriptor: [`hand_over`]), and closes
+//!   it before anything of the program runs;
 //! - the reporter makes itself non-dumpable, and once it runs, the
 //!   confined process enters a Landlock domain of its own
 //!   ([`crate::sys::scope::nest`]): an ordinary user's program cannot
@@ -32,6 +34,7 @@ use crate::compile::filter::Program;
 use crate::sys::Errno;
 use crate::sys::install::{self, InstallError, Threads};
 use crate::sys::notify::Notification;
+use crate::sys::trace;
 
 /// The largest errno a filter can return (`MAX_ERRNO`): the kernel cuts a
 /// larger one down to it.
@@ -110,88 +113,70 @@ impl Drop for Fd {
     }
 }
 
-/// A connected pair of sockets for handing the listener over, closed on exec.
-pub(super) fn socket_pair() -> Result<(Fd, Fd), Errno> {
-    let mut fds = [-1; 2];
-    // SAFETY: socketpair writes two descriptors into `fds`.
-    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) } != 0 {
-        return Err(Errno::last());
+/// What `rax` holds at the hand-over's trap: this, asking the reporter to
+/// copy the descriptor in `rdi`; the reporter answers in `rax`, with 0 or
+/// an errno.
+const HAND_OVER: u64 = 0x5ec1_11c7_e4e4_0fd5;
+
+/// Hands `listener` to the reporter, which traces the calling thread,
+/// without a system call the new filter could answer: `int3` stops the
+/// thread for its tracer, which copies the descriptor (`pidfd_getfd`),
+/// answers in `rax` and swallows the SIGTRAP. Without a tracer the SIGTRAP
+/// ends the process.
+#[cfg(target_arch = "x86_64")]
+fn hand_over(listener: libc::c_int) -> Result<(), Errno> {
+    let mut answer = HAND_OVER;
+    // SAFETY: int3 raises SIGTRAP, which the reporter answers by setting
+    // rax; nothing else changes, and no memory is touched.
+    unsafe { core::arch::asm!("int3", inout("rax") answer, in("rdi") listener as u64, options(nostack)) };
+    match answer {
+        0 => Ok(()),
+        HAND_OVER => Err(Errno(libc::ESRCH)), // no reporter answered
+        errno => Err(Errno(errno as i32)),
     }
-    Ok((Fd(fds[0]), Fd(fds[1])))
 }
 
-/// The space of a control message holding one descriptor (`CMSG_SPACE`
-/// of an int on 64-bit Linux), aligned for its header.
-#[repr(C, align(8))]
-struct OneFd([u8; 24]);
-
-/// A message of the one byte in `data`, with `control` for a descriptor.
-fn message(data: &mut libc::iovec, control: &mut OneFd) -> libc::msghdr {
-    // SAFETY: msghdr is plain data; zero is a valid empty value.
-    let mut message: libc::msghdr = unsafe { core::mem::zeroed() };
-    message.msg_iov = data;
-    message.msg_iovlen = 1;
-    message.msg_control = control.0.as_mut_ptr().cast();
-    message.msg_controllen = control.0.len();
-    message
+/// The reporter runs on x86_64 only (see [`super::Reporter::start`]).
+#[cfg(not(target_arch = "x86_64"))]
+fn hand_over(_listener: libc::c_int) -> Result<(), Errno> {
+    Err(Errno(libc::ENOSYS))
 }
 
-/// Sends `fd` over `socket`.
-fn send_fd(socket: &Fd, fd: &Fd) -> Result<(), Errno> {
-    let mut byte = [0u8; 1];
-    let mut data = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
-    let mut control = OneFd([0; 24]);
-    let message = message(&mut data, &mut control);
-    // SAFETY: the control buffer holds one header and one descriptor, so
-    // the first header and its data are inside it.
-    unsafe {
-        let header = libc::CMSG_FIRSTHDR(&raw const message);
-        (*header).cmsg_level = libc::SOL_SOCKET;
-        (*header).cmsg_type = libc::SCM_RIGHTS;
-        (*header).cmsg_len = libc::CMSG_LEN(size_of::<libc::c_int>() as u32) as usize;
-        libc::CMSG_DATA(header).cast::<libc::c_int>().write_unaligned(fd.0);
-    }
-    // SAFETY: sendmsg reads the message built above, whose buffers live across the call.
-    if unsafe { libc::sendmsg(socket.0, &raw const message, libc::MSG_NOSIGNAL) } != 1 {
-        return Err(Errno::last());
-    }
-    Ok(())
-}
-
-/// Receives the descriptor sent over `socket`, close-on-exec; `None` if the
-/// other side closed without sending one.
-pub(super) fn receive_fd(socket: &Fd) -> Option<Fd> {
-    let mut byte = [0u8; 1];
-    let mut data = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
-    let mut control = OneFd([0; 24]);
-    let mut message = message(&mut data, &mut control);
-    // SAFETY: recvmsg fills the buffers of the message, which live across the call.
-    if unsafe { libc::recvmsg(socket.0, &raw mut message, libc::MSG_CMSG_CLOEXEC) } != 1 {
+/// In the reporter, at a SIGTRAP stop of tracee `tid`: the listener, if the
+/// stop is its hand-over ([`hand_over`]), copied from `tid`'s process, or
+/// why not (which `tid` is told); `None` for any other SIGTRAP.
+pub(super) fn take_listener(tid: libc::pid_t) -> Option<Result<Fd, Errno>> {
+    let (rax, rdi) = trace::rax_rdi(tid)?;
+    if rax != HAND_OVER {
         return None;
     }
-    // SAFETY: the kernel filled the control buffer; CMSG_FIRSTHDR checks
-    // its length, and a header of SCM_RIGHTS carries a descriptor.
-    unsafe {
-        let header = libc::CMSG_FIRSTHDR(&raw const message);
-        if header.is_null() || (*header).cmsg_level != libc::SOL_SOCKET || (*header).cmsg_type != libc::SCM_RIGHTS {
-            return None;
+    // SAFETY: pidfd_open and pidfd_getfd take integers; the descriptors
+    // returned are owned here.
+    let taken = unsafe {
+        let process = libc::syscall(libc::SYS_pidfd_open, tid, 0);
+        if process < 0 {
+            Err(Errno::last())
+        } else {
+            let process = Fd(process as libc::c_int);
+            let listener = libc::syscall(libc::SYS_pidfd_getfd, process.0, rdi as libc::c_int, 0);
+            if listener < 0 { Err(Errno::last()) } else { Ok(Fd(listener as libc::c_int)) }
         }
-        Some(Fd(libc::CMSG_DATA(header).cast::<libc::c_int>().read_unaligned()))
-    }
+    };
+    trace::set_rax(tid, taken.as_ref().map_or_else(|error| error.0 as u64, |_| 0));
+    Some(taken)
 }
 
-/// What the confined process keeps of a started reporter: where the
-/// listener of a filter with errno answers goes. Installs the filters.
+/// What the confined process keeps of a started reporter: whether it takes
+/// the listener of a filter with errno answers. Installs the filters.
 #[derive(Debug)]
 pub struct Answering {
-    /// The socket to the reporter, until the listener is sent; `None`
-    /// where no errno answer is counted.
-    to_reporter: Option<Fd>,
+    /// The reporter counts errno answers and has no listener yet.
+    takes_listener: bool,
 }
 
 impl Answering {
-    pub(super) fn new(to_reporter: Option<Fd>) -> Answering {
-        Answering { to_reporter }
+    pub(super) fn new(takes_listener: bool) -> Answering {
+        Answering { takes_listener }
     }
 
     /// Installs `program` (see [`install::install`]); one that sends its
@@ -205,31 +190,17 @@ impl Answering {
         }
         // Callers send one filter's errno answers to the reporter, and only
         // where it counts them: a second could not have a listener either.
-        let Some(socket) = self.to_reporter.take() else { return Err(InstallError::ListenerTaken) };
-        let listener = Fd(install::install_with_killable_listener(program, threads)?);
-        // Were it not sent, the filter's errno answers would be ENOSYS: the
-        // program must not run.
-        send_fd(&socket, &listener).map_err(InstallError::Refused)
-    }
-}
-
-/// The reporter's side of the listener: first the socket it comes over,
-/// then the listener itself.
-pub(super) enum Listening {
-    /// Waiting for the listener.
-    Socket(Fd),
-    /// Answering.
-    Listener(Fd),
-    /// The filter has no process left, or the listener never came.
-    Done,
-}
-
-impl Listening {
-    /// The descriptor to wait on, if any.
-    pub(super) fn fd(&self) -> Option<libc::c_int> {
-        match self {
-            Listening::Socket(fd) | Listening::Listener(fd) => Some(fd.0),
-            Listening::Done => None,
+        if !core::mem::take(&mut self.takes_listener) {
+            return Err(InstallError::ListenerTaken);
         }
+        let listener = install::install_with_killable_listener(program, threads)?;
+        let handed = hand_over(listener);
+        // Under the filter now: a close it fails leaves the listener here,
+        // and the program must not run with it.
+        // SAFETY: closes the descriptor the filter's installation returned.
+        if unsafe { libc::close(listener) } != 0 {
+            return Err(InstallError::ListenerKept(Errno::last()));
+        }
+        handed.map_err(InstallError::ListenerNotTaken)
     }
 }
