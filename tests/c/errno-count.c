@@ -11,6 +11,7 @@
  *   stopped   stops the reporter, calls mkdir from a second thread and
  *             kills the reporter 0.2 s later, while the call waits;
  *   listener  installs a seccomp filter with a listener of its own;
+ *   sigtrap   says whether SIGTRAP is ignored;
  *   outlive   leaves a child that closes its standard descriptors, waits
  *             up to 30 s for DIR/go and writes DIR/child: "flag seen" or
  *             "timed out". */
@@ -129,6 +130,10 @@ int main(int argc, char **argv) {
         struct sock_fprog program = {1, &allow};
         say("no_new_privs", prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
         say("listener", syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program));
+    } else if (!strcmp(how, "sigtrap")) {
+        struct sigaction action;
+        sigaction(SIGTRAP, NULL, &action);
+        printf("sigtrap ignored: %d\n", action.sa_handler == SIG_IGN);
     } else if (!strcmp(how, "outlive")) {
         if (fork() == 0) {
             close(0), close(1), close(2);

@@ -857,6 +857,23 @@ fn errno_calls_are_counted_at_exit_and_none_ever_runs() {
         for (_, outcome) in errno_count_runs("listener", &dir, &[], user) {
             assert_eq!(outcome.stdout, "no_new_privs: ok\nlistener: ok\nmade: no\n", "{outcome:#?}");
         }
+        // The listener's hand-over (a trap) leaves SIGTRAP as the program got it.
+        let program = compile("errno-count", &["-pthread"]);
+        let (sandboxify, preload) = (sandboxify(), format!("LD_PRELOAD={}", library().display()));
+        let (program, path) = (program.to_str().unwrap(), dir.to_str().unwrap());
+        for command in [
+            vec![sandboxify.to_str().unwrap(), "--deny", ERRNO_DENY, program, "sigtrap", path],
+            vec!["/usr/bin/env", &preload, program, "sigtrap", path],
+        ] {
+            let args: Vec<&str> =
+                ["-c", "trap '' TRAP; exec \"$@\"", "sh"].into_iter().chain(command.iter().copied()).collect();
+            let outcome = Run::new("/bin/sh", &args)
+                .env("SANDBOX_REPORT_COUNTS", "errno")
+                .env("SECCOMP_SYSCALL_DENY", ERRNO_DENY)
+                .user(user)
+                .run();
+            assert_eq!(outcome.stdout, "sigtrap ignored: 1\nmade: no\n", "{command:?}: {outcome:#?}");
+        }
     }
 }
 

@@ -193,6 +193,7 @@ impl Answering {
         if !core::mem::take(&mut self.takes_listener) {
             return Err(InstallError::ListenerTaken);
         }
+        let trap = TrapState::save();
         let listener = install::install_with_killable_listener(program, threads)?;
         let handed = hand_over(listener);
         // Under the filter now: a close it fails leaves the listener here,
@@ -201,6 +202,51 @@ impl Answering {
         if unsafe { libc::close(listener) } != 0 {
             return Err(InstallError::ListenerKept(Errno::last()));
         }
-        handed.map_err(InstallError::ListenerNotTaken)
+        handed.map_err(InstallError::ListenerNotTaken)?;
+        trap.restore().map_err(InstallError::ListenerNotTaken)
+    }
+}
+
+/// SIGTRAP's disposition and whether it is blocked, which the hand-over's
+/// trap resets when it was ignored or blocked (the kernel does so for every
+/// signal it forces): what the program started with is put back.
+struct TrapState {
+    action: libc::sigaction,
+    blocked: bool,
+}
+
+impl TrapState {
+    fn save() -> TrapState {
+        // SAFETY: sigaction and sigset_t are plain data; the calls only read
+        // the current disposition and mask into them.
+        unsafe {
+            let mut action: libc::sigaction = core::mem::zeroed();
+            libc::sigaction(libc::SIGTRAP, core::ptr::null(), &mut action);
+            let mut mask: libc::sigset_t = core::mem::zeroed();
+            libc::pthread_sigmask(libc::SIG_BLOCK, core::ptr::null(), &mut mask);
+            TrapState { action, blocked: libc::sigismember(&mask, libc::SIGTRAP) == 1 }
+        }
+    }
+
+    /// Puts it back, if the trap changed it (calls under the new filter).
+    fn restore(&self) -> Result<(), Errno> {
+        if self.action.sa_sigaction != libc::SIG_IGN && !self.blocked {
+            return Ok(());
+        }
+        // SAFETY: sets SIGTRAP's disposition and mask to the saved ones.
+        unsafe {
+            if libc::sigaction(libc::SIGTRAP, &self.action, core::ptr::null_mut()) != 0 {
+                return Err(Errno::last());
+            }
+            if self.blocked {
+                let mut mask: libc::sigset_t = core::mem::zeroed();
+                libc::sigemptyset(&mut mask);
+                libc::sigaddset(&mut mask, libc::SIGTRAP);
+                if libc::pthread_sigmask(libc::SIG_BLOCK, &mask, core::ptr::null_mut()) != 0 {
+                    return Err(Errno::last());
+                }
+            }
+        }
+        Ok(())
     }
 }
