@@ -549,14 +549,16 @@ impl Reporter {
         let inject = match status >> 16 {
             libc::PTRACE_EVENT_SECCOMP => {
                 match trace::stopped_call(tid) {
-                    Some(call) if call.ret_data & ret::DATA == GATE => {
-                        let genuine = state.gate.take().is_some_and(|gate| {
+                    // sandboxify's own exec, once: from the gate, or, where
+                    // the policy logs execve, from the same instruction.
+                    Some(call)
+                        if state.gate.is_some_and(|gate| {
                             gate.pid == call.tid && gate.instruction_pointer == call.instruction_pointer
-                        });
-                        if !genuine {
-                            self.end_forged_gate(tid, &call);
-                        }
+                        }) =>
+                    {
+                        state.gate = None;
                     }
+                    Some(call) if call.ret_data & ret::DATA == GATE => self.end_forged_gate(tid, &call),
                     Some(call) => self.answer(&call, &mut state.counts),
                     None => {}
                 }
