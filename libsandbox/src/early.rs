@@ -52,10 +52,19 @@ pub struct Early {
     /// The variables it read.
     pub variables: Variables,
     /// The policies, each with the size of its filter if it went in early;
-    /// `None` when it waits for the constructor: one that does not allow
-    /// every start-up call, or one with `log` actions (permissive mode is no
-    /// boundary, and its reporter cannot start this early).
+    /// `None` when the constructor installs it: one that does not allow
+    /// every start-up call, one with `log` actions (permissive mode is no
+    /// boundary, and its reporter cannot start this early), or one whose
+    /// errno answers are counted (in force early as a guard).
     pub policies: Vec<(&'static str, Policy, Option<usize>)>,
+}
+
+/// How a policy went in early.
+enum Installed {
+    /// Whole: the constructor checks it is unchanged.
+    Whole,
+    /// As a guard until the constructor installs it whole.
+    Guard,
 }
 
 /// Set by the resolver, taken by the constructor.
@@ -122,14 +131,17 @@ fn guard() -> Option<Early> {
         json: variables.report_json.as_deref().filter(|_| !secure),
     };
     // A policy with calls to name at exit waits for the constructor, which
-    // starts their reporter.
+    // starts their reporter; one whose errno answers it counts goes in now
+    // as a guard that fails them with ENOSYS until then (the constructor
+    // installs it whole over the guard, which sends them on to its
+    // listener: see sandbox_policy::sys::report::to_listener).
     let counted =
         if secure { Counted::NOTHING } else { variables.report_counts().unwrap_or_else(|error| fail(&error)) };
     let reported = Reported { counted, kills: false };
     // What a filter this image was exec'd under allows shapes what these
     // filters tell the images exec'd under them.
     kill_report::adopt_inherited();
-    let early: Vec<Option<Program>> = policies
+    let early: Vec<Option<(Program, Installed)>> = policies
         .iter()
         .map(|(source, policy)| {
             let compiled = start_up::allows_start_up(policy)
@@ -137,7 +149,13 @@ fn guard() -> Option<Early> {
                 .transpose();
             compiled.unwrap_or_else(|error| fail(&alloc::format!("{source}{error}")))
         })
-        .map(|program| program.filter(|program| !report::needs_reporter(program, reported)))
+        .map(|program| {
+            program.and_then(|program| match report::needs_reporter(&program, reported) {
+                false => Some((program, Installed::Whole)),
+                true if counted.errno => Some((report::to_listener(&program), Installed::Guard)),
+                true => None,
+            })
+        })
         .collect();
     if early.iter().any(Option::is_some) {
         // Landlock rules that handle files are in force, or the constructor
@@ -146,13 +164,16 @@ fn guard() -> Option<Early> {
             fail(&alloc::format!("cannot confine tracing to the sandbox (Landlock): {error}"));
         }
     }
-    for program in early.iter().flatten() {
+    for (program, _) in early.iter().flatten() {
         install(program, Threads::All).unwrap_or_else(|error| fail(&error));
     }
     if early.iter().any(Option::is_none) {
         ensure_initialised_first();
     }
-    let sizes = early.iter().map(|program| program.as_ref().map(|program| program.insns().len()));
+    let sizes = early.iter().map(|installed| match installed {
+        Some((program, Installed::Whole)) => Some(program.insns().len()),
+        Some((_, Installed::Guard)) | None => None,
+    });
     let policies = policies.into_iter().zip(sizes).map(|((source, policy), size)| (source, policy, size)).collect();
     Some(Early { variables, policies })
 }

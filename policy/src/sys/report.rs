@@ -410,6 +410,9 @@ impl Reporter {
             libc::signal(libc::SIGINT, libc::SIG_IGN);
             libc::signal(libc::SIGQUIT, libc::SIG_IGN);
             libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            // A report to a pipe whose reader has gone fails; it must not
+            // end the reporter, which answers errno calls.
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
             libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
         }
         // With a listener, the tracees' stops are read from a signalfd (see
@@ -436,8 +439,12 @@ impl Reporter {
         let seized = ready.and_then(|()| seize_threads(target, options));
         handoff.ready.store(seized.as_ref().map_or_else(|error| -error.0, |_| 1), Ordering::Release);
         let tracees = seized.as_ref().map_or_else(|_| BTreeSet::new(), |threads| threads.iter().copied().collect());
-        let listening = if self.reported.counted.errno { Listening::Awaited } else { Listening::Done };
-        let mut state = State { counts: Counts::new(), gate: self.gate, tracees, reported: false, listening };
+        // A hand-over comes only where a filter sends errno calls to the
+        // listener: otherwise a trap of the program's is its own.
+        let handed =
+            self.reported.counted.errno && self.filters.iter().any(|filter| has_errno_answers(&filter.program));
+        let listening = if handed { Listening::Awaited } else { Listening::Done };
+        let mut state = State { counts: Counts::new(), gate: self.gate, tracees, reported: false, target, listening };
         match (seized, stops) {
             (Ok(_), Some(Ok(stops))) => self.serve_listening(&mut state, &stops),
             (Ok(_), _) => {
@@ -453,23 +460,31 @@ impl Reporter {
         unsafe { libc::_exit(0) }
     }
 
-    /// Writes the report, once, if anything was counted.
+    /// Writes the report, once, if anything was counted; then lets go of
+    /// the output where processes the program started live on (see
+    /// [`release`]).
     fn report(&self, state: &mut State) {
-        if state.reported || state.counts.is_empty() {
+        if state.reported {
             return;
         }
         state.reported = true;
-        let text = report(self.prefix, &state.counts);
-        // SAFETY: writes a live buffer to the descriptor opened before the program ran.
-        unsafe { libc::write(self.out.0, text.as_ptr().cast(), text.len()) };
+        if !state.counts.is_empty() {
+            let text = report(self.prefix, &state.counts);
+            // SAFETY: writes a live buffer to the descriptor opened before the program ran.
+            unsafe { libc::write(self.out.0, text.as_ptr().cast(), text.len()) };
+        }
+        if !state.tracees.is_empty() {
+            release(&self.out);
+        }
     }
 
     /// Takes the next change of a tracee (its thread ID and wait status),
     /// waiting for one if `block`; `Some(None)` if there is none yet, `None`
     /// once no tracee is left. A traced process's end reaches its parent
     /// only when its tracer has taken it (the kernel cascades the zombie),
-    /// so the report goes out first when the change is the last tracee's
-    /// end: the shell that ran the program gets its prompt back after it.
+    /// so the report goes out first when the change is the end of the
+    /// program's process or of the last tracee: the shell that ran the
+    /// program gets its prompt back after it.
     fn next_change(&self, state: &mut State, block: bool) -> Option<Option<(i32, i32)>> {
         let flags = libc::WEXITED | libc::WSTOPPED | libc::__WALL | libc::WNOWAIT;
         let flags = if block { flags } else { flags | libc::WNOHANG };
@@ -489,7 +504,7 @@ impl Reporter {
                 return Some(None);
             }
             let ended = matches!(info.si_code, libc::CLD_EXITED | libc::CLD_KILLED | libc::CLD_DUMPED);
-            if ended && state.tracees.remove(&tid) && state.tracees.is_empty() {
+            if ended && (state.tracees.remove(&tid) && state.tracees.is_empty() || tid == state.target) {
                 self.report(state);
             }
             let mut status = 0;
@@ -531,8 +546,10 @@ impl Reporter {
             }
             let ready = polled[1].revents;
             if ready & libc::POLLIN != 0 {
-                if let Ok(notification) = Listener(listener).receive() {
-                    self.answer_errno(Listener(listener), &notification, &mut state.counts);
+                match Listener(listener).receive() {
+                    Ok(notification) => self.answer_errno(Listener(listener), &notification, &mut state.counts),
+                    Err(Errno(libc::ENOENT)) => {} // the caller was interrupted or died
+                    Err(_) => state.listening = Listening::Done, // not a listener: let it go
                 }
             } else if ready != 0 {
                 state.listening = Listening::Done; // no process uses the filter any more
@@ -757,6 +774,9 @@ struct State {
     tracees: BTreeSet<i32>,
     /// Whether it has.
     reported: bool,
+    /// The program's process: the report goes out at its end, even while
+    /// processes it started live on (a daemon).
+    target: i32,
     /// The listener errno calls are sent to.
     listening: Listening,
 }
@@ -781,6 +801,30 @@ fn child_signals() -> Result<Fd, Errno> {
         libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC)
     };
     if fd < 0 { Err(Errno::last()) } else { Ok(Fd(fd)) }
+}
+
+/// Points `out` at a pipe nobody reads, unless it is a regular file (the
+/// report file): its reader (a `$(...)`, a pipe after `2>&1`) must not
+/// wait for the reporter once the program has ended and only processes it
+/// started live on. What is written to it then fails (EPIPE, SIGPIPE
+/// ignored). If no pipe can be made, it stays as it is.
+fn release(out: &Output) {
+    // SAFETY: stat is plain data; fstat fills it for a descriptor we own.
+    let mut stat: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::fstat(out.0, &mut stat) } == 0 && stat.st_mode & libc::S_IFMT == libc::S_IFREG {
+        return;
+    }
+    let mut ends = [-1; 2];
+    // SAFETY: pipe2 writes two descriptors; dup2 replaces `out` with the
+    // write end, which the reporter owns; the two ends are closed after.
+    unsafe {
+        if libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) == 0 {
+            libc::dup2(ends[1], out.0);
+            libc::close(ends[0]);
+            libc::close(ends[1]);
+        }
+    }
 }
 
 /// Closes every descriptor of the calling process but those in `keep`

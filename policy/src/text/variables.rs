@@ -397,10 +397,12 @@ impl Variables {
     }
 
     /// What `SANDBOX_REPORT_COUNTS` asks to count: `errno`, `trap` or both
-    /// (`errno:trap`), `0` nothing, unset [`Counted::DEFAULT`]; any other
-    /// token is refused, named.
+    /// (`errno:trap`), `0` nothing, unset or empty [`Counted::DEFAULT`]; any
+    /// other token is refused, named.
     pub fn report_counts(&self) -> Result<Counted, PolicyError> {
-        let Some(value) = self.report_counts.as_deref() else { return Ok(Counted::DEFAULT) };
+        let Some(value) = self.report_counts.as_deref().filter(|value| !value.is_empty()) else {
+            return Ok(Counted::DEFAULT);
+        };
         let mut counted = Counted::NOTHING;
         if value == "0" {
             return Ok(counted);

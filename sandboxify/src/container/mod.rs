@@ -192,14 +192,15 @@ impl Sandbox {
         self.has_new_root() || self.namespaces.pid()
     }
 
-    /// Refuses the permissive-mode reporter where it cannot work: it is
-    /// started from the confined process, so in a PID namespace it would be
-    /// killed with PROGRAM, and in a cgroup it would be killed at cleanup,
-    /// before writing its report.
+    /// Refuses the reporter (permissive mode's, named kills', counts')
+    /// where it cannot work: it is started from the confined process, so in
+    /// a PID namespace it would be killed with PROGRAM, and in a cgroup it
+    /// would be killed at cleanup, before writing its report.
     pub fn allows_reporter(&self) -> Result<(), Failure> {
         if self.namespaces.pid() || self.limits.wants_cgroup() {
             return Err(Failure::Usage(
-                "log actions (permissive mode with names) cannot be combined with --unshare-pid or cgroup limits"
+                "a reporter (log actions, SANDBOX_REPORT_KILLS=1, SANDBOX_REPORT_COUNTS) cannot be combined with \
+                 --unshare-pid or cgroup limits (--preload names kills and counts from inside PROGRAM)"
                     .to_owned(),
             ));
         }

@@ -193,6 +193,31 @@ fn relocation_time_code_is_confined_by_sandboxify_and_by_early_deny_lists() {
     }
 }
 
+/// Counting errno answers (`SANDBOX_REPORT_COUNTS=errno`, whose reporter
+/// starts in the constructor) does not open the window before it: a deny
+/// list goes in as early as without the count, as a guard that fails its
+/// errno calls with ENOSYS until the constructor installs it whole with the
+/// reporter's listener. Once a hole of the count: the policy waited for the
+/// constructor, and a resolver of the program made its denied call.
+#[test]
+fn counting_errno_answers_keeps_the_early_filter() {
+    let program = compile("escape-ifunc", &[]);
+    let patched = crate::common::patched(&program, None);
+    for user in USERS {
+        for program in [&program, &patched] {
+            let marker = marker();
+            let mut run = Run::new(program, &[marker.to_str().unwrap()]);
+            if *program != patched {
+                run = run.preload();
+            }
+            let outcome =
+                run.env("SECCOMP_SYSCALL_DENY", "mkdir=EPERM").env("SANDBOX_REPORT_COUNTS", "errno").user(user).run();
+            assert!(!marker.exists(), "ESCAPED: {} as {user:?}: {outcome:#?}", program.display());
+            assert_eq!((outcome.code(), outcome.stdout.as_str()), (Some(0), "main ran\n"), "{outcome:#?}");
+        }
+    }
+}
+
 /// A program that names its own audit library (DT_AUDIT): ld.so loads it,
 /// and calls its `la_version`, before any preloaded library, so its code
 /// runs before the library's policy under any policy. sandboxify confines
