@@ -11,6 +11,8 @@
  *   stopped   stops the reporter, calls mkdir from a second thread and
  *             kills the reporter 0.2 s later, while the call waits;
  *   listener  installs a seccomp filter with a listener of its own;
+ *   late-listener  the same once it has killed its reporter (a listener
+ *             of its own would then get the calls sent to the reporter's);
  *   sigtrap   says whether SIGTRAP is ignored;
  *   outlive   leaves a child that closes its standard descriptors, waits
  *             up to 30 s for DIR/go and writes DIR/child: "flag seen" or
@@ -125,7 +127,12 @@ int main(int argc, char **argv) {
         usleep(200000);
         kill(pid, SIGKILL);
         pthread_join(thread, NULL);
-    } else if (!strcmp(how, "listener")) {
+    } else if (!strcmp(how, "listener") || !strcmp(how, "late-listener")) {
+        int pid = tracer();
+        if (!strcmp(how, "late-listener") && pid > 0) {
+            kill(pid, SIGKILL);
+            while (tracer() == pid) usleep(1000);
+        }
         struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
         struct sock_fprog program = {1, &allow};
         say("no_new_privs", prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));

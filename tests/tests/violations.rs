@@ -851,8 +851,24 @@ fn errno_calls_are_counted_at_exit_and_none_ever_runs() {
             }
         }
         // A process has one listener among its filters: the reporter's.
-        for (_, outcome) in errno_count_runs("listener", &dir, &counted, user) {
-            assert_eq!(outcome.stdout, "no_new_privs: ok\nlistener: EBUSY\nmade: no\n", "{outcome:#?}");
+        // And none of its own once it has killed its reporter: the calls sent
+        // to the reporter's would go to the newest listener.
+        for how in ["listener", "late-listener"] {
+            for (_, outcome) in errno_count_runs(how, &dir, &counted, user) {
+                assert_eq!(outcome.stdout, "no_new_privs: ok\nlistener: EBUSY\nmade: no\n", "{how}: {outcome:#?}");
+            }
+        }
+        // Nor does a signal handler armed before the constructor see the
+        // listener while the library hands it over (signals are blocked).
+        let steal = compile("errno-steal", &[]);
+        for _ in 0..5 {
+            let outcome = Run::new(&steal, &[])
+                .preload()
+                .env("SECCOMP_SYSCALL_DENY", ERRNO_DENY)
+                .env("SANDBOX_REPORT_COUNTS", "errno")
+                .user(user)
+                .run();
+            assert_eq!(outcome.stdout, "listener seen: 0\n", "{outcome:#?}");
         }
         for (_, outcome) in errno_count_runs("listener", &dir, &[], user) {
             assert_eq!(outcome.stdout, "no_new_privs: ok\nlistener: ok\nmade: no\n", "{outcome:#?}");

@@ -37,7 +37,7 @@ use core::sync::atomic::{AtomicI32, Ordering};
 use crate::abi::Abi;
 use crate::abi::offset;
 use crate::action::ret;
-use crate::compile::bpf::{Insn, SeccompData, op};
+use crate::compile::bpf::{Emitter, Insn, SeccompData, op};
 use crate::compile::filter::Program;
 use crate::sys::Errno;
 use crate::sys::notify::{Listener, Notification};
@@ -95,7 +95,7 @@ pub fn with_stops_for_reporter(program: &Program, errno: bool) -> Program {
     if errno {
         stopped = errno::to_listener(&stopped);
     }
-    keep_children_traced(&mut stopped);
+    keep_children_traced(&mut stopped, errno);
     stopped
 }
 
@@ -104,52 +104,67 @@ pub fn with_stops_for_reporter(program: &Program, errno: bool) -> Program {
 /// `CLONE_UNTRACED` would not be traced, its stopped calls would fail with
 /// ENOSYS instead of being answered and its kills go unnamed, so `clone` with
 /// that flag fails with EPERM; `clone3`, whose flags the filter cannot
-/// read, fails with ENOSYS (libc then uses `clone`). Only where the policy
-/// lets the call run: its own kill, errno or trap stands. The check is
-/// appended, and the returns it guards jump to it (`ja` reaches anywhere);
-/// it reads no argument but `clone`'s, so the kernel's cache of calls that
-/// are always allowed still holds every other.
-fn keep_children_traced(program: &mut Program) {
+/// read, fails with ENOSYS (libc then uses `clone`). With `refuse_listeners`
+/// (errno calls go to the reporter's listener), a filter with a listener of
+/// its own fails with EBUSY, as the kernel fails it while the reporter's is
+/// open: once that is closed (the program killed its reporter), a newer
+/// filter's listener would get the calls sent to the reporter's (the kernel
+/// sends a call to the newest of equal answers), and could let them run.
+/// Only where the policy lets the call run: its own kill, errno or trap
+/// stands. The check is appended, and the returns it guards jump to it
+/// (`ja` reaches anywhere); it reads no argument but `clone`'s and
+/// `seccomp`'s, so the kernel's cache of calls that are always allowed
+/// still holds every other.
+fn keep_children_traced(program: &mut Program, refuse_listeners: bool) {
     let answers = [ret::ALLOW, ret::TRACE | LOG];
+    let checks = answers.map(|answer| reporter_check(answer, refuse_listeners));
     let base = program.insns.len();
     for (index, insn) in program.insns.iter_mut().enumerate() {
         if let Some(which) = answers.iter().position(|&answer| insn.code == op::RET | op::K && insn.k == answer) {
-            let check = base + which * CHECK_LEN;
+            let check = base + checks[..which].iter().map(Vec::len).sum::<usize>();
             *insn = Insn::stmt(op::JMP | op::JA, (check - (index + 1)) as u32);
         }
     }
-    for answer in answers {
-        program.insns.extend(untraced_check(answer));
+    for check in checks {
+        program.insns.extend(check);
     }
 }
 
-const CHECK_LEN: usize = 16;
+/// `seccomp()` on x86_64 and on i386.
+const SECCOMP: [u32; 2] = [317, 354];
 
 /// The check of [`keep_children_traced`], ending in `answer`.
-fn untraced_check(answer: u32) -> [Insn; CHECK_LEN] {
+fn reporter_check(answer: u32, refuse_listeners: bool) -> Vec<Insn> {
     let clone3 = libc::SYS_clone3 as u32; // 435 on both ABIs
-    let jeq = op::JMP | op::JEQ | op::K;
-    let load = |offset| Insn::stmt(op::LD | op::W | op::ABS, offset);
-    [
-        load(offset::ARCH),
-        Insn::jump(jeq, Abi::X86_64.audit_arch(), 1, 0),
-        Insn::jump(jeq, Abi::I386.audit_arch(), 5, 10),
-        // x86_64
-        load(offset::NR),
-        Insn::jump(jeq, clone3, 9, 0),
-        Insn::jump(jeq, libc::SYS_clone as u32, 0, 7),
-        load(offset::ARGS),
-        Insn::jump(op::JMP | op::JSET | op::K, CLONE_UNTRACED, 7, 5),
-        // i386
-        load(offset::NR),
-        Insn::jump(jeq, clone3, 4, 0),
-        Insn::jump(jeq, I386_CLONE, 0, 2),
-        load(offset::ARGS),
-        Insn::jump(op::JMP | op::JSET | op::K, CLONE_UNTRACED, 2, 0),
-        Insn::stmt(op::RET | op::K, answer),
-        Insn::stmt(op::RET | op::K, ret::ERRNO | libc::ENOSYS as u32),
-        Insn::stmt(op::RET | op::K, ret::ERRNO | libc::EPERM as u32),
-    ]
+    let load = |emitter: &mut Emitter, offset, next| emitter.stmt(op::LD | op::W | op::ABS, offset, next);
+    let mut emitter = Emitter::default();
+    let pass = emitter.ret(answer);
+    let enosys = emitter.ret(ret::ERRNO | libc::ENOSYS as u32);
+    let eperm = emitter.ret(ret::ERRNO | libc::EPERM as u32);
+    let ebusy = emitter.ret(ret::ERRNO | libc::EBUSY as u32);
+    // seccomp(SECCOMP_SET_MODE_FILTER, flags with NEW_LISTENER, ...); the
+    // low words of the first two arguments.
+    let listener = emitter.jump(op::JSET, libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32, ebusy, pass);
+    let listener = load(&mut emitter, offset::ARGS + 8, listener);
+    let listener = emitter.jump(op::JEQ, libc::SECCOMP_SET_MODE_FILTER, listener, pass);
+    let listener = load(&mut emitter, offset::ARGS, listener);
+    let untraced = emitter.jump(op::JSET, CLONE_UNTRACED, eperm, pass);
+    let untraced = load(&mut emitter, offset::ARGS, untraced);
+    let mut per_abi = |clone: u32, seccomp: u32| {
+        let next = match refuse_listeners {
+            true => emitter.jump(op::JEQ, seccomp, listener, pass),
+            false => pass,
+        };
+        let next = emitter.jump(op::JEQ, clone, untraced, next);
+        let next = emitter.jump(op::JEQ, clone3, enosys, next);
+        load(&mut emitter, offset::NR, next)
+    };
+    let x86_64 = per_abi(libc::SYS_clone as u32, SECCOMP[0]);
+    let i386 = per_abi(I386_CLONE, SECCOMP[1]);
+    let arch = emitter.jump(op::JEQ, Abi::I386.audit_arch(), i386, pass);
+    let arch = emitter.jump(op::JEQ, Abi::X86_64.audit_arch(), x86_64, arch);
+    load(&mut emitter, offset::ARCH, arch);
+    emitter.finish()
 }
 
 /// Whether `program` needs a reporter to name what `reported` asks for:

@@ -193,7 +193,9 @@ impl Answering {
         if !core::mem::take(&mut self.takes_listener) {
             return Err(InstallError::ListenerTaken);
         }
-        let trap = TrapState::save();
+        // No handler may run while the listener is in this process's table
+        // (one the program armed earlier, a timer's, would find it).
+        let signals = Signals::block();
         let listener = install::install_with_killable_listener(program, threads)?;
         let handed = hand_over(listener);
         // Under the filter now: a close it fails leaves the listener here,
@@ -203,50 +205,46 @@ impl Answering {
             return Err(InstallError::ListenerKept(Errno::last()));
         }
         handed.map_err(InstallError::ListenerNotTaken)?;
-        trap.restore().map_err(InstallError::ListenerNotTaken)
+        signals.restore().map_err(InstallError::ListenerNotTaken)
     }
 }
 
-/// SIGTRAP's disposition and whether it is blocked, which the hand-over's
-/// trap resets when it was ignored or blocked (the kernel does so for every
-/// signal it forces): what the program started with is put back.
-struct TrapState {
-    action: libc::sigaction,
-    blocked: bool,
+/// The signal mask and SIGTRAP's disposition before the hand-over, which
+/// blocks every signal; its trap, forced through the blocked SIGTRAP,
+/// resets that one's disposition (the kernel does so for every signal it
+/// forces that is blocked or ignored): both are put back.
+struct Signals {
+    mask: libc::sigset_t,
+    trap: libc::sigaction,
 }
 
-impl TrapState {
-    fn save() -> TrapState {
-        // SAFETY: sigaction and sigset_t are plain data; the calls only read
-        // the current disposition and mask into them.
+impl Signals {
+    /// Saves both and blocks every signal.
+    fn block() -> Signals {
+        // SAFETY: sigset_t and sigaction are plain data; the calls fill
+        // them with the current mask and disposition, and block all.
         unsafe {
-            let mut action: libc::sigaction = core::mem::zeroed();
-            libc::sigaction(libc::SIGTRAP, core::ptr::null(), &mut action);
+            let mut all: libc::sigset_t = core::mem::zeroed();
+            libc::sigfillset(&mut all);
             let mut mask: libc::sigset_t = core::mem::zeroed();
-            libc::pthread_sigmask(libc::SIG_BLOCK, core::ptr::null(), &mut mask);
-            TrapState { action, blocked: libc::sigismember(&mask, libc::SIGTRAP) == 1 }
+            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut mask);
+            let mut trap: libc::sigaction = core::mem::zeroed();
+            libc::sigaction(libc::SIGTRAP, core::ptr::null(), &mut trap);
+            Signals { mask, trap }
         }
     }
 
-    /// Puts it back, if the trap changed it (calls under the new filter).
+    /// Puts both back (calls under the new filter).
     fn restore(&self) -> Result<(), Errno> {
-        if self.action.sa_sigaction != libc::SIG_IGN && !self.blocked {
-            return Ok(());
-        }
-        // SAFETY: sets SIGTRAP's disposition and mask to the saved ones.
+        // SAFETY: sets SIGTRAP's disposition and the mask to the saved ones.
         unsafe {
-            if libc::sigaction(libc::SIGTRAP, &self.action, core::ptr::null_mut()) != 0 {
+            if libc::sigaction(libc::SIGTRAP, &self.trap, core::ptr::null_mut()) != 0 {
                 return Err(Errno::last());
             }
-            if self.blocked {
-                let mut mask: libc::sigset_t = core::mem::zeroed();
-                libc::sigemptyset(&mut mask);
-                libc::sigaddset(&mut mask, libc::SIGTRAP);
-                if libc::pthread_sigmask(libc::SIG_BLOCK, &mask, core::ptr::null_mut()) != 0 {
-                    return Err(Errno::last());
-                }
+            match libc::pthread_sigmask(libc::SIG_SETMASK, &self.mask, core::ptr::null_mut()) {
+                0 => Ok(()),
+                error => Err(Errno(error)),
             }
         }
-        Ok(())
     }
 }
