@@ -784,6 +784,25 @@ fn errno_count_runs(how: &str, dir: &Path, env: &[(&str, &str)], user: User) -> 
     ]
 }
 
+/// errno-count.c's `how` counted under [`ERRNO_DENY`], run by `sh -c
+/// SCRIPT` as its arguments, through sandboxify and through the library.
+fn errno_count_in_shell(script: &str, how: &str, dir: &Path, user: User) -> Vec<(&'static str, Outcome)> {
+    let program = compile("errno-count", &["-pthread"]);
+    let (sandboxify, preload) = (sandboxify(), format!("LD_PRELOAD={}", library().display()));
+    let (program, dir) = (program.to_str().unwrap(), dir.to_str().unwrap());
+    [
+        ("sandboxify", vec![sandboxify.to_str().unwrap(), "--deny", ERRNO_DENY, program, how, dir]),
+        ("libsandbox", vec!["/usr/bin/env", &preload, program, how, dir]),
+    ]
+    .into_iter()
+    .map(|(prefix, command)| {
+        let args: Vec<&str> = ["-c", script, "sh"].into_iter().chain(command).collect();
+        let run = Run::new("/bin/sh", &args).env("SANDBOX_REPORT_COUNTS", "errno");
+        (prefix, run.env("SECCOMP_SYSCALL_DENY", ERRNO_DENY).user(user).run())
+    })
+    .collect()
+}
+
 /// `SANDBOX_REPORT_COUNTS=errno`: the calls an errno action fails are
 /// counted at exit on every path, from any thread and process, after the
 /// program's own output and never in it, which is the same as without the
@@ -874,21 +893,8 @@ fn errno_calls_are_counted_at_exit_and_none_ever_runs() {
             assert_eq!(outcome.stdout, "no_new_privs: ok\nlistener: ok\nmade: no\n", "{outcome:#?}");
         }
         // The listener's hand-over (a trap) leaves SIGTRAP as the program got it.
-        let program = compile("errno-count", &["-pthread"]);
-        let (sandboxify, preload) = (sandboxify(), format!("LD_PRELOAD={}", library().display()));
-        let (program, path) = (program.to_str().unwrap(), dir.to_str().unwrap());
-        for command in [
-            vec![sandboxify.to_str().unwrap(), "--deny", ERRNO_DENY, program, "sigtrap", path],
-            vec!["/usr/bin/env", &preload, program, "sigtrap", path],
-        ] {
-            let args: Vec<&str> =
-                ["-c", "trap '' TRAP; exec \"$@\"", "sh"].into_iter().chain(command.iter().copied()).collect();
-            let outcome = Run::new("/bin/sh", &args)
-                .env("SANDBOX_REPORT_COUNTS", "errno")
-                .env("SECCOMP_SYSCALL_DENY", ERRNO_DENY)
-                .user(user)
-                .run();
-            assert_eq!(outcome.stdout, "sigtrap ignored: 1\nmade: no\n", "{command:?}: {outcome:#?}");
+        for (prefix, outcome) in errno_count_in_shell("trap '' TRAP; exec \"$@\"", "sigtrap", &dir, user) {
+            assert_eq!(outcome.stdout, "sigtrap ignored: 1\nmade: no\n", "{prefix}: {outcome:#?}");
         }
     }
 }
@@ -954,58 +960,33 @@ fn errno_counts_are_refused_where_the_listener_cannot_be_kept_apart() {
 /// does not keep `$(... 2>&1)` waiting, under the library or sandboxify.
 #[test]
 fn the_reporter_keeps_no_pipe_of_the_program_open() {
-    let program = compile("errno-count", &["-pthread"]);
-    let (sandboxify, preload) = (sandboxify(), format!("LD_PRELOAD={}", library().display()));
     for user in USERS {
         let dir = fresh_dir(&format!("violations-outlive-{user:?}"));
-        let script = format!("x=$(\"$@\" 2>&1); echo \"$x\"; touch {}/go", dir.display());
-        let (program, path) = (program.to_str().unwrap(), dir.to_str().unwrap());
-        for command in [
-            vec![sandboxify.to_str().unwrap(), "--deny", ERRNO_DENY, program, "outlive", path],
-            vec!["/usr/bin/env", &preload, program, "outlive", path],
-        ] {
-            let (flag, record) = (dir.join("go"), dir.join("child"));
-            let _ = (fs::remove_file(&flag), fs::remove_file(&record));
-            let args: Vec<&str> = ["-c", script.as_str(), "sh"].into_iter().chain(command.iter().copied()).collect();
-            let outcome = Run::new("/bin/sh", &args)
-                .env("SANDBOX_REPORT_COUNTS", "errno")
-                .env("SECCOMP_SYSCALL_DENY", ERRNO_DENY)
-                .user(user)
-                .run();
-            assert_eq!((outcome.code(), outcome.stdout.as_str()), (Some(0), "made: no\n"), "{outcome:#?}");
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
-            while !record.exists() && std::time::Instant::now() < deadline {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            let child = fs::read_to_string(&record).unwrap_or_default();
-            assert_eq!(child, "flag seen\n", "{command:?}: $(...) waited for the child's end");
+        // The child waits up to 30 s for the flag the shell sets once
+        // `$(...)` is back, then says whether it saw it.
+        let script = format!(
+            "x=$(\"$@\" 2>&1); echo \"$x\"; cd {}; touch go; while [ ! -e child ]; do sleep 0.05; done; \
+             cat child; rm child go",
+            dir.display()
+        );
+        for (prefix, outcome) in errno_count_in_shell(&script, "outlive", &dir, user) {
+            let expected = (Some(0), "made: no\nflag seen\n");
+            assert_eq!((outcome.code(), outcome.stdout.as_str()), expected, "{prefix}: {outcome:#?}");
         }
     }
 }
 
 /// The report at exit is out before the program's end reaches the shell
 /// that ran it: what the shell runs next (a prompt, `cat` of the report
-/// file) comes after it. The reporter writes it as it takes the last
-/// tracee's end, which the kernel passes on to the parent only then.
+/// file) comes after it. The reporter writes it as it takes the program's
+/// end, which the kernel passes on to the parent only then.
 #[test]
 fn the_report_at_exit_comes_before_the_shell_goes_on() {
-    let program = compile("errno-count", &["-pthread"]);
-    let (sandboxify, preload) = (sandboxify(), format!("LD_PRELOAD={}", library().display()));
     for user in USERS {
         let dir = fresh_dir(&format!("violations-report-order-{user:?}"));
-        let (program, dir) = (program.to_str().unwrap(), dir.to_str().unwrap());
-        for (prefix, command) in [
-            ("sandboxify", vec![sandboxify.to_str().unwrap(), "--deny", ERRNO_DENY, program, "thread", dir]),
-            ("libsandbox", vec!["/usr/bin/env", &preload, program, "thread", dir]),
-        ] {
+        for _ in 0..10 {
             // The shell's own output after the program's, in one pipe.
-            let args: Vec<&str> = ["-c", "\"$@\" 2>&1; echo DONE", "sh"].into_iter().chain(command).collect();
-            for _ in 0..10 {
-                let outcome = Run::new("/bin/sh", &args)
-                    .env("SANDBOX_REPORT_COUNTS", "errno")
-                    .env("SECCOMP_SYSCALL_DENY", ERRNO_DENY)
-                    .user(user)
-                    .run();
+            for (prefix, outcome) in errno_count_in_shell("\"$@\" 2>&1; echo DONE", "thread", &dir, user) {
                 outcome.assert_success();
                 let end = format!("{prefix}:   uname(): EACCES ×1\nDONE\n");
                 assert!(outcome.stdout.ends_with(&end), "{outcome:#?}");
