@@ -63,7 +63,7 @@ pub fn is_named_kill(ret: u32) -> bool {
 }
 
 /// A named-kill filter's answer to the probe of another filter (instead of
-/// [`probe::OTHER`](crate::compile::filter::probe::OTHER)), where [`DOOR`]
+/// [`probe::OTHER`]), where [`DOOR`]
 /// is open, with an [`Answer`] in the low four bits: how the library in
 /// an image exec'd under it finds out that it should install its handler.
 /// A process under no filter, or under filters whose kills are the

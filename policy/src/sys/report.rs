@@ -6,21 +6,26 @@
 //! cannot read). Besides, as [`Reported`] asks: the calls trap actions
 //! trap, counted at exit (from the SIGSYS), the calls errno actions fail,
 //! counted at exit (the reporter fails them as a seccomp listener: see
-//! [`errno`]), and sandboxify's kills, named as they happen.
+//! [`Answering`]), and sandboxify's kills, named as they happen.
 //!
 //! The filter stops the `log` calls for a tracer instead
 //! ([`with_stops_for_reporter`]), which only a call the policy lets run
 //! may be: a stopped call runs once its tracer is gone, or when a tracer
-//! of the program's own lets it go on. The kills stay the kernel's: the reporter reads a killed call from the killed thread as it
-//! stops at its exit ([`trace::killed_call`]), so that a kill never waits
-//! on the reporter, nor needs it to happen. The reporter process, started before the
-//! filter from the confined process by a double fork (so that it is
-//! nobody's child but init's, and no `wait()` of the program ever sees it),
-//! traces every thread of the confined process and of the processes it
-//! starts ([`crate::sys::trace`] says why a tracer), answers every stopped
-//! call as the policy would have (runs it, or fails it with its errno),
-//! counts them, and when no confined process
-//! is left writes one deduplicated report: to stderr as it was when the
+//! of the program's own lets it go on. The calls an errno action fails go
+//! to the reporter's listener when they are counted, and stay the
+//! kernel's otherwise. The kills stay the kernel's: the reporter reads a
+//! killed call from the killed thread as it stops at its exit
+//! ([`trace::killed_call`]), so that a kill never waits on the reporter,
+//! nor needs it to happen.
+//!
+//! The reporter process is started before the filter from the confined
+//! process by a double fork, so that it is not the program's child (unless
+//! the program reaps orphans: PID 1 of a PID namespace, a child
+//! subreaper). It traces every thread of the confined process and of the
+//! processes it starts ([`crate::sys::trace`] says why a tracer), lets the
+//! stopped calls run, fails the ones sent to its listener, counts them,
+//! and as it takes the program's end (before the program's parent learns
+//! of it) writes one deduplicated report: to stderr as it was when the
 //! reporter started, or appended to the file named by
 //! [`crate::text::variables::REPORT`]. With a JSON output, it also appends
 //! each call as one JSON line as it answers it
@@ -79,7 +84,7 @@ fn stops(k: u32) -> bool {
 /// `program` with the returns the reporter answers turned into stops for
 /// it: every `log`, and the exec gate's notification (see sandboxify's
 /// launch module). With `errno`, its errno returns go to the reporter's
-/// listener instead (see [`errno`]): one filter of a process at most, the
+/// listener instead (see [`Answering`]): one filter of a process at most, the
 /// one [`Answering::install`] installs with the listener. Its kills stay
 /// the kernel's, named at the killed thread's exit; other errno returns,
 /// the kernel's, uncounted.
@@ -333,7 +338,7 @@ impl Reporter {
     /// cannot be traced (it is traced already, by a debugger say, or an
     /// outer filter refuses the reporter's calls): the caller must then
     /// stop the program. Where errno answers are counted, the process is
-    /// then in a Landlock domain the reporter is not in (see [`errno`]),
+    /// then in a Landlock domain the reporter is not in (see [`Answering`]),
     /// and installs its filters through the [`Answering`] returned.
     pub fn start(self) -> Result<Answering, StartError> {
         // It rewrites stopped calls in x86_64's registers (see `trace`):
