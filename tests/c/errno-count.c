@@ -13,10 +13,10 @@
  *   listener  installs a seccomp filter with a listener of its own;
  *   late-listener  the same once it has killed its reporter (a listener
  *             of its own would then get the calls sent to the reporter's);
- *   sigtrap   says whether SIGTRAP is ignored;
+ *   sigtrap   says whether SIGTRAP is ignored, then calls uname;
  *   outlive   leaves a child that closes its standard descriptors, waits
  *             up to 30 s for DIR/go and writes DIR/child: "flag seen" or
- *             "timed out". */
+ *             "timed out"; calls uname. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
@@ -141,6 +141,7 @@ int main(int argc, char **argv) {
         struct sigaction action;
         sigaction(SIGTRAP, NULL, &action);
         printf("sigtrap ignored: %d\n", action.sa_handler == SIG_IGN);
+        call_uname(NULL);
     } else if (!strcmp(how, "outlive")) {
         if (fork() == 0) {
             close(0), close(1), close(2);
@@ -153,6 +154,7 @@ int main(int argc, char **argv) {
             if (out) fprintf(out, seen ? "flag seen\n" : "timed out\n"), fclose(out);
             _exit(0);
         }
+        call_uname(NULL);
     } else {
         return 2;
     }

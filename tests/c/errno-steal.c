@@ -1,12 +1,14 @@
 /* errno-steal: looks for the seccomp listener of SANDBOX_REPORT_COUNTS=errno
  * from a signal handler that a timer, armed by an IFUNC resolver (before
  * any constructor), runs every 200 us while the library's constructor
- * installs its filter; says whether it ever saw one in its descriptors. */
+ * installs its filter; says whether it ever saw one in its descriptors,
+ * then calls uname, which the listener answers. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t seen;
@@ -42,6 +44,8 @@ int relocated(void) __attribute__((ifunc("resolve")));
 int main(void) {
     struct itimerval stop = {{0, 0}, {0, 0}};
     setitimer(ITIMER_REAL, &stop, NULL);
+    struct utsname name;
+    uname(&name); /* a call the listener answers: it was there */
     printf("listener seen: %d\n", (int)seen + relocated());
     return 0;
 }

@@ -888,13 +888,15 @@ fn errno_calls_are_counted_at_exit_and_none_ever_runs() {
                 .user(user)
                 .run();
             assert_eq!(outcome.stdout, "listener seen: 0\n", "{outcome:#?}");
+            assert!(outcome.stderr.ends_with("libsandbox:   uname(): EACCES ×1\n"), "counted: {outcome:#?}");
         }
         for (_, outcome) in errno_count_runs("listener", &dir, &[], user) {
             assert_eq!(outcome.stdout, "no_new_privs: ok\nlistener: ok\nmade: no\n", "{outcome:#?}");
         }
         // The listener's hand-over (a trap) leaves SIGTRAP as the program got it.
         for (prefix, outcome) in errno_count_in_shell("trap '' TRAP; exec \"$@\"", "sigtrap", &dir, user) {
-            assert_eq!(outcome.stdout, "sigtrap ignored: 1\nmade: no\n", "{prefix}: {outcome:#?}");
+            assert_eq!(outcome.stdout, "sigtrap ignored: 1\nuname: EACCES\nmade: no\n", "{prefix}: {outcome:#?}");
+            assert!(outcome.stderr.ends_with(&format!("{prefix}:   uname(): EACCES ×1\n")), "{outcome:#?}");
         }
     }
 }
@@ -970,8 +972,12 @@ fn the_reporter_keeps_no_pipe_of_the_program_open() {
             dir.display()
         );
         for (prefix, outcome) in errno_count_in_shell(&script, "outlive", &dir, user) {
-            let expected = (Some(0), "made: no\nflag seen\n");
-            assert_eq!((outcome.code(), outcome.stdout.as_str()), expected, "{prefix}: {outcome:#?}");
+            // The report, through the same pipe, shows the reporter was there.
+            let expected = format!(
+                "uname: EACCES\nmade: no\n{prefix}: these calls failed with the policy's errno:\n\
+                 {prefix}:   uname(): EACCES ×1\nflag seen\n"
+            );
+            assert_eq!((outcome.code(), outcome.stdout.as_str()), (Some(0), expected.as_str()), "{outcome:#?}");
         }
     }
 }

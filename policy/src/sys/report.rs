@@ -670,23 +670,21 @@ impl Reporter {
     /// Fails a call sent to the listener with the policy's errno, having
     /// counted and named it; never lets it run.
     fn answer_errno(&self, listener: Listener, notification: &Notification, counts: &mut Counts) {
-        let Some(data) = errno::data(notification) else {
+        let Some(abi) = notification.abi else {
             let _ = listener.fail(notification.id, libc::ENOSYS);
             return;
         };
-        let errno = errno::errno_for(self.filters.iter().map(|filter| &filter.program), &data);
         let call = Call {
             tid: notification.pid,
-            abi: notification.abi,
+            abi: Some(abi),
             nr: notification.nr,
             instruction_pointer: notification.instruction_pointer,
             args: notification.args,
             ret_data: 0,
         };
-        if let Some(abi) = call.abi {
-            self.write_json(Action::Errno(errno), abi, &call);
-            counts.add(Outcome::Errno(errno), abi, &call);
-        }
+        let errno = errno::errno_for(self.filters.iter().map(|filter| &filter.program), &seccomp_data(abi, &call));
+        self.write_json(Action::Errno(errno), abi, &call);
+        counts.add(Outcome::Errno(errno), abi, &call);
         let _ = listener.fail(notification.id, i32::from(errno));
     }
 

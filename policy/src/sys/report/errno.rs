@@ -33,7 +33,6 @@ use crate::compile::bpf::{SeccompData, op, run};
 use crate::compile::filter::Program;
 use crate::sys::Errno;
 use crate::sys::install::{self, InstallError, Threads};
-use crate::sys::notify::Notification;
 use crate::sys::trace;
 
 /// The largest errno a filter can return (`MAX_ERRNO`): the kernel cuts a
@@ -89,17 +88,6 @@ pub(super) fn errno_for<'a>(filters: impl Iterator<Item = &'a Program>, data: &S
         (verdict & ret::ACTION_FULL == ret::ERRNO && verdict & ret::DATA != 0).then_some(verdict & ret::DATA)
     });
     errno.map_or(libc::ENOSYS as u16, |errno| errno.min(MAX_ERRNO) as u16)
-}
-
-/// The answered call's data, as its filter saw it.
-pub(super) fn data(notification: &Notification) -> Option<SeccompData> {
-    let abi = notification.abi?;
-    Some(SeccompData {
-        nr: notification.nr,
-        arch: abi.audit_arch(),
-        instruction_pointer: notification.instruction_pointer,
-        args: notification.args,
-    })
 }
 
 /// A descriptor this value owns.
