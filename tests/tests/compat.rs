@@ -40,11 +40,12 @@
 //! | `lib-deny` | `LD_PRELOAD`, `SECCOMP_SYSCALL_DENY=` the hardening list [`DENY`] |
 //! | `lib-log` | `LD_PRELOAD`, `SECCOMP_SYSCALL_ALLOW=` (empty), `SECCOMP_DEFAULT_ACTION=log`, `SANDBOX_REPORT=` a file outside the work directory |
 //! | `lib-learn` | `LD_PRELOAD`, `SECCOMP_SYSCALL_ALLOW=` the list learned once with `sandboxify --learn LIST --preload` |
+//! | `lib-count` | `LD_PRELOAD`, `SECCOMP_SYSCALL_DENY=` [`DENY`] and [`COUNTED`], `SANDBOX_REPORT_COUNTS=errno:trap` (kills named; errno calls answered by the reporter's listener, after the start-up guard) |
 //! | `patch-env` | the `program:` binaries replaced (first in PATH) by copies patched with `patchelf-helper --add-needed libsandbox.so`, [`DENY`] in the environment |
 //! | `patch-attached` | the same copies with [`DENY`] and `refuse-i386` attached (`patchelf-helper --policy`), no policy variable |
 //! | `sfy` | `sandboxify -- /bin/sh -c COMMAND`, no policy |
 //! | `sfy-deny` | `sandboxify --deny` [`DENY`] |
-//! | `sfy-report` | the same with `--refuse-i386` and its reporter: `SANDBOX_REPORT_KILLS=1 SANDBOX_REPORT_COUNTS=errno:trap` (traced; kills named, errno and trap calls counted, errno calls answered by the reporter's listener) |
+//! | `sfy-report` | the same with `--refuse-i386` and its reporter: [`COUNTED`] too, `SANDBOX_REPORT_KILLS=1 SANDBOX_REPORT_COUNTS=errno:trap` (traced; kills named, errno and trap calls counted, errno calls answered by the reporter's listener) |
 //! | `sfy-learn` | `sandboxify --allow` the list learned once with `sandboxify --learn LIST` |
 //! | `sfy-preload` | `sandboxify --preload --refuse-i386 --allow` the list learned with `--learn --preload` |
 //! | `lib-landlock` | `LD_PRELOAD`, [`DENY`], `SANDBOX_REFUSE_I386=1`, `SANDBOX_FS_RO=`[`FS_RO`], `SANDBOX_FS_RW=WORKDIR:/tmp:/dev/shm`, no TCP (`SANDBOX_NET_CONNECT= SANDBOX_NET_BIND=`) |
@@ -94,6 +95,13 @@ use sandbox_tests::{Run, User, artifact, library, sandboxify, scratch_dir, works
 const DENY: &str =
     "@mount:@module:@reboot:@swap:@raw-io:@clock:@cpu-emulation:@obsolete:kexec_load:bpf:perf_event_open:ptrace";
 
+/// The errno entry of the counting modes (`lib-count`, `sfy-report`): every
+/// program makes this call (glibc registers each thread with `rseq`, and
+/// goes on without it when the kernel says ENOSYS, as under container
+/// profiles that deny it), so each of its threads has a call answered by the
+/// reporter's listener, and the run must still match the plain one.
+const COUNTED: &str = "rseq=ENOSYS";
+
 /// What the Landlock modes may read and execute.
 const FS_RO: &str = "/usr:/etc:/lib:/lib64:/bin:/sbin:/proc:/sys:/dev";
 
@@ -108,12 +116,13 @@ const USR_SIBLINGS: [&str; 5] = ["lib", "lib64", "libexec", "include", "share"];
 /// How many permissive reruns look for the calls a learned list misses.
 const DIAGNOSIS_RUNS: usize = 10;
 
-const MODES: [&str; 16] = [
+const MODES: [&str; 17] = [
     "plain",
     "lib",
     "lib-deny",
     "lib-log",
     "lib-learn",
+    "lib-count",
     "patch-env",
     "patch-attached",
     "sfy",
@@ -129,11 +138,23 @@ const MODES: [&str; 16] = [
 
 /// Names that stand for several modes in `forbidden:` and `skip:` lines.
 const ALIASES: [(&str, &[&str]); 6] = [
-    ("@deny", &["lib-deny", "patch-env", "patch-attached", "sfy-deny", "sfy-report", "lib-landlock", "sfy-landlock"]),
+    (
+        "@deny",
+        &[
+            "lib-deny",
+            "lib-count",
+            "patch-env",
+            "patch-attached",
+            "sfy-deny",
+            "sfy-report",
+            "lib-landlock",
+            "sfy-landlock",
+        ],
+    ),
     ("@learn", &["lib-learn", "sfy-learn", "sfy-preload"]),
     ("@landlock", &["lib-landlock", "sfy-landlock"]),
     ("@patch", &["patch-env", "patch-attached"]),
-    ("@lib", &["lib", "lib-deny", "lib-log", "lib-learn", "lib-landlock"]),
+    ("@lib", &["lib", "lib-deny", "lib-log", "lib-learn", "lib-count", "lib-landlock"]),
     ("@sfy", &["sfy", "sfy-deny", "sfy-report", "sfy-learn", "sfy-preload", "sfy-landlock", "sfy-ns", "sfy-root"]),
 ];
 
@@ -893,6 +914,10 @@ impl<'a> Row<'a> {
                 let list = self.learn(true, reference).map_err(Verdict::fail)?;
                 self.preloaded(&[("SECCOMP_SYSCALL_ALLOW", &list)])
             }
+            "lib-count" => self.preloaded(&[
+                ("SECCOMP_SYSCALL_DENY", &format!("{DENY}:{COUNTED}")),
+                ("SANDBOX_REPORT_COUNTS", "errno:trap"),
+            ]),
             "patch-env" | "patch-attached" => {
                 let mode: &'static str = if mode == "patch-env" { "patch-env" } else { "patch-attached" };
                 if self.program.programs.is_empty() {
@@ -916,7 +941,7 @@ impl<'a> Row<'a> {
             "sfy-deny" => self.sandboxify(&["--deny", DENY]),
             "sfy-report" => {
                 // The deny list with its reporter: traced, kills named, errno and trap calls counted.
-                let mut invocation = self.sandboxify(&["--refuse-i386", "--deny", DENY]);
+                let mut invocation = self.sandboxify(&["--refuse-i386", "--deny", &format!("{DENY}:{COUNTED}")]);
                 invocation.env.push(("SANDBOX_REPORT_KILLS".to_owned(), "1".to_owned()));
                 invocation.env.push(("SANDBOX_REPORT_COUNTS".to_owned(), "errno:trap".to_owned()));
                 invocation
