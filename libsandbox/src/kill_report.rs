@@ -214,7 +214,7 @@ pub fn adopt_inherited() {
     }
     // SAFETY: the probe (getpgrp on x86_64, the library's one machine)
     // with a nonce no filter has; it has no effect.
-    let Err(errno) = (unsafe { syscall!(Sysno::getpgrp, violation::ASK, probe::MARK) }) else { return };
+    let Err(errno) = (unsafe { syscall!(Sysno::getpgrp, probe::ASK, probe::MARK) }) else { return };
     let errno = u16::try_from(errno.into_raw()).unwrap_or(0);
     let Some(answer) = Answer::from_errno(errno) else { return };
     if install_handler().is_err() {

@@ -64,22 +64,19 @@ pub fn is_named_kill(ret: u32) -> bool {
 
 /// A named-kill filter's answer to the probe of another filter (instead of
 /// [`probe::OTHER`]), where [`DOOR`]
-/// is open, with an [`Answer`] in the low four bits: how the library in
-/// an image exec'd under it finds out that it should install its handler.
+/// is open, with an [`Answer`] in the low four bits (and maybe
+/// [`probe::FILES`]): how the library in an image exec'd under it, which
+/// asks with [`probe::ASK`], finds out that it should install its handler.
 /// A process under no filter, or under filters whose kills are the
 /// kernel's, gets another answer and keeps SIGSYS as it is.
 pub const REPORTS: u16 = 4000;
-
-/// The nonce the library asks with (see [`REPORTS`]): not one a filter
-/// has (an installed filter's is random, a compiled one's zero).
-pub const ASK: u64 = 0x5ec1_a5c0_5ec1_a5c0;
 
 /// Where the JSON lines' file stays open across exec, for an image exec'd
 /// under a filter whose [`Answer`] says so: above the descriptors a program
 /// expects to get (some assume the lowest free one).
 pub const JSON_FD: i32 = 512;
 
-/// What a named-kill filter's answer to [`ASK`] says the library's handler
+/// What a named-kill filter's answer to [`probe::ASK`] says the library's handler
 /// may do in an image exec'd under it, which does not know the policy.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Answer {
@@ -109,10 +106,10 @@ impl Answer {
             | bit(self.readlink, Self::READLINK)
     }
 
-    /// What the errno of an answer to [`ASK`] says; `None` where no filter
-    /// names kills.
+    /// What the errno of an answer to [`probe::ASK`] says; `None` where no
+    /// filter names kills.
     pub fn from_errno(errno: u16) -> Option<Self> {
-        (errno & !0b1111 == REPORTS).then_some(Answer {
+        (errno & !(0b1111 | probe::FILES) == REPORTS).then_some(Answer {
             json: errno & Self::JSON != 0,
             getpid: errno & Self::GETPID != 0,
             gettid: errno & Self::GETTID != 0,
@@ -161,7 +158,7 @@ const HANDLER_SETTERS: [(&str, Abi); 4] =
 /// front of its rules).
 /// `attached`: the policy came from the program's ELF file, as the kills
 /// of an image exec'd under the filter say ([`Inherited`]). Where its door
-/// is open it answers [`ASK`] with the default [`Answer`] (see
+/// is open it answers [`probe::ASK`] with the default [`Answer`] (see
 /// [`answer_with`]).
 pub fn reporting_program(policy: &Policy, attached: bool) -> Result<Option<Program>, FilterTooLong> {
     reporting_program_with(policy, attached, &[])
@@ -196,7 +193,7 @@ pub fn reporting_program_with(
     Ok(Some(program))
 }
 
-/// Makes a [`reporting_program`] answer [`ASK`] with `answer`, where its
+/// Makes a [`reporting_program`] answer [`probe::ASK`] with `answer`, where its
 /// door is open (elsewhere it answers as any filter).
 pub fn answer_with(program: &mut Program, answer: Answer) {
     if program.other_probes_answer().is_some_and(|errno| Answer::from_errno(errno).is_some()) {
@@ -675,7 +672,7 @@ mod tests {
         // Nothing opens i386's setters: the library has no i386 build.
         let i386 = data(Abi::I386, "rt_sigaction", [sigsys, 0x1000, 0, 8, DOOR[0], DOOR[1]]);
         assert_eq!(run(program.insns(), &i386).unwrap().ret, ret::ERRNO);
-        let asked = data(Abi::X86_64, "getpgrp", [ASK, probe::MARK, 0, 0, 0, 0]);
+        let asked = data(Abi::X86_64, "getpgrp", [probe::ASK, probe::MARK, 0, 0, 0, 0]);
         assert_eq!(run(program.insns(), &asked).unwrap().ret, ret::ERRNO | u32::from(REPORTS));
         assert_eq!(Answer::from_errno(REPORTS), Some(Answer::default()));
         for answer in [

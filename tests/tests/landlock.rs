@@ -786,36 +786,65 @@ fn the_library_stays_loadable_in_the_programs_it_runs() {
     }
 }
 
-/// Nested sandboxes where one has file rules and the other not: the
-/// other's layer is scope-only, which the kernel counts as refusing moves
-/// across directories (EXDEV); with file rules on both (`SANDBOX_FS_RW=/`
-/// on the inner one), moves stay moves. The README's workaround, held.
+/// Nested sandboxes. Where the outer one has file rules and the inner one
+/// none, the inner one learns it from the outer one's filter (its answer
+/// to the probe) and grants reparenting in its own layer: moves across
+/// directories stay moves, under the library, sandboxify, and errno counts'
+/// nested domain, started by sandboxify or by the library. Where only the
+/// inner one has file rules, the outer one's scope-only layer, made before,
+/// refuses them (EXDEV), as the README says; with file rules on both
+/// (`--fs-rw /` on the outer one), moves stay moves: its workaround, held.
 #[test]
-fn nested_sandboxes_keep_moves_when_both_have_file_rules() {
+fn nested_sandboxes_keep_moves_unless_only_the_inner_one_has_file_rules() {
     for user in USERS {
         let tree = Tree::new(&format!("landlock-nested-{user:?}"));
-        let (library, probe) = (library(), probe(Via::Library));
-        let granted = format!(
-            "/usr:/lib:/lib64:/etc:/proc:{}:{}",
-            library.parent().unwrap().display(),
-            probe.parent().unwrap().display()
-        );
+        let (library, dynamic, fixed, sandboxify) =
+            (library(), probe(Via::Library), probe(Via::Sandboxify), sandboxify());
+        let granted = [&library, &dynamic, &fixed, &sandboxify]
+            .iter()
+            .fold("/usr:/lib:/lib64:/etc:/proc".to_owned(), |granted, file| {
+                format!("{granted}:{}", file.parent().unwrap().display())
+            });
         let preload = format!("LD_PRELOAD={}", library.display());
         let root = tree.0.to_str().unwrap().to_owned();
         let (from, to) = (tree.path("rw/h"), tree.path("rw2/h"));
         let rename = format!("{from}>{to}");
-        let run = |inner_rules: &[&str]| {
-            let outer =
-                ["--fs-ro", &granted, "--fs-rw", &root, "--", "/usr/bin/env", &preload, "SECCOMP_SYSCALL_DENY=ptrace"];
-            let program = [probe.to_str().unwrap(), "rename", &rename];
-            let args: Vec<&str> = outer.into_iter().chain(inner_rules.iter().copied()).chain(program).collect();
-            let outcome = Run::new(sandboxify(), &args).user(user).run();
+        let sandboxify = sandboxify.to_str().unwrap();
+        let run = |outer_env: &[(&str, &str)], command: &[&str]| {
+            let program = ["rename", rename.as_str()];
+            let args: Vec<&str> = command.iter().copied().chain(program).collect();
+            let mut run = Run::new(args[0], &args[1..]);
+            for (key, value) in outer_env {
+                run = run.env(key, value);
+            }
+            let outcome = run.user(user).run();
             outcome.assert_success();
             let _ = fs::rename(&to, &from);
             outcome.stdout
         };
-        assert_eq!(run(&[]), format!("rename {from}>{to} EXDEV\n"), "{user:?}");
-        assert_eq!(run(&["SANDBOX_FS_RW=/"]), format!("rename {from}>{to} ok\n"), "{user:?}");
+        let (moved, refused) = (format!("rename {rename} ok\n"), format!("rename {rename} EXDEV\n"));
+        let outer_files = [sandboxify, "--fs-ro", &granted, "--fs-rw", &root, "--", "/usr/bin/env"];
+        let inner_library = [preload.as_str(), "SECCOMP_SYSCALL_DENY=ptrace", dynamic.to_str().unwrap()];
+        let inner_sandboxify = [sandboxify, "--deny", "uname", "--", fixed.to_str().unwrap()];
+        let counted =
+            ["SANDBOX_REPORT_COUNTS=errno", sandboxify, "--deny", "mkdir=EPERM", "--", fixed.to_str().unwrap()];
+        let inner_library_with_rules = ["SANDBOX_FS_RW=/", inner_library[0], inner_library[1], inner_library[2]];
+        for inner in [&inner_library[..], &inner_sandboxify, &counted, &inner_library_with_rules] {
+            let command: Vec<&str> = outer_files.iter().chain(inner).copied().collect();
+            assert_eq!(run(&[], &command), moved, "{user:?}: {command:?}");
+        }
+        // The library with file rules around sandboxify without.
+        let outer_library =
+            [("LD_PRELOAD", library.to_str().unwrap()), ("SANDBOX_FS_RO", &granted), ("SANDBOX_FS_RW", &root)];
+        assert_eq!(run(&outer_library, &inner_sandboxify), moved, "{user:?}");
+        // Only the inner one with file rules, and the workaround.
+        let inner_files = [sandboxify, "--fs-ro", &granted, "--fs-rw", &root, "--", fixed.to_str().unwrap()];
+        for (outer, result) in
+            [(&[sandboxify, "--deny", "uname", "--"][..], &refused), (&[sandboxify, "--fs-rw", "/", "--"], &moved)]
+        {
+            let command: Vec<&str> = outer.iter().chain(&inner_files).copied().collect();
+            assert_eq!(&run(&[], &command), result, "{user:?}: {command:?}");
+        }
     }
 }
 

@@ -78,14 +78,18 @@ impl Program {
     }
 
     /// The instructions with `nonce` and `answers` in the probe (see
-    /// [`probe`]), or `None` for a program without one.
-    pub(crate) fn with_probe(&self, nonce: u64, answers: [u16; 2]) -> Option<Vec<Insn>> {
+    /// [`probe`]), and with [`probe::FILES`] in another filter's answer if
+    /// `files_handled`; `None` for a program without the probe.
+    pub(crate) fn with_probe(&self, nonce: u64, answers: [u16; 2], files_handled: bool) -> Option<Vec<Insn>> {
         let ProbeAt { nonce: [high, low], answers: returns } = self.probe_at?;
         let mut insns = self.insns.clone();
         insns[high].k = (nonce >> 32) as u32;
         insns[low].k = nonce as u32;
         for (at, answer) in returns.into_iter().zip(answers) {
             insns[at].k = Action::Errno(answer).ret();
+        }
+        if files_handled && let Some(other) = self.other_probes_return() {
+            insns[other].k |= u32::from(probe::FILES);
         }
         Some(insns)
     }
@@ -133,6 +137,30 @@ pub mod probe {
     pub const ANSWERS: u16 = 3989;
     /// The errno when it is another filter's.
     pub const OTHER: u16 = 3991;
+    /// Set in the answer to another filter's probe ([`OTHER`], or a named-kill
+    /// filter's `crate::violation::REPORTS`) by a filter installed in a
+    /// Landlock domain that handles files: a sandbox started under it must
+    /// then handle and grant reparenting in its own domain too, or every
+    /// rename or link across directories would fail (see
+    /// [`crate::sys::scope`]).
+    pub const FILES: u16 = 0x40;
+    /// The nonce that asks the filters in force what they say of
+    /// themselves ([`FILES`], `crate::violation::REPORTS`): not one a filter
+    /// has (an installed filter's is random, a compiled one's zero).
+    pub const ASK: u64 = 0x5ec1_a5c0_5ec1_a5c0;
+
+    // The bit is clear in every answer it is added to, and what it makes
+    // is still an errno the kernel passes on (at most 4095).
+    const _: () = assert!(OTHER & FILES == 0 && crate::violation::REPORTS & (0b1111 | FILES) == 0);
+    const _: () = assert!(crate::violation::REPORTS + 0b1111 + FILES <= 4095);
+
+    /// Whether the answer to [`ASK`] says that the filters in force were
+    /// installed in a Landlock domain that handles files. Only the
+    /// sandbox's answers are read so: another filter's errno is not one.
+    pub fn files_handled(answer: u16) -> bool {
+        let base = answer & !FILES;
+        answer & FILES != 0 && (base == OTHER || crate::violation::Answer::from_errno(base).is_some())
+    }
 }
 
 /// Whether `syscall` is an i386 multiplexer (its filter decides by operation).
@@ -1044,7 +1072,7 @@ mod tests {
             compile(&policy(Some("read"), None, None)).unwrap(),
             compile(&policy(None, Some("getpgrp"), None)).unwrap(),
         ] {
-            let installed = program.with_probe(0x1234_5678_9abc_def0, [17, 2345]).unwrap();
+            let installed = program.with_probe(0x1234_5678_9abc_def0, [17, 2345], false).unwrap();
             let probe = |nonce: u64, mark: u64| {
                 let data = SeccompData {
                     nr: probe::SYSCALL,
@@ -1066,6 +1094,38 @@ mod tests {
             for mark in [0, probe::MARK as u32 as u64, probe::MARK & !0xffff_ffff] {
                 assert_eq!(probe(0x1234_5678_9abc_def0, mark), Action::Kill, "{mark:#x}");
             }
+        }
+    }
+
+    #[test]
+    fn a_filter_installed_where_files_are_handled_says_so_to_other_probes_only() {
+        let program = compile(&policy(None, Some("uname"), None)).unwrap();
+        let nonce = 0x1234_5678_9abc_def0;
+        let answer = |files_handled: bool, asked: u64| {
+            let installed = program.with_probe(nonce, [17, 2345], files_handled).unwrap();
+            let data = SeccompData {
+                nr: probe::SYSCALL,
+                arch: AUDIT_ARCH_X86_64,
+                args: [asked, probe::MARK, 0, 0, 0, 0],
+                ..SeccompData::default()
+            };
+            (run(&installed, &data).unwrap().ret & crate::action::ret::DATA) as u16
+        };
+        assert_eq!(answer(false, probe::ASK), probe::OTHER);
+        assert_eq!(answer(true, probe::ASK), probe::OTHER | probe::FILES);
+        // The installer's own answers are untouched.
+        assert_eq!([answer(true, nonce), answer(true, nonce ^ 1)], [17, 2345]);
+        assert!(probe::files_handled(answer(true, probe::ASK)));
+        assert!(!probe::files_handled(answer(false, probe::ASK)));
+        // A named-kill filter's answer keeps what it says, with the bit.
+        let reports = crate::violation::REPORTS | 0b1010;
+        assert!(probe::files_handled(reports | probe::FILES));
+        assert!(!probe::files_handled(reports));
+        let told = crate::violation::Answer::from_errno(reports | probe::FILES);
+        assert!(told.is_some() && told == crate::violation::Answer::from_errno(reports));
+        // Another filter's errno with the bit set is not an answer.
+        for errno in [libc::ENOTSUP as u16, probe::CONFIRMED | probe::FILES, probe::ANSWERS | probe::FILES, 4095] {
+            assert!(!probe::files_handled(errno), "{errno}");
         }
     }
 }

@@ -4,7 +4,7 @@ use core::fmt;
 
 use syscalls::{Sysno, syscall};
 
-use super::Errno;
+use super::{Errno, scope};
 use crate::compile::filter::{Program, probe};
 
 /// Which threads a filter is installed on.
@@ -187,7 +187,7 @@ fn load(program: &Program, flags: libc::c_ulong) -> Result<libc::c_long, Install
         return Err(InstallError::NoNewPrivs(error.into()));
     }
     let secret = Secret::new();
-    let probed = program.with_probe(secret.nonce, secret.answers);
+    let probed = program.with_probe(secret.nonce, secret.answers, scope::files_handled());
     let insns = probed.as_deref().unwrap_or(program.insns());
     // compile() never makes a program longer than the kernel takes; were one
     // longer still than the length field holds, the kernel's own answer.

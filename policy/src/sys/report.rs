@@ -1188,7 +1188,7 @@ mod tests {
             args: [nonce, crate::compile::filter::probe::MARK, 0, 0, 0, 0],
             ..SeccompData::default()
         };
-        assert_eq!(run(&killing.with_probe(nonce, [21, 22]).unwrap(), &probe).unwrap().ret, ret::ERRNO | 21);
+        assert_eq!(run(&killing.with_probe(nonce, [21, 22], false).unwrap(), &probe).unwrap().ret, ret::ERRNO | 21);
     }
 
     #[test]
@@ -1213,9 +1213,9 @@ mod tests {
         let nonce = 0x1234_5678_9abc_def0;
         let mut ask = SeccompData { nr: probe::SYSCALL, arch: Abi::X86_64.audit_arch(), ..SeccompData::default() };
         ask.args = [nonce, probe::MARK, 0, 0, 0, 0];
-        assert_eq!(run(&sent.with_probe(nonce, [21, 22]).unwrap(), &ask).unwrap().ret, ret::ERRNO | 21);
+        assert_eq!(run(&sent.with_probe(nonce, [21, 22], false).unwrap(), &ask).unwrap().ret, ret::ERRNO | 21);
         ask.args[0] = nonce + 1;
-        let other = run(&sent.with_probe(nonce, [21, 22]).unwrap(), &ask).unwrap().ret;
+        let other = run(&sent.with_probe(nonce, [21, 22], false).unwrap(), &ask).unwrap().ret;
         assert_eq!(other & ret::ACTION_FULL, ret::ERRNO, "another nonce: {other:#x}");
         // A fake success (errno 0, the library's protection of its handler) too.
         let fake = Program::from_insns(alloc::vec![Insn::stmt(op::RET | op::K, ret::ERRNO)]);

@@ -16,7 +16,10 @@
 //! handles two filesystem rights, making block devices and reparenting,
 //! both granted beneath `/` (a domain handling a filesystem right but not
 //! `REFER` refuses every rename or link across directories with EXDEV);
-//! mounts are then refused. A kernel whose Landlock has no `REFER` (ABI 1,
+//! mounts are then refused. So it is too where a domain that handles
+//! files is in force already: the sandbox's own rules, or an outer
+//! sandbox's, whose filters say so when asked ([`probe::FILES`]). A kernel
+//! whose Landlock has no `REFER` (ABI 1,
 //! Linux 5.13 to 5.18) forbids reparenting in any domain: there the domain
 //! is left out, as on a kernel without Landlock, rather than break `mv`,
 //! `git mv` and every atomic file replacement.
@@ -37,6 +40,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use syscalls::{Sysno, syscall};
 
+use crate::compile::filter::probe;
 use crate::sys::Errno;
 
 /// Whether this process already put itself in a Landlock domain (its
@@ -47,8 +51,11 @@ use crate::sys::Errno;
 /// link or rename across directories would get EXDEV.
 static IN_DOMAIN: AtomicBool = AtomicBool::new(false);
 
-/// Whether a domain of the sandbox's that handles files is in force: a
-/// domain nested in it must handle and grant `REFER` (see [`IN_DOMAIN`]).
+/// Whether a domain that handles files is in force: the sandbox's rules,
+/// its own domain where it handles rights, or an outer sandbox's that said
+/// so (see [`outer_handles_files`]). A domain nested in it must handle and
+/// grant `REFER` (see [`IN_DOMAIN`]), and the filters installed in it say
+/// so to the sandboxes started under them.
 static FILES_HANDLED: AtomicBool = AtomicBool::new(false);
 
 /// Records that the calling process is now in a Landlock domain of the
@@ -59,6 +66,27 @@ pub fn note_domain(handles_files: bool) {
     if handles_files {
         FILES_HANDLED.store(true, Ordering::Release);
     }
+}
+
+/// Whether a Landlock domain that handles files is in force: the
+/// sandbox's rules, its own domain where it handles rights, or an outer
+/// sandbox's that said so. The filters installed now say so in their
+/// probe's answer to other filters ([`probe::FILES`]).
+pub fn files_handled() -> bool {
+    FILES_HANDLED.load(Ordering::Acquire)
+}
+
+/// Whether the sandbox around this one put it in a domain that handles
+/// files: the filters in force say so when asked ([`probe::ASK`]), where
+/// they were installed in one (a sandbox with file rules, or one started
+/// in such a sandbox). Another tool's Landlock domain says nothing, and a
+/// scope-only domain in it still refuses moves across directories
+/// (documented in the README, "Nested sandboxes").
+fn outer_handles_files() -> bool {
+    // SAFETY: the probe (getpgrp) with a nonce no filter has: the filters
+    // answer it themselves, or getpgrp runs, with no effect.
+    let answer = unsafe { syscall!(Sysno::getpgrp, probe::ASK, probe::MARK) };
+    answer.is_err_and(|errno| u16::try_from(errno.into_raw()).is_ok_and(probe::files_handled))
 }
 
 /// `LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET` (ABI 6).
@@ -101,7 +129,7 @@ pub fn confine_tracing(file_rules_follow: bool) -> Result<Scope, Errno> {
     if IN_DOMAIN.load(Ordering::Acquire) {
         return Ok(Scope::Confined);
     }
-    new_domain(file_rules_follow)
+    new_domain(file_rules_follow || files_handled() || outer_handles_files())
 }
 
 /// Puts the calling thread (and its future children) in a Landlock domain
@@ -113,11 +141,12 @@ pub fn confine_tracing(file_rules_follow: bool) -> Result<Scope, Errno> {
 pub fn nest(file_rules_follow: bool) -> Result<Scope, Errno> {
     // SAFETY: PR_SET_NO_NEW_PRIVS takes integer arguments only.
     unsafe { syscall!(Sysno::prctl, libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }?;
-    new_domain(file_rules_follow || FILES_HANDLED.load(Ordering::Acquire))
+    new_domain(file_rules_follow || files_handled() || outer_handles_files())
 }
 
 /// A new domain: scope-only unless `handles_files` (a layer that handles
-/// files is in force or will be), when it grants `REFER` beneath `/`.
+/// files is in force or will be), when it grants `REFER` beneath `/`; then,
+/// or before ABI 6, [`FILES_HANDLED`].
 fn new_domain(handles_files: bool) -> Result<Scope, Errno> {
     // `struct landlock_ruleset_attr` as of ABI 6: handled filesystem and
     // network rights, then scopes.
@@ -133,7 +162,11 @@ fn new_domain(handles_files: bool) -> Result<Scope, Errno> {
     // SAFETY: the attribute is the first field of `struct landlock_ruleset_attr`
     // (ABI 1's whole struct), read by the kernel for the size given.
     match unsafe { syscall!(Sysno::landlock_create_ruleset, &raw const handled, 8, 0) } {
-        Ok(ruleset) => restrict(ruleset, Some(handled)),
+        Ok(ruleset) => {
+            let scope = restrict(ruleset, Some(handled))?;
+            FILES_HANDLED.store(true, Ordering::Release);
+            Ok(scope)
+        }
         // ENOSYS, EOPNOTSUPP, EINVAL (ABI 1: no REFER), or an outer filter
         // that hides Landlock.
         Err(_) => Ok(Scope::Unavailable),
