@@ -803,6 +803,54 @@ fn errno_count_in_shell(script: &str, how: &str, dir: &Path, user: User) -> Vec<
     .collect()
 }
 
+/// The reporter is in no process group of the program's: a signal to the
+/// program's job (a terminal's Ctrl-Z, `kill -TERM -PGID`) reaches the
+/// program as without it. Once, the reporter shared the job's group: a
+/// SIGTSTP stopped it too, and the program, stopped for it, never told its
+/// parent (the shell hung, 3 runs in 3); a SIGTERM the program ignores
+/// ended the reporter, and the program's errno calls then got ENOSYS,
+/// uncounted.
+#[test]
+fn a_signal_to_the_programs_job_does_not_reach_its_reporter() {
+    let harness = compile("process-group", &[]);
+    let script = format!("exec {} \"$SIGNAL\" \"$@\"", harness.display());
+    for user in USERS {
+        let dir = fresh_dir(&format!("violations-process-group-{user:?}"));
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        for (signal, stop) in [(libc::SIGTSTP, "stopped by 20\n"), (libc::SIGTERM, "")] {
+            let script = script.replace("$SIGNAL", &signal.to_string());
+            for (prefix, outcome) in errno_count_in_shell(&script, "group", &dir, user) {
+                outcome.assert_success();
+                assert_eq!(
+                    outcome.stdout,
+                    format!("ready: ok\n{stop}mkdir: EPERM\nmade: no\nexit 0\n"),
+                    "{outcome:#?}"
+                );
+                assert!(
+                    outcome.stderr.ends_with(&format!("{prefix}:   mkdir(arg1=0x1c0): EPERM ×1\n")),
+                    "{outcome:#?}"
+                );
+            }
+        }
+        // Permissive mode's reporter, with the shell's child running at the stop.
+        let script = "echo ready; sleep .5; uname -s";
+        let preload = format!("LD_PRELOAD={}", library().display());
+        let sandboxify = sandboxify();
+        for (prefix, command) in [
+            ("sandboxify", [sandboxify.to_str().unwrap(), "--deny", "uname=log", "--"]),
+            ("libsandbox", ["/usr/bin/env", &preload, "SECCOMP_SYSCALL_DENY=uname=log", "SECCOMP_DEFAULT_ACTION=kill"]),
+        ] {
+            let signal = libc::SIGTSTP.to_string();
+            let args: Vec<&str> =
+                [signal.as_str()].into_iter().chain(command).chain(["/bin/sh", "-c", script]).collect();
+            let outcome = Run::new(&harness, &args).user(user).run();
+            outcome.assert_success();
+            assert_eq!(outcome.stdout, "ready\nstopped by 20\nLinux\nexit 0\n", "{outcome:#?}");
+            assert!(outcome.stderr.contains(&format!("{prefix}: permissive mode")), "{outcome:#?}");
+        }
+    }
+}
+
 /// `SANDBOX_REPORT_COUNTS=errno`: the calls an errno action fails are
 /// counted at exit on every path, from any thread and process, after the
 /// program's own output and never in it, which is the same as without the

@@ -422,11 +422,16 @@ impl Reporter {
     /// traced process is left. Counting errno answers, answers the calls
     /// sent to the listener it is handed too. Never returns.
     fn serve(self, handoff: &Handoff, target: i32) -> ! {
-        // Ctrl-C hits the program's whole process group: the report must
-        // survive it. Non-dumpable: only root could trace it or read its
-        // memory (and, with a listener, the program's domain keeps root out).
-        // SAFETY: changes this process's dispositions and its dumpable flag only.
+        // A session of its own: what is sent to the program's job (Ctrl-C,
+        // Ctrl-Z, `kill -TERM -PGID`) must not end or stop the reporter,
+        // which the program's stops and calls then wait for. (It is no
+        // group leader, being a child's child: setsid cannot fail.) The
+        // signals a terminal sends a session are ignored besides.
+        // Non-dumpable: only root could trace it or read its memory (and,
+        // with a listener, the program's domain keeps root out).
+        // SAFETY: changes this process's session, dispositions and dumpable flag only.
         unsafe {
+            libc::setsid();
             libc::signal(libc::SIGINT, libc::SIG_IGN);
             libc::signal(libc::SIGQUIT, libc::SIG_IGN);
             libc::signal(libc::SIGHUP, libc::SIG_IGN);
