@@ -35,7 +35,13 @@
  *                                       own, with a directory bound over /,
  *                                       enters the namespace again (setns),
  *                                       which makes that directory its root,
- *                                       under a deny of chroot.
+ *                                       under a deny of chroot;
+ *   btrfs-subvol, btrfs-subvol-v2       make the directory MARKER, on btrfs,
+ *                                       as a subvolume (BTRFS_IOC_SUBVOL_CREATE
+ *                                       and _V2) under a deny of mkdir;
+ *   btrfs-destroy                       removes the subvolume MARKER
+ *                                       (BTRFS_IOC_SNAP_DESTROY) under a deny
+ *                                       of unlink, then makes MARKER-gone.
  * Each creates the directory MARKER when the effect happened.
  * Exits 0 if the door worked, 1 if not; prints nothing (write may be denied). */
 #define _GNU_SOURCE
@@ -45,6 +51,7 @@
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <linux/btrfs.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -187,6 +194,28 @@ int main(int argc, char **argv) {
         int self = open("/proc/self/ns/mnt", O_RDONLY);
         if (self < 0 || syscall(SYS_setns, self, CLONE_NEWNS) != 0 || access("/inside-jail", F_OK) != 0) return 1;
         return mkdirat(outside, slash + 1, 0755) == 0 ? 0 : 1;
+    }
+    if (!strncmp(door, "btrfs-", 6)) {
+        char parent[4096];
+        snprintf(parent, sizeof parent, "%s", marker);
+        char *slash = strrchr(parent, '/');
+        if (!slash) return 2;
+        *slash = 0;
+        int dir = open(parent, O_RDONLY | O_DIRECTORY);
+        if (dir < 0) return 1;
+        if (!strcmp(door, "btrfs-subvol-v2")) {
+            struct btrfs_ioctl_vol_args_v2 args = {0};
+            snprintf(args.name, sizeof args.name, "%s", slash + 1);
+            return ioctl(dir, BTRFS_IOC_SUBVOL_CREATE_V2, &args) == 0 ? 0 : 1;
+        }
+        struct btrfs_ioctl_vol_args args = {0};
+        snprintf(args.name, sizeof args.name, "%s", slash + 1);
+        if (!strcmp(door, "btrfs-subvol")) return ioctl(dir, BTRFS_IOC_SUBVOL_CREATE, &args) == 0 ? 0 : 1;
+        if (!strcmp(door, "btrfs-destroy")) {
+            char gone[4200];
+            snprintf(gone, sizeof gone, "%s-gone", marker);
+            return ioctl(dir, BTRFS_IOC_SNAP_DESTROY, &args) == 0 && mkdir(gone, 0755) == 0 ? 0 : 1;
+        }
     }
     return 2;
 }

@@ -5,8 +5,9 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
 
-use sandbox_tests::{Outcome, Run, USERS, User};
+use sandbox_tests::{Outcome, Run, USERS, User, fresh_dir};
 
 use crate::common::Injection::{self, Attached, Patched, Preload, SandboxifyPreload};
 use crate::common::{
@@ -95,6 +96,81 @@ fn a_deny_entry_shuts_every_door_to_its_call() {
                         "{door} under a deny of {denied} via {injection:?} as {user:?}: {:?}",
                         outcome.status
                     ));
+                }
+            }
+        }
+    }
+    assert!(escaped.is_empty(), "escaped:\n{}", escaped.join("\n"));
+}
+
+/// A btrfs file system of the test's own in a loop-mounted image (root
+/// only), writable by everyone, unmounted when dropped.
+struct Btrfs {
+    dir: PathBuf,
+}
+
+impl Btrfs {
+    fn new() -> Btrfs {
+        let base = fresh_dir("escape-btrfs");
+        let (image, dir) = (base.join("image"), base.join("mount"));
+        fs::File::create(&image).unwrap().set_len(160 << 20).unwrap();
+        fs::create_dir(&dir).unwrap();
+        Run::new("/usr/sbin/mkfs.btrfs", &["-q", image.to_str().unwrap()]).run().assert_success();
+        let options = "loop,user_subvol_rm_allowed";
+        Run::new("mount", &["-o", options, image.to_str().unwrap(), dir.to_str().unwrap()]).run().assert_success();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o1777)).unwrap();
+        Btrfs { dir }
+    }
+}
+
+impl Drop for Btrfs {
+    fn drop(&mut self) {
+        let _ = Run::new("umount", &[self.dir.to_str().unwrap()]).run();
+    }
+}
+
+/// Found by a red-team pass (2026-12-06): on btrfs, an `ioctl` on a
+/// directory makes a subvolume, which is a new directory, without `mkdir`
+/// (and without Landlock's check), and removes one without `rmdir`. A deny
+/// of `mkdir` denies making one (`BTRFS_IOC_SUBVOL_CREATE`, `SNAP_CREATE`
+/// and their `_V2`), a deny of `unlink` removing one (`SNAP_DESTROY`, `_V2`),
+/// on every path; unconfined, each works.
+#[test]
+fn a_btrfs_subvolume_is_a_directory_to_deny_entries() {
+    let btrfs = Btrfs::new();
+    let doors: [(&str, &str, &[User]); 3] = [
+        ("btrfs-subvol", "mkdir", &USERS),
+        ("btrfs-subvol-v2", "mkdir", &USERS),
+        ("btrfs-destroy", "unlink", &[User::Root]),
+    ];
+    let (dynamic, static_build) = (DOORS.dynamic(), DOORS.static_build());
+    let mut escaped = Vec::new();
+    let mut next = 0;
+    for (door, denied, users) in doors {
+        for &user in users {
+            for injection in [None].into_iter().chain(EVERY_PATH.map(Some)) {
+                next += 1;
+                let marker = btrfs.dir.join(format!("m{next}"));
+                let done = if door == "btrfs-destroy" {
+                    let args = ["btrfs-subvol", marker.to_str().unwrap()];
+                    Run::new(&dynamic, &args).run().assert_success();
+                    btrfs.dir.join(format!("m{next}-gone"))
+                } else {
+                    marker.clone()
+                };
+                let args = [door, marker.to_str().unwrap()];
+                let outcome = match injection {
+                    None => Run::new(&dynamic, &args).user(user).run(),
+                    Some(injection) => {
+                        run_confined(&dynamic, Some(&static_build), injection, Policy::deny(denied), &args, user)
+                    }
+                };
+                match (injection, done.is_dir()) {
+                    (None, false) => panic!("{door} as {user:?} does not work unconfined: {outcome:#?}"),
+                    (Some(injection), true) => {
+                        escaped.push(format!("{door} under a deny of {denied} via {injection:?} as {user:?}"))
+                    }
+                    _ => {}
                 }
             }
         }
