@@ -1001,6 +1001,31 @@ fn errno_counts_are_refused_where_the_listener_cannot_be_kept_apart() {
         assert_eq!(outcome.stdout, "", "{outcome:#?}");
         let threads = "libsandbox: cannot count errno answers: 2 threads run already";
         assert!(outcome.stderr.starts_with(threads) && outcome.stderr.lines().count() == 1, "{outcome:#?}");
+        // A policy failing process creation with an errno fails the fork
+        // that starts the reporter under the library, where it is in force
+        // from start-up on: refused, saying so; sandboxify starts the
+        // reporter before it, and counts.
+        let deny = format!("{ERRNO_DENY}:clone=EAGAIN");
+        for (prefix, command) in [
+            ("libsandbox", vec!["/usr/bin/env", &preload, program, "thread", dir]),
+            ("libsandbox", vec![sandboxify, "--preload", "--deny", &deny, program, "thread", dir]),
+            ("sandboxify", vec![sandboxify, "--deny", &deny, program, "thread", dir]),
+        ] {
+            let outcome = Run::new(command[0], &command[1..])
+                .env("SANDBOX_REPORT_COUNTS", "errno")
+                .env("SECCOMP_SYSCALL_DENY", &deny)
+                .user(user)
+                .run();
+            if prefix == "sandboxify" {
+                outcome.assert_success();
+                assert!(outcome.stderr.contains("sandboxify:   clone("), "{outcome:#?}");
+                continue;
+            }
+            outcome.assert_code(125);
+            assert_eq!(outcome.stdout, "", "{outcome:#?}");
+            let refused = "libsandbox: cannot start the report: its fork failed: ENOSYS";
+            assert!(outcome.stderr.starts_with(refused) && outcome.stderr.lines().count() == 1, "{outcome:#?}");
+        }
     }
 }
 

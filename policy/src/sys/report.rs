@@ -291,6 +291,10 @@ pub struct Reporter {
 pub enum StartError {
     /// The reporter could not be started, or could not trace the process.
     Reporter(Errno),
+    /// The fork that starts the reporter failed: a filter in force fails
+    /// it, the policy's own where it fails process creation with an errno
+    /// (under the library, the policy is in force from start-up on).
+    Fork(Errno),
     /// The Landlock domain that keeps the program from the reporter
     /// answering its errno calls could not be made.
     Separate(Errno),
@@ -314,6 +318,12 @@ impl core::fmt::Display for StartError {
                 };
                 write!(f, "cannot start the report: {error}{hint}")
             }
+            StartError::Fork(error) => write!(
+                f,
+                "cannot start the report: its fork failed: {error} (a filter in force fails it: the policy, \
+                 where it fails clone, clone3, fork or vfork with an errno, is in force from the library's \
+                 start-up on; count under sandboxify without --preload, whose reporter starts before the policy)"
+            ),
             StartError::Separate(error) => write!(
                 f,
                 "cannot count errno answers: the Landlock domain that keeps the program from its reporter failed: {error}"
@@ -385,7 +395,7 @@ impl Reporter {
             unsafe { libc::_exit(0) };
         }
         let result = if between < 0 {
-            Err(StartError::Reporter(Errno::last()))
+            Err(StartError::Fork(Errno::last()))
         } else {
             // Where Yama restricts ptrace to declared tracers, declare the
             // process between, whose descendant the reporter is (EINVAL
