@@ -18,7 +18,9 @@
  *             up to 30 s for DIR/go and writes DIR/child: "flag seen" or
  *             "timed out"; calls uname;
  *   group     ignores SIGTERM, says "ready", sleeps 0.5 s (the time for a
- *             signal to its process group: process-group.c) and calls mkdir. */
+ *             signal to its process group: process-group.c) and calls mkdir;
+ *   limits    sets its reporter's descriptor limit to 1 (prlimit), waits
+ *             0.2 s and calls mkdir, twice. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -158,6 +161,13 @@ int main(int argc, char **argv) {
             _exit(0);
         }
         call_uname(NULL);
+    } else if (!strcmp(how, "limits")) {
+        int pid = tracer();
+        struct rlimit one = {1, 1};
+        say("prlimit", pid > 0 ? prlimit(pid, RLIMIT_NOFILE, &one, NULL) : -1);
+        usleep(200000);
+        call_mkdir(NULL);
+        call_mkdir(NULL);
     } else if (!strcmp(how, "group")) {
         signal(SIGTERM, SIG_IGN);
         say("ready", 0);

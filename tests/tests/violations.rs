@@ -917,6 +917,19 @@ fn errno_calls_are_counted_at_exit_and_none_ever_runs() {
                 assert!(!dir.join("made").exists(), "{prefix} {how}");
             }
         }
+        // Nor when the program takes its reporter's descriptors (prlimit, as
+        // the same user): the reporter, unable to poll again, lets the
+        // listener go, and the calls fail unrun, answered (if it was
+        // polling already) or with ENOSYS (once, it spun, and the second
+        // call waited for good).
+        for (prefix, outcome) in errno_count_runs("limits", &dir, &counted, user) {
+            outcome.assert_success();
+            let mut lines = outcome.stdout.lines();
+            assert_eq!(lines.next(), Some("prlimit: ok"), "{prefix}: {outcome:#?}");
+            let calls: Vec<&str> = lines.by_ref().take(2).collect();
+            assert!(calls.iter().all(|call| matches!(*call, "mkdir: EPERM" | "mkdir: ENOSYS")), "{outcome:#?}");
+            assert_eq!(lines.collect::<Vec<_>>(), ["made: no"], "{prefix}: {outcome:#?}");
+        }
         // A process has one listener among its filters: the reporter's.
         // And none of its own once it has killed its reporter: the calls sent
         // to the reporter's would go to the newest listener.

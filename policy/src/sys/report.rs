@@ -574,7 +574,19 @@ impl Reporter {
             ];
             // SAFETY: poll on two live pollfds (a negative descriptor is skipped).
             if unsafe { libc::poll(polled.as_mut_ptr(), 2, -1) } <= 0 {
-                continue; // EINTR
+                if Errno::last().0 == libc::EINTR {
+                    continue;
+                }
+                // The program may set the reporter's limits (prlimit: the
+                // same user): with too few descriptors to poll (EINVAL),
+                // the listener goes, its calls then fail with ENOSYS, unrun,
+                // as when the reporter is gone, and the stops are waited
+                // for alone, rather than spin.
+                state.listening = Listening::Done;
+                while let Some(Some((tid, status))) = self.next_change(state, true) {
+                    self.on_stop(tid, status, state);
+                }
+                return;
             }
             if polled[0].revents != 0 {
                 drain(stops);
