@@ -41,7 +41,12 @@
  *                                       and _V2) under a deny of mkdir;
  *   btrfs-destroy                       removes the subvolume MARKER
  *                                       (BTRFS_IOC_SNAP_DESTROY) under a deny
- *                                       of unlink, then makes MARKER-gone.
+ *                                       of unlink, then makes MARKER-gone;
+ *   ficlone, ficlonerange               on a file system that shares data
+ *                                       (btrfs), put the data of the file
+ *                                       MARKER.src (4096 bytes) into the
+ *                                       existing file MARKER (FICLONE,
+ *                                       FICLONERANGE) under a deny of write.
  * Each creates the directory MARKER when the effect happened.
  * Exits 0 if the door worked, 1 if not; prints nothing (write may be denied). */
 #define _GNU_SOURCE
@@ -52,6 +57,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <linux/btrfs.h>
+#include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -194,6 +200,15 @@ int main(int argc, char **argv) {
         int self = open("/proc/self/ns/mnt", O_RDONLY);
         if (self < 0 || syscall(SYS_setns, self, CLONE_NEWNS) != 0 || access("/inside-jail", F_OK) != 0) return 1;
         return mkdirat(outside, slash + 1, 0755) == 0 ? 0 : 1;
+    }
+    if (!strcmp(door, "ficlone") || !strcmp(door, "ficlonerange")) {
+        char source[4200];
+        snprintf(source, sizeof source, "%s.src", marker);
+        int in = open(source, O_RDONLY), out = open(marker, O_WRONLY);
+        if (in < 0 || out < 0) return 1;
+        if (!strcmp(door, "ficlone")) return ioctl(out, FICLONE, in) == 0 ? 0 : 1;
+        struct file_clone_range range = {.src_fd = in, .src_length = 4096};
+        return ioctl(out, FICLONERANGE, &range) == 0 ? 0 : 1;
     }
     if (!strncmp(door, "btrfs-", 6)) {
         char parent[4096];

@@ -134,14 +134,18 @@ impl Drop for Btrfs {
 /// (and without Landlock's check), and removes one without `rmdir`. A deny
 /// of `mkdir` denies making one (`BTRFS_IOC_SUBVOL_CREATE`, `SNAP_CREATE`
 /// and their `_V2`), a deny of `unlink` removing one (`SNAP_DESTROY`, `_V2`),
-/// on every path; unconfined, each works.
+/// on every path; unconfined, each works. And, looked for after it, the
+/// VFS's own `FICLONE` and `FICLONERANGE`, which put a file's data into
+/// another where file systems share data, are doors of `write`.
 #[test]
 fn a_btrfs_subvolume_is_a_directory_to_deny_entries() {
     let btrfs = Btrfs::new();
-    let doors: [(&str, &str, &[User]); 3] = [
+    let doors: [(&str, &str, &[User]); 5] = [
         ("btrfs-subvol", "mkdir", &USERS),
         ("btrfs-subvol-v2", "mkdir", &USERS),
         ("btrfs-destroy", "unlink", &[User::Root]),
+        ("ficlone", "write", &USERS),
+        ("ficlonerange", "write", &USERS),
     ];
     let (dynamic, static_build) = (DOORS.dynamic(), DOORS.static_build());
     let mut escaped = Vec::new();
@@ -151,6 +155,7 @@ fn a_btrfs_subvolume_is_a_directory_to_deny_entries() {
             for injection in [None].into_iter().chain(EVERY_PATH.map(Some)) {
                 next += 1;
                 let marker = btrfs.dir.join(format!("m{next}"));
+                let cloned = door.starts_with("ficlone");
                 let done = if door == "btrfs-destroy" {
                     let args = ["btrfs-subvol", marker.to_str().unwrap()];
                     Run::new(&dynamic, &args).run().assert_success();
@@ -158,6 +163,11 @@ fn a_btrfs_subvolume_is_a_directory_to_deny_entries() {
                 } else {
                     marker.clone()
                 };
+                if cloned {
+                    fs::write(btrfs.dir.join(format!("m{next}.src")), [b'x'; 4096]).unwrap();
+                    fs::write(&marker, "").unwrap();
+                    fs::set_permissions(&marker, fs::Permissions::from_mode(0o666)).unwrap();
+                }
                 let args = [door, marker.to_str().unwrap()];
                 let outcome = match injection {
                     None => Run::new(&dynamic, &args).user(user).run(),
@@ -165,7 +175,8 @@ fn a_btrfs_subvolume_is_a_directory_to_deny_entries() {
                         run_confined(&dynamic, Some(&static_build), injection, Policy::deny(denied), &args, user)
                     }
                 };
-                match (injection, done.is_dir()) {
+                let happened = if cloned { fs::metadata(&done).unwrap().len() > 0 } else { done.is_dir() };
+                match (injection, happened) {
                     (None, false) => panic!("{door} as {user:?} does not work unconfined: {outcome:#?}"),
                     (Some(injection), true) => {
                         escaped.push(format!("{door} under a deny of {denied} via {injection:?} as {user:?}"))
