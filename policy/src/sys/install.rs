@@ -135,9 +135,9 @@ fn thread_name(thread: &Option<libc::c_long>) -> alloc::string::String {
 
 /// The probe's call on this machine (see [`probe::syscall`]).
 #[cfg(target_arch = "aarch64")]
-const PROBE: Sysno = Sysno::getpgid;
+pub(crate) const PROBE: Sysno = Sysno::getpgid;
 #[cfg(not(target_arch = "aarch64"))]
-const PROBE: Sysno = Sysno::getpgrp;
+pub(crate) const PROBE: Sysno = Sysno::getpgrp;
 
 /// What a filter is installed with for its [`probe`]: the nonce that asks
 /// it, and the two answers only it gives.

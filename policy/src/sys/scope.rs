@@ -83,9 +83,10 @@ pub fn files_handled() -> bool {
 /// scope-only domain in it still refuses moves across directories
 /// (documented in the README, "Nested sandboxes").
 fn outer_handles_files() -> bool {
-    // SAFETY: the probe (getpgrp) with a nonce no filter has: the filters
-    // answer it themselves, or getpgrp runs, with no effect.
-    let answer = unsafe { syscall!(Sysno::getpgrp, probe::ASK, probe::MARK) };
+    // SAFETY: the probe (getpgrp, getpgid on aarch64) with a nonce no
+    // filter has: the filters answer it themselves, or the call runs, with
+    // no effect.
+    let answer = unsafe { syscall!(crate::sys::install::PROBE, probe::ASK, probe::MARK) };
     answer.is_err_and(|errno| u16::try_from(errno.into_raw()).is_ok_and(probe::files_handled))
 }
 
