@@ -46,7 +46,26 @@
  *                                       (btrfs), put the data of the file
  *                                       MARKER.src (4096 bytes) into the
  *                                       existing file MARKER (FICLONE,
- *                                       FICLONERANGE) under a deny of write.
+ *                                       FICLONERANGE) under a deny of write;
+ *   zero-range, unresvsp                fill MARKER.data (8192 bytes) through a
+ *                                       shared mapping, then zero its first
+ *                                       block (FS_IOC_ZERO_RANGE,
+ *                                       FS_IOC_UNRESVSP) under a deny of write;
+ *   resvsp                              allocates 1 MiB to the empty file
+ *                                       MARKER.data (FS_IOC_RESVSP) under a
+ *                                       deny of fallocate;
+ *   prlimit-cpu                         sets its child's CPU limit to 0
+ *                                       (prlimit64), and the kernel kills it,
+ *                                       under a deny of kill;
+ *   dnotify, fanotify                   watch MARKER's directory (fcntl
+ *                                       F_NOTIFY, fanotify) and see a file
+ *                                       made there, under a deny of
+ *                                       inotify_init;
+ *   keyring                             makes a keyring (keyctl
+ *                                       JOIN_SESSION_KEYRING) under a deny of
+ *                                       add_key;
+ *   memfd-secret                        maps secret memory, which is locked
+ *                                       (VmLck), under a deny of mlock.
  * Each creates the directory MARKER when the effect happened.
  * Exits 0 if the door worked, 1 if not; prints nothing (write may be denied). */
 #define _GNU_SOURCE
@@ -54,11 +73,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <linux/btrfs.h>
 #include <linux/fs.h>
+#include <sys/fanotify.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
@@ -209,6 +233,99 @@ int main(int argc, char **argv) {
         if (!strcmp(door, "ficlone")) return ioctl(out, FICLONE, in) == 0 ? 0 : 1;
         struct file_clone_range range = {.src_fd = in, .src_length = 4096};
         return ioctl(out, FICLONERANGE, &range) == 0 ? 0 : 1;
+    }
+    if (!strcmp(door, "zero-range") || !strcmp(door, "unresvsp") || !strcmp(door, "resvsp")) {
+        struct space_resv {
+            int16_t l_type, l_whence;
+            int64_t l_start, l_len;
+            int32_t l_sysid;
+            uint32_t l_pid;
+            int32_t l_pad[4];
+        };
+        char data[4200];
+        snprintf(data, sizeof data, "%s.data", marker);
+        int fd = open(data, O_RDWR | O_CREAT, 0644);
+        if (fd < 0) return 1;
+        struct space_resv range = {.l_len = 4096};
+        if (!strcmp(door, "resvsp")) {
+            struct stat before, after;
+            range.l_len = 1 << 20;
+            if (fstat(fd, &before) || ioctl(fd, _IOW('X', 40, struct space_resv), &range)) return 1;
+            if (fstat(fd, &after) || after.st_blocks < before.st_blocks + 2048) return 1;
+            return mkdir(marker, 0755) == 0 ? 0 : 1;
+        }
+        char *map;
+        if (ftruncate(fd, 8192) != 0) return 1;
+        map = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (map == MAP_FAILED) return 1;
+        memset(map, 'A', 8192);
+        munmap(map, 8192);
+        unsigned long request =
+            !strcmp(door, "zero-range") ? _IOW('X', 57, struct space_resv) : _IOW('X', 41, struct space_resv);
+        char first = 'A';
+        if (ioctl(fd, request, &range) != 0 || pread(fd, &first, 1, 0) != 1 || first != 0) return 1;
+        return mkdir(marker, 0755) == 0 ? 0 : 1;
+    }
+    if (!strcmp(door, "prlimit-cpu")) {
+        pid_t child = fork();
+        if (child == 0) {
+            /* Not past its parent, killed by the policy, nor for long. */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            alarm(10);
+            for (;;) continue;
+        }
+        struct rlimit none = {0, 0};
+        int status;
+        if (syscall(SYS_prlimit64, child, RLIMIT_CPU, &none, NULL) != 0) {
+            kill(child, SIGKILL);
+            return 1;
+        }
+        if (waitpid(child, &status, 0) != child || !WIFSIGNALED(status)) return 1;
+        return mkdir(marker, 0755) == 0 ? 0 : 1;
+    }
+    if (!strcmp(door, "dnotify") || !strcmp(door, "fanotify")) {
+        char parent[4096], made[4200];
+        snprintf(parent, sizeof parent, "%s", marker);
+        char *slash = strrchr(parent, '/');
+        if (!slash) return 2;
+        *slash = 0;
+        snprintf(made, sizeof made, "%s.made", marker);
+        int seen = 0;
+        if (!strcmp(door, "dnotify")) {
+            sigset_t io;
+            sigemptyset(&io);
+            sigaddset(&io, SIGIO);
+            sigprocmask(SIG_BLOCK, &io, NULL);
+            int dir = open(parent, O_RDONLY | O_DIRECTORY);
+            if (dir < 0 || fcntl(dir, F_NOTIFY, DN_CREATE) != 0) return 1;
+            if (close(open(made, O_CREAT | O_RDONLY, 0644)) != 0) return 1;
+            struct timespec wait = {2, 0};
+            seen = sigtimedwait(&io, NULL, &wait) == SIGIO;
+        } else {
+            int group = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME, O_RDONLY);
+            if (group < 0 || fanotify_mark(group, FAN_MARK_ADD, FAN_CREATE, AT_FDCWD, parent) != 0) return 1;
+            if (close(open(made, O_CREAT | O_RDONLY, 0644)) != 0) return 1;
+            char events[4096];
+            seen = read(group, events, sizeof events) > 0;
+        }
+        return seen && mkdir(marker, 0755) == 0 ? 0 : 1;
+    }
+    if (!strcmp(door, "keyring")) {
+        if (syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, "escape-doors") < 0) return 1;
+        return mkdir(marker, 0755) == 0 ? 0 : 1;
+    }
+    if (!strcmp(door, "memfd-secret")) {
+        int fd = (int)syscall(SYS_memfd_secret, 0);
+        if (fd < 0 || ftruncate(fd, 4096) != 0) return 1;
+        char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (page == MAP_FAILED) return 1;
+        page[0] = 1;
+        FILE *status = fopen("/proc/self/status", "r");
+        char line[256];
+        long locked = 0;
+        while (status && fgets(line, sizeof line, status))
+            if (!strncmp(line, "VmLck:", 6)) locked = atol(line + 6);
+        return locked > 0 && mkdir(marker, 0755) == 0 ? 0 : 1;
     }
     if (!strncmp(door, "btrfs-", 6)) {
         char parent[4096];

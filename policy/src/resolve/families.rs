@@ -151,8 +151,21 @@ mod tests {
                             },
                             Abi::Aarch64 => unreachable!("not a host ABI"),
                         };
+                        // Another door of the same call may take the value
+                        // one bit away (FS_IOC_RESVSP and UNRESVSP): the miss
+                        // is the nearest value no door of the call takes.
+                        let taken: Vec<u64> = doors(from)
+                            .filter(|other| other.syscall.index() == usize::from(door.to))
+                            .filter_map(|other| {
+                                let first = other.conditions.first()?;
+                                (first.comparison == Comparison::Eq).then_some(first.value)
+                            })
+                            .collect();
+                        let nearest_free = |value: u64| {
+                            (0..32).map(|bit| value ^ (1 << bit)).find(|miss| !taken.contains(miss)).unwrap()
+                        };
                         let (hit, miss) = match condition.comparison {
-                            Comparison::Eq => (condition.value, condition.value ^ 1),
+                            Comparison::Eq => (condition.value, nearest_free(condition.value)),
                             Comparison::Ne => (condition.value ^ 1, condition.value),
                             Comparison::Gt => (condition.value + 1, condition.value),
                             Comparison::MaskedEq(mask) => {

@@ -19,7 +19,7 @@ const DOORS: Attempt = Attempt::new("escape-doors");
 /// The other doors `escape-doors` tries: the door, the call a deny list
 /// names, who can use the door, and whether its marker is a file to write
 /// into (else a directory to create).
-const OTHER_DOORS: [(&str, &str, &[User], bool); 18] = [
+const OTHER_DOORS: [(&str, &str, &[User], bool); 23] = [
     ("copy_file_range", "write", &USERS, true),
     ("sendfile", "write", &USERS, true),
     ("splice", "write", &USERS, true),
@@ -38,6 +38,11 @@ const OTHER_DOORS: [(&str, &str, &[User], bool); 18] = [
     ("userfaultfd-dev", "userfaultfd", &[User::Root], false),
     ("mount-move", "umount", &[User::Root], false),
     ("pivot-root", "umount", &[User::Root], false),
+    ("prlimit-cpu", "kill", &USERS, false),
+    ("dnotify", "inotify_init", &USERS, false),
+    ("fanotify", "inotify_init", &USERS, false),
+    ("keyring", "add_key", &USERS, false),
+    ("memfd-secret", "mlock", &USERS, false),
 ];
 
 /// Runs `escape-doors DOOR MARKER` (unconfined if `injection` is None) and
@@ -84,6 +89,11 @@ fn other_doors_work_unconfined() {
 /// `truncate` (root); /dev/userfaultfd's ioctl makes a userfaultfd under a
 /// deny of `userfaultfd` (root); mount(MS_MOVE) and pivot_root take a
 /// mount away from where it hid a file under a deny of `umount` (root).
+/// And by another (2026-12-06, later): prlimit64 of another process kills
+/// it (a CPU limit of 0) under a deny of `kill`; fcntl(F_NOTIFY) and
+/// fanotify watch a directory under a deny of `inotify_init`;
+/// keyctl(KEYCTL_JOIN_SESSION_KEYRING) makes a keyring under a deny of
+/// `add_key`; memfd_secret locks memory under a deny of `mlock`.
 #[test]
 fn a_deny_entry_shuts_every_door_to_its_call() {
     let mut escaped = Vec::new();
@@ -136,16 +146,22 @@ impl Drop for Btrfs {
 /// and their `_V2`), a deny of `unlink` removing one (`SNAP_DESTROY`, `_V2`),
 /// on every path; unconfined, each works. And, looked for after it, the
 /// VFS's own `FICLONE` and `FICLONERANGE`, which put a file's data into
-/// another where file systems share data, are doors of `write`.
+/// another where file systems share data, are doors of `write`; and, found
+/// by a later pass, its `FS_IOC_ZERO_RANGE` and `FS_IOC_UNRESVSP`, which
+/// zero a file's data, of `write`, and `FS_IOC_RESVSP`, which allocates,
+/// of `fallocate` (here on btrfs, which has them all).
 #[test]
 fn a_btrfs_subvolume_is_a_directory_to_deny_entries() {
     let btrfs = Btrfs::new();
-    let doors: [(&str, &str, &[User]); 5] = [
+    let doors: [(&str, &str, &[User]); 8] = [
         ("btrfs-subvol", "mkdir", &USERS),
         ("btrfs-subvol-v2", "mkdir", &USERS),
         ("btrfs-destroy", "unlink", &[User::Root]),
         ("ficlone", "write", &USERS),
         ("ficlonerange", "write", &USERS),
+        ("zero-range", "write", &USERS),
+        ("unresvsp", "write", &USERS),
+        ("resvsp", "fallocate", &USERS),
     ];
     let (dynamic, static_build) = (DOORS.dynamic(), DOORS.static_build());
     let mut escaped = Vec::new();
