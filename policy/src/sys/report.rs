@@ -318,12 +318,19 @@ impl core::fmt::Display for StartError {
                 };
                 write!(f, "cannot start the report: {error}{hint}")
             }
-            StartError::Fork(error) => write!(
-                f,
-                "cannot start the report: its fork failed: {error} (a filter in force fails it: the policy, \
-                 where it fails clone, clone3, fork or vfork with an errno, is in force from the library's \
-                 start-up on; count under sandboxify without --preload, whose reporter starts before the policy)"
-            ),
+            StartError::Fork(error) => {
+                // ENOSYS is what the library's start-up guard answers calls
+                // the policy fails with an errno.
+                let hint = match error.0 {
+                    libc::ENOSYS => {
+                        " (a filter in force fails it: the policy, where it fails clone, clone3, fork or vfork \
+                         with an errno, is in force from the library's start-up on; count under sandboxify \
+                         without --preload, whose reporter starts before the policy)"
+                    }
+                    _ => "",
+                };
+                write!(f, "cannot start the report: its fork failed: {error}{hint}")
+            }
             StartError::Separate(error) => write!(
                 f,
                 "cannot count errno answers: the Landlock domain that keeps the program from its reporter failed: {error}"
