@@ -65,7 +65,18 @@
  *                                       JOIN_SESSION_KEYRING) under a deny of
  *                                       add_key;
  *   memfd-secret                        maps secret memory, which is locked
- *                                       (VmLck), under a deny of mlock.
+ *                                       (VmLck), under a deny of mlock;
+ *   winsize                             resizes a terminal (TIOCSWINSZ on a
+ *                                       pty's master), which sends SIGWINCH
+ *                                       to a child in its foreground, under a
+ *                                       deny of kill;
+ *   madv-remove                         punches a hole in MARKER.data through
+ *                                       a shared mapping (MADV_REMOVE) under a
+ *                                       deny of fallocate;
+ *   whiteout                            leaves a whiteout (a 0:0 character
+ *                                       device) where MARKER.data was
+ *                                       (RENAME_WHITEOUT, root) under a deny
+ *                                       of mknod.
  * Each creates the directory MARKER when the effect happened.
  * Exits 0 if the door worked, 1 if not; prints nothing (write may be denied). */
 #define _GNU_SOURCE
@@ -80,6 +91,8 @@
 #include <linux/fs.h>
 #include <sys/fanotify.h>
 #include <sys/ioctl.h>
+#include <termios.h>
+#include <linux/fs.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -264,6 +277,57 @@ int main(int argc, char **argv) {
             !strcmp(door, "zero-range") ? _IOW('X', 57, struct space_resv) : _IOW('X', 41, struct space_resv);
         char first = 'A';
         if (ioctl(fd, request, &range) != 0 || pread(fd, &first, 1, 0) != 1 || first != 0) return 1;
+        return mkdir(marker, 0755) == 0 ? 0 : 1;
+    }
+    if (!strcmp(door, "winsize")) {
+        int master = posix_openpt(O_RDWR | O_NOCTTY);
+        if (master < 0 || grantpt(master) || unlockpt(master)) return 1;
+        const char *slave = ptsname(master);
+        int ready[2];
+        if (!slave || pipe(ready)) return 1;
+        pid_t child = fork();
+        if (child == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            alarm(10);
+            sigset_t winch;
+            sigemptyset(&winch);
+            sigaddset(&winch, SIGWINCH);
+            sigprocmask(SIG_BLOCK, &winch, NULL);
+            /* Its own session, the pty its controlling terminal, itself in the foreground. */
+            if (setsid() < 0 || open(slave, O_RDWR) < 0) _exit(1);
+            if (write(ready[1], "", 1) != 1) _exit(1);
+            int got;
+            _exit(sigwait(&winch, &got) == 0 ? 0 : 1);
+        }
+        char byte;
+        struct winsize size = {.ws_row = 42, .ws_col = 42};
+        if (read(ready[0], &byte, 1) != 1 || ioctl(master, TIOCSWINSZ, &size) != 0) return 1;
+        int status;
+        if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 1;
+        return mkdir(marker, 0755) == 0 ? 0 : 1;
+    }
+    if (!strcmp(door, "madv-remove") || !strcmp(door, "whiteout")) {
+        char data[4200];
+        snprintf(data, sizeof data, "%s.data", marker);
+        int fd = open(data, O_RDWR | O_CREAT, 0644);
+        if (fd < 0) return 1;
+        if (!strcmp(door, "whiteout")) {
+            char moved[4300];
+            snprintf(moved, sizeof moved, "%s.moved", marker);
+            struct stat left;
+            if (syscall(SYS_renameat2, AT_FDCWD, data, AT_FDCWD, moved, RENAME_WHITEOUT) != 0) return 1;
+            if (lstat(data, &left) != 0 || !S_ISCHR(left.st_mode)) return 1;
+            return mkdir(marker, 0755) == 0 ? 0 : 1;
+        }
+        struct stat before, after;
+        char *map;
+        if (ftruncate(fd, 1 << 20) != 0) return 1;
+        map = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (map == MAP_FAILED) return 1;
+        memset(map, 'A', 1 << 20);
+        if (msync(map, 1 << 20, MS_ASYNC) || fsync(fd) || fstat(fd, &before)) return 1;
+        if (madvise(map, 1 << 20, MADV_REMOVE) != 0 || fstat(fd, &after)) return 1;
+        if (after.st_blocks >= before.st_blocks || map[0] != 0) return 1;
         return mkdir(marker, 0755) == 0 ? 0 : 1;
     }
     if (!strcmp(door, "prlimit-cpu")) {

@@ -19,7 +19,7 @@ const DOORS: Attempt = Attempt::new("escape-doors");
 /// The other doors `escape-doors` tries: the door, the call a deny list
 /// names, who can use the door, and whether its marker is a file to write
 /// into (else a directory to create).
-const OTHER_DOORS: [(&str, &str, &[User], bool); 23] = [
+const OTHER_DOORS: [(&str, &str, &[User], bool); 26] = [
     ("copy_file_range", "write", &USERS, true),
     ("sendfile", "write", &USERS, true),
     ("splice", "write", &USERS, true),
@@ -43,6 +43,9 @@ const OTHER_DOORS: [(&str, &str, &[User], bool); 23] = [
     ("fanotify", "inotify_init", &USERS, false),
     ("keyring", "add_key", &USERS, false),
     ("memfd-secret", "mlock", &USERS, false),
+    ("winsize", "kill", &USERS, false),
+    ("madv-remove", "fallocate", &USERS, false),
+    ("whiteout", "mknod", &USERS, false),
 ];
 
 /// Runs `escape-doors DOOR MARKER` (unconfined if `injection` is None) and
@@ -93,7 +96,11 @@ fn other_doors_work_unconfined() {
 /// it (a CPU limit of 0) under a deny of `kill`; fcntl(F_NOTIFY) and
 /// fanotify watch a directory under a deny of `inotify_init`;
 /// keyctl(KEYCTL_JOIN_SESSION_KEYRING) makes a keyring under a deny of
-/// `add_key`; memfd_secret locks memory under a deny of `mlock`.
+/// `add_key`; memfd_secret locks memory under a deny of `mlock`; and by a
+/// survey of the kernel's ioctls: TIOCSWINSZ sends SIGWINCH to a terminal's
+/// foreground under a deny of `kill`, madvise(MADV_REMOVE) punches a hole
+/// under a deny of `fallocate`, renameat2(RENAME_WHITEOUT) makes a device
+/// node under a deny of `mknod`.
 #[test]
 fn a_deny_entry_shuts_every_door_to_its_call() {
     let mut escaped = Vec::new();
