@@ -92,7 +92,6 @@
 #include <sys/fanotify.h>
 #include <sys/ioctl.h>
 #include <termios.h>
-#include <linux/fs.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -103,6 +102,23 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+/* Splits MARKER into its directory, copied into PARENT, and its last
+ * name, returned (NULL if MARKER has no slash). */
+static const char *split(const char *marker, char *parent, size_t size) {
+    snprintf(parent, size, "%s", marker);
+    char *slash = strrchr(parent, '/');
+    if (!slash) return NULL;
+    *slash = 0;
+    return slash + 1;
+}
+
+/* MARKER.data, opened for reading and writing, made if missing. */
+static int open_data(const char *marker) {
+    char data[4200];
+    snprintf(data, sizeof data, "%s.data", marker);
+    return open(data, O_RDWR | O_CREAT, 0644);
+}
 
 int main(int argc, char **argv) {
     if (argc != 3) return 2;
@@ -213,13 +229,11 @@ int main(int argc, char **argv) {
         if (mount("tmpfs", top, "tmpfs", 0, NULL) != 0) return 1;
         snprintf(old, sizeof old, "%s/old", top);
         char parent[4096];
-        snprintf(parent, sizeof parent, "%s", marker);
-        char *slash = strrchr(parent, '/');
-        if (!slash) return 2;
-        *slash = 0;
+        const char *name = split(marker, parent, sizeof parent);
+        if (!name) return 2;
         int dir = open(parent, O_PATH | O_DIRECTORY);
         if (dir < 0 || mkdir(old, 0755) != 0 || syscall(SYS_pivot_root, top, old) != 0) return 1;
-        return mkdirat(dir, slash + 1, 0755) == 0 ? 0 : 1;
+        return mkdirat(dir, name, 0755) == 0 ? 0 : 1;
     }
     if (!strcmp(door, "setns-mnt")) {
         char jail[] = "/tmp/escape-doors-XXXXXX", inside[64];
@@ -227,16 +241,16 @@ int main(int argc, char **argv) {
         snprintf(inside, sizeof inside, "%s/inside-jail", jail);
         if (mkdir(inside, 0755) != 0) return 1;
         /* MARKER's directory, to reach it from the new root. */
-        char *slash = strrchr(marker, '/');
-        if (!slash) return 2;
-        *slash = 0;
-        int outside = open(marker, O_PATH | O_DIRECTORY);
+        char parent[4096];
+        const char *name = split(marker, parent, sizeof parent);
+        if (!name) return 2;
+        int outside = open(parent, O_PATH | O_DIRECTORY);
         if (outside < 0 || unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return 1;
         if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return 1;
         if (mount(jail, "/", NULL, MS_BIND, NULL) != 0) return 1;
         int self = open("/proc/self/ns/mnt", O_RDONLY);
         if (self < 0 || syscall(SYS_setns, self, CLONE_NEWNS) != 0 || access("/inside-jail", F_OK) != 0) return 1;
-        return mkdirat(outside, slash + 1, 0755) == 0 ? 0 : 1;
+        return mkdirat(outside, name, 0755) == 0 ? 0 : 1;
     }
     if (!strcmp(door, "ficlone") || !strcmp(door, "ficlonerange")) {
         char source[4200];
@@ -255,9 +269,7 @@ int main(int argc, char **argv) {
             uint32_t l_pid;
             int32_t l_pad[4];
         };
-        char data[4200];
-        snprintf(data, sizeof data, "%s.data", marker);
-        int fd = open(data, O_RDWR | O_CREAT, 0644);
+        int fd = open_data(marker);
         if (fd < 0) return 1;
         struct space_resv range = {.l_len = 4096};
         if (!strcmp(door, "resvsp")) {
@@ -306,19 +318,19 @@ int main(int argc, char **argv) {
         if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return 1;
         return mkdir(marker, 0755) == 0 ? 0 : 1;
     }
-    if (!strcmp(door, "madv-remove") || !strcmp(door, "whiteout")) {
-        char data[4200];
+    if (!strcmp(door, "whiteout")) {
+        char data[4200], moved[4200];
         snprintf(data, sizeof data, "%s.data", marker);
-        int fd = open(data, O_RDWR | O_CREAT, 0644);
+        snprintf(moved, sizeof moved, "%s.moved", marker);
+        struct stat left;
+        if (close(open_data(marker)) != 0) return 1;
+        if (syscall(SYS_renameat2, AT_FDCWD, data, AT_FDCWD, moved, RENAME_WHITEOUT) != 0) return 1;
+        if (lstat(data, &left) != 0 || !S_ISCHR(left.st_mode)) return 1;
+        return mkdir(marker, 0755) == 0 ? 0 : 1;
+    }
+    if (!strcmp(door, "madv-remove")) {
+        int fd = open_data(marker);
         if (fd < 0) return 1;
-        if (!strcmp(door, "whiteout")) {
-            char moved[4300];
-            snprintf(moved, sizeof moved, "%s.moved", marker);
-            struct stat left;
-            if (syscall(SYS_renameat2, AT_FDCWD, data, AT_FDCWD, moved, RENAME_WHITEOUT) != 0) return 1;
-            if (lstat(data, &left) != 0 || !S_ISCHR(left.st_mode)) return 1;
-            return mkdir(marker, 0755) == 0 ? 0 : 1;
-        }
         struct stat before, after;
         char *map;
         if (ftruncate(fd, 1 << 20) != 0) return 1;
@@ -349,10 +361,7 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(door, "dnotify") || !strcmp(door, "fanotify")) {
         char parent[4096], made[4200];
-        snprintf(parent, sizeof parent, "%s", marker);
-        char *slash = strrchr(parent, '/');
-        if (!slash) return 2;
-        *slash = 0;
+        if (!split(marker, parent, sizeof parent)) return 2;
         snprintf(made, sizeof made, "%s.made", marker);
         int seen = 0;
         if (!strcmp(door, "dnotify")) {
@@ -393,19 +402,17 @@ int main(int argc, char **argv) {
     }
     if (!strncmp(door, "btrfs-", 6)) {
         char parent[4096];
-        snprintf(parent, sizeof parent, "%s", marker);
-        char *slash = strrchr(parent, '/');
-        if (!slash) return 2;
-        *slash = 0;
+        const char *name = split(marker, parent, sizeof parent);
+        if (!name) return 2;
         int dir = open(parent, O_RDONLY | O_DIRECTORY);
         if (dir < 0) return 1;
         if (!strcmp(door, "btrfs-subvol-v2")) {
             struct btrfs_ioctl_vol_args_v2 args = {0};
-            snprintf(args.name, sizeof args.name, "%s", slash + 1);
+            snprintf(args.name, sizeof args.name, "%s", name);
             return ioctl(dir, BTRFS_IOC_SUBVOL_CREATE_V2, &args) == 0 ? 0 : 1;
         }
         struct btrfs_ioctl_vol_args args = {0};
-        snprintf(args.name, sizeof args.name, "%s", slash + 1);
+        snprintf(args.name, sizeof args.name, "%s", name);
         if (!strcmp(door, "btrfs-subvol")) return ioctl(dir, BTRFS_IOC_SUBVOL_CREATE, &args) == 0 ? 0 : 1;
         if (!strcmp(door, "btrfs-destroy")) {
             char gone[4200];
